@@ -1,0 +1,128 @@
+/* jl_ops.h — the differentiable tensor ops of core.
+ *
+ * Every function returns a new +1 reference (or NULL with jl_last_error set);
+ * inputs are borrowed. Dimensions are 0-based here and may be negative
+ * (counting from the end); the Lua bindings translate from Lua's 1-based dims.
+ * Ops record an autograd node when grad mode is on and an input requires grad.
+ * Views (the "shape" family) share storage and cost O(1); nothing else aliases.
+ *
+ *   jl_tensor *y = jl_relu(x);                 // y (N, F)
+ *   jl_tensor *s = jl_sum(y, -1, false);       // s (N)
+ */
+#ifndef JL_OPS_H
+#define JL_OPS_H
+
+#include "jl_autograd.h"
+#include "jl_tensor.h"
+
+/* --- shape: views, O(1), share storage (ops_shape.c) ---------------------- */
+/* t viewed with a new shape (one entry may be -1); fails if the strides do not allow it. */
+jl_tensor *jl_view_as_shape(jl_tensor *t, int ndim, const int64_t *shape);
+/* Like view, but copies when the strides do not allow a view (never silently otherwise). */
+jl_tensor *jl_reshape(jl_tensor *t, int ndim, const int64_t *shape);
+jl_tensor *jl_transpose(jl_tensor *t, int d0, int d1);
+/* perm has t->ndim entries, a permutation of 0..ndim-1. */
+jl_tensor *jl_permute(jl_tensor *t, const int *perm);
+/* Elements start..start+length-1 along dim. */
+jl_tensor *jl_narrow(jl_tensor *t, int dim, int64_t start, int64_t length);
+/* Index `index` along dim, removing that dim. */
+jl_tensor *jl_select(jl_tensor *t, int dim, int64_t index);
+/* Broadcast size-1 dims to shape (ndim >= t->ndim; -1 keeps a size). */
+jl_tensor *jl_expand(jl_tensor *t, int ndim, const int64_t *shape);
+jl_tensor *jl_unsqueeze(jl_tensor *t, int dim);
+/* Removes dim (must have size 1), or all size-1 dims when dim == JL_ALL_DIMS. */
+jl_tensor *jl_squeeze(jl_tensor *t, int dim);
+#define JL_ALL_DIMS 0x7fff
+
+/* --- copies (ops_copy.c) ------------------------------------------------- */
+/* A contiguous tensor: +1 on t itself when already contiguous, else a copy. */
+jl_tensor *jl_contiguous(jl_tensor *t);
+/* Always a fresh contiguous copy. */
+jl_tensor *jl_clone(jl_tensor *t);
+/* Copy converted to dtype (a fresh tensor even when the dtype is the same). */
+jl_tensor *jl_to_dtype(jl_tensor *t, jl_dtype dtype);
+/* In place: dst <- src (broadcast to dst's shape, converted to dst's dtype).
+ * Fails when dst is a leaf requiring grad while grad mode is on. */
+int jl_copy_(jl_tensor *dst, jl_tensor *src);
+/* In place: dst <- value everywhere. */
+int jl_fill_(jl_tensor *dst, double value);
+/* n tensors of equal shape except along dim, concatenated along dim. */
+jl_tensor *jl_cat(int n, jl_tensor *const *ts, int dim);
+/* n tensors of equal shape, stacked along a new dim. */
+jl_tensor *jl_stack(int n, jl_tensor *const *ts, int dim);
+
+/* --- elementwise (ops_elementwise.c) ------------------------------------- */
+jl_tensor *jl_unary(jl_op op, jl_tensor *a, double s0, double s1);
+jl_tensor *jl_neg(jl_tensor *a);
+jl_tensor *jl_exp(jl_tensor *a);
+jl_tensor *jl_log(jl_tensor *a);
+jl_tensor *jl_sqrt(jl_tensor *a);
+jl_tensor *jl_abs(jl_tensor *a);
+jl_tensor *jl_relu(jl_tensor *a);
+jl_tensor *jl_sigmoid(jl_tensor *a);
+jl_tensor *jl_tanh(jl_tensor *a);
+jl_tensor *jl_pow_scalar(jl_tensor *a, double p);
+jl_tensor *jl_clamp(jl_tensor *a, double lo, double hi);
+/* a*scale + shift */
+jl_tensor *jl_affine(jl_tensor *a, double scale, double shift);
+/* Binary with broadcasting (numpy rules); a and b of the same dtype. */
+jl_tensor *jl_binary(jl_op op, jl_tensor *a, jl_tensor *b);
+jl_tensor *jl_add(jl_tensor *a, jl_tensor *b);
+jl_tensor *jl_sub(jl_tensor *a, jl_tensor *b);
+jl_tensor *jl_mul(jl_tensor *a, jl_tensor *b);
+jl_tensor *jl_div(jl_tensor *a, jl_tensor *b);
+jl_tensor *jl_pow(jl_tensor *a, jl_tensor *b);
+jl_tensor *jl_maximum(jl_tensor *a, jl_tensor *b);
+jl_tensor *jl_minimum(jl_tensor *a, jl_tensor *b);
+/* Comparisons (op in eq ne lt le gt ge): u8 result, no gradient. */
+jl_tensor *jl_compare(jl_op op, jl_tensor *a, jl_tensor *b);
+/* cond (u8) ? a : b, all broadcast together. */
+jl_tensor *jl_where(jl_tensor *cond, jl_tensor *a, jl_tensor *b);
+/* mask (u8, broadcastable to a) ? value : a. */
+jl_tensor *jl_masked_fill(jl_tensor *a, jl_tensor *mask, double value);
+/* A scalar tensor of a's dtype and device holding value (for a + 3). */
+jl_tensor *jl_scalar_like(const jl_tensor *a, double value);
+
+/* --- reductions and softmax (ops_reduce.c) ------------------------------- */
+/* Over one dim (keepdim keeps it with size 1); dim == JL_ALL_DIMS reduces all to a scalar. */
+jl_tensor *jl_sum(jl_tensor *a, int dim, bool keepdim);
+jl_tensor *jl_mean(jl_tensor *a, int dim, bool keepdim);
+/* Max/min values; *indices (i64, +1) receives the arg when not NULL. */
+jl_tensor *jl_max(jl_tensor *a, int dim, bool keepdim, jl_tensor **indices);
+jl_tensor *jl_min(jl_tensor *a, int dim, bool keepdim, jl_tensor **indices);
+jl_tensor *jl_argmax(jl_tensor *a, int dim, bool keepdim);
+/* correction 1 = unbiased (Bessel), 0 = population. */
+jl_tensor *jl_var(jl_tensor *a, int dim, bool keepdim, int correction);
+jl_tensor *jl_softmax(jl_tensor *a, int dim);
+jl_tensor *jl_log_softmax(jl_tensor *a, int dim);
+
+/* --- linear algebra (ops_matmul.c) --------------------------------------- */
+/* a (M, K) @ b (K, N) -> (M, N); a (B, M, K) @ b (B, K, N) -> (B, M, N)
+ * (batch dims broadcast); 1-D operands as in numpy. */
+jl_tensor *jl_matmul(jl_tensor *a, jl_tensor *b);
+/* x (..., F_in) @ weight (F_out, F_in)^T + bias (F_out) -> (..., F_out); bias may be NULL. */
+jl_tensor *jl_linear(jl_tensor *x, jl_tensor *weight, jl_tensor *bias);
+
+/* --- indexing (ops_index.c); index tensors are i64 (i32 accepted), range-checked */
+/* a along dim at index (m) -> same shape as a with size m along dim. */
+jl_tensor *jl_index_select(jl_tensor *a, int dim, jl_tensor *index);
+/* out[i][j] = a[index[i][j]][j] (dim 0), etc.; index has a's ndim. */
+jl_tensor *jl_gather(jl_tensor *a, int dim, jl_tensor *index);
+/* A copy of a with src added at index along dim (index and src same shape). */
+jl_tensor *jl_scatter_add(jl_tensor *a, int dim, jl_tensor *index, jl_tensor *src);
+/* A copy of a with src (m along dim) added at rows index (m) along dim. */
+jl_tensor *jl_index_add(jl_tensor *a, int dim, jl_tensor *index, jl_tensor *src);
+
+/* --- random (ops_random.c): counter-based Philox, seedable ---------------- */
+void jl_manual_seed(uint64_t seed);
+/* The generator state (seed, counter), to save and restore. */
+void jl_rng_state(uint64_t *seed, uint64_t *counter);
+void jl_rng_set_state(uint64_t seed, uint64_t counter);
+jl_tensor *jl_rand(int ndim, const int64_t *shape, double lo, double hi, jl_device device);
+jl_tensor *jl_randn(int ndim, const int64_t *shape, double mean, double std, jl_device device);
+jl_tensor *jl_randint(int ndim, const int64_t *shape, int64_t lo, int64_t hi, jl_device device);
+jl_tensor *jl_bernoulli(int ndim, const int64_t *shape, double p, jl_device device);
+/* Random permutation of 0..n-1 (i64). */
+jl_tensor *jl_randperm(int64_t n, jl_device device);
+
+#endif

@@ -1,0 +1,24 @@
+/* cpu_kernels.h — the CPU backend's parts. Each file of kernels/cpu fills its
+ * slots of the one CPU table through its register function (called once by
+ * backend.c). Kernels receive checked jl_kargs (see core/jl_ops.def). */
+#ifndef JL_CPU_KERNELS_H
+#define JL_CPU_KERNELS_H
+
+#include "jl_kernel.h"
+#include "jl_parallel.h"
+
+void jl_cpu_register_memory(jl_backend *b);      /* memory.c: copy, fill, arange */
+void jl_cpu_register_elementwise(jl_backend *b); /* elementwise.c: unary, binary, compare, where */
+void jl_cpu_register_reduce(jl_backend *b);      /* reduce.c: sum..var, softmax and backward */
+void jl_cpu_register_gemm(jl_backend *b);        /* gemm.c: OpenBLAS sgemm */
+void jl_cpu_register_index(jl_backend *b);       /* index.c: index_select/add, gather, scatter_add */
+void jl_cpu_register_random(jl_backend *b);      /* random.c: Philox rand, randn, randint, bernoulli */
+
+/* Calls fn(ctx, offsets, count) over runs of a strided N-d iteration in the
+ * order of out's row-major index: for each run, offs[v] is the element offset
+ * of view v at the run's start and the run advances every view by its stride
+ * of the last dim. Used by elementwise kernels for non-contiguous views. */
+typedef void (*jl_cpu_run_fn)(void *ctx, const int64_t *offs, const int64_t *steps, int64_t count);
+void jl_cpu_strided_runs(int nviews, const jl_view *views, jl_cpu_run_fn fn, void *ctx);
+
+#endif
