@@ -1,0 +1,88 @@
+/* host.h — internal API shared by the files of the `jetlab` executable.
+ *
+ * main.c parses the command line and dispatches; state.c builds the Lua state
+ * (standard libraries, jetlab.core preload, package.path, global `jl`);
+ * paths.c finds the stdlib folder; script.c runs chunks with a traceback;
+ * repl.c is the interactive loop; signals.c turns Ctrl-C into a Lua error.
+ *
+ * Status convention: functions returning int return a Lua status (LUA_OK or
+ * an error code) after having reported any error on stderr.
+ */
+#ifndef JL_HOST_H
+#define JL_HOST_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <lua.h>
+
+#ifndef JETLAB_VERSION
+#error "JETLAB_VERSION must be defined (CMakeLists.txt does it)"
+#endif
+
+#define JL_HOST_NAME "jetlab"
+/* "jetlab X.Y.Z (Lua 5.4.N)": --version and the REPL banner. */
+#define JL_HOST_VERSION_LINE JL_HOST_NAME " " JETLAB_VERSION " (" LUA_RELEASE ")"
+
+/* --- state.c -------------------------------------------------------------- */
+/* Opens the standard libraries, sets package.preload["jetlab.core"], the
+ * stdlib search path, package.loaded["jetlab.paths"] and the global
+ * `jl = require "jetlab"`. Runs unprotected calls: call it from a protected
+ * C function. Returns a status (errors reported). */
+int jl_host_open(lua_State *L);
+
+/* --- paths.c -------------------------------------------------------------- */
+/* The stdlib folder chosen for this process (see paths.c for the order).
+ * Static storage; never NULL. */
+const char *jl_host_stdlib_dir(void);
+/* Prepends the stdlib folder to package.path and registers
+ * package.loaded["jetlab.paths"] = {stdlib = ..., cmd = ...}. Needs the
+ * package library open. */
+void jl_host_setup_paths(lua_State *L);
+/* Writes "<stdlib>/cmd/<name>.lua" into buf; returns 1 when that file exists. */
+int jl_host_command_path(const char *name, char *buf, size_t size);
+/* Prints the available subcommands (the stdlib/cmd/ *.lua files, sorted,
+ * without the extension) to f on one line. */
+void jl_host_list_commands(FILE *f);
+
+/* --- script.c ------------------------------------------------------------- */
+/* Prints msg to stderr (after flushing stdout), prefixed with "<prefix>: "
+ * unless the prefix is NULL (the REPL sets it so). */
+void jl_host_message(const char *msg);
+void jl_host_message_prefix(const char *prefix);
+/* Reports the error message on top of the stack (if status is an error) and
+ * pops it; returns status. */
+int jl_host_report(lua_State *L, int status);
+/* Calls the function below narg arguments with a traceback message handler
+ * and Ctrl-C armed; leaves nres results (LUA_MULTRET allowed) or the error. */
+int jl_host_docall(lua_State *L, int narg, int nres);
+/* Sets the global `arg` as lua.c does: arg[0] = argv[script], arg[1..] the
+ * arguments after it, negative indices the interpreter and its options.
+ * script == argc means there is no script (arg[0] = argv[0]). */
+void jl_host_create_arg(lua_State *L, char **argv, int argc, int script);
+/* Runs a string chunk named `name`. Reports errors. */
+int jl_host_run_string(lua_State *L, const char *code, const char *name);
+/* Runs the file at path (NULL = stdin) with the script arguments of the global
+ * `arg` (arg[1..#arg]) as its varargs. Reports errors. */
+int jl_host_run_file(lua_State *L, const char *path);
+
+/* --- repl.c --------------------------------------------------------------- */
+/* The read-eval-print loop until end of input: readline, prompts and history
+ * when stdin is a terminal, plain line reading otherwise. Returns when the
+ * input ends. */
+void jl_host_repl(lua_State *L);
+
+/* --- signals.c ------------------------------------------------------------ */
+/* Arms Ctrl-C for a chunk running in L: the first SIGINT sets
+ * jl_lua_interrupted and makes L raise "interrupted" at its next instruction;
+ * a second one ends the process. */
+void jl_host_sigint_arm(lua_State *L);
+/* Restores the SIGINT disposition saved by the matching arm and clears the
+ * hook it may have left. */
+void jl_host_sigint_disarm(lua_State *L);
+/* Installs a SIGINT handler that only records the signal (for the prompt);
+ * returns and clears the record with jl_host_sigint_take. */
+void jl_host_sigint_catch(void);
+int jl_host_sigint_take(void);
+
+#endif

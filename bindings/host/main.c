@@ -1,0 +1,196 @@
+/* main.c — the `jetlab` executable: command-line parsing and dispatch.
+ *
+ *   jetlab [options] [script [args]]     run a script (arg table as in lua.c)
+ *   jetlab [options] NAME [args]         run the subcommand stdlib/cmd/NAME.lua
+ *   jetlab [options] - [args]            run a script read from stdin
+ *   jetlab                               the REPL
+ *
+ * Everything after the options runs inside one protected call (as lua.c's
+ * pmain), in a state prepared by state.c. Exit status: 0 on success, 1 when a
+ * chunk fails or the jetlab module cannot be loaded, 2 for usage errors and
+ * unknown subcommands. The REPL exits 0 at end of input, even after errors.
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <lauxlib.h>
+
+#include "host.h"
+
+#define EXIT_USAGE 2
+
+typedef struct options {
+    int interactive; /* -i */
+    int has_code;    /* at least one -e */
+    int version;     /* -v, --version */
+    int help;        /* -h, --help */
+    int script;      /* argv index of the script or subcommand; argc when none */
+    int after_dashes;/* the script came after "--" (so "-" is a file name) */
+} options;
+
+static void print_usage(FILE *f)
+{
+    fprintf(f,
+        "usage: " JL_HOST_NAME " [options] [script [args]]\n"
+        "       " JL_HOST_NAME " [options] COMMAND [args]\n"
+        "Options:\n"
+        "  -e CODE        run the Lua string CODE (may be repeated)\n"
+        "  -i             enter the REPL after running the script and -e code\n"
+        "  -v, --version  print the version and exit\n"
+        "  -h, --help     print this help and exit\n"
+        "  --             stop handling options\n"
+        "  -              run a script read from stdin\n"
+        "With no script, command or -e, " JL_HOST_NAME " starts the REPL (lines from stdin\n"
+        "when it is not a terminal; exit status 0 at end of input).\n"
+        "Before any code runs the global `jl` holds require \"jetlab\".\n"
+        "COMMAND (a name that is not a file, without '/' or '.lua') runs\n"
+        "<stdlib>/cmd/COMMAND.lua; stdlib: %s\n"
+        "Commands: ",
+        jl_host_stdlib_dir());
+    jl_host_list_commands(f);
+    fprintf(f,
+        "Environment: JETLAB_STDLIB (stdlib folder), LUA_PATH_5_4 / LUA_PATH,\n"
+        "LUA_CPATH_5_4 / LUA_CPATH, JETLAB_HISTORY (REPL history file).\n");
+}
+
+static int usage_error(const char *what, const char *arg)
+{
+    fprintf(stderr, JL_HOST_NAME ": %s '%s'\n", what, arg);
+    print_usage(stderr);
+    return EXIT_USAGE;
+}
+
+/* Fills o from argv; returns 0 or an exit status for a bad command line. */
+static int parse_options(int argc, char **argv, options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->script = argc;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-' || strcmp(a, "-") == 0) {
+            o->script = i;
+            return 0;
+        }
+        if (strcmp(a, "--") == 0) {
+            o->script = i + 1;
+            o->after_dashes = 1;
+            return 0;
+        }
+        if (strncmp(a, "-e", 2) == 0) {
+            if (a[2] == '\0' && ++i >= argc)
+                return usage_error("missing code after", "-e");
+            o->has_code = 1;
+        } else if (strcmp(a, "-i") == 0) {
+            o->interactive = 1;
+        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0) {
+            o->version = 1;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            o->help = 1;
+        } else {
+            return usage_error("unrecognized option", a);
+        }
+    }
+    return 0;
+}
+
+/* Runs every -e chunk, in order; stops at the first failure. */
+static int run_code_options(lua_State *L, char **argv, const options *o)
+{
+    for (int i = 1; i < o->script; i++) {
+        if (strncmp(argv[i], "-e", 2) != 0)
+            continue;
+        const char *code = argv[i][2] ? argv[i] + 2 : argv[++i];
+        if (jl_host_run_string(L, code, "=(command line)") != LUA_OK)
+            return 0;
+    }
+    return 1;
+}
+
+static int exists_as_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && !S_ISDIR(st.st_mode);
+}
+
+static int looks_like_command(const char *name)
+{
+    return name[0] != '\0' && strchr(name, '/') == NULL && strstr(name, ".lua") == NULL;
+}
+
+/* Runs argv[o->script]: stdin, a file, or a subcommand. Returns an exit status. */
+static int run_script(lua_State *L, char **argv, const options *o)
+{
+    const char *name = argv[o->script];
+    char command[PATH_MAX];
+    if (strcmp(name, "-") == 0 && !o->after_dashes)
+        return jl_host_run_file(L, NULL) == LUA_OK ? EXIT_SUCCESS : EXIT_FAILURE;
+    if (exists_as_file(name) || !looks_like_command(name))
+        return jl_host_run_file(L, name) == LUA_OK ? EXIT_SUCCESS : EXIT_FAILURE;
+    if (!jl_host_command_path(name, command, sizeof command)) {
+        fprintf(stderr, JL_HOST_NAME ": '%s' is neither a file nor a command; commands: ", name);
+        jl_host_list_commands(stderr);
+        return EXIT_USAGE;
+    }
+    lua_getglobal(L, "arg");
+    lua_pushstring(L, command);
+    lua_rawseti(L, -2, 0);
+    lua_pop(L, 1);
+    return jl_host_run_file(L, command) == LUA_OK ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/* The protected main: argc, argv and the options as light userdata arguments;
+ * returns the exit status. */
+static int l_pmain(lua_State *L)
+{
+    int argc = (int)lua_tointeger(L, 1);
+    char **argv = lua_touserdata(L, 2);
+    const options *o = lua_touserdata(L, 3);
+    int code = EXIT_SUCCESS;
+
+    if (jl_host_open(L) != LUA_OK) {
+        lua_pushinteger(L, EXIT_FAILURE);
+        return 1;
+    }
+    jl_host_create_arg(L, argv, argc, o->script);
+    if (!run_code_options(L, argv, o))
+        code = EXIT_FAILURE;
+    else if (o->script < argc)
+        code = run_script(L, argv, o);
+    if (code == EXIT_SUCCESS && (o->interactive || (o->script >= argc && !o->has_code)))
+        jl_host_repl(L);
+    lua_pushinteger(L, code);
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    options o;
+    int code = parse_options(argc, argv, &o);
+    if (code != 0)
+        return code;
+    if (o.help) {
+        print_usage(stdout);
+        return EXIT_SUCCESS;
+    }
+    if (o.version) {
+        puts(JL_HOST_VERSION_LINE);
+        return EXIT_SUCCESS;
+    }
+
+    lua_State *L = luaL_newstate();
+    if (L == NULL) {
+        jl_host_message("cannot create the Lua state: not enough memory");
+        return EXIT_FAILURE;
+    }
+    lua_pushcfunction(L, l_pmain);
+    lua_pushinteger(L, argc);
+    lua_pushlightuserdata(L, argv);
+    lua_pushlightuserdata(L, &o);
+    int status = lua_pcall(L, 3, 1, 0);
+    code = status == LUA_OK ? (int)lua_tointeger(L, -1) : EXIT_FAILURE;
+    jl_host_report(L, status);
+    lua_close(L);
+    return code;
+}
