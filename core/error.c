@@ -43,6 +43,13 @@ int jl_error_wrap(const char *context)
 {
     char previous[JL_ERROR_CAP];
     memcpy(previous, error_message, JL_ERROR_CAP);
-    snprintf(error_message, JL_ERROR_CAP, "%s: %s", context, previous);
+    size_t n = strlen(context);
+    if (n > JL_ERROR_CAP / 4) n = JL_ERROR_CAP / 4;
+    memcpy(error_message, context, n);
+    memcpy(error_message + n, ": ", 2);
+    size_t room = JL_ERROR_CAP - n - 3;
+    size_t keep = strnlen(previous, room);
+    memcpy(error_message + n + 2, previous, keep);
+    error_message[n + 2 + keep] = '\0';
     return error_code ? error_code : JL_EARG;
 }

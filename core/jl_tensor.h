@@ -53,6 +53,8 @@ typedef struct jl_stats {
     int64_t tensors, storages, bytes[JL_DEVICE_COUNT], peak_bytes[JL_DEVICE_COUNT], nodes;
 } jl_stats;
 jl_stats jl_stats_get(void);
+/* Counts autograd nodes (called by autograd.c only). */
+void jl_stats_node_delta(int delta);
 
 /* --- construction -------------------------------------------------------- */
 /* New contiguous tensor, uninitialised; +1. shape may have ndim == 0 (a scalar). */

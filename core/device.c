@@ -1,0 +1,123 @@
+/* device.c — backend lookup, op dispatch through the per-device tables, and
+ * moving tensors between devices. */
+#include <string.h>
+
+#include "jl_tensor.h"
+
+static const char *const op_names[JL_OP_COUNT] = {
+#define JL_OP(name, kind, doc) #name,
+#include "jl_ops.def"
+#undef JL_OP
+};
+
+const char *jl_op_name(jl_op op) { return (unsigned)op < JL_OP_COUNT ? op_names[op] : "?"; }
+
+const char *jl_dtype_name(jl_dtype dtype)
+{
+    static const char *const names[JL_DTYPE_COUNT] = {"f32", "i32", "i64", "u8"};
+    return (unsigned)dtype < JL_DTYPE_COUNT ? names[dtype] : "?";
+}
+
+const char *jl_device_name(jl_device device)
+{
+    static const char *const names[JL_DEVICE_COUNT] = {"cpu", "cuda"};
+    return (unsigned)device < JL_DEVICE_COUNT ? names[device] : "?";
+}
+
+size_t jl_dtype_size(jl_dtype dtype)
+{
+    static const size_t sizes[JL_DTYPE_COUNT] = {4, 4, 8, 1};
+    return (unsigned)dtype < JL_DTYPE_COUNT ? sizes[dtype] : 1;
+}
+
+int64_t jl_view_numel(const jl_view *v)
+{
+    int64_t n = 1;
+    for (int d = 0; d < v->ndim; d++) n *= v->shape[d];
+    return n;
+}
+
+int jl_view_is_contiguous(const jl_view *v)
+{
+    int64_t expected = 1;
+    for (int d = v->ndim - 1; d >= 0; d--) {
+        if (v->shape[d] != 1 && v->strides[d] != expected) return 0;
+        expected *= v->shape[d];
+    }
+    return 1;
+}
+
+#ifndef JETLAB_HAVE_CUDA
+const jl_backend *jl_cuda_backend(void) { return NULL; }
+#endif
+
+const jl_backend *jl_backend_for(jl_device device)
+{
+    const jl_backend *be = NULL;
+    if (device == JL_CPU) be = jl_cpu_backend();
+    else if (device == JL_CUDA) {
+        be = jl_cuda_backend();
+        if (!be) {
+            JL_FAIL_CODE(JL_EDEVICE, "cuda: this jetlab was built without the CUDA backend");
+            return NULL;
+        }
+        if (!be->available()) {
+            JL_FAIL_CODE(JL_EDEVICE, "cuda: no CUDA device is present");
+            return NULL;
+        }
+    } else
+        JL_FAIL_CODE(JL_EDEVICE, "unknown device %d", (int)device);
+    return be;
+}
+
+int jl_run(jl_device device, const jl_kargs *k)
+{
+    const jl_backend *be = jl_backend_for(device);
+    if (!be) return JL_EDEVICE;
+    jl_kernel_fn fn = be->fn[k->op];
+    if (!fn) return JL_FAIL_CODE(JL_EDEVICE, "%s: not supported on %s", jl_op_name(k->op), be->name);
+    return fn(k);
+}
+
+jl_tensor *jl_to_device(jl_tensor *t, jl_device device)
+{
+    jl_device from = jl_device_of(t);
+    if (from == device) return jl_retain(t);
+    jl_tensor *src = NULL, *out = NULL;
+    if (from == JL_CPU) src = jl_retain(t);
+    else {
+        /* make it contiguous on its own device first, so one memcpy moves it */
+        jl_tensor *tmp = jl_tensor_new(t->dtype, t->ndim, t->shape, from);
+        jl_kargs k = {.op = JL_OP_copy, .out = tmp ? jl_view_of(tmp) : (jl_view){0}, .a = jl_view_of(t)};
+        if (!tmp || jl_run(from, &k)) {
+            jl_release(tmp);
+            return NULL;
+        }
+        src = tmp;
+    }
+    out = jl_tensor_new(t->dtype, t->ndim, t->shape, device);
+    if (!out) goto fail;
+    size_t bytes = (size_t)jl_numel(t) * jl_dtype_size(t->dtype);
+    if (from == JL_CPU) {
+        /* host side may be strided: compact it first */
+        jl_tensor *compact = src;
+        if (!jl_is_contiguous(src)) {
+            compact = jl_tensor_new(t->dtype, t->ndim, t->shape, JL_CPU);
+            jl_kargs k = {.op = JL_OP_copy, .out = compact ? jl_view_of(compact) : (jl_view){0}, .a = jl_view_of(src)};
+            if (!compact || jl_run(JL_CPU, &k)) {
+                jl_release(compact);
+                goto fail;
+            }
+            jl_release(src);
+            src = compact;
+        }
+        if (jl_backend_for(device)->from_host(jl_data(out), jl_data(src), bytes)) goto fail;
+    } else if (jl_backend_for(from)->to_host(jl_data(out), jl_data(src), bytes))
+        goto fail;
+    jl_release(src);
+    return out;
+fail:
+    jl_release(src);
+    jl_release(out);
+    return NULL;
+}

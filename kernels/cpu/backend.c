@@ -1,0 +1,50 @@
+/* backend.c — the CPU backend table: host memory and every filled op slot. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_kernels.h"
+
+#define CPU_ALIGNMENT 64
+
+static void *cpu_alloc(size_t bytes)
+{
+    void *p = NULL;
+    size_t rounded = (bytes + CPU_ALIGNMENT - 1) / CPU_ALIGNMENT * CPU_ALIGNMENT;
+    return posix_memalign(&p, CPU_ALIGNMENT, rounded ? rounded : CPU_ALIGNMENT) ? NULL : p;
+}
+
+static void cpu_free(void *p) { free(p); }
+
+static int cpu_memcpy(void *dst, const void *src, size_t bytes)
+{
+    memcpy(dst, src, bytes);
+    return JL_OK;
+}
+
+static int cpu_available(void) { return 1; }
+
+static jl_backend cpu_table;
+static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
+
+static void cpu_init(void)
+{
+    cpu_table.name = "cpu";
+    cpu_table.alloc = cpu_alloc;
+    cpu_table.free = cpu_free;
+    cpu_table.to_host = cpu_memcpy;
+    cpu_table.from_host = cpu_memcpy;
+    cpu_table.available = cpu_available;
+    jl_cpu_register_memory(&cpu_table);
+    jl_cpu_register_elementwise(&cpu_table);
+    jl_cpu_register_reduce(&cpu_table);
+    jl_cpu_register_gemm(&cpu_table);
+    jl_cpu_register_index(&cpu_table);
+    jl_cpu_register_random(&cpu_table);
+}
+
+const jl_backend *jl_cpu_backend(void)
+{
+    pthread_once(&cpu_once, cpu_init);
+    return &cpu_table;
+}
