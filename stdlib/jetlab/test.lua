@@ -92,7 +92,7 @@ local function within(tol)
     if a == b then return nil end
     local bound = tol * (1 + math.max(math.abs(a), math.abs(b)))
     if math.abs(a - b) <= bound then return nil end
-    return string.format("got %.17g, want %.17g (|diff| %.3g > %.3g)", a, b, math.abs(a - b), bound)
+    return string.format("got %s, want %s (|diff| %.3g > %.3g)", show(a), show(b), math.abs(a - b), bound)
   end
 end
 

@@ -1,0 +1,54 @@
+# lib.sh — helpers shared by the shell tests (sourced, not run by ctest).
+#
+#   source "$(dirname "$0")/lib.sh" "$@"     # sets JETLAB (absolute) and TMP
+#   run_jetlab [-i INPUT] ARGS...            # sets OUT, ERR, RC
+#   expect_eq NAME ACTUAL EXPECTED
+#   expect_match NAME TEXT ERE               # TEXT must contain a line matching ERE
+#   expect_no_match NAME TEXT ERE
+#   finish                                   # prints "N passed, N failed"; exit status
+set -u
+
+JETLAB=${1:?usage: bash $0 /path/to/jetlab}
+case $JETLAB in /*) ;; *) JETLAB=$PWD/$JETLAB ;; esac
+[ -x "$JETLAB" ] || { echo "not an executable: $JETLAB"; exit 2; }
+# The tests choose these themselves.
+unset JETLAB_STDLIB JETLAB_TEST_FILTER LUA_PATH LUA_PATH_5_4
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/jetlab-sh.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+
+PASSED=0
+FAILED=0
+
+pass() { PASSED=$((PASSED + 1)); }
+fail() {
+  FAILED=$((FAILED + 1))
+  echo "FAIL $1"
+  shift
+  for line in "$@"; do printf '    %s\n' "$line"; done
+}
+
+# run_jetlab [-i INPUT] ARGS...: runs $JETLAB with INPUT (default: nothing) on stdin.
+run_jetlab() {
+  local input=""
+  if [ "${1:-}" = "-i" ]; then input=$2; shift 2; fi
+  OUT=$(printf '%s' "$input" | "$JETLAB" "$@" 2>"$TMP/stderr")
+  RC=$?
+  ERR=$(cat "$TMP/stderr")
+}
+
+expect_eq() {
+  if [ "$2" = "$3" ]; then pass; else fail "$1" "got:  $(printf %q "$2")" "want: $(printf %q "$3")"; fi
+}
+
+expect_match() {
+  if printf '%s\n' "$2" | grep -Eq -- "$3"; then pass; else fail "$1" "no line matches: $3" "in: $2"; fi
+}
+
+expect_no_match() {
+  if printf '%s\n' "$2" | grep -Eq -- "$3"; then fail "$1" "a line matches: $3" "in: $2"; else pass; fi
+}
+
+finish() {
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" -eq 0 ]
+}

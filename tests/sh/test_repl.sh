@@ -1,0 +1,103 @@
+# test_repl.sh — the jetlab REPL: through a pipe (no prompts, auto-print,
+# multi-line chunks, errors that keep the session going, exit 0 at end of
+# input), then on a terminal driven by tmux when tmux is installed (readline,
+# prompts, Ctrl-C during a chunk and at the prompt, history, Ctrl-D).
+#   bash tests/sh/test_repl.sh /path/to/jetlab
+source "$(dirname "$0")/lib.sh" "$@"
+
+# --- through a pipe ------------------------------------------------------------
+run_jetlab -i $'1+1\nx = 3\nx * 2\n'
+expect_eq "expressions print, statements do not" "$OUT" $'2\n6'
+expect_eq "no stderr output" "$ERR" ""
+expect_eq "exit status 0 at end of input" "$RC" 0
+
+run_jetlab -i $'function f(a, b)\n  return a + b,\n    a * b\nend\nf(2, 5)\n'
+expect_eq "multi-line function, multiple values" "$OUT" $'7\t10'
+
+run_jetlab -i $'1, "two", nil, false\nsetmetatable({}, {__tostring = function() return "shown" end})\n=40+2\n'
+expect_eq "values printed with tostring" "$OUT" $'1\ttwo\tnil\tfalse\nshown\n42'
+
+run_jetlab -i $'error("boom")\nprint("after")\n'
+expect_eq "the session continues after an error" "$OUT" "after"
+expect_match "runtime error message" "$ERR" '^stdin:1: boom$'
+expect_match "runtime error traceback" "$ERR" '^stack traceback:$'
+expect_no_match "no program name prefix at the REPL" "$ERR" '^jetlab:'
+expect_eq "exit status 0 after an error" "$RC" 0
+
+run_jetlab -i $'x = = 1\nprint("ok")\n'
+expect_match "syntax error reported" "$ERR" '^stdin:1: unexpected symbol near'
+expect_eq "the session continues after a syntax error" "$OUT" "ok"
+
+run_jetlab -i $'local t = {\n  a = 1,\n}\nprint("table built")\n'
+expect_eq "multi-line table constructor" "$OUT" "table built"
+
+run_jetlab -i $'for i = 1, 2 do\n  print(i)\n'
+expect_match "input ending inside a chunk is reported" "$ERR" "'end' expected .*near <eof>$"
+expect_eq "... and nothing runs" "$OUT:$RC" ":0"
+
+run_jetlab -i $'print(type(jl))\n'
+expect_eq "jl is set in the REPL" "$OUT" "table"
+
+run_jetlab
+expect_eq "empty input" "$OUT:$ERR:$RC" "::0"
+
+# --- on a terminal, through tmux -----------------------------------------------------
+if ! command -v tmux >/dev/null 2>&1; then
+  echo "SKIP interactive checks: tmux is not installed"
+  finish
+  exit
+fi
+
+SOCKET=jetlab-test-$$
+tmux_() { tmux -L "$SOCKET" "$@"; }
+trap 'tmux_ kill-server 2>/dev/null; rm -rf "$TMP"' EXIT
+
+screen() { tmux_ capture-pane -p -t repl 2>/dev/null; }
+# wait_for NAME ERE: waits up to 10 s for a screen line matching ERE.
+wait_for() {
+  for _ in $(seq 100); do
+    screen | grep -Eq -- "$2" && { pass; return 0; }
+    sleep 0.1
+  done
+  fail "$1" "no screen line matches: $2" "screen:" "$(screen)"
+  return 1
+}
+
+HISTORY=$TMP/history
+tmux_ new-session -d -s repl -x 100 -y 40 "JETLAB_HISTORY='$HISTORY' '$JETLAB'"
+wait_for "banner" '^jetlab [0-9.]+ \(Lua' &&
+wait_for "prompt" '^jl> ?$'
+
+tmux_ send-keys -t repl '1+2' Enter
+wait_for "expression printed" '^3$'
+
+tmux_ send-keys -t repl 'function g()' Enter
+wait_for "continuation prompt" '^\.\.> ?$'
+tmux_ send-keys -t repl '  return "from g" end' Enter 'g()' Enter
+wait_for "multi-line definition" '^from g$'
+
+tmux_ send-keys -t repl 'while true do end' Enter
+sleep 0.5
+tmux_ send-keys -t repl C-c
+wait_for "Ctrl-C interrupts a running chunk" 'interrupted$'
+tmux_ send-keys -t repl 'print("alive")' Enter
+wait_for "the session is alive after Ctrl-C" '^alive$'
+
+tmux_ send-keys -t repl 'print("typed" .. "away")'
+sleep 0.2
+tmux_ send-keys -t repl C-c
+tmux_ send-keys -t repl 'print("clean" .. "line")' Enter
+wait_for "the line after Ctrl-C at the prompt runs" '^cleanline$'
+expect_no_match "Ctrl-C at the prompt drops the typed line" "$(screen)" '^typedaway$'
+
+tmux_ send-keys -t repl C-d
+for _ in $(seq 100); do
+  tmux_ has-session -t repl 2>/dev/null || break
+  sleep 0.1
+done
+if tmux_ has-session -t repl 2>/dev/null; then fail "Ctrl-D ends the session" "$(screen)"; else pass; fi
+
+expect_match "history saved" "$(cat "$HISTORY" 2>/dev/null)" '^1\+2$'
+expect_no_match "history skips the dropped line" "$(cat "$HISTORY" 2>/dev/null)" 'typed'
+
+finish
