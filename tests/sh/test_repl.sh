@@ -76,15 +76,15 @@ wait_for "continuation prompt" '^\.\.> ?$'
 tmux_ send-keys -t repl '  return "from g" end' Enter 'g()' Enter
 wait_for "multi-line definition" '^from g$'
 
-tmux_ send-keys -t repl 'while true do end' Enter
-sleep 0.5
+tmux_ send-keys -t repl 'print("loop" .. "ing") while true do end' Enter
+wait_for "a chunk starts" '^looping$'
 tmux_ send-keys -t repl C-c
 wait_for "Ctrl-C interrupts a running chunk" 'interrupted$'
 tmux_ send-keys -t repl 'print("alive")' Enter
 wait_for "the session is alive after Ctrl-C" '^alive$'
 
 tmux_ send-keys -t repl 'print("typed" .. "away")'
-sleep 0.2
+wait_for "typing at the prompt" '^jl> print\("typed" \.\. "away"\)$'
 tmux_ send-keys -t repl C-c
 tmux_ send-keys -t repl 'print("clean" .. "line")' Enter
 wait_for "the line after Ctrl-C at the prompt runs" '^cleanline$'
