@@ -22,12 +22,12 @@
 #define EXIT_USAGE 2
 
 typedef struct options {
-    int interactive; /* -i */
-    int has_code;    /* at least one -e */
-    int version;     /* -v, --version */
-    int help;        /* -h, --help */
-    int script;      /* argv index of the script or subcommand; argc when none */
-    int after_dashes;/* the script came after "--" (so "-" is a file name) */
+    int interactive;  /* -i */
+    int has_code;     /* at least one -e */
+    int version;      /* -v, --version */
+    int help;         /* -h, --help */
+    int script;       /* argv index of the script or subcommand; argc when none */
+    int after_dashes; /* the script came after "--" ("-" is then a file) */
 } options;
 
 static void print_usage(FILE *f)
