@@ -1,0 +1,125 @@
+/* lua_module.c — luaopen_jetlab_core: assembles the module from its parts
+ * and adds the process-wide functions (stats, threads, RNG, version).
+ *
+ *   local core = require "jetlab.core"
+ *   core.manual_seed(1); core.set_num_threads(4)
+ *   print(core.stats().tensors)
+ */
+#include "jl_parallel.h"
+#include "lua_args.h"
+#include "lua_module.h"
+
+#ifndef JETLAB_VERSION
+#define JETLAB_VERSION "0.1.0"
+#endif
+
+void jl_lua_setfuncs(lua_State *L, int idx, const luaL_Reg *regs)
+{
+    for (; regs->name; regs++) {
+        lua_pushcfunction(L, regs->func);
+        lua_setfield(L, idx, regs->name);
+    }
+}
+
+/* jl.stats() → {tensors=, storages=, bytes=, peak_bytes=, nodes=, cuda_bytes=, cuda_peak_bytes=} */
+static int l_stats(lua_State *L)
+{
+    jl_stats s = jl_stats_get();
+    lua_createtable(L, 0, 7);
+    const struct {
+        const char *name;
+        int64_t value;
+    } fields[] = {
+        {"tensors", s.tensors},
+        {"storages", s.storages},
+        {"bytes", s.bytes[JL_CPU]},
+        {"peak_bytes", s.peak_bytes[JL_CPU]},
+        {"nodes", s.nodes},
+        {"cuda_bytes", s.bytes[JL_CUDA]},
+        {"cuda_peak_bytes", s.peak_bytes[JL_CUDA]},
+    };
+    for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) {
+        lua_pushinteger(L, (lua_Integer)fields[k].value);
+        lua_setfield(L, -2, fields[k].name);
+    }
+    return 1;
+}
+
+/* jl.set_num_threads(n), jl.get_num_threads() */
+static int l_set_num_threads(lua_State *L)
+{
+    int n = jl_lua_check_int(L, 1);
+    luaL_argcheck(L, n >= 1 && n <= 4096, 1, "thread count must be in 1..4096");
+    jl_set_num_threads(n);
+    return 0;
+}
+
+static int l_get_num_threads(lua_State *L)
+{
+    lua_pushinteger(L, jl_get_num_threads());
+    return 1;
+}
+
+/* jl.manual_seed(n): the same seed gives the same random tensors. */
+static int l_manual_seed(lua_State *L)
+{
+    jl_manual_seed((uint64_t)luaL_checkinteger(L, 1));
+    return 0;
+}
+
+/* jl.rng_state() → seed, counter; jl.set_rng_state(seed, counter) */
+static int l_rng_state(lua_State *L)
+{
+    uint64_t seed, counter;
+    jl_rng_state(&seed, &counter);
+    lua_pushinteger(L, (lua_Integer)seed);
+    lua_pushinteger(L, (lua_Integer)counter);
+    return 2;
+}
+
+static int l_set_rng_state(lua_State *L)
+{
+    jl_rng_set_state((uint64_t)luaL_checkinteger(L, 1), (uint64_t)luaL_checkinteger(L, 2));
+    return 0;
+}
+
+/* jl.cuda_available() → boolean */
+static int l_cuda_available(lua_State *L)
+{
+    const jl_backend *b = jl_backend_for(JL_CUDA);
+    lua_pushboolean(L, b && b->available && b->available());
+    jl_error_clear();
+    return 1;
+}
+
+static const luaL_Reg module_functions[] = {
+    {"stats", l_stats},
+    {"set_num_threads", l_set_num_threads},
+    {"get_num_threads", l_get_num_threads},
+    {"manual_seed", l_manual_seed},
+    {"rng_state", l_rng_state},
+    {"set_rng_state", l_set_rng_state},
+    {"cuda_available", l_cuda_available},
+    {NULL, NULL},
+};
+
+int luaopen_jetlab_core(lua_State *L)
+{
+    lua_newtable(L);
+    int module = lua_gettop(L);
+    lua_newtable(L);
+    int methods = lua_gettop(L);
+
+    jl_lua_open_tensor(L, module, methods);
+    jl_lua_open_construct(L, module, methods);
+    jl_lua_open_math(L, module, methods);
+    jl_lua_open_shape(L, module, methods);
+    jl_lua_open_autograd(L, module, methods);
+    jl_lua_setfuncs(L, module, module_functions);
+
+    /* jl.Tensor: the methods table, so Lua code can add methods to every tensor */
+    lua_setfield(L, module, "Tensor");
+    lua_pushliteral(L, JETLAB_VERSION);
+    lua_setfield(L, module, "version");
+    return 1;
+}

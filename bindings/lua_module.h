@@ -1,0 +1,47 @@
+/* lua_module.h — how the files of bindings/ assemble `jetlab.core` (internal).
+ *
+ * luaopen_jetlab_core (lua_module.c) creates the module table and the Tensor
+ * methods table, then calls each part's open function with their absolute
+ * stack indices; a part adds its functions to one or both tables:
+ *
+ *   void jl_lua_open_math(lua_State *L, int module, int methods) {
+ *       jl_lua_setfuncs(L, module, math_functions);   // jl.exp(t)
+ *       jl_lua_setfuncs(L, methods, math_functions);  // t:exp()
+ *   }
+ */
+#ifndef JL_LUA_MODULE_H
+#define JL_LUA_MODULE_H
+
+#include "jl_lua.h"
+
+/* Copies regs (NULL-terminated) into the table at absolute index idx. */
+void jl_lua_setfuncs(lua_State *L, int idx, const luaL_Reg *regs);
+
+/* The Tensor type: metatable, element access, fields, in-place writes (lua_tensor.c). */
+void jl_lua_open_tensor(lua_State *L, int module, int methods);
+/* __tostring (lua_print.c); exported for the metatable. */
+int jl_lua_tostring(lua_State *L);
+/* Constructors and random tensors (lua_construct.c). */
+void jl_lua_open_construct(lua_State *L, int module, int methods);
+/* Elementwise ops, arithmetic metamethods, reductions, matmul (lua_math.c). */
+void jl_lua_open_math(lua_State *L, int module, int methods);
+/* Views, copies, dtype changes, indexing ops, cat/stack (lua_shape.c). */
+void jl_lua_open_shape(lua_State *L, int module, int methods);
+/* requires_grad, backward, detach, no_grad (lua_autograd.c). */
+void jl_lua_open_autograd(lua_State *L, int module, int methods);
+
+/* Arithmetic metamethods, installed on the metatable by lua_tensor.c. */
+int jl_lua_add(lua_State *L);
+int jl_lua_sub(lua_State *L);
+int jl_lua_mul(lua_State *L);
+int jl_lua_div(lua_State *L);
+int jl_lua_pow(lua_State *L);
+int jl_lua_unm(lua_State *L);
+
+/* Field access by name for __index/__newindex (lua_autograd.c owns the autograd
+ * fields): push the field and return 1, or return 0 when name is not one. */
+int jl_lua_get_grad_field(lua_State *L, jl_tensor *t, const char *name);
+/* Sets an autograd field from the value at stack index 3; returns 0 when name is not one. */
+int jl_lua_set_grad_field(lua_State *L, jl_tensor *t, const char *name);
+
+#endif
