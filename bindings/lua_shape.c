@@ -226,10 +226,12 @@ static int l_index_add(lua_State *L) { return add_at(L, jl_index_add); }
 
 /* ---------------------------------------------------------------- cat/stack */
 
-/* The tensors of the list at arg 1 (borrowed: the list keeps them alive). */
+/* The tensors of the list at arg 1 (borrowed: the list keeps them alive);
+ * the scratch array goes at stack slot 3, after the dim argument. */
 static jl_tensor **tensor_list(lua_State *L, int *n)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 2);
     lua_Unsigned len = lua_rawlen(L, 1);
     luaL_argcheck(L, len > 0, 1, "empty list of tensors");
     luaL_argcheck(L, len < (1u << 24), 1, "too many tensors");

@@ -1,0 +1,164 @@
+-- test_autograd.lua — autograd from Lua: fields, backward of small chains
+-- against hand-derived gradients, accumulation, no_grad, detach.
+local T = require "jetlab.test"
+
+T.case("README check: relu():sum() gives a 0/1 mask of a > 0", function()
+  local a = jl.randn(3, 4, {requires_grad = true})
+  T.eq(a.grad, nil)
+  ;(a:relu():sum()):backward()
+  local g = a.grad
+  T.eq(g.shape, {3, 4})
+  T.eq(g:tolist(), a:gt(0):float():tolist())
+end)
+
+T.case("leaf and graph fields", function()
+  local x = jl.from({1, 2, 3}, {requires_grad = true})
+  T.eq(x.requires_grad, true)
+  T.eq(x.is_leaf, true)
+  T.eq(x.grad_fn, nil)
+  local y = x * 2
+  T.eq(y.requires_grad, true)
+  T.eq(y.is_leaf, false)
+  T.eq(type(y.grad_fn), "string")
+  local c = jl.from({1, 2})
+  T.eq(c.requires_grad, false)
+  c.requires_grad = true
+  T.eq(c.requires_grad, true)
+  c.requires_grad = false
+  T.eq(c.requires_grad, false)
+  T.ok(rawequal(c:requires_grad_(), c))
+  T.eq(c.requires_grad, true)
+  c:requires_grad_(false)
+  T.eq(c.requires_grad, false)
+end)
+
+T.case("backward of a chain matches hand-derived gradients", function()
+  -- f = sum((x * w + 1)^2) ; df/dx = 2 (x w + 1) w ; df/dw = 2 (x w + 1) x
+  local x = jl.from({1, 2, 3}, {requires_grad = true})
+  local w = jl.from({0.5, -1, 2}, {requires_grad = true})
+  local f = ((x * w + 1) ^ 2):sum()
+  T.near(f:item(), (1.5 ^ 2) + (-1) ^ 2 + 7 ^ 2, 1e-6)
+  f:backward()
+  T.near(x.grad:tolist(), {2 * 1.5 * 0.5, 2 * -1 * -1, 2 * 7 * 2}, 1e-6)
+  T.near(w.grad:tolist(), {2 * 1.5 * 1, 2 * -1 * 2, 2 * 7 * 3}, 1e-6)
+end)
+
+T.case("backward through broadcasting, matmul, mean and reversed scalars", function()
+  local a = jl.from({{1, 2}, {3, 4}}, {requires_grad = true})
+  local b = jl.from({10, 20}, {requires_grad = true})   -- broadcast over rows
+  local y = ((2 - a) * b + 1 / (a + 1)):mean()
+  y:backward()
+  -- dy/da = (-b - 1/(a+1)^2) / 4 ; dy/db_j = sum_i (2 - a_ij) / 4
+  local ga = {}
+  for i, row in ipairs({{1, 2}, {3, 4}}) do
+    ga[i] = {}
+    for j, v in ipairs(row) do ga[i][j] = (-({10, 20})[j] - 1 / (v + 1) ^ 2) / 4 end
+  end
+  T.near(a.grad:tolist(), ga, 1e-5)
+  T.near(b.grad:tolist(), {((2 - 1) + (2 - 3)) / 4, ((2 - 2) + (2 - 4)) / 4}, 1e-6)
+
+  local m = jl.from({{1, 2}, {3, 4}}, {requires_grad = true})
+  local v = jl.from({{1}, {1}})
+  m:matmul(v):sum():backward()
+  T.eq(m.grad:tolist(), {{1, 1}, {1, 1}})
+end)
+
+T.case("backward with an explicit gradient", function()
+  local x = jl.from({1, 2, 3}, {requires_grad = true})
+  local y = x * 3
+  y:backward(jl.from({1, 0, 2}))
+  T.eq(x.grad:tolist(), {3, 0, 6})
+end)
+
+T.case("gradients accumulate over two backwards; grad = nil clears", function()
+  local x = jl.from({1, 2}, {requires_grad = true})
+  ;(x * x):sum():backward()
+  T.eq(x.grad:tolist(), {2, 4})
+  ;(x * 3):sum():backward()
+  T.eq(x.grad:tolist(), {5, 7})
+  x.grad = nil
+  T.eq(x.grad, nil)
+  ;(x * 3):sum():backward()
+  T.eq(x.grad:tolist(), {3, 3})
+  x.grad = jl.zeros(2)
+  T.eq(x.grad:tolist(), {0, 0})
+end)
+
+T.case("no_grad records nothing and restores grad mode, even on error", function()
+  local x = jl.ones(2, {requires_grad = true})
+  T.eq(jl.is_grad_enabled(), true)
+  local y, extra = jl.no_grad(function(k)
+    T.eq(jl.is_grad_enabled(), false)
+    return x * k, "second"
+  end, 5)
+  T.eq(extra, "second")
+  T.eq(y.requires_grad, false)
+  T.eq(y.grad_fn, nil)
+  T.eq(y:tolist(), {5, 5})
+  T.eq(jl.is_grad_enabled(), true)
+  local ok, err = pcall(jl.no_grad, function() error("boom") end)
+  T.eq(ok, false)
+  T.ok(tostring(err):find("boom"))
+  T.eq(jl.is_grad_enabled(), true, "restored after an error")
+  jl.no_grad(function()
+    local z = jl.enable_grad(function() return x * 2 end)
+    T.eq(z.requires_grad, true)
+  end)
+  T.eq(jl.set_grad_enabled(false), true)
+  T.eq(jl.set_grad_enabled(true), false)
+end)
+
+T.case("detach shares storage and leaves the graph", function()
+  local x = jl.from({1, 2}, {requires_grad = true})
+  local y = x * 2
+  local d = y:detach()
+  T.eq(d.requires_grad, false)
+  T.eq(d.is_leaf, true)
+  T.eq(d:tolist(), {2, 4})
+  local xd = x:detach()
+  jl.no_grad(function() xd[1] = 10 end)
+  T.eq(x[1], 10, "detach shares storage")
+  local z = (x * xd):sum()
+  z:backward()
+  T.eq(x.grad:tolist(), {10, 2}, "the detached factor is a constant")
+end)
+
+T.case("views, indexing ops and softmax carry gradients", function()
+  local x = jl.from({{1, 2, 3}, {4, 5, 6}}, {requires_grad = true})
+  local idx = jl.from({2, 2, 1}, {dtype = "i64"})
+  x:index_select(1, idx):sum():backward()
+  T.eq(x.grad:tolist(), {{1, 1, 1}, {2, 2, 2}})
+  x.grad = nil
+  x:transpose(1, 2):narrow(1, 2, 2):sum():backward()
+  T.eq(x.grad:tolist(), {{0, 1, 1}, {0, 1, 1}})
+  x.grad = nil
+  x:softmax(2):select(2, 1):sum():backward()
+  T.near(x.grad:sum(2):tolist(), {0, 0}, 1e-6)
+  x.grad = nil
+  local v = x:max(2)
+  v:sum():backward()
+  T.eq(x.grad:tolist(), {{0, 0, 1}, {0, 0, 1}})
+end)
+
+T.case("assignment into a tensor that requires grad is refused outside no_grad", function()
+  local x = jl.zeros(2, {requires_grad = true})
+  T.raises(function() x[1] = 3 end, "requires grad")
+  jl.no_grad(function() x[1] = 3 end)
+  T.eq(x:tolist(), {3, 0})
+end)
+
+T.case("the tape is freed: no nodes survive a backward", function()
+  collectgarbage()
+  collectgarbage()
+  local before = jl.stats().nodes
+  do
+    local x = jl.randn(4, 4, {requires_grad = true})
+    local y = (x:tanh() * x:sigmoid()):sum()
+    y:backward()
+  end
+  collectgarbage()
+  collectgarbage()
+  T.eq(jl.stats().nodes, before)
+end)
+
+T.run()
