@@ -72,6 +72,9 @@ int jl_lua_check_shape(lua_State *L, int first, int64_t shape[JL_MAX_DIMS], int 
         }
         arg = first + 1;
     } else {
+        int type = lua_type(L, first);
+        if (type != LUA_TNUMBER && type != LUA_TNONE && type != LUA_TNIL)
+            luaL_typeerror(L, first, "number");
         while (lua_type(L, arg) == LUA_TNUMBER) {
             if (ndim == JL_MAX_DIMS)
                 luaL_argerror(L, arg, lua_pushfstring(L, "at most %d dims are supported", JL_MAX_DIMS));

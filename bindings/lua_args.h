@@ -28,7 +28,8 @@ enum {
     JL_LUA_SHAPE_KEEP = 2,  /* entries may be -1 (expand: keep that size) */
 };
 /* Reads a shape at argument `first`: one table {3, 4} or integers 3, 4 up to
- * the first non-number. Checks sizes (>= 0 unless flags allow -1), rank <= 6
+ * the first non-number (no argument at all is the 0-d shape; anything else is
+ * "number expected"). Checks sizes (>= 0 unless flags allow -1), rank <= 6
  * and that the element count fits; returns ndim and sets *next to the first
  * argument after the shape (may be NULL). */
 int jl_lua_check_shape(lua_State *L, int first, int64_t shape[JL_MAX_DIMS], int flags, int *next);
