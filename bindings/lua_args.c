@@ -120,7 +120,7 @@ int jl_lua_opt_dim(lua_State *L, int arg, int ndim, int def)
 int64_t jl_lua_check_position(lua_State *L, lua_Integer i, int dim0, int64_t size)
 {
     if (i >= 1 && i <= size) return (int64_t)i - 1;
-    if (i <= -1 && -i <= size) return size + (int64_t)i;
+    if (i <= -1 && i >= -size) return size + (int64_t)i;
     return luaL_error(L, "index %I out of range for dim %d of size %I%s", i, dim0 + 1, (lua_Integer)size,
                       i == 0 ? " (indices are 1-based)" : "");
 }
@@ -304,6 +304,7 @@ jl_tensor *jl_lua_check_index_tensor(lua_State *L, int arg, int dim0, int64_t si
 void jl_lua_push_value(lua_State *L, jl_dtype dtype, double v)
 {
     if (dtype == JL_F32) lua_pushnumber(L, v);
+    else if (v >= 0x1p63) lua_pushinteger(L, LUA_MAXINTEGER); /* i64 near the top, rounded up in double */
     else lua_pushinteger(L, (lua_Integer)v);
 }
 

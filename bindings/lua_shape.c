@@ -102,7 +102,7 @@ static int l_narrow(lua_State *L)
     if (start == 0 || start0 < 0 || start0 > size)
         return luaL_argerror(L, 3, lua_pushfstring(L, "start %I out of range for dim %d of size %I (1-based)", start,
                                                    dim + 1, (lua_Integer)size));
-    if (length < 0 || start0 + length > size)
+    if (length < 0 || length > size - start0)
         return luaL_argerror(L, 4, lua_pushfstring(L, "length %I from start %I exceeds dim %d of size %I", length,
                                                    start, dim + 1, (lua_Integer)size));
     return jl_lua_push(L, jl_narrow(t, dim, start0, length));
