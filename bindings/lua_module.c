@@ -9,9 +9,7 @@
 #include "lua_args.h"
 #include "lua_module.h"
 
-#ifndef JETLAB_VERSION
-#define JETLAB_VERSION "0.1.0"
-#endif
+#include <pthread.h>
 
 void jl_lua_setfuncs(lua_State *L, int idx, const luaL_Reg *regs)
 {
@@ -103,8 +101,26 @@ static const luaL_Reg module_functions[] = {
     {NULL, NULL},
 };
 
+/* DESIGN rule 1: when a device allocation fails, run a full Lua GC (tensors
+ * that are garbage but not yet collected hold memory) and let core retry once.
+ * Only on the thread that opened the module: the Lua state is not thread-safe. */
+static lua_State *gc_state;
+static pthread_t gc_thread;
+
+static void collect_on_alloc_failure(void *ctx)
+{
+    (void)ctx;
+    if (gc_state && pthread_equal(pthread_self(), gc_thread)) lua_gc(gc_state, LUA_GCCOLLECT);
+}
+
 int luaopen_jetlab_core(lua_State *L)
 {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+    gc_state = lua_tothread(L, -1);
+    lua_pop(L, 1);
+    gc_thread = pthread_self();
+    jl_set_alloc_failure_hook(collect_on_alloc_failure, NULL);
+
     lua_newtable(L);
     int module = lua_gettop(L);
     lua_newtable(L);
@@ -115,6 +131,7 @@ int luaopen_jetlab_core(lua_State *L)
     jl_lua_open_math(L, module, methods);
     jl_lua_open_shape(L, module, methods);
     jl_lua_open_autograd(L, module, methods);
+    jl_lua_open_physics(L, module, methods);
     jl_lua_setfuncs(L, module, module_functions);
 
     /* jl.Tensor: the methods table, so Lua code can add methods to every tensor */

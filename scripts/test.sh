@@ -12,5 +12,13 @@ bash "$root/scripts/build.sh" "$root/build"
 
 echo "== sanitizer build (ASan + UBSan), C suites"
 bash "$root/scripts/build.sh" "$root/build-asan" -DJETLAB_SANITIZE=ON -DJETLAB_CUDA=OFF -DCMAKE_BUILD_TYPE=Debug
+# Criterion runs each test in a child process whose sanitizer reports do not
+# always fail the test, so the reports themselves are checked too.
+log="$root/build-asan/sanitizer.log"
 (cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --output-on-failure -j 2 -R '^c\.')
+  ctest -V -j 2 -R '^c\.') >"$log" 2>&1 || { tail -n 80 "$log"; exit 1; }
+grep -E 'tests passed|Tested:' "$log" | tail -n 20
+if grep -nE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$log"; then
+  echo "sanitizer reports found (see $log)"
+  exit 1
+fi

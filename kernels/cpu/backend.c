@@ -5,16 +5,25 @@
 
 #include "cpu_kernels.h"
 
-#define CPU_ALIGNMENT 64
+/* Host blocks carry their size in a 64-byte header so freed large blocks can
+ * be kept in the cache (cpu_cache.c) and handed out again without new page faults. */
+#define CPU_HEADER 64
 
 static void *cpu_alloc(size_t bytes)
 {
-    void *p = NULL;
-    size_t rounded = (bytes + CPU_ALIGNMENT - 1) / CPU_ALIGNMENT * CPU_ALIGNMENT;
-    return posix_memalign(&p, CPU_ALIGNMENT, rounded ? rounded : CPU_ALIGNMENT) ? NULL : p;
+    size_t rounded = jl_cpu_cache_round(bytes);
+    char *block = jl_cpu_cache_take(rounded);
+    if (!block && posix_memalign((void **)&block, CPU_HEADER, rounded + CPU_HEADER)) return NULL;
+    *(size_t *)block = rounded;
+    return block + CPU_HEADER;
 }
 
-static void cpu_free(void *p) { free(p); }
+static void cpu_free(void *p)
+{
+    if (!p) return;
+    char *block = (char *)p - CPU_HEADER;
+    if (!jl_cpu_cache_give(block, *(size_t *)block)) free(block);
+}
 
 static int cpu_memcpy(void *dst, const void *src, size_t bytes)
 {

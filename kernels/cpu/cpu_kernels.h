@@ -4,6 +4,9 @@
 #ifndef JL_CPU_KERNELS_H
 #define JL_CPU_KERNELS_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "jl_kernel.h"
 #include "jl_parallel.h"
 
@@ -13,6 +16,16 @@ void jl_cpu_register_reduce(jl_backend *b);      /* reduce.c: sum..var, softmax 
 void jl_cpu_register_gemm(jl_backend *b);        /* gemm.c: OpenBLAS sgemm */
 void jl_cpu_register_index(jl_backend *b);       /* index.c: index_select/add, gather, scatter_add */
 void jl_cpu_register_random(jl_backend *b);      /* random.c: Philox rand, randn, randint, bernoulli */
+
+/* The host block cache (cpu_cache.c): freed blocks of 1 MiB or more are kept
+ * (up to a bounded total) and reused for the same rounded size, so large
+ * temporaries do not page-fault on every op. take/give return NULL/false
+ * when the cache has nothing / will not keep the block (the caller frees). */
+size_t jl_cpu_cache_round(size_t bytes);
+void *jl_cpu_cache_take(size_t rounded);
+bool jl_cpu_cache_give(void *block, size_t rounded);
+/* Frees every cached block; returns the bytes released. */
+size_t jl_cpu_empty_cache(void);
 
 /* Calls fn(ctx, offsets, count) over runs of a strided N-d iteration in the
  * order of out's row-major index: for each run, offs[v] is the element offset
