@@ -29,6 +29,8 @@ void jl_lua_open_math(lua_State *L, int module, int methods);
 void jl_lua_open_shape(lua_State *L, int module, int methods);
 /* requires_grad, backward, detach, no_grad (lua_autograd.c). */
 void jl_lua_open_autograd(lua_State *L, int module, int methods);
+/* jl.physics: event files and jet clustering (lua_physics.c). */
+void jl_lua_open_physics(lua_State *L, int module, int methods);
 
 /* Arithmetic metamethods, installed on the metatable by lua_tensor.c. */
 int jl_lua_add(lua_State *L);

@@ -186,7 +186,12 @@ static void find_nn_crosscheck(state *s, int i)
 static void add_step(jl_cluster *c, int a, int b, int child, double dij)
 {
     int s = c->n_steps++;
-    c->steps[s] = (jl_cluster_step){a < b ? a : b, a < b ? b : a, child, dij};
+    if (b != JL_CLUSTER_BEAM && b < a) {
+        int t = a;
+        a = b;
+        b = t;
+    }
+    c->steps[s] = (jl_cluster_step){a, b, child, dij};
     if (child >= 0)
         c->made_by[child] = s;
 }
