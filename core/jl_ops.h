@@ -125,4 +125,23 @@ jl_tensor *jl_bernoulli(int ndim, const int64_t *shape, double p, jl_device devi
 /* Random permutation of 0..n-1 (i64). */
 jl_tensor *jl_randperm(int64_t n, jl_device device);
 
+/* --- graphs on ragged batches (ops_graph.c) ----------------------------------------
+ * A ragged batch stores jets (or graphs) as consecutive rows: node table
+ * (N_total, C) and offsets (B+1) i64 with offsets[0] = 0, offsets[B] = N_total.
+ * Edge lists are CSR: for each node i, its neighbours are rows
+ * nbr[edge_offsets[i] .. edge_offsets[i+1]). */
+
+/* k nearest neighbours of every node inside its own jet, self excluded; jets
+ * with n <= k nodes give each node its n - 1 others. coords (N, D) f32,
+ * offsets (B+1) i64. Returns nbr (E) i64 (global rows) and, in *edge_offsets,
+ * a +1 (N+1) i64 tensor. No gradient. */
+jl_tensor *jl_knn(jl_tensor *coords, jl_tensor *offsets, int k, jl_tensor **edge_offsets);
+/* Segment index of each row: offsets (S+1) i64 -> (offsets[S]) i64. */
+jl_tensor *jl_segment_ids(jl_tensor *offsets);
+/* Per-segment reductions of rows: x (E, F), offsets (S+1) i64 -> (S, F).
+ * mean divides by each segment's real count (0 for an empty segment). */
+jl_tensor *jl_segment_sum(jl_tensor *x, jl_tensor *offsets);
+jl_tensor *jl_segment_mean(jl_tensor *x, jl_tensor *offsets);
+jl_tensor *jl_segment_max(jl_tensor *x, jl_tensor *offsets);
+
 #endif

@@ -1,0 +1,139 @@
+/* test_graph.c — kNN inside jets and segment reductions against naive loops,
+ * their backward against central differences, and bad offsets. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include "reference.h"
+
+static int64_t live_at_start;
+static void setup(void) { live_at_start = ref_live(); }
+static void teardown(void) { cr_assert_eq(ref_live(), live_at_start, "tensors leaked"); }
+TestSuite(graph, .init = setup, .fini = teardown);
+
+static jl_tensor *offsets_of(const int64_t *sizes, int n)
+{
+    int64_t off[64] = {0};
+    for (int j = 0; j < n; j++) off[j + 1] = off[j] + sizes[j];
+    int64_t len = n + 1;
+    return jl_from_host(JL_I64, 1, &len, off);
+}
+
+static double dist2(const jl_tensor *x, int64_t i, int64_t j)
+{
+    double d = 0;
+    for (int64_t t = 0; t < x->shape[1]; t++) {
+        double diff = ref_at(x, i * x->shape[1] + t) - ref_at(x, j * x->shape[1] + t);
+        d += diff * diff;
+    }
+    return d;
+}
+
+Test(graph, knn_matches_brute_force_with_small_jets)
+{
+    const int64_t sizes[] = {9, 1, 3, 20, 0, 5};
+    const int k = 4;
+    jl_tensor *off = offsets_of(sizes, 6);
+    jl_tensor *x = ref_randn(2, (int64_t[]){38, 2}, 1, false), *eoff = NULL;
+    jl_tensor *nbr = jl_knn(x, off, k, &eoff);
+    cr_assert_not_null(nbr, "%s", jl_last_error());
+    int64_t row = 0;
+    for (int j = 0; j < 6; j++) {
+        int64_t begin = row, end = row + sizes[j];
+        for (int64_t i = begin; i < end; i++, row++) {
+            int64_t m = sizes[j] - 1 < k ? sizes[j] - 1 : k;
+            int64_t e0 = (int64_t)ref_at(eoff, i);
+            cr_assert_eq((int64_t)ref_at(eoff, i + 1) - e0, m, "row %lld has %lld neighbours", (long long)i, (long long)m);
+            /* naive: the m-th smallest distance bounds every chosen neighbour; chosen are sorted */
+            double prev = -1;
+            for (int64_t e = 0; e < m; e++) {
+                int64_t nb = (int64_t)ref_at(nbr, e0 + e);
+                cr_assert(nb >= begin && nb < end && nb != i, "neighbour %lld outside jet or self", (long long)nb);
+                double d = dist2(x, i, nb);
+                cr_assert_geq(d, prev);
+                prev = d;
+            }
+            int64_t closer = 0; /* rows strictly closer than the farthest chosen: must all be chosen */
+            for (int64_t o = begin; o < end; o++)
+                if (o != i && m > 0 && dist2(x, i, o) < prev) closer++;
+            cr_assert_lt(closer, m + (m == 0));
+        }
+    }
+    jl_release(nbr);
+    jl_release(eoff);
+    jl_release(x);
+    jl_release(off);
+}
+
+Test(graph, segment_reductions_against_naive_loops)
+{
+    const int64_t sizes[] = {3, 0, 1, 5};
+    jl_tensor *off = offsets_of(sizes, 4);
+    jl_tensor *x = ref_randn(2, (int64_t[]){9, 3}, 2, false);
+    jl_tensor *sum = jl_segment_sum(x, off), *mean = jl_segment_mean(x, off), *max = jl_segment_max(x, off);
+    cr_assert_not_null(max, "%s", jl_last_error());
+    int64_t row = 0;
+    for (int s = 0; s < 4; s++) {
+        for (int f = 0; f < 3; f++) {
+            double total = 0, best = sizes[s] ? -INFINITY : 0;
+            for (int64_t r = row; r < row + sizes[s]; r++) {
+                total += ref_at(x, r * 3 + f);
+                best = fmax(best, ref_at(x, r * 3 + f));
+            }
+            cr_assert_float_eq(ref_at(sum, s * 3 + f), total, 1e-5);
+            cr_assert_float_eq(ref_at(mean, s * 3 + f), sizes[s] ? total / sizes[s] : 0.0, 1e-5);
+            cr_assert_float_eq(ref_at(max, s * 3 + f), best, 1e-6);
+        }
+        row += sizes[s];
+    }
+    jl_tensor *ids = jl_segment_ids(off);
+    const double want_ids[] = {0, 0, 0, 2, 3, 3, 3, 3, 3};
+    cr_assert_lt(ref_max_rel_diff_array(ids, want_ids), 1e-12);
+    jl_release(ids);
+    jl_release(sum);
+    jl_release(mean);
+    jl_release(max);
+    jl_release(x);
+    jl_release(off);
+}
+
+static jl_tensor *apply_segment(jl_tensor **in, void *ctx)
+{
+    jl_tensor *off = ((jl_tensor **)ctx)[0];
+    int mode = (int)(intptr_t)((jl_tensor **)ctx)[1];
+    return mode == 0 ? jl_segment_sum(in[0], off) : mode == 1 ? jl_segment_mean(in[0], off) : jl_segment_max(in[0], off);
+}
+
+Test(graph, segment_backward_central_differences)
+{
+    const int64_t sizes[] = {3, 0, 1, 5};
+    jl_tensor *off = offsets_of(sizes, 4);
+    for (intptr_t mode = 0; mode < 3; mode++) {
+        jl_tensor *x = ref_randn(2, (int64_t[]){9, 3}, 3 + mode, true);
+        if (mode == 2) { /* well separated values so the max does not switch within a step */
+            float *p = jl_data(x);
+            for (int i = 0; i < 27; i++) p[i] = (float)((i * 7) % 27) * 0.3f;
+        }
+        void *ctx[2] = {off, (void *)mode};
+        cr_assert_lt(ref_gradcheck(apply_segment, 1, &x, ctx), 1e-2, "mode %d", (int)mode);
+        jl_release(x);
+    }
+    jl_release(off);
+}
+
+Test(graph, bad_offsets_are_named)
+{
+    jl_tensor *x = ref_randn(2, (int64_t[]){5, 2}, 4, false);
+    const int64_t too_short[] = {0, 2, 4};
+    jl_tensor *off = jl_from_host(JL_I64, 1, (int64_t[]){3}, too_short);
+    cr_assert_null(jl_segment_mean(x, off));
+    cr_assert(strstr(jl_last_error(), "offsets end at 4 but the tensor has 5 rows") != NULL, "%s", jl_last_error());
+    const int64_t decreasing[] = {0, 3, 2, 5};
+    jl_tensor *dec = jl_from_host(JL_I64, 1, (int64_t[]){4}, decreasing), *eoff = NULL;
+    cr_assert_null(jl_knn(x, dec, 3, &eoff));
+    cr_assert(strstr(jl_last_error(), "decrease") != NULL, "%s", jl_last_error());
+    cr_assert_null(eoff);
+    jl_release(dec);
+    jl_release(off);
+    jl_release(x);
+}
