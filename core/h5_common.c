@@ -1,0 +1,397 @@
+/* h5_common.c — what both jet layouts share: opening files with clear
+ * errors, checking datasets (presence, rank, dtype, filters), sniffing the
+ * layout, the reader object and its range-checked read, sorting constituents.
+ */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "h5_internal.h"
+
+/* Where Debian's hdf5-filter-plugin-*-serial packages install their plugins. */
+#define JL_H5_DEBIAN_PLUGINS "/usr/lib/x86_64-linux-gnu/hdf5/serial/plugins"
+
+static const char *const atlas_names[] = {
+    "fjet_clus_pt", "fjet_clus_eta", "fjet_clus_phi", "fjet_clus_E", "fjet_pt",
+    "fjet_eta",     "fjet_phi",      "fjet_m",        "labels",
+};
+
+/* ------------------------------------------------------------- HDF5 setup */
+
+static pthread_once_t plugin_once = PTHREAD_ONCE_INIT;
+
+/* When HDF5_PLUGIN_PATH is unset, an HDF5 built elsewhere than Debian would
+ * not look in Debian's plugin folder; add it so blosc files open anyway. */
+static void add_debian_plugins(void)
+{
+    struct stat st;
+    if (getenv("HDF5_PLUGIN_PATH") || stat(JL_H5_DEBIAN_PLUGINS, &st) != 0) return;
+    unsigned n = 0;
+    if (H5PLsize(&n) < 0) return;
+    for (unsigned i = 0; i < n; i++) {
+        char dir[1024];
+        if (H5PLget(i, dir, sizeof dir) > 0 && strcmp(dir, JL_H5_DEBIAN_PLUGINS) == 0) return;
+    }
+    H5PLappend(JL_H5_DEBIAN_PLUGINS);
+}
+
+void jl_h5_init(void)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    pthread_once(&plugin_once, add_debian_plugins);
+    H5Eclear2(H5E_DEFAULT);
+}
+
+static _Thread_local char reason_buf[512];
+
+static herr_t take_first(unsigned n, const H5E_error2_t *e, void *data)
+{
+    if (n == 0 && e->desc) snprintf(reason_buf, sizeof reason_buf, "%s", e->desc);
+    return 0;
+}
+
+const char *jl_h5_reason(void)
+{
+    reason_buf[0] = '\0';
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, take_first, NULL);
+    if (!reason_buf[0]) snprintf(reason_buf, sizeof reason_buf, "HDF5 gave no reason");
+    return reason_buf;
+}
+
+/* ------------------------------------------------------------ the reader */
+
+jl_h5_reader *jl_h5_reader_new(const char *path, jl_h5_format f)
+{
+    jl_h5_init();
+    FILE *probe = fopen(path, "rb");
+    if (!probe) {
+        JL_FAIL_CODE(JL_EIO, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    fclose(probe);
+    if (H5Fis_hdf5(path) <= 0) {
+        JL_FAIL_CODE(JL_EIO, "%s is not an HDF5 file", path);
+        return NULL;
+    }
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (file < 0) {
+        JL_FAIL_CODE(JL_EIO, "cannot open %s as HDF5: %s", path, jl_h5_reason());
+        return NULL;
+    }
+    jl_h5_reader *r = calloc(1, sizeof *r);
+    char *copy = strdup(path);
+    if (!r || !copy) {
+        free(r);
+        free(copy);
+        H5Fclose(file);
+        JL_FAIL_CODE(JL_ENOMEM, "out of memory opening %s", path);
+        return NULL;
+    }
+    r->format = f;
+    r->path = copy;
+    r->file = file;
+    for (int k = 0; k < JL_H5_MAX_DSETS; k++) r->dset[k] = H5I_INVALID_HID;
+    r->mtype = H5I_INVALID_HID;
+    return r;
+}
+
+void jl_h5_close(jl_h5_reader *r)
+{
+    if (!r) return;
+    jl_h5_init();
+    for (int k = 0; k < JL_H5_MAX_DSETS; k++)
+        if (r->dset[k] >= 0) H5Dclose(r->dset[k]);
+    if (r->mtype >= 0) H5Tclose(r->mtype);
+    if (r->file >= 0) H5Fclose(r->file);
+    free(r->path);
+    free(r);
+}
+
+int64_t jl_h5_count(const jl_h5_reader *r) { return r->n; }
+int64_t jl_h5_columns(const jl_h5_reader *r) { return r->c; }
+int64_t jl_h5_columns_on_disk(const jl_h5_reader *r) { return r->c_disk; }
+jl_h5_format jl_h5_format_of(const jl_h5_reader *r) { return r->format; }
+const char *jl_h5_weights_name(const jl_h5_reader *r) { return r->weights_name; }
+const char *jl_h5_path(const jl_h5_reader *r) { return r->path; }
+
+const char *jl_h5_format_name(jl_h5_format f)
+{
+    switch (f) {
+    case JL_H5_ATLAS: return "atlas";
+    case JL_H5_PYTABLES: return "pytables";
+    default: return "unknown";
+    }
+}
+
+void jl_h5_jets_free(jl_h5_jets *j)
+{
+    jl_tensor **all[] = {&j->pt,     &j->eta,     &j->phi,   &j->E,      &j->jet_pt,
+                         &j->jet_eta, &j->jet_phi, &j->jet_m, &j->labels, &j->weights};
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) {
+        jl_release(*all[k]);
+        *all[k] = NULL;
+    }
+}
+
+static int jets_alloc(jl_h5_jets *j, int64_t n, int64_t c)
+{
+    memset(j, 0, sizeof *j);
+    j->n = n;
+    j->c = c;
+    int64_t nc[2] = {n, c};
+    jl_tensor **cons[] = {&j->pt, &j->eta, &j->phi, &j->E};
+    jl_tensor **jets[] = {&j->jet_pt, &j->jet_eta, &j->jet_phi, &j->jet_m, &j->weights};
+    for (int k = 0; k < 4; k++) *cons[k] = jl_tensor_new(JL_F32, 2, nc, JL_CPU);
+    for (int k = 0; k < 5; k++) *jets[k] = jl_tensor_new(JL_F32, 1, &n, JL_CPU);
+    j->labels = jl_tensor_new(JL_I64, 1, &n, JL_CPU);
+    jl_tensor *all[] = {j->pt, j->eta, j->phi, j->E, j->jet_pt, j->jet_eta,
+                        j->jet_phi, j->jet_m, j->labels, j->weights};
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) {
+        if (!all[k]) {
+            jl_h5_jets_free(j);
+            return jl_last_error_code() ? jl_last_error_code() : JL_ENOMEM;
+        }
+    }
+    return JL_OK;
+}
+
+int jl_h5_read(jl_h5_reader *r, int64_t start, int64_t count, jl_h5_jets *out)
+{
+    memset(out, 0, sizeof *out);
+    if (start < 0 || count < 0 || start > r->n - count)
+        return JL_FAIL("%s: jets [%lld, %lld) outside the file's %lld jets", r->path,
+                       (long long)start, (long long)(start + count), (long long)r->n);
+    int rc = jets_alloc(out, count, r->c);
+    if (rc != JL_OK) return rc;
+    jl_h5_init();
+    rc = r->read(r, start, count, out);
+    if (rc != JL_OK) {
+        jl_h5_jets_free(out);
+        return rc;
+    }
+    float *pt = jl_data(out->pt), *eta = jl_data(out->eta), *phi = jl_data(out->phi),
+          *E = jl_data(out->E);
+    for (int64_t i = 0; i < count && rc == JL_OK; i++) {
+        int64_t o = i * r->c;
+        rc = jl_h5_sort_row(pt + o, eta + o, phi + o, E + o, r->c);
+    }
+    if (rc != JL_OK) jl_h5_jets_free(out);
+    return rc;
+}
+
+/* -------------------------------------------------------------- datasets */
+
+/* Names and Debian packages of the filters jet files are known to use. */
+static const char *filter_package(H5Z_filter_t id)
+{
+    switch (id) {
+    case 32001: return "hdf5-filter-plugin-blosc-serial";
+    case 32004: return "hdf5-filter-plugin-lz4-serial";
+    case 32015: return "hdf5-filter-plugin-zstd-serial";
+    default: return NULL;
+    }
+}
+
+int jl_h5_check_filters(const char *path, const char *name, hid_t dset)
+{
+    hid_t dcpl = H5Dget_create_plist(dset);
+    if (dcpl < 0) return JL_FAIL_CODE(JL_EIO, "%s: dataset %s: %s", path, name, jl_h5_reason());
+    int nf = H5Pget_nfilters(dcpl), rc = JL_OK;
+    for (int k = 0; k < nf && rc == JL_OK; k++) {
+        unsigned flags, cd[16];
+        size_t ncd = 16;
+        char fname[128] = "";
+        H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)k, &flags, &ncd, cd, sizeof fname, fname, NULL);
+        if (id < 0 || H5Zfilter_avail(id) > 0) continue;
+        const char *pkg = filter_package(id);
+        rc = JL_FAIL_CODE(JL_EIO,
+                          "%s: dataset %s needs the HDF5 filter '%s' (id %d), which is not available: "
+                          "install %s and/or set HDF5_PLUGIN_PATH to the folder holding the plugin "
+                          "(Debian: " JL_H5_DEBIAN_PLUGINS ")",
+                          path, name, fname[0] ? fname : "unnamed", (int)id,
+                          pkg ? pkg : "the filter's HDF5 plugin");
+    }
+    H5Pclose(dcpl);
+    H5Eclear2(H5E_DEFAULT);
+    return rc;
+}
+
+static const char *class_name(H5T_class_t c)
+{
+    switch (c) {
+    case H5T_INTEGER: return "integer";
+    case H5T_FLOAT: return "float";
+    case H5T_STRING: return "string";
+    case H5T_COMPOUND: return "compound";
+    case H5T_ARRAY: return "array";
+    case H5T_ENUM: return "enum";
+    case H5T_VLEN: return "variable-length";
+    case H5T_OPAQUE: return "opaque";
+    case H5T_BITFIELD: return "bitfield";
+    case H5T_REFERENCE: return "reference";
+    default: return "unknown";
+    }
+}
+
+/* 1 when the link `name` exists under loc and is a dataset. */
+static int is_dataset(hid_t loc, const char *name)
+{
+    if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) return 0;
+    H5O_info_t info;
+    if (H5Oget_info_by_name2(loc, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) return 0;
+    return info.type == H5O_TYPE_DATASET;
+}
+
+hid_t jl_h5_dataset(const char *path, hid_t loc, const char *name, int rank, int numeric,
+                    int64_t *dims)
+{
+    if (!is_dataset(loc, name)) {
+        H5Eclear2(H5E_DEFAULT);
+        JL_FAIL_CODE(JL_EIO, "%s: missing dataset %s", path, name);
+        return H5I_INVALID_HID;
+    }
+    /* A cache of a few chunks keeps row-range reads of chunked files cheap. */
+    hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
+    H5Pset_chunk_cache(dapl, 521, (size_t)4 << 20, 1.0);
+    hid_t d = H5Dopen2(loc, name, dapl);
+    H5Pclose(dapl);
+    if (d < 0) {
+        JL_FAIL_CODE(JL_EIO, "%s: cannot open dataset %s: %s", path, name, jl_h5_reason());
+        return H5I_INVALID_HID;
+    }
+    hid_t space = H5Dget_space(d);
+    int found = H5Sget_simple_extent_ndims(space);
+    hsize_t hd[H5S_MAX_RANK];
+    if (found == rank) H5Sget_simple_extent_dims(space, hd, NULL);
+    H5Sclose(space);
+    if (found != rank) {
+        H5Dclose(d);
+        JL_FAIL_CODE(JL_EIO, "%s: dataset %s has rank %d, expected %d", path, name, found, rank);
+        return H5I_INVALID_HID;
+    }
+    for (int k = 0; k < rank; k++) dims[k] = (int64_t)hd[k];
+    if (numeric) {
+        hid_t t = H5Dget_type(d);
+        H5T_class_t c = H5Tget_class(t);
+        H5Tclose(t);
+        if (c != H5T_INTEGER && c != H5T_FLOAT) {
+            H5Dclose(d);
+            JL_FAIL_CODE(JL_EIO, "%s: dataset %s holds %s values, expected integers or floats",
+                         path, name, class_name(c));
+            return H5I_INVALID_HID;
+        }
+    }
+    if (jl_h5_check_filters(path, name, d) != JL_OK) {
+        H5Dclose(d);
+        return H5I_INVALID_HID;
+    }
+    return d;
+}
+
+int jl_h5_read_rows(hid_t dset, int rank, int64_t start, int64_t count, int64_t cols,
+                    hid_t mem_type, void *buf)
+{
+    if (count == 0) return 0;
+    hsize_t off[2] = {(hsize_t)start, 0}, cnt[2] = {(hsize_t)count, (hsize_t)cols};
+    hid_t fs = H5Dget_space(dset);
+    hid_t ms = H5Screate_simple(rank, cnt, NULL);
+    herr_t st = -1;
+    if (fs >= 0 && ms >= 0 && H5Sselect_hyperslab(fs, H5S_SELECT_SET, off, NULL, cnt, NULL) >= 0)
+        st = H5Dread(dset, mem_type, ms, fs, H5P_DEFAULT, buf);
+    if (ms >= 0) H5Sclose(ms);
+    if (fs >= 0) H5Sclose(fs);
+    return st < 0 ? -1 : 0;
+}
+
+/* ------------------------------------------------------------- sniffing */
+
+jl_h5_format jl_h5_sniff_file(const char *path, hid_t file)
+{
+    if (H5Lexists(file, "table", H5P_DEFAULT) > 0 && is_dataset(file, "table/table")) {
+        hid_t d = H5Dopen2(file, "table/table", H5P_DEFAULT);
+        hid_t t = d >= 0 ? H5Dget_type(d) : H5I_INVALID_HID;
+        const char *missing = NULL;
+        if (t < 0 || H5Tget_class(t) != H5T_COMPOUND)
+            missing = "compound rows";
+        else if (H5Tget_member_index(t, "values_block_0") < 0)
+            missing = "field values_block_0";
+        else if (H5Tget_member_index(t, "values_block_1") < 0)
+            missing = "field values_block_1";
+        if (t >= 0) H5Tclose(t);
+        if (d >= 0) H5Dclose(d);
+        H5Eclear2(H5E_DEFAULT);
+        if (!missing) return JL_H5_PYTABLES;
+        JL_FAIL_CODE(JL_EIO, "%s: dataset /table/table has no %s (the PyTables layout needs "
+                     "values_block_0 and values_block_1)", path, missing);
+        return JL_H5_UNKNOWN;
+    }
+    for (size_t k = 0; k < sizeof atlas_names / sizeof atlas_names[0]; k++)
+        if (is_dataset(file, atlas_names[k])) return JL_H5_ATLAS;
+    H5Eclear2(H5E_DEFAULT);
+    JL_FAIL_CODE(JL_EIO, "%s: unknown layout: none of the ATLAS datasets (fjet_clus_pt, "
+                 "fjet_pt, labels, ...) and no PyTables dataset /table/table", path);
+    return JL_H5_UNKNOWN;
+}
+
+jl_h5_format jl_h5_sniff(const char *path)
+{
+    jl_h5_reader *r = jl_h5_reader_new(path, JL_H5_UNKNOWN);
+    if (!r) return JL_H5_UNKNOWN;
+    jl_h5_format f = jl_h5_sniff_file(path, r->file);
+    jl_h5_close(r);
+    return f;
+}
+
+jl_h5_reader *jl_h5_open(const char *path, int64_t max_constituents)
+{
+    switch (jl_h5_sniff(path)) {
+    case JL_H5_ATLAS: return jl_h5_atlas_open(path, max_constituents);
+    case JL_H5_PYTABLES: return jl_h5_pytables_open(path, max_constituents);
+    default: return NULL;
+    }
+}
+
+/* ------------------------------------------------------------- sorting */
+
+typedef struct {
+    float pt;
+    int64_t at;
+} pt_index;
+
+/* NaN sorts last, so the order stays a total one. */
+static float pt_key(float pt) { return pt != pt ? -INFINITY : pt; }
+
+static int by_pt_desc(const void *a, const void *b)
+{
+    const pt_index *x = a, *y = b;
+    if (x->pt != y->pt) return x->pt > y->pt ? -1 : 1;
+    return (x->at > y->at) - (x->at < y->at);
+}
+
+int jl_h5_sort_row(float *pt, float *eta, float *phi, float *E, int64_t c)
+{
+    int64_t k = 1;
+    while (k < c && pt_key(pt[k]) <= pt_key(pt[k - 1])) k++;
+    if (k >= c) return JL_OK;
+    pt_index *order = malloc((size_t)c * sizeof *order);
+    float *tmp = malloc((size_t)c * sizeof *tmp);
+    if (!order || !tmp) {
+        free(order);
+        free(tmp);
+        return JL_FAIL_CODE(JL_ENOMEM, "out of memory sorting %lld constituents", (long long)c);
+    }
+    for (int64_t i = 0; i < c; i++) order[i] = (pt_index){pt_key(pt[i]), i};
+    qsort(order, (size_t)c, sizeof order[0], by_pt_desc);
+    float *rows[4] = {pt, eta, phi, E};
+    for (int a = 0; a < 4; a++) {
+        for (int64_t i = 0; i < c; i++) tmp[i] = rows[a][order[i].at];
+        memcpy(rows[a], tmp, (size_t)c * sizeof(float));
+    }
+    free(order);
+    free(tmp);
+    return JL_OK;
+}
