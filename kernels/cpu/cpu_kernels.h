@@ -17,6 +17,8 @@ void jl_cpu_register_gemm(jl_backend *b);        /* gemm.c: OpenBLAS sgemm */
 void jl_cpu_register_index(jl_backend *b);       /* index.c: index_select/add, gather, scatter_add */
 void jl_cpu_register_random(jl_backend *b);      /* random.c: Philox rand, randn, randint, bernoulli */
 void jl_cpu_register_graph(jl_backend *b);       /* graph.c: knn, segment ids and reductions */
+void jl_cpu_register_loss(jl_backend *b);        /* loss.c: fused softmax cross-entropy and backward */
+void jl_cpu_register_optim(jl_backend *b);       /* optim.c: fused SGD and Adam updates */
 
 /* The host block cache (cpu_cache.c): freed blocks of 1 MiB or more are kept
  * (up to a bounded total) and reused for the same rounded size, so large
