@@ -125,6 +125,46 @@ jl_tensor *jl_bernoulli(int ndim, const int64_t *shape, double p, jl_device devi
 /* Random permutation of 0..n-1 (i64). */
 jl_tensor *jl_randperm(int64_t n, jl_device device);
 
+/* --- losses (ops_loss.c) -------------------------------------------------- */
+typedef enum { JL_REDUCTION_MEAN = 0, JL_REDUCTION_SUM, JL_REDUCTION_NONE } jl_reduction;
+/* Fused softmax cross-entropy: l_r = logsumexp(logits[r]) - logits[r, labels[r]].
+ * logits (B, K) f32, labels (B) i64 in 0..K-1 (else an error naming the label
+ * and K), weights (B) f32 per-sample weights or NULL. Reductions: none -> (B)
+ * w_r*l_r; sum -> sum_r w_r*l_r; mean -> sum_r w_r*l_r / sum_r w_r (the
+ * weighted mean; sum(l)/B without weights; NaN when the weights sum to 0).
+ * Per-sample, not torch's per-class `weight=`. Gradient to logits only
+ * ((softmax - onehot) * w / denominator); weights and labels are data. */
+jl_tensor *jl_cross_entropy(jl_tensor *logits, jl_tensor *labels, jl_tensor *weights, jl_reduction reduction);
+
+/* --- optimizer updates (ops_optim.c): in place, no autograd --------------- */
+/* Each writes param and its state tensors in place (bumping their storage
+ * versions), bypassing the requires-grad write check: optimizers run outside
+ * the graph. param, grad and state: f32, one shape, one device; param and state
+ * contiguous. Formulas are exactly torch.optim's (see ops_optim.c). Return JL_OK
+ * or an error (nothing is written then). */
+typedef struct jl_sgd_config {
+    double lr, momentum, dampening, weight_decay;
+    bool nesterov;
+} jl_sgd_config;
+/* momentum_buf (param's shape) is required when momentum != 0, else ignored;
+ * fresh: the buffer holds nothing yet and is set to the gradient (torch's first step). */
+int jl_sgd_update_(jl_tensor *param, jl_tensor *grad, jl_tensor *momentum_buf, bool fresh,
+                   const jl_sgd_config *c);
+
+typedef struct jl_adam_config {
+    double lr, beta1, beta2, eps, weight_decay;
+    bool decoupled; /* AdamW: param *= 1 - lr*weight_decay first; else L2: grad + weight_decay*param */
+} jl_adam_config;
+/* exp_avg, exp_avg_sq (param's shape, zeros before the first step); step is the
+ * 1-based count of this update (the caller increments it, as torch's state["step"]). */
+int jl_adam_update_(jl_tensor *param, jl_tensor *grad, jl_tensor *exp_avg, jl_tensor *exp_avg_sq,
+                    int64_t step, const jl_adam_config *c);
+/* The sum of squares of all elements of the n tensors (f32, any device), in double:
+ * the squared global gradient norm of clip_grad_norm. */
+int jl_sum_squares(int n, jl_tensor *const *ts, double *out);
+
+#endif
+
 /* --- graphs on ragged batches (ops_graph.c) ----------------------------------------
  * A ragged batch stores jets (or graphs) as consecutive rows: node table
  * (N_total, C) and offsets (B+1) i64 with offsets[0] = 0, offsets[B] = N_total.
@@ -143,5 +183,3 @@ jl_tensor *jl_segment_ids(jl_tensor *offsets);
 jl_tensor *jl_segment_sum(jl_tensor *x, jl_tensor *offsets);
 jl_tensor *jl_segment_mean(jl_tensor *x, jl_tensor *offsets);
 jl_tensor *jl_segment_max(jl_tensor *x, jl_tensor *offsets);
-
-#endif
