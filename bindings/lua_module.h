@@ -46,4 +46,7 @@ int jl_lua_get_grad_field(lua_State *L, jl_tensor *t, const char *name);
 /* Sets an autograd field from the value at stack index 3; returns 0 when name is not one. */
 int jl_lua_set_grad_field(lua_State *L, jl_tensor *t, const char *name);
 
+/* Graph ops on ragged batches: knn, segment ids and reductions (lua_graph.c). */
+void jl_lua_open_graph(lua_State *L, int module, int methods);
+
 #endif
