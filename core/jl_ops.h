@@ -163,8 +163,6 @@ int jl_adam_update_(jl_tensor *param, jl_tensor *grad, jl_tensor *exp_avg, jl_te
  * the squared global gradient norm of clip_grad_norm. */
 int jl_sum_squares(int n, jl_tensor *const *ts, double *out);
 
-#endif
-
 /* --- graphs on ragged batches (ops_graph.c) ----------------------------------------
  * A ragged batch stores jets (or graphs) as consecutive rows: node table
  * (N_total, C) and offsets (B+1) i64 with offsets[0] = 0, offsets[B] = N_total.
@@ -183,3 +181,5 @@ jl_tensor *jl_segment_ids(jl_tensor *offsets);
 jl_tensor *jl_segment_sum(jl_tensor *x, jl_tensor *offsets);
 jl_tensor *jl_segment_mean(jl_tensor *x, jl_tensor *offsets);
 jl_tensor *jl_segment_max(jl_tensor *x, jl_tensor *offsets);
+
+#endif
