@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "h5_internal.h"
+#include "jl_jets.h"
 #include "jl_ops.h"
 
 #define TABLE "/table/table"
@@ -57,30 +58,32 @@ static hid_t row_type(int64_t nf)
     return t;
 }
 
+/* Azimuth in (-pi, pi], the ATLAS files' convention (jl_p4_phi uses [0, 2pi)). */
+static float phi_of(jl_p4 p) { return (float)atan2(p.py, p.px); }
+
 /* One row's constituents (4-vectors in v, cd of them) into pt/eta/phi/E
  * scratch (cd), sorted, then its first c into the batch row i. */
 static int decode_row(const float *v, int64_t cd, int64_t c, float *s[4], jl_h5_jets *out, int64_t i)
 {
-    double sum[4] = {0, 0, 0, 0}; /* E, px, py, pz */
+    jl_p4 jet = {0, 0, 0, 0};
     for (int64_t k = 0; k < cd; k++) {
-        double e = v[4 * k], px = v[4 * k + 1], py = v[4 * k + 2], pz = v[4 * k + 3];
-        double pt = hypot(px, py);
-        sum[0] += e, sum[1] += px, sum[2] += py, sum[3] += pz;
+        jl_p4 p = {.E = v[4 * k], .px = v[4 * k + 1], .py = v[4 * k + 2], .pz = v[4 * k + 3]};
+        double pt = jl_p4_pt(p);
+        jet = jl_p4_add(jet, p);
         s[0][k] = (float)pt;
-        s[1][k] = pt > 0 ? (float)asinh(pz / pt) : 0.0f;
-        s[2][k] = pt > 0 ? (float)atan2(py, px) : 0.0f;
-        s[3][k] = pt > 0 ? (float)e : 0.0f;
+        s[1][k] = pt > 0 ? (float)jl_p4_eta(p) : 0.0f;
+        s[2][k] = pt > 0 ? phi_of(p) : 0.0f;
+        s[3][k] = pt > 0 ? (float)p.E : 0.0f;
     }
     int rc = jl_h5_sort_row(s[0], s[1], s[2], s[3], cd);
     if (rc != JL_OK) return rc;
     jl_tensor *cons[4] = {out->pt, out->eta, out->phi, out->E};
     for (int a = 0; a < 4; a++) memcpy((float *)jl_data(cons[a]) + i * c, s[a], (size_t)c * sizeof(float));
-    double jpt = hypot(sum[1], sum[2]);
-    double m2 = sum[0] * sum[0] - sum[1] * sum[1] - sum[2] * sum[2] - sum[3] * sum[3];
+    double jpt = jl_p4_pt(jet);
     ((float *)jl_data(out->jet_pt))[i] = (float)jpt;
-    ((float *)jl_data(out->jet_eta))[i] = jpt > 0 ? (float)asinh(sum[3] / jpt) : 0.0f;
-    ((float *)jl_data(out->jet_phi))[i] = jpt > 0 ? (float)atan2(sum[2], sum[1]) : 0.0f;
-    ((float *)jl_data(out->jet_m))[i] = m2 > 0 ? (float)sqrt(m2) : 0.0f;
+    ((float *)jl_data(out->jet_eta))[i] = jpt > 0 ? (float)jl_p4_eta(jet) : 0.0f;
+    ((float *)jl_data(out->jet_phi))[i] = jpt > 0 ? phi_of(jet) : 0.0f;
+    ((float *)jl_data(out->jet_m))[i] = (float)jl_p4_m(jet);
     return JL_OK;
 }
 

@@ -37,8 +37,9 @@
  * PyTables layout: dataset /table/table of compound rows with fields
  * values_block_0 float[4 (C + 1)] = E,PX,PY,PZ of C constituents then of the
  * truth particle, and values_block_1 int[2] = [ttv, is_signal_new]. The
- * reader computes pt, eta (pseudorapidity), phi and E of each constituent and
- * the jet-level pt, eta, phi, m from the sum of the constituents' 4-vectors;
+ * reader computes pt, eta (pseudorapidity), phi (in (-pi, pi], as in the ATLAS
+ * files) and E of each constituent and the jet-level pt, eta, phi, m from the
+ * sum of all the constituents' 4-vectors (not only the first max_constituents);
  * labels = is_signal_new, weights all 1.
  *
  * Thread safety: readers and writers are not shared between threads; distinct
@@ -119,9 +120,11 @@ typedef struct jl_h5_writer jl_h5_writer;
  * (end with jl_h5_writer_close or jl_h5_writer_discard) or NULL. */
 jl_h5_writer *jl_h5_writer_open(const char *path);
 /* Appends a batch: pt/eta/phi/E (n, c) with c <= 200 (padded to 200 with
- * zeros), jet-level (n), labels (n) of any dtype, weights (n) or NULL. Values
- * in GeV, stored in MeV; each jet's constituents are sorted by decreasing pT
- * on the way (the batch itself is not changed). */
+ * zeros), jet-level (n), labels (n) of any dtype, weights (n) or NULL; the
+ * shapes come from the tensors (batch->n and ->c are not read). Values in
+ * GeV, stored in MeV; each jet's constituents are sorted by decreasing pT on
+ * the way (the batch itself is not changed). After a JL_EIO failure the file
+ * may hold part of the batch: discard the writer. */
 int jl_h5_writer_write(jl_h5_writer *w, const jl_h5_jets *batch);
 /* Jets written so far. */
 int64_t jl_h5_writer_count(const jl_h5_writer *w);
