@@ -133,6 +133,11 @@ int luaopen_jetlab_core(lua_State *L)
     jl_lua_open_autograd(L, module, methods);
     jl_lua_open_physics(L, module, methods);
     jl_lua_open_graph(L, module, methods);
+    jl_lua_open_loss(L, module, methods);
+    jl_lua_open_optim(L, module, methods);
+    jl_lua_open_metrics(L, module, methods);
+    jl_lua_open_h5_tensors(L, module, methods);
+    jl_lua_open_system(L, module, methods);
     jl_lua_setfuncs(L, module, module_functions);
 
     /* jl.Tensor: the methods table, so Lua code can add methods to every tensor */

@@ -31,6 +31,16 @@ void jl_lua_open_shape(lua_State *L, int module, int methods);
 void jl_lua_open_autograd(lua_State *L, int module, int methods);
 /* jl.physics: event files and jet clustering (lua_physics.c). */
 void jl_lua_open_physics(lua_State *L, int module, int methods);
+/* jl.cross_entropy (lua_loss.c). */
+void jl_lua_open_loss(lua_State *L, int module, int methods);
+/* jl.sgd_update_, jl.adam_update_, jl.sum_squares (lua_optim.c). */
+void jl_lua_open_optim(lua_State *L, int module, int methods);
+/* jl.metrics: ROC curve and AUC (lua_metrics.c). */
+void jl_lua_open_metrics(lua_State *L, int module, int methods);
+/* jl.h5tensors: named tensors and attributes in HDF5, under checkpoints (lua_h5_tensors.c). */
+void jl_lua_open_h5_tensors(lua_State *L, int module, int methods);
+/* jl.clock, jl.isatty (lua_system.c). */
+void jl_lua_open_system(lua_State *L, int module, int methods);
 
 /* Arithmetic metamethods, installed on the metatable by lua_tensor.c. */
 int jl_lua_add(lua_State *L);

@@ -1,0 +1,148 @@
+/* metrics.c — ROC curve and AUC (see jl_metrics.h).
+ *
+ * Scores become order-preserving u32 keys (sign-flipped IEEE bits, -0 folded
+ * into +0), sorted with a three-pass LSD radix sort carrying the sample index;
+ * the curve is then one pass from the highest key down, closing a point
+ * whenever the key changes, so tied scores are one point.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jl_metrics.h"
+
+#define RADIX_BITS 8
+#define RADIX_SIZE (1u << RADIX_BITS)
+
+/* Ascending u32 order of the keys is ascending float order. */
+static uint32_t float_key(float f)
+{
+    uint32_t u;
+    if (f == 0.0f) f = 0.0f; /* -0 and +0 tie */
+    memcpy(&u, &f, sizeof u);
+    return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+static float key_float(uint32_t k)
+{
+    uint32_t u = (k & 0x80000000u) ? (k & 0x7fffffffu) : ~k;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* Sorts keys (n) ascending, permuting idx (n) alike; tmp_k, tmp_i (n) are scratch. */
+static void radix_sort(uint32_t *keys, int64_t *idx, uint32_t *tmp_k, int64_t *tmp_i, int64_t n)
+{
+    for (int shift = 0; shift < 32; shift += RADIX_BITS) {
+        int64_t count[RADIX_SIZE + 1] = {0};
+        for (int64_t i = 0; i < n; i++) count[((keys[i] >> shift) & (RADIX_SIZE - 1)) + 1]++;
+        for (uint32_t b = 0; b < RADIX_SIZE; b++) count[b + 1] += count[b];
+        for (int64_t i = 0; i < n; i++) {
+            int64_t at = count[(keys[i] >> shift) & (RADIX_SIZE - 1)]++;
+            tmp_k[at] = keys[i];
+            tmp_i[at] = idx[i];
+        }
+        uint32_t *sk = keys;
+        int64_t *si = idx;
+        keys = tmp_k, idx = tmp_i;
+        tmp_k = sk, tmp_i = si;
+    }
+    /* an even number of passes: the result is back in the caller's arrays */
+}
+
+static int check_vector(const char *what, const jl_tensor *t, int64_t n)
+{
+    if (t->ndim != 1) return JL_FAIL("roc: %s must be 1-D, got shape %s", what, jl_shape_str(t));
+    if (t->shape[0] != n)
+        return JL_FAIL("roc: %s has %lld entries but scores have %lld", what, (long long)t->shape[0], (long long)n);
+    return JL_OK;
+}
+
+static jl_tensor *vector_f32(const float *values, int64_t n)
+{
+    return jl_from_host(JL_F32, 1, (int64_t[]){n}, values);
+}
+
+int jl_roc(jl_tensor *scores, jl_tensor *labels, jl_tensor *weights, double signal,
+           jl_tensor **eff_s, jl_tensor **eff_b, jl_tensor **thresholds, double *auc)
+{
+    if (scores->ndim != 1) return JL_FAIL("roc: scores must be 1-D, got shape %s", jl_shape_str(scores));
+    int64_t n = scores->shape[0];
+    if (n == 0) return JL_FAIL("roc: no scores (empty tensor)");
+    if (check_vector("labels", labels, n) < 0) return JL_EARG;
+    if (weights && check_vector("weights", weights, n) < 0) return JL_EARG;
+
+    if (eff_s) *eff_s = NULL;
+    if (eff_b) *eff_b = NULL;
+    if (thresholds) *thresholds = NULL;
+    int rc = JL_OK;
+    double *sv = malloc((size_t)n * sizeof *sv), *lv = malloc((size_t)n * sizeof *lv);
+    double *wv = weights ? malloc((size_t)n * sizeof *wv) : NULL;
+    uint32_t *keys = malloc((size_t)n * 2 * sizeof *keys); /* keys, then radix scratch */
+    int64_t *idx = malloc((size_t)n * 2 * sizeof *idx);
+    /* the curve: cumulative weights and thresholds, at most n + 1 points */
+    double *cs = malloc((size_t)(n + 1) * sizeof *cs), *cb = malloc((size_t)(n + 1) * sizeof *cb);
+    float *thr = malloc((size_t)(n + 1) * sizeof *thr);
+    float *es = malloc((size_t)(n + 1) * sizeof *es), *eb = malloc((size_t)(n + 1) * sizeof *eb);
+    if (!sv || !lv || (weights && !wv) || !keys || !idx || !cs || !cb || !thr || !es || !eb) {
+        rc = JL_FAIL_CODE(JL_ENOMEM, "roc: out of memory for %lld scores", (long long)n);
+        goto done;
+    }
+    if ((rc = jl_to_doubles(scores, sv)) < 0 || (rc = jl_to_doubles(labels, lv)) < 0 ||
+        (weights && (rc = jl_to_doubles(weights, wv)) < 0))
+        goto done;
+
+    for (int64_t i = 0; i < n; i++) {
+        float f = (float)sv[i];
+        if (isnan(f)) {
+            rc = JL_FAIL("roc: score %lld is NaN", (long long)i + 1);
+            goto done;
+        }
+        keys[i] = float_key(f);
+        idx[i] = i;
+    }
+    radix_sort(keys, idx, keys + n, idx + n, n);
+
+    int64_t p = 0;
+    double s = 0, b = 0;
+    cs[p] = cb[p] = 0;
+    thr[p++] = INFINITY;
+    for (int64_t j = n - 1; j >= 0; j--) {
+        int64_t i = idx[j];
+        double w = wv ? wv[i] : 1.0;
+        if (lv[i] == signal) s += w;
+        else b += w;
+        if (j == 0 || keys[j - 1] != keys[j]) {
+            cs[p] = s, cb[p] = b;
+            thr[p++] = key_float(keys[j]);
+        }
+    }
+    if (!(s > 0) || !(b > 0)) {
+        rc = JL_FAIL("roc: %s has no weight (total %g; labels equal to %g are signal, all others background)",
+                     s > 0 ? "the background" : "the signal", s > 0 ? b : s, signal);
+        goto done;
+    }
+
+    double area = 0;
+    for (int64_t k = 1; k < p; k++) area += (cb[k] - cb[k - 1]) * (cs[k] + cs[k - 1]);
+    if (auc) *auc = area / (2 * s * b);
+
+    for (int64_t k = 0; k < p; k++) {
+        es[k] = (float)(cs[k] / s);
+        eb[k] = (float)(cb[k] / b);
+    }
+    if (eff_s) *eff_s = vector_f32(es, p);
+    if (eff_b) *eff_b = vector_f32(eb, p);
+    if (thresholds) *thresholds = vector_f32(thr, p);
+    if ((eff_s && !*eff_s) || (eff_b && !*eff_b) || (thresholds && !*thresholds)) {
+        rc = jl_last_error_code();
+        if (eff_s) jl_release(*eff_s), *eff_s = NULL;
+        if (eff_b) jl_release(*eff_b), *eff_b = NULL;
+        if (thresholds) jl_release(*thresholds), *thresholds = NULL;
+    }
+
+done:
+    free(sv), free(lv), free(wv), free(keys), free(idx), free(cs), free(cb), free(thr), free(es), free(eb);
+    return rc;
+}
