@@ -132,6 +132,7 @@ int luaopen_jetlab_core(lua_State *L)
     jl_lua_open_shape(L, module, methods);
     jl_lua_open_autograd(L, module, methods);
     jl_lua_open_physics(L, module, methods);
+    jl_lua_open_gen(L, module, methods);
     jl_lua_open_graph(L, module, methods);
     jl_lua_open_loss(L, module, methods);
     jl_lua_open_optim(L, module, methods);

@@ -31,6 +31,8 @@ void jl_lua_open_shape(lua_State *L, int module, int methods);
 void jl_lua_open_autograd(lua_State *L, int module, int methods);
 /* jl.physics: event files and jet clustering (lua_physics.c). */
 void jl_lua_open_physics(lua_State *L, int module, int methods);
+/* jl.gen: the built-in jet generator (lua_gen.c). */
+void jl_lua_open_gen(lua_State *L, int module, int methods);
 /* jl.cross_entropy (lua_loss.c). */
 void jl_lua_open_loss(lua_State *L, int module, int methods);
 /* jl.sgd_update_, jl.adam_update_, jl.sum_squares (lua_optim.c). */
