@@ -182,4 +182,14 @@ jl_tensor *jl_segment_sum(jl_tensor *x, jl_tensor *offsets);
 jl_tensor *jl_segment_mean(jl_tensor *x, jl_tensor *offsets);
 jl_tensor *jl_segment_max(jl_tensor *x, jl_tensor *offsets);
 
+/* --- nn functional (ops_nn.c) --------------------------------------------- */
+/* Batch normalisation of a node table: out (N, C) <- (x - mean) / sqrt(var + eps) * weight + bias,
+ * x (N, C) only (flatten other layouts to rows first); weight, bias, running_mean, running_var (C)
+ * or NULL (weight 1, bias 0; running buffers absent = not tracked). training: mean and biased var
+ * of the batch, and the running buffers (when given) updated in place as PyTorch does:
+ * running = (1 - momentum) * running + momentum * batch, with the unbiased variance; needs N > 1.
+ * Eval: the running buffers (required). Gradients flow to x, weight and bias, never the buffers. */
+jl_tensor *jl_batch_norm(jl_tensor *x, jl_tensor *weight, jl_tensor *bias, jl_tensor *running_mean,
+                         jl_tensor *running_var, bool training, double momentum, double eps);
+
 #endif

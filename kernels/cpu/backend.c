@@ -50,6 +50,7 @@ static void cpu_init(void)
     jl_cpu_register_gemm(&cpu_table);
     jl_cpu_register_index(&cpu_table);
     jl_cpu_register_random(&cpu_table);
+    jl_cpu_register_nn(&cpu_table);
     jl_cpu_register_graph(&cpu_table);
     jl_cpu_register_loss(&cpu_table);
     jl_cpu_register_optim(&cpu_table);
