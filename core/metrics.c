@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "jl_metrics.h"
+#include "jl_ops.h"
 
 #define RADIX_BITS 8
 #define RADIX_SIZE (1u << RADIX_BITS)
@@ -31,24 +32,24 @@ static float key_float(uint32_t k)
     return f;
 }
 
-/* Sorts keys (n) ascending, permuting idx (n) alike; tmp_k, tmp_i (n) are scratch. */
-static void radix_sort(uint32_t *keys, int64_t *idx, uint32_t *tmp_k, int64_t *tmp_i, int64_t n)
+/* One sample for the sort: its key and its weight as signal or as background. */
+typedef struct item {
+    uint32_t key;
+    float ws, wb;
+} item;
+
+/* Sorts a (n) by key ascending; tmp (n) is scratch. Stable, four 8-bit passes. */
+static void radix_sort(item *a, item *tmp, int64_t n)
 {
     for (int shift = 0; shift < 32; shift += RADIX_BITS) {
         int64_t count[RADIX_SIZE + 1] = {0};
-        for (int64_t i = 0; i < n; i++) count[((keys[i] >> shift) & (RADIX_SIZE - 1)) + 1]++;
+        for (int64_t i = 0; i < n; i++) count[((a[i].key >> shift) & (RADIX_SIZE - 1)) + 1]++;
         for (uint32_t b = 0; b < RADIX_SIZE; b++) count[b + 1] += count[b];
-        for (int64_t i = 0; i < n; i++) {
-            int64_t at = count[(keys[i] >> shift) & (RADIX_SIZE - 1)]++;
-            tmp_k[at] = keys[i];
-            tmp_i[at] = idx[i];
-        }
-        uint32_t *sk = keys;
-        int64_t *si = idx;
-        keys = tmp_k, idx = tmp_i;
-        tmp_k = sk, tmp_i = si;
+        for (int64_t i = 0; i < n; i++) tmp[count[(a[i].key >> shift) & (RADIX_SIZE - 1)]++] = a[i];
+        item *t = a;
+        a = tmp, tmp = t;
     }
-    /* an even number of passes: the result is back in the caller's arrays */
+    /* an even number of passes: the result is back in the caller's array */
 }
 
 static int check_vector(const char *what, const jl_tensor *t, int64_t n)
@@ -57,6 +58,26 @@ static int check_vector(const char *what, const jl_tensor *t, int64_t n)
     if (t->shape[0] != n)
         return JL_FAIL("roc: %s has %lld entries but scores have %lld", what, (long long)t->shape[0], (long long)n);
     return JL_OK;
+}
+
+/* A fresh contiguous CPU copy of t as dtype (+1), or NULL. */
+static jl_tensor *host_copy(jl_tensor *t, jl_dtype dtype)
+{
+    jl_tensor *h = jl_to_device(t, JL_CPU);
+    jl_tensor *c = h ? jl_to_dtype(h, dtype) : NULL;
+    jl_release(h);
+    return c;
+}
+
+/* u8 (n), 1 where labels == signal (compared in the labels' dtype); +1 or NULL. */
+static jl_tensor *signal_mask(jl_tensor *labels, double signal)
+{
+    jl_tensor *h = jl_to_device(labels, JL_CPU);
+    jl_tensor *v = h ? jl_scalar_like(h, signal) : NULL;
+    jl_tensor *m = v ? jl_compare(JL_OP_eq, h, v) : NULL;
+    jl_tensor *c = m ? jl_contiguous(m) : NULL;
+    jl_release(h), jl_release(v), jl_release(m);
+    return c;
 }
 
 static jl_tensor *vector_f32(const float *values, int64_t n)
@@ -77,45 +98,46 @@ int jl_roc(jl_tensor *scores, jl_tensor *labels, jl_tensor *weights, double sign
     if (eff_b) *eff_b = NULL;
     if (thresholds) *thresholds = NULL;
     int rc = JL_OK;
-    double *sv = malloc((size_t)n * sizeof *sv), *lv = malloc((size_t)n * sizeof *lv);
-    double *wv = weights ? malloc((size_t)n * sizeof *wv) : NULL;
-    uint32_t *keys = malloc((size_t)n * 2 * sizeof *keys); /* keys, then radix scratch */
-    int64_t *idx = malloc((size_t)n * 2 * sizeof *idx);
+    bool grad_mode = jl_set_grad_enabled(false);
+    jl_tensor *sc = host_copy(scores, JL_F32), *mask = sc ? signal_mask(labels, signal) : NULL;
+    jl_tensor *wc = mask && weights ? host_copy(weights, JL_F32) : NULL;
+    jl_set_grad_enabled(grad_mode);
+    item *items = malloc((size_t)n * 2 * sizeof *items); /* items, then radix scratch */
     /* the curve: cumulative weights and thresholds, at most n + 1 points */
     double *cs = malloc((size_t)(n + 1) * sizeof *cs), *cb = malloc((size_t)(n + 1) * sizeof *cb);
     float *thr = malloc((size_t)(n + 1) * sizeof *thr);
     float *es = malloc((size_t)(n + 1) * sizeof *es), *eb = malloc((size_t)(n + 1) * sizeof *eb);
-    if (!sv || !lv || (weights && !wv) || !keys || !idx || !cs || !cb || !thr || !es || !eb) {
+    if (!sc || !mask || (weights && !wc)) {
+        rc = jl_error_wrap("roc");
+        goto done;
+    }
+    if (!items || !cs || !cb || !thr || !es || !eb) {
         rc = JL_FAIL_CODE(JL_ENOMEM, "roc: out of memory for %lld scores", (long long)n);
         goto done;
     }
-    if ((rc = jl_to_doubles(scores, sv)) < 0 || (rc = jl_to_doubles(labels, lv)) < 0 ||
-        (weights && (rc = jl_to_doubles(weights, wv)) < 0))
-        goto done;
 
+    const float *sv = jl_data(sc), *wv = wc ? jl_data(wc) : NULL;
+    const uint8_t *is_signal = jl_data(mask);
     for (int64_t i = 0; i < n; i++) {
-        float f = (float)sv[i];
-        if (isnan(f)) {
+        if (isnan(sv[i])) {
             rc = JL_FAIL("roc: score %lld is NaN", (long long)i + 1);
             goto done;
         }
-        keys[i] = float_key(f);
-        idx[i] = i;
+        float w = wv ? wv[i] : 1.0f;
+        items[i] = (item){float_key(sv[i]), is_signal[i] ? w : 0.0f, is_signal[i] ? 0.0f : w};
     }
-    radix_sort(keys, idx, keys + n, idx + n, n);
+    radix_sort(items, items + n, n);
 
     int64_t p = 0;
     double s = 0, b = 0;
     cs[p] = cb[p] = 0;
     thr[p++] = INFINITY;
     for (int64_t j = n - 1; j >= 0; j--) {
-        int64_t i = idx[j];
-        double w = wv ? wv[i] : 1.0;
-        if (lv[i] == signal) s += w;
-        else b += w;
-        if (j == 0 || keys[j - 1] != keys[j]) {
+        s += items[j].ws;
+        b += items[j].wb;
+        if (j == 0 || items[j - 1].key != items[j].key) {
             cs[p] = s, cb[p] = b;
-            thr[p++] = key_float(keys[j]);
+            thr[p++] = key_float(items[j].key);
         }
     }
     if (!(s > 0) || !(b > 0)) {
@@ -143,6 +165,7 @@ int jl_roc(jl_tensor *scores, jl_tensor *labels, jl_tensor *weights, double sign
     }
 
 done:
-    free(sv), free(lv), free(wv), free(keys), free(idx), free(cs), free(cb), free(thr), free(es), free(eb);
+    jl_release(sc), jl_release(mask), jl_release(wc);
+    free(items), free(cs), free(cb), free(thr), free(es), free(eb);
     return rc;
 }
