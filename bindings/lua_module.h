@@ -45,6 +45,8 @@ void jl_lua_open_h5_tensors(lua_State *L, int module, int methods);
 void jl_lua_open_system(lua_State *L, int module, int methods);
 /* jl.batch_norm: nn functional ops in C (lua_nn.c). */
 void jl_lua_open_nn(lua_State *L, int module, int methods);
+/* jl.io: jets files in HDF5, ATLAS and PyTables layouts (lua_io.c). */
+void jl_lua_open_io(lua_State *L, int module, int methods);
 
 /* Arithmetic metamethods, installed on the metatable by lua_tensor.c. */
 int jl_lua_add(lua_State *L);
