@@ -1,0 +1,738 @@
+/* test_cuda_parity.c — every CUDA kernel against the CPU kernel on the same
+ * inputs, plus a few whole paths through core (device round trips, matmul,
+ * autograd, the RNG stream, the caching allocator).
+ *
+ * Kernel cases build jl_kargs whose views point into contiguous CPU buffers
+ * (strided, transposed and broadcast views included); the CUDA run gets the
+ * same views rebased onto CUDA copies of those buffers. Buffers the op writes
+ * start as a 0xAB byte pattern on the CUDA side unless the op also reads them,
+ * so an element the CUDA kernel forgets to write is caught. f32 results are
+ * compared by max |cuda - cpu| / (1 + |cpu|), everything else exactly; random
+ * ops bit for bit (randn within 1 ulp).
+ *
+ * Without a CUDA device every parity test is skipped with "no CUDA device
+ * present: parity not verified"; the test that a CUDA tensor then fails with
+ * a message naming cuda runs instead.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reference.h"
+#ifdef JETLAB_HAVE_CUDA
+#include "cuda_backend.h"
+#endif
+
+/* --- device and tensors ---------------------------------------------------------- */
+
+static bool cuda_present(void)
+{
+    const jl_backend *be = jl_cuda_backend();
+    return be && be->available();
+}
+
+static void require_cuda(void)
+{
+    if (!cuda_present()) cr_skip_test("no CUDA device present: parity not verified");
+}
+
+/* f32 CPU tensor of normal values times scale plus shift; +1 */
+static jl_tensor *randn_t(int ndim, const int64_t *shape, uint64_t seed, double scale, double shift)
+{
+    jl_tensor *t = ref_randn(ndim, shape, seed, false);
+    jl_tensor *r = jl_affine(t, scale, shift);
+    jl_release(t);
+    cr_assert_not_null(r, "%s", jl_last_error());
+    return r;
+}
+
+/* CPU tensor of dtype holding (i*37 + 11) % mod + shift at flat position i; +1 */
+static jl_tensor *pattern_t(jl_dtype dtype, int ndim, const int64_t *shape, int64_t mod, int64_t shift)
+{
+    jl_tensor *t = jl_tensor_new(dtype, ndim, shape, JL_CPU);
+    cr_assert_not_null(t, "%s", jl_last_error());
+    for (int64_t i = 0; i < jl_numel(t); i++) {
+        int64_t v = (i * 37 + 11) % mod + shift;
+        switch (dtype) {
+        case JL_F32: ((float *)jl_data(t))[i] = (float)v; break;
+        case JL_I32: ((int32_t *)jl_data(t))[i] = (int32_t)v; break;
+        case JL_I64: ((int64_t *)jl_data(t))[i] = v; break;
+        default: ((uint8_t *)jl_data(t))[i] = (uint8_t)v; break;
+        }
+    }
+    return t;
+}
+
+/* CPU tensor of t's shape and dtype, every byte 0xAB; +1 */
+static jl_tensor *poisoned_like(const jl_tensor *t)
+{
+    jl_tensor *p = jl_tensor_new(t->dtype, t->ndim, t->shape, JL_CPU);
+    cr_assert_not_null(p, "%s", jl_last_error());
+    memset(jl_data(p), 0xAB, (size_t)jl_numel(t) * jl_dtype_size(t->dtype));
+    return p;
+}
+
+/* A view of buf's data with the given geometry (strides in elements, offset in elements). */
+static jl_view view_in(jl_tensor *buf, int ndim, const int64_t *shape, const int64_t *strides, int64_t offset)
+{
+    jl_view v = {.data = (char *)jl_data(buf) + offset * (int64_t)jl_dtype_size(buf->dtype),
+                 .dtype = buf->dtype, .ndim = ndim};
+    for (int d = 0; d < ndim; d++) {
+        v.shape[d] = shape[d];
+        v.strides[d] = strides[d];
+    }
+    return v;
+}
+
+static jl_view whole(jl_tensor *buf) { return jl_view_of(buf); }
+
+/* max |a - b| / (1 + |b|) over two contiguous f32 CPU tensors of one shape;
+ * NaN matches NaN and an infinity the same infinity, any other NaN is 1e30. */
+static double max_norm_diff(const jl_tensor *a, const jl_tensor *b)
+{
+    double worst = 0;
+    for (int64_t i = 0; i < jl_numel(a); i++) {
+        double x = ((const float *)jl_data(a))[i], y = ((const float *)jl_data(b))[i];
+        if ((isnan(x) && isnan(y)) || x == y) continue;
+        double d = fabs(x - y) / (1 + fabs(y));
+        if (!(d <= worst)) worst = isnan(d) ? 1e30 : d;
+    }
+    return worst;
+}
+
+/* Largest distance in units in the last place between two f32 tensors (CPU). */
+static int64_t max_ulp_diff(const jl_tensor *a, const jl_tensor *b)
+{
+    int64_t worst = 0;
+    for (int64_t i = 0; i < jl_numel(a); i++) {
+        int32_t x, y;
+        memcpy(&x, (const float *)jl_data(a) + i, 4);
+        memcpy(&y, (const float *)jl_data(b) + i, 4);
+        if ((x < 0) != (y < 0)) return INT64_MAX;
+        int64_t d = llabs((int64_t)x - (int64_t)y);
+        if (d > worst) worst = d;
+    }
+    return worst;
+}
+
+/* --- the kernel harness -------------------------------------------------------------- */
+
+#define MAX_BUFS 5
+
+typedef struct parity {
+    jl_kargs k;               /* views point into buf[] */
+    jl_tensor *buf[MAX_BUFS]; /* contiguous CPU buffers (owned; NULL unused) */
+    unsigned written;         /* bit i: the op writes buf[i] */
+    bool reads_written;       /* written buffers are read too (accumulation) or only partly written */
+    double tol;               /* f32: max normalised difference */
+    int max_ulp;              /* f32, when >= 0: max ulp distance instead of tol */
+} parity;
+
+/* The buffer holding v's first element. */
+static int buffer_of(const parity *p, const jl_view *v)
+{
+    for (int i = 0; i < MAX_BUFS; i++) {
+        if (!p->buf[i]) continue;
+        const char *lo = jl_data(p->buf[i]);
+        const char *hi = lo + jl_numel(p->buf[i]) * (int64_t)jl_dtype_size(p->buf[i]->dtype);
+        if ((const char *)v->data >= lo && (const char *)v->data < hi) return i;
+    }
+    cr_assert_fail("a view points outside every buffer");
+    return -1;
+}
+
+/* v moved from the CPU buffers onto their CUDA copies cu[]. */
+static jl_view rebased(const parity *p, jl_tensor *const *cu, jl_view v)
+{
+    if (!v.data) return v;
+    int i = buffer_of(p, &v);
+    v.data = (char *)jl_data(cu[i]) + ((char *)v.data - (char *)jl_data(p->buf[i]));
+    return v;
+}
+
+/* Runs p->k on both devices and compares every written buffer; releases p's buffers. */
+static void check_parity(parity *p, const char *what)
+{
+    jl_tensor *cu[MAX_BUFS] = {0};
+    for (int i = 0; i < MAX_BUFS; i++) {
+        if (!p->buf[i]) continue;
+        bool poison = (p->written >> i & 1) && !p->reads_written;
+        jl_tensor *src = poison ? poisoned_like(p->buf[i]) : jl_retain(p->buf[i]);
+        cu[i] = jl_to_device(src, JL_CUDA);
+        jl_release(src);
+        cr_assert_not_null(cu[i], "%s: %s", what, jl_last_error());
+    }
+    jl_kargs kc = p->k;
+    kc.out = rebased(p, cu, p->k.out);
+    kc.a = rebased(p, cu, p->k.a);
+    kc.b = rebased(p, cu, p->k.b);
+    kc.c = rebased(p, cu, p->k.c);
+    cr_assert_eq(jl_run(JL_CPU, &p->k), JL_OK, "%s on cpu: %s", what, jl_last_error());
+    cr_assert_eq(jl_run(JL_CUDA, &kc), JL_OK, "%s on cuda: %s", what, jl_last_error());
+    for (int i = 0; i < MAX_BUFS; i++) {
+        if (!(p->written >> i & 1)) continue;
+        jl_tensor *back = jl_to_device(cu[i], JL_CPU);
+        cr_assert_not_null(back, "%s: %s", what, jl_last_error());
+        if (p->buf[i]->dtype != JL_F32) {
+            size_t bytes = (size_t)jl_numel(back) * jl_dtype_size(back->dtype);
+            cr_assert(memcmp(jl_data(back), jl_data(p->buf[i]), bytes) == 0, "%s: buffer %d differs", what, i);
+        } else if (p->max_ulp >= 0) {
+            int64_t ulps = max_ulp_diff(back, p->buf[i]);
+            cr_assert_leq(ulps, p->max_ulp, "%s: buffer %d off by %lld ulp", what, i, (long long)ulps);
+        } else {
+            double err = max_norm_diff(back, p->buf[i]);
+            cr_assert_leq(err, p->tol, "%s: buffer %d error %g > %g", what, i, err, p->tol);
+        }
+        jl_release(back);
+    }
+    for (int i = 0; i < MAX_BUFS; i++) {
+        jl_release(cu[i]);
+        jl_release(p->buf[i]);
+    }
+}
+
+static parity new_parity(jl_op op, double tol)
+{
+    parity p = {.k = {.op = op}, .tol = tol, .max_ulp = -1};
+    return p;
+}
+
+/* --- memory ----------------------------------------------------------------------------- */
+
+Test(cuda_parity, copy_strided_broadcast_and_converting)
+{
+    require_cuda();
+    static const jl_dtype dtypes[] = {JL_F32, JL_I32, JL_I64, JL_U8};
+    for (int from = 0; from < 4; from++) {
+        for (int to = 0; to < 4; to++) {
+            /* a (4, 6, 5) read through a permuted view (5, 4, 6); out contiguous */
+            parity p = new_parity(JL_OP_copy, 0);
+            p.buf[1] = dtypes[from] == JL_F32 ? randn_t(3, (int64_t[]){4, 6, 5}, 1, 20, 0)
+                                               : pattern_t(dtypes[from], 3, (int64_t[]){4, 6, 5}, 9, 0);
+            p.buf[0] = jl_tensor_new(dtypes[to], 3, (int64_t[]){5, 4, 6}, JL_CPU);
+            p.k.a = view_in(p.buf[1], 3, (int64_t[]){5, 4, 6}, (int64_t[]){1, 30, 5}, 0);
+            p.k.out = whole(p.buf[0]);
+            p.written = 1;
+            check_parity(&p, "copy permuted, converting");
+        }
+    }
+    /* a (1, 7) broadcast over (9, 7) into a strided out: every other row of (18, 7) */
+    parity p = new_parity(JL_OP_copy, 0);
+    p.buf[1] = randn_t(2, (int64_t[]){1, 7}, 2, 1, 0);
+    p.buf[0] = randn_t(2, (int64_t[]){18, 7}, 3, 1, 0);
+    p.k.a = view_in(p.buf[1], 2, (int64_t[]){9, 7}, (int64_t[]){0, 1}, 0);
+    p.k.out = view_in(p.buf[0], 2, (int64_t[]){9, 7}, (int64_t[]){14, 1}, 7);
+    p.written = 1;
+    p.reads_written = true;
+    check_parity(&p, "copy broadcast into strided out");
+    /* a contiguous large copy (the memcpy path) */
+    p = new_parity(JL_OP_copy, 0);
+    p.buf[1] = randn_t(1, (int64_t[]){100003}, 4, 1, 0);
+    p.buf[0] = jl_tensor_new(JL_F32, 1, (int64_t[]){100003}, JL_CPU);
+    p.k.a = whole(p.buf[1]);
+    p.k.out = whole(p.buf[0]);
+    p.written = 1;
+    check_parity(&p, "copy contiguous");
+}
+
+Test(cuda_parity, fill_and_arange)
+{
+    require_cuda();
+    static const jl_dtype dtypes[] = {JL_F32, JL_I32, JL_I64, JL_U8};
+    for (int t = 0; t < 4; t++) {
+        /* fill a (6, 4) window of a (6, 10) buffer */
+        parity p = new_parity(JL_OP_fill, 0);
+        p.buf[0] = pattern_t(dtypes[t], 2, (int64_t[]){6, 10}, 5, 0);
+        p.k.out = view_in(p.buf[0], 2, (int64_t[]){6, 4}, (int64_t[]){10, 1}, 3);
+        p.k.s[0] = -2.75;
+        p.written = 1;
+        p.reads_written = true;
+        check_parity(&p, "fill strided");
+
+        p = new_parity(JL_OP_arange, 0);
+        p.buf[0] = jl_tensor_new(dtypes[t], 1, (int64_t[]){1000}, JL_CPU);
+        p.k.out = whole(p.buf[0]);
+        p.k.s[0] = dtypes[t] == JL_F32 ? -1.5 : -7;
+        p.k.s[1] = dtypes[t] == JL_F32 ? 0.125 : 3;
+        p.written = 1;
+        check_parity(&p, "arange");
+    }
+}
+
+/* --- elementwise ------------------------------------------------------------------------- */
+
+/* out (4, 5, 6) <- op(a) for a contiguous and for a read through a transposed view */
+static void unary_case(jl_op op, jl_dtype dtype, double s0, double s1, bool positive)
+{
+    for (int transposed = 0; transposed < 2; transposed++) {
+        parity p = new_parity(op, 1e-5);
+        jl_tensor *x = randn_t(3, (int64_t[]){4, 5, 6}, 10 + op, 2, 0);
+        if (positive) {
+            jl_tensor *ax = jl_abs(x);
+            jl_release(x);
+            x = jl_affine(ax, 1, 0.05);
+            jl_release(ax);
+        }
+        p.buf[1] = dtype == JL_F32 ? x : jl_to_dtype(x, dtype);
+        if (dtype != JL_F32) jl_release(x);
+        p.buf[0] = jl_tensor_new(dtype, 3, (int64_t[]){4, 5, 6}, JL_CPU);
+        p.k.a = transposed ? view_in(p.buf[1], 3, (int64_t[]){4, 5, 6}, (int64_t[]){1, 24, 4}, 0) : whole(p.buf[1]);
+        p.k.out = whole(p.buf[0]);
+        p.k.s[0] = s0;
+        p.k.s[1] = s1;
+        p.written = 1;
+        check_parity(&p, jl_op_name(op));
+    }
+}
+
+Test(cuda_parity, unary)
+{
+    require_cuda();
+    struct { jl_op op; double s0, s1; bool positive, integers; } cases[] = {
+        {JL_OP_neg, 0, 0, false, true},          {JL_OP_exp, 0, 0, false, false},
+        {JL_OP_log, 0, 0, true, false},          {JL_OP_sqrt, 0, 0, true, false},
+        {JL_OP_abs, 0, 0, false, true},          {JL_OP_relu, 0, 0, false, true},
+        {JL_OP_sigmoid, 0, 0, false, false},     {JL_OP_tanh, 0, 0, false, false},
+        {JL_OP_pow_scalar, 2, 0, false, false},  {JL_OP_pow_scalar, 1.7, 0, true, false},
+        {JL_OP_clamp, -0.5, 0.75, false, true},  {JL_OP_affine, 1.5, -2, false, true},
+        {JL_OP_rsub_scalar, 3, 0, false, true},  {JL_OP_rdiv_scalar, 2, 0, true, false},
+        {JL_OP_sign, 0, 0, false, true},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        unary_case(cases[i].op, JL_F32, cases[i].s0, cases[i].s1, cases[i].positive);
+        if (cases[i].integers) {
+            unary_case(cases[i].op, JL_I32, cases[i].s0, cases[i].s1, false);
+            unary_case(cases[i].op, JL_I64, cases[i].s0, cases[i].s1, false);
+        }
+    }
+}
+
+/* out (4, 5, 6) of out_t <- op(a, b): a (4, 1, 6) and b (5, 6) broadcast, then both
+ * contiguous (4, 5, 6); b is a u8 mask for masked_fill */
+static void binary_case(jl_op op, jl_dtype in_t, jl_dtype out_t, double s0, double s1)
+{
+    for (int broadcast = 0; broadcast < 2; broadcast++) {
+        parity p = new_parity(op, 1e-5);
+        int64_t ashape[3] = {4, broadcast ? 1 : 5, 6}, bshape[3] = {broadcast ? 1 : 4, 5, 6};
+        jl_tensor *x = randn_t(3, ashape, 20 + op, 2, op == JL_OP_pow ? 3 : 0);
+        jl_tensor *y = randn_t(3, bshape, 30 + op, 2, 0);
+        if (op == JL_OP_eq || op == JL_OP_ne || op == JL_OP_le || op == JL_OP_ge) { /* make ties */
+            jl_release(x);
+            jl_release(y);
+            x = pattern_t(JL_F32, 3, ashape, 3, 0);
+            y = pattern_t(JL_F32, 3, bshape, 4, 0);
+        }
+        p.buf[1] = in_t == JL_F32 ? jl_retain(x) : jl_to_dtype(x, in_t);
+        p.buf[2] = op == JL_OP_masked_fill ? pattern_t(JL_U8, 3, bshape, 2, 0)
+                   : in_t == JL_F32        ? jl_retain(y)
+                                           : jl_to_dtype(y, in_t);
+        jl_release(x);
+        jl_release(y);
+        p.buf[0] = jl_tensor_new(out_t, 3, (int64_t[]){4, 5, 6}, JL_CPU);
+        p.k.a = view_in(p.buf[1], 3, (int64_t[]){4, 5, 6}, (int64_t[]){ashape[1] * 6, broadcast ? 0 : 6, 1}, 0);
+        p.k.b = view_in(p.buf[2], 3, (int64_t[]){4, 5, 6}, (int64_t[]){broadcast ? 0 : 30, 6, 1}, 0);
+        p.k.out = whole(p.buf[0]);
+        p.k.s[0] = s0;
+        p.k.s[1] = s1;
+        p.written = 1;
+        check_parity(&p, jl_op_name(op));
+    }
+}
+
+Test(cuda_parity, binary_compare_and_backward_helpers)
+{
+    require_cuda();
+    static const jl_op arith[] = {JL_OP_add, JL_OP_sub, JL_OP_mul, JL_OP_div, JL_OP_pow, JL_OP_maximum, JL_OP_minimum};
+    for (size_t i = 0; i < sizeof arith / sizeof *arith; i++) {
+        binary_case(arith[i], JL_F32, JL_F32, 0, 0);
+        if (arith[i] != JL_OP_pow && arith[i] != JL_OP_div) {
+            binary_case(arith[i], JL_I32, JL_I32, 0, 0);
+            binary_case(arith[i], JL_I64, JL_I64, 0, 0);
+        }
+    }
+    static const jl_op compare[] = {JL_OP_eq, JL_OP_ne, JL_OP_lt, JL_OP_le, JL_OP_gt, JL_OP_ge};
+    for (size_t i = 0; i < sizeof compare / sizeof *compare; i++) {
+        binary_case(compare[i], JL_F32, JL_U8, 0, 0);
+        binary_case(compare[i], JL_I64, JL_U8, 0, 0);
+    }
+    binary_case(JL_OP_masked_fill, JL_F32, JL_F32, -9.5, 0);
+    binary_case(JL_OP_masked_fill, JL_I32, JL_I32, 7, 0);
+    binary_case(JL_OP_relu_backward, JL_F32, JL_F32, 0, 0);
+    binary_case(JL_OP_sigmoid_backward, JL_F32, JL_F32, 0, 0);
+    binary_case(JL_OP_tanh_backward, JL_F32, JL_F32, 0, 0);
+    binary_case(JL_OP_clamp_backward, JL_F32, JL_F32, -0.5, 0.8);
+}
+
+Test(cuda_parity, where)
+{
+    require_cuda();
+    static const jl_dtype dtypes[] = {JL_F32, JL_I64};
+    for (int t = 0; t < 2; t++) {
+        /* cond (5, 1) u8, a (5, 7), b (7) all broadcast to out (5, 7) */
+        parity p = new_parity(JL_OP_where, 0);
+        p.buf[1] = pattern_t(dtypes[t], 2, (int64_t[]){5, 7}, 11, -5);
+        p.buf[2] = pattern_t(dtypes[t], 1, (int64_t[]){7}, 13, 100);
+        p.buf[3] = pattern_t(JL_U8, 2, (int64_t[]){5, 1}, 2, 0);
+        p.buf[0] = jl_tensor_new(dtypes[t], 2, (int64_t[]){5, 7}, JL_CPU);
+        p.k.a = whole(p.buf[1]);
+        p.k.b = view_in(p.buf[2], 2, (int64_t[]){5, 7}, (int64_t[]){0, 1}, 0);
+        p.k.c = view_in(p.buf[3], 2, (int64_t[]){5, 7}, (int64_t[]){1, 0}, 0);
+        p.k.out = whole(p.buf[0]);
+        p.written = 1;
+        check_parity(&p, "where");
+    }
+}
+
+/* --- reductions --------------------------------------------------------------------------- */
+
+static const int64_t reduce_shapes[][3] = {
+    {3, 1000, 1}, {37, 5, 1}, {2, 300, 17}, {1, 2, 1000}, {5, 1, 3}, {1, 70000, 1}, {600, 3, 40},
+};
+#define N_REDUCE_SHAPES (sizeof reduce_shapes / sizeof *reduce_shapes)
+
+/* op over a (outer, n, inner) of dtype; out (outer, inner) or (outer, n, inner) */
+static void reduce_case(jl_op op, jl_dtype in_t, jl_dtype out_t, const int64_t *s, bool full_out, double s0)
+{
+    parity p = new_parity(op, 1e-5);
+    int64_t shape[3] = {s[0], s[1], s[2]}, red[2] = {s[0], s[2]};
+    p.buf[1] = in_t == JL_F32 ? randn_t(3, shape, 40 + op, 3, 0.5) : pattern_t(in_t, 3, shape, 7, -3 * (in_t != JL_U8));
+    p.buf[0] = full_out ? jl_tensor_new(out_t, 3, shape, JL_CPU) : jl_tensor_new(out_t, 2, red, JL_CPU);
+    p.k.a = whole(p.buf[1]);
+    p.k.out = whole(p.buf[0]);
+    p.k.i[0] = s[0];
+    p.k.i[1] = s[1];
+    p.k.i[2] = s[2];
+    p.k.s[0] = s0;
+    p.written = 1;
+    if (op == JL_OP_max || op == JL_OP_min) {
+        p.buf[2] = jl_tensor_new(JL_I64, 2, red, JL_CPU);
+        p.k.b = whole(p.buf[2]);
+        p.written |= 4;
+    }
+    if (op == JL_OP_softmax_backward || op == JL_OP_log_softmax_backward) { /* a = g, b = y */
+        jl_tensor *x = randn_t(3, shape, 50, 1, 0);
+        p.buf[2] = op == JL_OP_softmax_backward ? jl_softmax(x, 1) : jl_log_softmax(x, 1);
+        jl_release(x);
+        p.k.b = whole(p.buf[2]);
+    }
+    char what[64];
+    snprintf(what, sizeof what, "%s %s (%lld, %lld, %lld)", jl_op_name(op), jl_dtype_name(in_t), (long long)s[0],
+             (long long)s[1], (long long)s[2]);
+    check_parity(&p, what);
+}
+
+Test(cuda_parity, reductions)
+{
+    require_cuda();
+    for (size_t i = 0; i < N_REDUCE_SHAPES; i++) {
+        const int64_t *s = reduce_shapes[i];
+        reduce_case(JL_OP_sum, JL_F32, JL_F32, s, false, 0);
+        reduce_case(JL_OP_sum, JL_I32, JL_I64, s, false, 0);
+        reduce_case(JL_OP_sum, JL_I64, JL_I64, s, false, 0);
+        reduce_case(JL_OP_sum, JL_U8, JL_I64, s, false, 0);
+        reduce_case(JL_OP_mean, JL_F32, JL_F32, s, false, 0);
+        reduce_case(JL_OP_var, JL_F32, JL_F32, s, false, 1);
+        reduce_case(JL_OP_var, JL_F32, JL_F32, s, false, 0);
+        static const jl_dtype dtypes[] = {JL_F32, JL_I32, JL_I64, JL_U8};
+        for (int t = 0; t < 4; t++) { /* integer patterns have ties: the first position must win */
+            reduce_case(JL_OP_max, dtypes[t], dtypes[t], s, false, 0);
+            reduce_case(JL_OP_min, dtypes[t], dtypes[t], s, false, 0);
+        }
+    }
+}
+
+Test(cuda_parity, softmax_and_backward)
+{
+    require_cuda();
+    for (size_t i = 0; i < N_REDUCE_SHAPES; i++) {
+        const int64_t *s = reduce_shapes[i];
+        reduce_case(JL_OP_softmax, JL_F32, JL_F32, s, true, 0);
+        reduce_case(JL_OP_log_softmax, JL_F32, JL_F32, s, true, 0);
+        reduce_case(JL_OP_softmax_backward, JL_F32, JL_F32, s, true, 0);
+        reduce_case(JL_OP_log_softmax_backward, JL_F32, JL_F32, s, true, 0);
+    }
+}
+
+/* --- gemm ------------------------------------------------------------------------------------ */
+
+/* out (batch, M, N) <- alpha op(a) op(b) + beta out; a's rows padded to a leading
+ * dimension 3 past its width; b shared across the batch when b_shared */
+static void gemm_case(int64_t batch, int64_t M, int64_t N, int64_t K, bool ta, bool tb, bool b_shared, double alpha,
+                      double beta)
+{
+    parity p = new_parity(JL_OP_gemm, 1e-4);
+    int64_t ar = ta ? K : M, ac = ta ? M : K, br = tb ? N : K, bc = tb ? K : N;
+    p.buf[1] = randn_t(3, (int64_t[]){batch, ar, ac + 3}, 60, 1, 0);
+    p.buf[2] = randn_t(3, (int64_t[]){b_shared ? 1 : batch, br, bc}, 61, 1, 0);
+    p.buf[0] = randn_t(3, (int64_t[]){batch, M, N}, 62, 1, 0);
+    p.k.a = view_in(p.buf[1], 3, (int64_t[]){batch, ar, ac}, (int64_t[]){ar * (ac + 3), ac + 3, 1}, 0);
+    p.k.b = view_in(p.buf[2], 3, (int64_t[]){batch, br, bc}, (int64_t[]){b_shared ? 0 : br * bc, bc, 1}, 0);
+    p.k.out = whole(p.buf[0]);
+    p.k.i[0] = batch;
+    p.k.i[1] = ta;
+    p.k.i[2] = tb;
+    p.k.s[0] = alpha;
+    p.k.s[1] = beta;
+    p.written = 1;
+    p.reads_written = beta != 0;
+    char what[96];
+    snprintf(what, sizeof what, "gemm batch %lld M %lld N %lld K %lld ta %d tb %d", (long long)batch, (long long)M,
+             (long long)N, (long long)K, ta, tb);
+    check_parity(&p, what);
+}
+
+Test(cuda_parity, gemm)
+{
+    require_cuda();
+    for (int t = 0; t < 4; t++) {
+        bool ta = t & 1, tb = t & 2;
+        gemm_case(1, 33, 17, 300, ta, tb, false, 1, 0);
+        gemm_case(3, 8, 65, 40, ta, tb, false, 0.5, 0.25);
+        gemm_case(4, 1, 9, 7, ta, tb, true, 1, 1);
+    }
+#ifdef JETLAB_HAVE_CUDA
+    jl_cuda_set_tf32(1); /* tensor-core TF32: ~1e-3 relative */
+    cr_assert_eq(jl_cuda_tf32(), 1);
+    parity p = new_parity(JL_OP_gemm, 2e-2);
+    p.buf[1] = randn_t(3, (int64_t[]){1, 64, 128}, 63, 1, 0);
+    p.buf[2] = randn_t(3, (int64_t[]){1, 128, 32}, 64, 1, 0);
+    p.buf[0] = jl_tensor_new(JL_F32, 3, (int64_t[]){1, 64, 32}, JL_CPU);
+    p.k.a = whole(p.buf[1]);
+    p.k.b = whole(p.buf[2]);
+    p.k.out = whole(p.buf[0]);
+    p.k.i[0] = 1;
+    p.k.s[0] = 1;
+    p.written = 1;
+    check_parity(&p, "gemm tf32");
+    jl_cuda_set_tf32(0);
+#endif
+}
+
+/* --- indexing ------------------------------------------------------------------------------------ */
+
+Test(cuda_parity, index_select_and_index_add)
+{
+    require_cuda();
+    static const jl_dtype dtypes[] = {JL_F32, JL_I32, JL_I64, JL_U8};
+    for (int t = 0; t < 4; t++) {
+        /* out (3, 10, 4) <- a (3, 7, 4) at idx (10) with repeats, idx read with stride 2 */
+        parity p = new_parity(JL_OP_index_select, 0);
+        p.buf[1] = pattern_t(dtypes[t], 3, (int64_t[]){3, 7, 4}, 23, 0);
+        p.buf[2] = pattern_t(JL_I64, 1, (int64_t[]){20}, 7, 0);
+        p.buf[0] = jl_tensor_new(dtypes[t], 3, (int64_t[]){3, 10, 4}, JL_CPU);
+        p.k.a = whole(p.buf[1]);
+        p.k.b = view_in(p.buf[2], 1, (int64_t[]){10}, (int64_t[]){2}, 1);
+        p.k.out = whole(p.buf[0]);
+        p.written = 1;
+        check_parity(&p, "index_select");
+
+        /* out (3, 7, 4) += a (3, 10, 4) at idx (10) with repeats */
+        p = new_parity(JL_OP_index_add, 1e-5);
+        p.buf[1] = dtypes[t] == JL_F32 ? randn_t(3, (int64_t[]){3, 10, 4}, 70, 1, 0)
+                                       : pattern_t(dtypes[t], 3, (int64_t[]){3, 10, 4}, 100, 120);
+        p.buf[2] = pattern_t(JL_I64, 1, (int64_t[]){10}, 7, 0);
+        p.buf[0] = pattern_t(dtypes[t], 3, (int64_t[]){3, 7, 4}, 50, 0);
+        p.k.a = whole(p.buf[1]);
+        p.k.b = whole(p.buf[2]);
+        p.k.out = whole(p.buf[0]);
+        p.written = 1;
+        p.reads_written = true;
+        check_parity(&p, "index_add");
+    }
+}
+
+Test(cuda_parity, gather_and_scatter_add)
+{
+    require_cuda();
+    static const jl_dtype dtypes[] = {JL_F32, JL_I32, JL_I64, JL_U8};
+    for (int t = 0; t < 4; t++) {
+        for (int dim = 0; dim < 3; dim++) {
+            /* a buffer (4, 9, 5); idx (3, 6, 4) with sizes along dim replaced by 7, values in
+             * [0, size of a along dim); a seen with idx's shape outside dim (as core does) */
+            int64_t abuf[3] = {4, 9, 5}, ishape[3] = {3, 6, 4};
+            ishape[dim] = 7;
+            int64_t av[3] = {ishape[0], ishape[1], ishape[2]};
+            av[dim] = abuf[dim];
+            int64_t astr[3] = {45, 5, 1};
+
+            parity p = new_parity(JL_OP_gather, 0);
+            p.buf[1] = pattern_t(dtypes[t], 3, abuf, 29, 0);
+            p.buf[2] = pattern_t(JL_I64, 3, ishape, abuf[dim], 0);
+            p.buf[0] = jl_tensor_new(dtypes[t], 3, ishape, JL_CPU);
+            p.k.a = view_in(p.buf[1], 3, av, astr, 0);
+            p.k.b = whole(p.buf[2]);
+            p.k.out = whole(p.buf[0]);
+            p.k.i[0] = dim;
+            p.written = 1;
+            check_parity(&p, "gather");
+
+            p = new_parity(JL_OP_scatter_add, 1e-5);
+            p.buf[1] = dtypes[t] == JL_F32 ? randn_t(3, ishape, 80 + dim, 1, 0)
+                                           : pattern_t(dtypes[t], 3, ishape, 90, 100);
+            p.buf[2] = pattern_t(JL_I64, 3, ishape, abuf[dim], 0);
+            p.buf[0] = pattern_t(dtypes[t], 3, abuf, 31, 0);
+            p.k.a = whole(p.buf[1]);
+            p.k.b = whole(p.buf[2]);
+            p.k.out = view_in(p.buf[0], 3, av, astr, 0);
+            p.k.i[0] = dim;
+            p.written = 1;
+            p.reads_written = true;
+            check_parity(&p, "scatter_add");
+        }
+    }
+}
+
+/* --- random ------------------------------------------------------------------------------------- */
+
+Test(cuda_parity, random_ops_draw_the_cpu_numbers)
+{
+    require_cuda();
+    struct { jl_op op; double s0, s1; } ops[] = {
+        {JL_OP_rand, -2, 3},
+        {JL_OP_randn, 0.5, 2},
+        {JL_OP_randint, -5, 1000},
+        {JL_OP_randint, -1099511627776.0, 1099511627783.0},
+        {JL_OP_bernoulli, 0.3, 0},
+    };
+    static const uint64_t counters[] = {0, 5, 4096 + 2, UINT64_MAX - 6};
+    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
+        for (size_t c = 0; c < sizeof counters / sizeof *counters; c++) {
+            parity p = new_parity(ops[i].op, 0);
+            p.buf[0] = jl_tensor_new(ops[i].op == JL_OP_randint ? JL_I64 : JL_F32, 1, (int64_t[]){1001}, JL_CPU);
+            p.k.out = whole(p.buf[0]);
+            p.k.s[0] = ops[i].s0;
+            p.k.s[1] = ops[i].s1;
+            p.k.seed = 0x9E3779B97F4A7C15ull + i;
+            p.k.counter = counters[c];
+            p.written = 1;
+            p.max_ulp = ops[i].op == JL_OP_randn ? 1 : 0;
+            check_parity(&p, jl_op_name(ops[i].op));
+        }
+    }
+}
+
+/* --- whole paths through core --------------------------------------------------------------------- */
+
+static void assert_same(jl_tensor *cpu, jl_tensor *cuda, double tol, const char *what)
+{
+    cr_assert_not_null(cpu, "%s on cpu: %s", what, jl_last_error());
+    cr_assert_not_null(cuda, "%s on cuda: %s", what, jl_last_error());
+    cr_assert_eq(jl_device_of(cuda), JL_CUDA, "%s: result left the device", what);
+    jl_tensor *back = jl_to_device(cuda, JL_CPU);
+    cr_assert_not_null(back, "%s: %s", what, jl_last_error());
+    double err = ref_max_rel_diff(back, cpu);
+    cr_assert_leq(err, tol, "%s: error %g > %g", what, err, tol);
+    jl_release(back);
+    jl_release(cpu);
+    jl_release(cuda);
+}
+
+Test(cuda_parity, strided_round_trip_and_ops_through_core)
+{
+    require_cuda();
+    int64_t live = ref_live();
+    jl_tensor *x = randn_t(3, (int64_t[]){6, 5, 4}, 90, 1, 0);
+    jl_tensor *xt = jl_transpose(x, 0, 2); /* (4, 5, 6), not contiguous */
+    jl_tensor *gx = jl_to_device(xt, JL_CUDA);
+    cr_assert_not_null(gx, "%s", jl_last_error());
+    jl_tensor *gxt = jl_transpose(gx, 1, 2); /* a strided view on the device */
+    jl_tensor *cxt = jl_transpose(xt, 1, 2);
+    assert_same(jl_contiguous(cxt), jl_contiguous(gxt), 0, "device transpose + contiguous");
+    assert_same(jl_log_softmax(cxt, -1), jl_log_softmax(gxt, -1), 1e-5, "log_softmax of a view");
+    assert_same(jl_sum(cxt, JL_ALL_DIMS, false), jl_sum(gxt, JL_ALL_DIMS, false), 1e-5, "sum of all");
+    jl_tensor *w = randn_t(2, (int64_t[]){5, 7}, 91, 1, 0), *gw = jl_to_device(w, JL_CUDA);
+    assert_same(jl_matmul(cxt, w), jl_matmul(gxt, gw), 1e-4, "matmul (4, 6, 5) @ (5, 7)");
+    jl_tensor *b = randn_t(1, (int64_t[]){6}, 92, 1, 0), *gb = jl_to_device(b, JL_CUDA);
+    jl_tensor *w2 = randn_t(2, (int64_t[]){6, 5}, 93, 1, 0), *gw2 = jl_to_device(w2, JL_CUDA);
+    assert_same(jl_linear(cxt, w2, b), jl_linear(gxt, gw2, gb), 1e-4, "linear");
+    jl_tensor *objs[] = {x, xt, gx, gxt, cxt, w, gw, b, gb, w2, gw2};
+    for (size_t i = 0; i < sizeof objs / sizeof *objs; i++) jl_release(objs[i]);
+    cr_assert_eq(ref_live(), live, "tensors leaked");
+}
+
+/* sum(log_softmax(relu(x @ w), 1) * t) for x (8, 12), w (12, 5), t (8, 5) */
+static jl_tensor *small_loss(jl_tensor *x, jl_tensor *w, jl_tensor *t)
+{
+    jl_tensor *h = jl_matmul(x, w), *r = jl_relu(h), *l = jl_log_softmax(r, 1), *m = jl_mul(l, t);
+    jl_tensor *s = jl_sum(m, JL_ALL_DIMS, false);
+    jl_release(h);
+    jl_release(r);
+    jl_release(l);
+    jl_release(m);
+    return s;
+}
+
+Test(cuda_parity, autograd_through_the_device)
+{
+    require_cuda();
+    jl_tensor *x = randn_t(2, (int64_t[]){8, 12}, 94, 1, 0), *w = randn_t(2, (int64_t[]){12, 5}, 95, 1, 0);
+    jl_tensor *t = randn_t(2, (int64_t[]){8, 5}, 96, 1, 0);
+    jl_tensor *gx = jl_to_device(x, JL_CUDA), *gw = jl_to_device(w, JL_CUDA), *gt = jl_to_device(t, JL_CUDA);
+    x->requires_grad = w->requires_grad = gx->requires_grad = gw->requires_grad = true;
+    jl_tensor *loss = small_loss(x, w, t), *gloss = small_loss(gx, gw, gt);
+    cr_assert_eq(jl_backward(loss, NULL), JL_OK, "%s", jl_last_error());
+    cr_assert_eq(jl_backward(gloss, NULL), JL_OK, "%s", jl_last_error());
+    assert_same(jl_retain(loss), jl_retain(gloss), 1e-5, "loss");
+    assert_same(jl_retain(x->grad), jl_retain(gx->grad), 1e-4, "grad x");
+    assert_same(jl_retain(w->grad), jl_retain(gw->grad), 1e-4, "grad w");
+    jl_tensor *objs[] = {x, w, t, gx, gw, gt, loss, gloss};
+    for (size_t i = 0; i < sizeof objs / sizeof *objs; i++) jl_release(objs[i]);
+}
+
+Test(cuda_parity, rng_stream_gives_the_same_tensors_on_both_devices)
+{
+    require_cuda();
+    int64_t shape[2] = {33, 31};
+    jl_tensor *cpu[3], *cuda[3];
+    for (int d = 0; d < 2; d++) {
+        jl_device dev = d ? JL_CUDA : JL_CPU;
+        jl_tensor **out = d ? cuda : cpu;
+        jl_rng_set_state(2024, 3);
+        out[0] = jl_rand(2, shape, 0, 1, dev);
+        out[1] = jl_randint(2, shape, -3, 50, dev);
+        out[2] = jl_randn(2, shape, 0, 1, dev);
+    }
+    assert_same(cpu[0], cuda[0], 0, "rand");
+    assert_same(cpu[1], cuda[1], 0, "randint");
+    assert_same(cpu[2], cuda[2], 1e-6, "randn");
+}
+
+#ifdef JETLAB_HAVE_CUDA
+Test(cuda_parity, caching_allocator_reuses_and_empties)
+{
+    require_cuda();
+    jl_cuda_memory before = jl_cuda_memory_stats();
+    jl_tensor *t = jl_zeros(JL_F32, 1, (int64_t[]){1000}, JL_CUDA);
+    cr_assert_not_null(t, "%s", jl_last_error());
+    jl_cuda_memory held = jl_cuda_memory_stats();
+    cr_assert_geq(held.in_use, before.in_use + 4000);
+    cr_assert_geq(held.reserved, held.in_use);
+    void *first = jl_data(t);
+    jl_release(t);
+    cr_assert_eq(jl_cuda_memory_stats().in_use, before.in_use);
+    t = jl_zeros(JL_F32, 1, (int64_t[]){990}, JL_CUDA); /* same size class: the cached block */
+    cr_assert_eq(jl_data(t), first, "a cached block of the same class was not reused");
+    jl_release(t);
+    jl_cuda_empty_cache();
+    jl_cuda_memory after = jl_cuda_memory_stats();
+    cr_assert_eq(after.cached_blocks, 0);
+    cr_assert_eq(after.reserved, after.in_use);
+}
+#endif
+
+/* --- without a device ---------------------------------------------------------------------------- */
+
+Test(cuda_parity, cuda_tensor_without_a_device_is_an_error_naming_cuda)
+{
+    if (cuda_present()) cr_skip_test("a CUDA device is present");
+    jl_tensor *t = jl_zeros(JL_F32, 2, (int64_t[]){2, 3}, JL_CUDA);
+    cr_assert_null(t, "a CUDA tensor was created without a device");
+    cr_assert(strstr(jl_last_error(), "cuda") != NULL, "message '%s' does not name cuda", jl_last_error());
+    cr_assert_eq(jl_last_error_code(), JL_EDEVICE);
+    jl_tensor *x = jl_zeros(JL_F32, 1, (int64_t[]){4}, JL_CPU);
+    cr_assert_null(jl_to_device(x, JL_CUDA));
+    cr_assert(strstr(jl_last_error(), "cuda") != NULL, "message '%s' does not name cuda", jl_last_error());
+    jl_release(x);
+}
