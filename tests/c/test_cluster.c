@@ -32,12 +32,28 @@ static jl_p4 ptyphi(double pt, double y, double phi)
     return (jl_p4){pt * cos(phi), pt * sin(phi), pt * sinh(y), pt * cosh(y)};
 }
 
-static jl_cluster *run(const jl_p4 *p, int n, double algo, double r, double ptmin)
+static jl_cluster *run_with(const jl_p4 *p, int n, double algo, double r, double ptmin,
+                            jl_strategy strategy)
 {
-    jl_jetdef def = {.p = algo, .r = r, .ptmin = ptmin};
+    jl_jetdef def = {.p = algo, .r = r, .ptmin = ptmin, .strategy = strategy};
     jl_cluster *c = jl_cluster_run(p, n, &def);
     cr_assert(c, "cluster failed: %s", jl_last_error());
     return c;
+}
+
+static jl_cluster *run(const jl_p4 *p, int n, double algo, double r, double ptmin)
+{
+    return run_with(p, n, algo, r, ptmin, JL_STRATEGY_AUTO);
+}
+
+/* n massless particles with pt in [0.5, 100], |y| < ymax, any phi. */
+static void random_event(jl_p4 *p, int n, double ymax, unsigned seed)
+{
+    srand(seed);
+    for (int i = 0; i < n; i++) {
+        double pt = 0.5 + 99.5 * rand() / RAND_MAX, y = ymax * (2.0 * rand() / RAND_MAX - 1);
+        p[i] = ptyphi(pt, y, TWOPI * rand() / RAND_MAX);
+    }
 }
 
 /* --- reader -------------------------------------------------------------- */
@@ -251,13 +267,10 @@ Test(cluster, every_particle_in_exactly_one_jet_and_momentum_conserved)
 {
     enum { N = 500 };
     jl_p4 p[N];
-    srand(7);
+    random_event(p, N, 3, 7);
     jl_p4 total = {0, 0, 0, 0};
-    for (int i = 0; i < N; i++) {
-        double pt = 0.5 + 100.0 * rand() / RAND_MAX, y = -3 + 6.0 * rand() / RAND_MAX;
-        p[i] = ptyphi(pt, y, TWOPI * rand() / RAND_MAX);
+    for (int i = 0; i < N; i++)
         total = jl_p4_add(total, p[i]);
-    }
     double algos[] = {JL_ANTIKT, JL_CAMBRIDGE, JL_KT, 0.5};
     for (int a = 0; a < 4; a++) {
         jl_cluster *c = run(p, N, algos[a], 0.7, 0);
@@ -285,16 +298,61 @@ Test(cluster, every_particle_in_exactly_one_jet_and_momentum_conserved)
     }
 }
 
+Test(cluster, tiled_and_plain_strategies_give_the_same_merges_and_jets)
+{
+    enum { N = 1500 };
+    static jl_p4 p[N];
+    int sizes[] = {2, 40, 400, N};
+    double radii[] = {0.05, 0.4, 1.0, 2.5}; /* 0.05: many tiles, capped; 2.5: too few phi tiles */
+    double algos[] = {JL_ANTIKT, JL_CAMBRIDGE, JL_KT};
+    for (int si = 0; si < 4; si++) {
+        random_event(p, sizes[si], 5, 11 + si);
+        p[0] = ptyphi(1e-3, 40, 1); /* far forward: lands in the edge rapidity row */
+        for (int ri = 0; ri < 4; ri++) {
+            for (int a = 0; a < 3; a++) {
+                jl_cluster *x = run_with(p, sizes[si], algos[a], radii[ri], 0, JL_STRATEGY_PLAIN);
+                jl_cluster *y = run_with(p, sizes[si], algos[a], radii[ri], 0, JL_STRATEGY_TILED);
+                /* Beam steps tie (all C/A beam distances are 1) and may come in
+                 * another order; the merges and the jets may not differ. */
+                int sx = 0, sy = 0;
+                for (;;) {
+                    while (sx < x->n_steps && x->steps[sx].child < 0)
+                        sx++;
+                    while (sy < y->n_steps && y->steps[sy].child < 0)
+                        sy++;
+                    if (sx == x->n_steps || sy == y->n_steps)
+                        break;
+                    const jl_cluster_step *u = &x->steps[sx++], *v = &y->steps[sy++];
+                    cr_assert(u->parent1 == v->parent1 && u->parent2 == v->parent2 &&
+                                  u->child == v->child && u->dij == v->dij,
+                              "n %d R %g p %g: merge %d differs", sizes[si], radii[ri], algos[a],
+                              u->child);
+                }
+                cr_assert_eq(x->n_pseudojets, y->n_pseudojets);
+                cr_assert_eq(x->n_jets, y->n_jets);
+                for (int j = 0; j < x->n_jets; j++) {
+                    cr_assert_eq(x->jets[j].pseudojet, y->jets[j].pseudojet);
+                    cr_assert_eq(x->jets[j].pt, y->jets[j].pt);
+                }
+                jl_cluster_free(x);
+                jl_cluster_free(y);
+            }
+        }
+    }
+}
+
 Test(cluster, zero_pt_and_empty_inputs)
 {
     jl_p4 p[4] = {{0, 0, 3, 3}, {0, 0, 2, 2}, {0, 0, -1, 1}, {1, 0, 0, 1}};
     double algos[] = {JL_ANTIKT, JL_CAMBRIDGE, JL_KT, -2.0};
-    for (int a = 0; a < 4; a++) {
-        jl_cluster *c = run(p, 4, algos[a], 0.4, 0);
+    for (int a = 0; a < 8; a++) {
+        jl_cluster *c = run_with(p, 4, algos[a % 4], 0.4, 0,
+                                 a < 4 ? JL_STRATEGY_PLAIN : JL_STRATEGY_TILED);
         for (int j = 0; j < c->n_jets; j++) {
             const jl_jet *jet = &c->jets[j];
             cr_assert(isfinite(jet->pt) && isfinite(jet->y) && isfinite(jet->eta) &&
-                      isfinite(jet->phi) && isfinite(jet->m), "jet %d finite (p = %g)", j, algos[a]);
+                      isfinite(jet->phi) && isfinite(jet->m), "jet %d finite (p = %g)", j,
+                      algos[a % 4]);
         }
         for (int s = 0; s < c->n_steps; s++)
             cr_assert(!isnan(c->steps[s].dij));
