@@ -31,6 +31,13 @@ static const int in_mev[D_COUNT] = {[D_PT] = 1, [D_E] = 1, [D_JPT] = 1, [D_JM] =
 
 /* ---------------------------------------------------------------- reading */
 
+int jl_h5_atlas_sniff(hid_t file)
+{
+    for (int k = 0; k < D_WEIGHTS; k++)
+        if (jl_h5_is_dataset(file, names[k])) return 1;
+    return 0;
+}
+
 static int atlas_read(jl_h5_reader *r, int64_t start, int64_t count, jl_h5_jets *out)
 {
     jl_tensor *dst[D_COUNT] = {out->pt,     out->eta,   out->phi,    out->E,      out->jet_pt,
@@ -123,10 +130,15 @@ static hid_t create_dataset(hid_t file, const char *name, int rank, hid_t type)
     hsize_t chunk[2] = {WRITE_CHUNK, JL_H5_ATLAS_COLUMNS};
     hid_t space = H5Screate_simple(rank, dims, maxdims);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
     hid_t d = H5I_INVALID_HID;
-    if (space >= 0 && dcpl >= 0 && H5Pset_chunk(dcpl, rank, chunk) >= 0 && H5Pset_shuffle(dcpl) >= 0 &&
-        H5Pset_deflate(dcpl, 4) >= 0)
-        d = H5Dcreate2(file, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    /* level 1: zlib dominates writing, and higher levels barely shrink jets;
+     * a cache of a few chunks keeps small batches from recompressing chunks */
+    if (space >= 0 && dcpl >= 0 && dapl >= 0 && H5Pset_chunk(dcpl, rank, chunk) >= 0 &&
+        H5Pset_shuffle(dcpl) >= 0 && H5Pset_deflate(dcpl, 1) >= 0 &&
+        H5Pset_chunk_cache(dapl, 521, (size_t)4 << 20, 1.0) >= 0)
+        d = H5Dcreate2(file, name, type, space, H5P_DEFAULT, dcpl, dapl);
+    if (dapl >= 0) H5Pclose(dapl);
     if (dcpl >= 0) H5Pclose(dcpl);
     if (space >= 0) H5Sclose(space);
     return d;

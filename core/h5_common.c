@@ -15,11 +15,6 @@
 /* Where Debian's hdf5-filter-plugin-*-serial packages install their plugins. */
 #define JL_H5_DEBIAN_PLUGINS "/usr/lib/x86_64-linux-gnu/hdf5/serial/plugins"
 
-static const char *const atlas_names[] = {
-    "fjet_clus_pt", "fjet_clus_eta", "fjet_clus_phi", "fjet_clus_E", "fjet_pt",
-    "fjet_eta",     "fjet_phi",      "fjet_m",        "labels",
-};
-
 /* ------------------------------------------------------------- HDF5 setup */
 
 static pthread_once_t plugin_once = PTHREAD_ONCE_INIT;
@@ -237,20 +232,20 @@ static const char *class_name(H5T_class_t c)
     }
 }
 
-/* 1 when the link `name` exists under loc and is a dataset. */
-static int is_dataset(hid_t loc, const char *name)
+int jl_h5_is_dataset(hid_t loc, const char *name)
 {
-    if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) return 0;
     H5O_info_t info;
-    if (H5Oget_info_by_name2(loc, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) return 0;
-    return info.type == H5O_TYPE_DATASET;
+    int yes = H5Lexists(loc, name, H5P_DEFAULT) > 0 &&
+              H5Oget_info_by_name2(loc, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) >= 0 &&
+              info.type == H5O_TYPE_DATASET;
+    H5Eclear2(H5E_DEFAULT);
+    return yes;
 }
 
 hid_t jl_h5_dataset(const char *path, hid_t loc, const char *name, int rank, int numeric,
                     int64_t *dims)
 {
-    if (!is_dataset(loc, name)) {
-        H5Eclear2(H5E_DEFAULT);
+    if (!jl_h5_is_dataset(loc, name)) {
         JL_FAIL_CODE(JL_EIO, "%s: missing dataset %s", path, name);
         return H5I_INVALID_HID;
     }
@@ -311,27 +306,9 @@ int jl_h5_read_rows(hid_t dset, int rank, int64_t start, int64_t count, int64_t 
 
 jl_h5_format jl_h5_sniff_file(const char *path, hid_t file)
 {
-    if (H5Lexists(file, "table", H5P_DEFAULT) > 0 && is_dataset(file, "table/table")) {
-        hid_t d = H5Dopen2(file, "table/table", H5P_DEFAULT);
-        hid_t t = d >= 0 ? H5Dget_type(d) : H5I_INVALID_HID;
-        const char *missing = NULL;
-        if (t < 0 || H5Tget_class(t) != H5T_COMPOUND)
-            missing = "compound rows";
-        else if (H5Tget_member_index(t, "values_block_0") < 0)
-            missing = "field values_block_0";
-        else if (H5Tget_member_index(t, "values_block_1") < 0)
-            missing = "field values_block_1";
-        if (t >= 0) H5Tclose(t);
-        if (d >= 0) H5Dclose(d);
-        H5Eclear2(H5E_DEFAULT);
-        if (!missing) return JL_H5_PYTABLES;
-        JL_FAIL_CODE(JL_EIO, "%s: dataset /table/table has no %s (the PyTables layout needs "
-                     "values_block_0 and values_block_1)", path, missing);
-        return JL_H5_UNKNOWN;
-    }
-    for (size_t k = 0; k < sizeof atlas_names / sizeof atlas_names[0]; k++)
-        if (is_dataset(file, atlas_names[k])) return JL_H5_ATLAS;
-    H5Eclear2(H5E_DEFAULT);
+    int pytables = jl_h5_pytables_sniff(path, file);
+    if (pytables != 0) return pytables > 0 ? JL_H5_PYTABLES : JL_H5_UNKNOWN;
+    if (jl_h5_atlas_sniff(file)) return JL_H5_ATLAS;
     JL_FAIL_CODE(JL_EIO, "%s: unknown layout: none of the ATLAS datasets (fjet_clus_pt, "
                  "fjet_pt, labels, ...) and no PyTables dataset /table/table", path);
     return JL_H5_UNKNOWN;

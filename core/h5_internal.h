@@ -39,6 +39,14 @@ const char *jl_h5_reason(void);
 jl_h5_reader *jl_h5_reader_new(const char *path, jl_h5_format f);
 /* The layout of an open file (see jl_h5_sniff). */
 jl_h5_format jl_h5_sniff_file(const char *path, hid_t file);
+/* 1 when any ATLAS dataset name is at the file's root (h5_atlas.c). */
+int jl_h5_atlas_sniff(hid_t file);
+/* 1 when /table/table holds compound rows with both PyTables fields, 0 when
+ * there is no /table/table, -1 (error set, naming what is missing) otherwise
+ * (h5_pytables.c). */
+int jl_h5_pytables_sniff(const char *path, hid_t file);
+/* 1 when the link `name` under loc exists and is a dataset (never an error). */
+int jl_h5_is_dataset(hid_t loc, const char *name);
 
 /* Opens dataset `name` under loc and checks it: present, of rank `rank`,
  * every filter it needs available, and of an integer or float type when

@@ -89,6 +89,8 @@ static int decode_row(const float *v, int64_t cd, int64_t c, float *s[4], jl_h5_
 
 static int pytables_read(jl_h5_reader *r, int64_t start, int64_t count, jl_h5_jets *out)
 {
+    jl_fill_(out->weights, 1.0);
+    if (count == 0) return JL_OK;
     const int64_t nf = 4 * (r->c_disk + 1);
     const size_t row_bytes = H5Tget_size(r->mtype);
     const int64_t block = count < BLOCK_ROWS ? count : BLOCK_ROWS;
@@ -117,10 +119,30 @@ static int pytables_read(jl_h5_reader *r, int64_t start, int64_t count, jl_h5_je
             rc = decode_row((const float *)row, r->c_disk, r->c, s, out, b0 + i);
         }
     }
-    if (rc == JL_OK) jl_fill_(out->weights, 1.0);
     free(buf);
     free(scratch);
     return rc;
+}
+
+int jl_h5_pytables_sniff(const char *path, hid_t file)
+{
+    if (!jl_h5_is_dataset(file, TABLE)) return 0;
+    hid_t d = H5Dopen2(file, TABLE, H5P_DEFAULT);
+    hid_t t = d >= 0 ? H5Dget_type(d) : H5I_INVALID_HID;
+    const char *missing = NULL;
+    if (t < 0 || H5Tget_class(t) != H5T_COMPOUND)
+        missing = "compound rows";
+    else if (H5Tget_member_index(t, "values_block_0") < 0)
+        missing = "field values_block_0";
+    else if (H5Tget_member_index(t, "values_block_1") < 0)
+        missing = "field values_block_1";
+    if (t >= 0) H5Tclose(t);
+    if (d >= 0) H5Dclose(d);
+    H5Eclear2(H5E_DEFAULT);
+    if (!missing) return 1;
+    JL_FAIL_CODE(JL_EIO, "%s: dataset " TABLE " has no %s (the PyTables layout needs values_block_0 "
+                 "and values_block_1)", path, missing);
+    return -1;
 }
 
 jl_h5_reader *jl_h5_pytables_open(const char *path, int64_t max_constituents)
@@ -132,11 +154,6 @@ jl_h5_reader *jl_h5_pytables_open(const char *path, int64_t max_constituents)
     jl_h5_reader *r = jl_h5_reader_new(path, JL_H5_PYTABLES);
     if (!r) return NULL;
     int64_t n = 0, nf = 0, nl = 0;
-    if (H5Lexists(r->file, "table", H5P_DEFAULT) <= 0) {
-        H5Eclear2(H5E_DEFAULT);
-        JL_FAIL_CODE(JL_EIO, "%s: missing dataset " TABLE, path);
-        goto fail;
-    }
     r->dset[0] = jl_h5_dataset(path, r->file, TABLE, 1, 0, &n);
     if (r->dset[0] < 0) goto fail;
     hid_t t = H5Dget_type(r->dset[0]);

@@ -32,7 +32,8 @@
  *   fjet_pt, fjet_eta, fjet_phi, fjet_m, labels               (N)
  *   weights (2022 release) or training_weights (2024), optional (N)
  * jetlab writes C = 200, float32 everywhere except labels, int32 (1 top or
- * signal, 0 background), chunks of 1024 jets, gzip level 4 after shuffle.
+ * signal, 0 background; the released files' label dtype is not documented, and
+ * the reader accepts any), chunks of 1024 jets, shuffle + gzip level 1.
  *
  * PyTables layout: dataset /table/table of compound rows with fields
  * values_block_0 float[4 (C + 1)] = E,PX,PY,PZ of C constituents then of the

@@ -245,6 +245,10 @@ Test(h5, pytables_plain)
     cr_assert_eq(jl_h5_read(r, 0, 4, &j), JL_OK, "%s", jl_last_error());
     check_pytables(&j, 0, 4, 200); /* row 2 is stored reversed */
     jl_h5_jets_free(&j);
+    cr_assert_eq(jl_h5_read(r, 4, 0, &j), JL_OK, "%s", jl_last_error());
+    cr_assert_eq(j.pt->shape[0], 0);
+    cr_assert_eq(j.pt->shape[1], 200);
+    jl_h5_jets_free(&j);
     jl_h5_close(r);
 
     r = jl_h5_open(fixture("pytables_plain.h5"), 6);
