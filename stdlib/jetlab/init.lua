@@ -55,4 +55,14 @@ function jl.allclose(a, b, rtol, atol)
   end)
 end
 
+-- Lua libraries reachable as jl.<name>, loaded on first use: jl.nn is require "jetlab.nn".
+local lazy = {nn = "jetlab.nn"}
+setmetatable(jl, {__index = function(t, key)
+  local name = lazy[key]
+  if not name then return nil end
+  local lib = require(name)
+  rawset(t, key, lib)
+  return lib
+end})
+
 return jl
