@@ -86,6 +86,7 @@ static attr_arg *check_attrs(lua_State *L, lua_Integer *n)
 static int l_save(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
+    lua_settop(L, 3); /* scratch goes above the arguments */
     lua_Integer nd, na;
     ds_arg *ds = check_datasets(L, &nd);
     attr_arg *as = check_attrs(L, &na);
