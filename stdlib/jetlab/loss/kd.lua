@@ -65,8 +65,9 @@ function kd.features(opts)
     {student_dim = options.REQUIRED, teacher_dim = options.REQUIRED})
   local nn = require "jetlab.nn"
   local Features = nn.Module:extend("FeatureDistillation")
-  function Features:init()
-    self.proj = nn.Linear(o.student_dim, o.teacher_dim)
+  function Features:__init()
+    nn.Module.__init(self)
+    self:register_module("proj", nn.Linear(o.student_dim, o.teacher_dim))
   end
   function Features:forward(student, teacher, call_opts)
     local c = options.check("kd.features criterion", call_opts, {weights = OPTIONAL})

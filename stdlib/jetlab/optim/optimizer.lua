@@ -81,9 +81,15 @@ function Optimizer.class(name, defaults)
   return setmetatable(cls, {
     __index = Optimizer,
     __call = function(c, params, opts)
-      local settings = options.check(name, opts, c.defaults)
+      -- a required setting may come from the constructor or from every group
+      local loose, group_defaults = {}, {}
+      for k, v in pairs(c.defaults) do loose[k] = v == options.REQUIRED and options.OPTIONAL or v end
+      local settings = options.check(name, opts, loose)
+      for k, v in pairs(c.defaults) do
+        if settings[k] == nil then group_defaults[k] = v else group_defaults[k] = settings[k] end
+      end
       local self = setmetatable({settings = settings, state = {}}, c)
-      self.param_groups = build_groups(name, params, settings)
+      self.param_groups = build_groups(name, params, group_defaults)
       if self.validate then
         for _, g in ipairs(self.param_groups) do self:validate(g) end
       end
