@@ -28,6 +28,8 @@
 
 local core = require "jetlab.core"
 local literal = require "jetlab.literal"
+local options = require "jetlab.options"
+local name_matches = require("jetlab.nn.module").name_matches
 
 local ckpt = {}
 
@@ -111,17 +113,12 @@ local function join(skeleton, tensors, group, file)
   return out
 end
 
-local function check_opts(opts, allowed, fn)
-  assert(type(opts) == "table", fn .. ": options table expected")
-  for k in pairs(opts) do
-    if not allowed[k] then error(string.format("%s: unknown option '%s'", fn, tostring(k)), 3) end
-  end
-end
-
 --- ckpt.save(path, {model=, optimizer=, epoch=, config=, extra=}) → true | nil, message
 function ckpt.save(path, what)
   assert(type(path) == "string", "ckpt.save: path (string) expected")
-  check_opts(what, {model = true, optimizer = true, epoch = true, config = true, extra = true}, "ckpt.save")
+  local OPTIONAL = options.OPTIONAL
+  what = options.check("ckpt.save", what,
+    {model = OPTIONAL, optimizer = OPTIONAL, epoch = OPTIONAL, config = OPTIONAL, extra = OPTIONAL})
   local datasets, attrs = {}, {{"/", "format", FORMAT}, {"/", "format_version", FORMAT_VERSION}}
   if what.model then
     for _, e in ipairs(ckpt.named_tensors(what.model)) do datasets[#datasets + 1] = {"/model/" .. e[1], e[2]} end
@@ -182,30 +179,26 @@ function ckpt.load(path)
   return state
 end
 
--- name is `only` itself or inside it ("blocks" selects "blocks.1.weight", not "blocks_head.w").
-local function selected(name, only)
-  return only == nil or name == only or name:sub(1, #only + 1) == only .. "."
-end
-
 --- ckpt.load_into(path, model[, {optimizer=, strict=true, only=}]) → the loaded
 --- state (as ckpt.load) | nil, message.
 --- Copies the checkpoint's tensors into the model's parameters and buffers,
 --- in place, after checking every name, shape and dtype (the model is left
 --- untouched when a check fails; the message names the first mismatch, in the
---- model's order). only = "blocks" restricts both sides to that prefix.
+--- model's order). only restricts both sides to the matching names, by the
+--- rule of nn's freeze: a dotted prefix ("blocks" selects "blocks.1.weight",
+--- not "blocks_x.w") or a Lua pattern ("^blocks%.[12]%.").
 --- strict = false skips names missing on either side (shapes must still
 --- agree). With optimizer, its state is restored through load_state_dict.
 function ckpt.load_into(path, model, opts)
-  opts = opts or {}
-  check_opts(opts, {optimizer = true, strict = true, only = true}, "ckpt.load_into")
-  local strict = opts.strict ~= false
+  opts = options.check("ckpt.load_into", opts, {optimizer = options.OPTIONAL, strict = true, only = options.OPTIONAL})
+  local strict = opts.strict
   local state, err = ckpt.load(path)
   if not state then return nil, err end
 
   local pairs_to_copy, in_model = {}, {}
   for _, e in ipairs(ckpt.named_tensors(model)) do
     local name, dst = e[1], e[2]
-    if selected(name, opts.only) then
+    if name_matches(name, opts.only) then
       in_model[name] = true
       local src = state.model_state[name]
       if src then
@@ -225,7 +218,7 @@ function ckpt.load_into(path, model, opts)
   if strict then
     local extra = {}
     for name in pairs(state.model_state) do
-      if selected(name, opts.only) and not in_model[name] then extra[#extra + 1] = name end
+      if name_matches(name, opts.only) and not in_model[name] then extra[#extra + 1] = name end
     end
     table.sort(extra)
     if extra[1] then return nil, string.format("ckpt: %s is in %s but not in the model", extra[1], path) end

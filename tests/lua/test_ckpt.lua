@@ -184,6 +184,35 @@ T.case("{strict = false, only = 'blocks'} loads a backbone and leaves the head a
   T.eq(err, "ckpt: head.weight has shape (2, 8) in " .. p .. " but (5, 8) in the model")
 end)
 
+T.case("an nn model with BatchNorm and an Adam optimizer round-trip through load_into", function()
+  local nn, optim = require "jetlab.nn", require "jetlab.optim"
+  jl.manual_seed(5)
+  local function make() return nn.models.fcnn{inputs = 6, hidden = {8, 8}, outputs = 2, batchnorm = true} end
+  local a, b = make(), make()
+  local opt_a = optim.Adam(a:parameters(), {lr = 1e-2})
+  local x, y = jl.randn(16, 6), jl.randint(1, 3, 16)
+  for _ = 1, 3 do
+    opt_a:zero_grad()
+    jl.cross_entropy(a(x), y):backward()
+    opt_a:step()
+  end
+  local p = path("nn.h5")
+  assert(ckpt.save(p, {model = a, optimizer = opt_a, epoch = 3}))
+  local opt_b = optim.Adam(b:parameters(), {lr = 1}) -- the lr comes back from the file
+  assert(ckpt.load_into(p, b, {optimizer = opt_b}))
+  local sa, sb = a:state_dict(), b:state_dict()
+  for name, t in pairs(sa) do same_values(sb[name], t, name) end
+  T.eq(opt_b.param_groups[1].lr, 1e-2)
+  -- one more identical step on both gives identical weights
+  for _, pair in ipairs({{a, opt_a}, {b, opt_b}}) do
+    pair[2]:zero_grad()
+    jl.cross_entropy(pair[1](x), y):backward()
+    pair[2]:step()
+  end
+  sa, sb = a:state_dict(), b:state_dict()
+  for name, t in pairs(sa) do same_values(sb[name], t, name .. " after a step") end
+end)
+
 T.case("a truncated checkpoint is rejected with a clear message", function()
   local p = path("full.h5")
   assert(ckpt.save(p, {model = net(14, 64, 2), epoch = 1}))
