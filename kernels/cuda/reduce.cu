@@ -10,7 +10,10 @@
  * and splits each line's n elements over by threads (threadIdx.y), which then
  * combine through shared memory in a fixed tree: results do not depend on
  * timing. Reducing the last dim (inner == 1) gives by up to 256 threads per
- * line; otherwise bx = 32 neighbouring lines read neighbouring addresses.
+ * line; otherwise bx = 32 neighbouring lines read neighbouring addresses (8 to
+ * 32 when there are few lines, for more blocks). A line is never split across
+ * blocks, so a reduction of very few, very long lines (e.g. the sum of a whole
+ * large tensor) runs on few SMs.
  *
  * Formulas and dtypes follow kernels/cpu/reduce.c: f32 sums, means, variances
  * and softmax normalisers accumulate in double; integer sums give i64 (wrapping);
@@ -245,6 +248,9 @@ typedef struct line_launch {
     unsigned grid;
 } line_launch;
 
+/* Below this many blocks a device (100+ SMs) is mostly idle. */
+#define JL_CUDA_FEW_BLOCKS 128
+
 static unsigned pow2_at_least(int64_t v, unsigned cap)
 {
     unsigned p = 1;
@@ -262,8 +268,10 @@ static line_launch plan(const jl_kargs *k)
     if (p.L.inner == 1) { /* lines are rows: as many threads per row as it has elements */
         by = pow2_at_least(p.L.n, JL_CUDA_THREADS);
         bx = JL_CUDA_THREADS / by;
-    } else {              /* neighbouring lines are neighbouring addresses */
+    } else { /* neighbouring lines are neighbouring addresses; with few lines,
+              * fewer per block (down to 8, one 32-byte sector) and more blocks */
         bx = pow2_at_least(p.L.count, 32);
+        while (bx > 8 && (p.L.count + bx - 1) / bx < JL_CUDA_FEW_BLOCKS && JL_CUDA_THREADS / bx < p.L.n) bx /= 2;
         by = JL_CUDA_THREADS / bx;
     }
     p.block = dim3(bx, by);
