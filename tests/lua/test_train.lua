@@ -1,0 +1,230 @@
+-- test_train.lua — jetlab.train: a logistic regression learns separable data,
+-- the history has its fields, a seed repeats a run bit for bit (shuffling
+-- included), best/last checkpoints are written and load back, early stopping,
+-- schedules, distillation from a teacher, predict/evaluate, and errors.
+local T = require "jetlab.test"
+local train = require "jetlab.train"
+local ckpt = require "jetlab.ckpt"
+local nn = require "jetlab.nn"
+local optim = require "jetlab.optim"
+local loss = require "jetlab.loss"
+local schedule = require "jetlab.schedule"
+
+local dir = os.tmpname()
+os.remove(dir)
+
+local function exists(p)
+  local f = io.open(p, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+
+-- n samples of 4 features, labelled by a fixed hyperplane (2 = signal above it).
+local function make_data(n, seed)
+  jl.manual_seed(seed)
+  local x = jl.randn(n, 4)
+  local direction = jl.tensor({{1.5}, {-2}, {0.5}, {1}})
+  local y = (x:matmul(direction):select(2, 1) + 0.3):gt(0):to("i64") + 1
+  local w = jl.rand(n) + 0.5
+  return x, y, w
+end
+
+-- A data source shuffling with jl's generator every epoch (as the data engineer's will).
+local function shuffled_source(x, y, w, batch)
+  local n = x.shape[1]
+  return {
+    num_batches = (n + batch - 1) // batch,
+    batches = function()
+      local perm = jl.randperm(n)
+      local start = 1
+      return function()
+        if start > n then return nil end
+        local len = math.min(batch, n - start + 1)
+        local idx = perm:narrow(1, start, len)
+        start = start + len
+        return {x = x:index_select(1, idx), y = y:index_select(1, idx), w = w:index_select(1, idx), n = len}
+      end
+    end,
+  }
+end
+
+-- An array of fixed batches.
+local function batch_array(x, y, w, batch)
+  local out, n = {}, x.shape[1]
+  for start = 1, n, batch do
+    local len = math.min(batch, n - start + 1)
+    out[#out + 1] = {x = x:narrow(1, start, len), y = y:narrow(1, start, len), w = w and w:narrow(1, start, len)}
+  end
+  return out
+end
+
+local tx, ty, tw = make_data(1024, 11)
+local vx, vy, vw = make_data(512, 12)
+local val = batch_array(vx, vy, vw, 128)
+
+local function fit(opts)
+  jl.manual_seed(opts.init_seed or 1)
+  local model = nn.Linear(4, 2)
+  local args = {
+    model = model,
+    optimizer = optim.SGD(model:parameters(), {lr = 0.5, momentum = 0.9}),
+    train = shuffled_source(tx, ty, tw, 64), val = val, epochs = 4, seed = 3, log = false,
+  }
+  for k, v in pairs(opts) do
+    if k ~= "init_seed" then args[k] = v end
+  end
+  if opts.optimizer == false then args.optimizer = optim.SGD(model:parameters(), {lr = 0}) end
+  return train.fit(args), model
+end
+
+T.case("logistic regression learns separable data; the history has every field", function()
+  local history = fit({})
+  T.eq(#history, 4)
+  for i, r in ipairs(history) do
+    T.eq(r.epoch, i)
+    for _, field in ipairs({"train_loss", "val_loss", "val_acc", "val_auc", "lr", "seconds", "train_seconds", "ms_per_sample"}) do
+      T.eq(type(r[field]), "number", field)
+    end
+    T.eq(r.samples, 1024)
+    T.ok(r.ms_per_sample > 0 and r.seconds >= r.train_seconds)
+    T.near(r.ms_per_sample, 1000 * r.train_seconds / 1024, 1e-12)
+  end
+  T.ok(history[4].val_acc > 0.9, "val_acc " .. history[4].val_acc)
+  T.ok(history[4].val_auc > 0.97, "val_auc " .. history[4].val_auc)
+  T.ok(history[4].train_loss < history[1].train_loss, "the loss decreases")
+  T.eq(history.metric, "val_auc")
+  T.eq(history.stopped_early, false)
+  T.ok(history.best_epoch >= 1 and history.best == history[history.best_epoch].val_auc)
+end)
+
+T.case("the same seed gives bit-identical weights; another seed does not", function()
+  local _, a = fit({})
+  local _, b = fit({})
+  local _, c = fit({seed = 4})
+  T.ok(jl.equal(a.weight, b.weight) and jl.equal(a.bias, b.bias), "same seed, same weights")
+  T.ok(not jl.equal(a.weight, c.weight), "another shuffling seed changes the weights")
+end)
+
+T.case("best and last checkpoints are written and load back", function()
+  local history, model = fit({checkpoint_dir = dir .. "/run", config = {lr = 0.5, note = "test"},
+    extra = {mean = jl.zeros(4)}})
+  T.eq(history.best_path, dir .. "/run/best.h5")
+  T.eq(history.last_path, dir .. "/run/last.h5")
+  T.ok(exists(history.best_path) and exists(history.last_path))
+  T.ok(not exists(history.best_path .. ".tmp") and not exists(history.last_path .. ".tmp"))
+
+  local last = assert(ckpt.load(history.last_path))
+  T.eq(last.epoch, 4)
+  T.eq(last.config, {lr = 0.5, note = "test"})
+  T.ok(jl.equal(last.model_state.weight, model.weight))
+  T.ok(last.optimizer_state ~= nil)
+
+  jl.manual_seed(99)
+  local fresh = nn.Linear(4, 2)
+  local best = assert(ckpt.load_into(history.best_path, fresh))
+  T.eq(best.epoch, history.best_epoch)
+  local again = train.evaluate(fresh, val)
+  T.eq(again.auc, history[history.best_epoch].val_auc, "the best checkpoint reproduces its AUC")
+end)
+
+T.case("early stopping after `patience` epochs without a better metric", function()
+  local lines = {}
+  local history = fit({optimizer = false, metric = "val_loss", early_stop = 2, epochs = 10,
+    log = function(line) lines[#lines + 1] = line end})
+  T.eq(#history, 3, "epoch 1 is the best; 2 and 3 are not better")
+  T.eq(history.stopped_early, true)
+  T.eq(history.best_epoch, 1)
+  T.eq(#lines, 4)
+  T.ok(lines[1]:find("^epoch 1/10  train_loss %d%.%d+  val_loss %d%.%d+  val_acc .*ms/sample  %*$"), lines[1])
+  T.ok(lines[4]:find("early stop: no better val_loss for 2 epochs", 1, true), lines[4])
+end)
+
+T.case("schedule steps once per epoch; on_epoch can stop; data as a function", function()
+  jl.manual_seed(1)
+  local model = nn.Linear(4, 2)
+  local opt = optim.SGD(model:parameters(), {lr = 0.1})
+  local seen = {}
+  local history = train.fit{
+    model = model, optimizer = opt, epochs = 5, log = false,
+    schedule = schedule.MultiStep(opt, {milestones = {2}, gamma = 0.1}),
+    train = function()
+      local arr, i = batch_array(tx, ty, nil, 128), 0
+      return function()
+        i = i + 1
+        return arr[i]
+      end
+    end,
+    on_epoch = function(r, h) seen[#seen + 1] = r.epoch; return r.epoch < 3 end,
+  }
+  T.eq(seen, {1, 2, 3})
+  T.eq(#history, 3)
+  T.near(history[1].lr, 0.1, 1e-12)
+  T.near(history[2].lr, 0.1, 1e-12)
+  T.near(history[3].lr, 0.01, 1e-12)
+  T.eq(history.metric, "train_loss")
+end)
+
+T.case("distillation: the teacher guides a student seeing a noisier view, and is never changed", function()
+  local _, teacher = fit({epochs = 3})
+  local teacher_weight = teacher.weight:clone()
+  teacher:zero_grad()
+  jl.manual_seed(5)
+  local noisy = tx + jl.randn(1024, 4) * 0.5
+  local batches = {}
+  for i, b in ipairs(batch_array(noisy, ty, tw, 64)) do
+    b.x_teacher = tx:narrow(1, (i - 1) * 64 + 1, b.x.shape[1])
+    batches[i] = b
+  end
+  jl.manual_seed(6)
+  local student = nn.Linear(4, 2)
+  local history = train.fit{
+    model = student, teacher = teacher, loss = loss.kd.hinton{alpha = 0.5, T = 2},
+    optimizer = optim.Adam(student:parameters(), {lr = 0.05}), train = batches, val = val, epochs = 4, log = false,
+  }
+  T.ok(history[4].val_acc > 0.85, "student val_acc " .. history[4].val_acc)
+  T.ok(jl.equal(teacher.weight, teacher_weight), "the teacher is not trained")
+  T.eq(teacher.weight.grad, nil, "no gradient reaches the teacher")
+  T.eq(teacher.training, false)
+end)
+
+T.case("predict: P(signal) in eval mode under no_grad, labels and weights in order", function()
+  local _, model = fit({epochs = 2})
+  model:train()
+  local scores, labels, weights = train.predict(model, val)
+  T.eq(scores.shape, {512})
+  T.ok(jl.equal(labels, vy) and jl.equal(weights, vw))
+  T.ok(scores:min():item() >= 0 and scores:max():item() <= 1)
+  T.eq(scores.requires_grad, false)
+  T.eq(model.training, true, "the model's mode is restored")
+  local want = jl.no_grad(function() return model(vx):softmax(2):select(2, 2) end)
+  T.near(scores, want, 1e-6)
+  local e = train.evaluate(model, val)
+  T.eq(e.auc, jl.metrics.auc(scores, labels, {weights = weights}))
+  T.eq(e.n, 512)
+end)
+
+T.case("errors name the problem", function()
+  jl.manual_seed(1)
+  local model = nn.Linear(4, 2)
+  local opt = optim.SGD(model:parameters(), {lr = 0.1})
+  local function run(over)
+    local args = {model = model, optimizer = opt, train = batch_array(tx, ty, nil, 256), epochs = 1, log = false}
+    for k, v in pairs(over) do args[k] = v end
+    return train.fit(args)
+  end
+  T.raises(function() run({train = {{x = tx}}}) end, "batch 1 of epoch 1 needs y")
+  T.raises(function() run({train = {{y = ty}}}) end, "batch 1 of epoch 1 has no x")
+  T.raises(function() run({train = {}}) end, "yielded no batch in epoch 1")
+  T.raises(function() run({teacher = model}) end, "a teacher needs a distillation loss")
+  T.raises(function() run({metric = "val_auc"}) end, "metric 'val_auc' needs val data")
+  T.raises(function() run({epoch = 3}) end, "unknown option 'epoch'")
+  T.raises(function() run({train = 42}) end, "a data source must be")
+  local nan = batch_array(tx * (0 / 0), ty, nil, 256)
+  T.raises(function() run({train = nan}) end, "the loss is not finite %(.*nan%) at batch 1 of epoch 1")
+end)
+
+T.case("cleanup", function()
+  assert(os.execute("rm -rf '" .. dir .. "'"))
+end)
+
+T.run()
