@@ -1,0 +1,600 @@
+/* loader.c — splits and the streaming batch loader (see jl_loader.h for the
+ * reading scheme, the shuffle, memory bounds and threads).
+ *
+ * Producer: produce() builds chunk k of the pass (reads, checks, degrades,
+ * computes ragged features) and runs on the prefetch thread, which keeps up
+ * to `prefetch` chunks in a queue; without the thread the consumer calls it
+ * directly. Consumer: jl_loader_next() takes jets from the current chunk in
+ * its shuffled order, moving on to the next chunk when it runs out, and
+ * assembles the batch tensors. A chunk is freed once no batch needs it.
+ */
+#include <hdf5.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jl_error.h"
+#include "jl_h5.h"
+#include "jl_loader.h"
+#include "jl_philox.h"
+
+enum { PURPOSE_SPLIT = 1, PURPOSE_BLOCKS = 2, PURPOSE_CHUNK = 3 };
+
+/* A 64-bit Philox draw for item i under key seed and the stream (a, b). */
+static uint64_t draw64(uint64_t seed, uint64_t i, uint32_t a, uint32_t b)
+{
+    jl_philox4x32 ctr = {{(uint32_t)i, (uint32_t)(i >> 32), a, b}};
+    jl_philox4x32 r = jl_philox4x32_10(ctr, (uint32_t)seed, (uint32_t)(seed >> 32));
+    return (uint64_t)r.v[0] << 32 | r.v[1];
+}
+
+/* Fisher-Yates over v (n) with draws of the stream (a, purpose << 28 | b). */
+static void permute(int64_t *v, int64_t n, uint64_t seed, uint32_t a, int purpose, uint64_t b)
+{
+    uint32_t stream = (uint32_t)purpose << 28 | (uint32_t)(b & 0x0fffffffu);
+    for (int64_t i = n - 1; i > 0; i--) {
+        int64_t j = (int64_t)jl_philox_below(draw64(seed, (uint64_t)i, a, stream), (uint64_t)i + 1);
+        int64_t t = v[i];
+        v[i] = v[j];
+        v[j] = t;
+    }
+}
+
+int jl_split(int64_t n, int parts, const double *fractions, uint64_t seed, jl_tensor **out)
+{
+    for (int k = 0; k < parts; k++) out[k] = NULL;
+    if (n < 0 || parts < 1) return JL_FAIL("split: need n >= 0 and at least one part");
+    double total = 0;
+    for (int k = 0; k < parts; k++) {
+        if (!(fractions[k] >= 0) || !isfinite(fractions[k]))
+            return JL_FAIL("split: fraction %d must be a finite number >= 0, got %g", k + 1, fractions[k]);
+        total += fractions[k];
+    }
+    if (total > 1 + 1e-9) return JL_FAIL("split: fractions sum to %g, more than 1", total);
+    int64_t *perm = malloc((size_t)(n > 0 ? n : 1) * sizeof *perm);
+    if (!perm) return JL_FAIL_CODE(JL_ENOMEM, "split: out of memory for %lld jets", (long long)n);
+    for (int64_t i = 0; i < n; i++) perm[i] = i;
+    permute(perm, n, seed, 0, PURPOSE_SPLIT, 0);
+    double cum = 0;
+    int64_t start = 0;
+    for (int k = 0; k < parts; k++) {
+        cum += fractions[k];
+        int64_t end = (int64_t)floor((double)n * cum + 0.5);
+        if (end > n) end = n;
+        if (end < start) end = start;
+        int64_t len = end - start;
+        out[k] = jl_from_host(JL_I64, 1, &len, perm + start);
+        if (!out[k]) {
+            for (int q = 0; q < k; q++) {
+                jl_release(out[q]);
+                out[q] = NULL;
+            }
+            free(perm);
+            return jl_last_error_code();
+        }
+        start = end;
+    }
+    free(perm);
+    return JL_OK;
+}
+
+/* ------------------------------------------------------------------ chunks */
+
+typedef struct ragged {
+    int64_t rows, cap;  /* constituent rows used, allocated */
+    float *x, *coords;  /* (cap, 7), (cap, 2) */
+    int64_t *off;       /* (jets + 1) */
+} ragged;
+
+typedef struct chunk {
+    int64_t n, cap;     /* jets kept, allocated */
+    int64_t *jet, *y;   /* (cap) file index, class index */
+    float *w;           /* (cap) */
+    ragged s, t;        /* student, teacher features */
+    int64_t *order;     /* (n) the order jets are handed out in */
+    int64_t pos;        /* next position in order */
+    int64_t invalid, empty;
+    int status;         /* JL_OK, or the failure that ended the pass */
+    char *message;
+} chunk;
+
+static void chunk_free(chunk *c)
+{
+    if (!c) return;
+    void *all[] = {c->jet, c->y, c->w, c->s.x, c->s.coords, c->s.off, c->t.x, c->t.coords, c->t.off,
+                   c->order, c->message};
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) free(all[k]);
+    free(c);
+}
+
+/* Records the current (thread-local) error in the chunk; returns its code. */
+static int chunk_fail(chunk *c, int code)
+{
+    if (c->status == JL_OK) {
+        c->status = code ? code : JL_EIO;
+        c->message = strdup(jl_last_error());
+    }
+    return c->status;
+}
+
+static bool grow(void **p, int64_t count, size_t size)
+{
+    void *q = realloc(*p, (size_t)count * size);
+    if (!q) return false;
+    *p = q;
+    return true;
+}
+
+static int reserve_jets(chunk *c, int64_t need)
+{
+    if (need <= c->cap) return JL_OK;
+    int64_t cap = c->cap ? c->cap * 2 : 1024;
+    while (cap < need) cap *= 2;
+    if (!grow((void **)&c->jet, cap, sizeof(int64_t)) || !grow((void **)&c->y, cap, sizeof(int64_t)) ||
+        !grow((void **)&c->w, cap, sizeof(float)) || !grow((void **)&c->s.off, cap + 1, sizeof(int64_t)) ||
+        !grow((void **)&c->t.off, cap + 1, sizeof(int64_t)))
+        return JL_FAIL_CODE(JL_ENOMEM, "loader: out of memory for a chunk of %lld jets", (long long)cap);
+    if (c->cap == 0) c->s.off[0] = c->t.off[0] = 0;
+    c->cap = cap;
+    return JL_OK;
+}
+
+static int reserve_rows(ragged *r, int64_t extra)
+{
+    if (r->rows + extra <= r->cap) return JL_OK;
+    int64_t cap = r->cap ? r->cap * 2 : 16384;
+    while (cap < r->rows + extra) cap *= 2;
+    if (!grow((void **)&r->x, cap, JL_FEATURES * sizeof(float)) || !grow((void **)&r->coords, cap, 2 * sizeof(float)))
+        return JL_FAIL_CODE(JL_ENOMEM, "loader: out of memory for %lld constituents", (long long)cap);
+    r->cap = cap;
+    return JL_OK;
+}
+
+/* ------------------------------------------------------------------ loader */
+
+struct jl_loader {
+    char *path;
+    jl_loader_opts o;                 /* pointers in it cleared; copies below */
+    jl_degrade degrade;
+    jl_standardize st, tst;
+    jl_features_opts fs, ft;          /* student, teacher feature options */
+    int64_t cs, ct, cread;            /* columns: student, teacher, read */
+    int64_t *members, m;              /* the view, sorted */
+    int64_t bj, n_blocks, per_chunk, n_chunks;
+    int64_t *blocks;                  /* (n_blocks) block order of the pass */
+    jl_h5_reader *reader;             /* the producer's */
+    float *scratch;                   /* (4, cread) a jet being degraded */
+    int64_t produced;                 /* chunks made (producer side) */
+
+    bool threaded;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    chunk **queue;                    /* ring of q_cap ready chunks */
+    int q_cap, q_head, q_len;
+    bool finished, out_of_memory;     /* the producer is done; it failed to allocate */
+    atomic_bool stop;
+
+    chunk *cur;                       /* consumer's current chunk */
+    jl_loader_counts counts;
+    int status;                       /* sticky failure of the pass */
+    char *message;
+};
+
+/* Appends one checked jet; pt, eta, phi, E (cread). */
+static int add_jet(jl_loader *l, chunk *c, int64_t jet, int64_t label, float weight, const float *pt,
+                   const float *eta, const float *phi, const float *E)
+{
+    int rc = reserve_jets(c, c->n + 1);
+    if (rc == JL_OK) rc = reserve_rows(&c->s, l->cs);
+    if (rc == JL_OK && l->o.teacher) rc = reserve_rows(&c->t, l->ct);
+    if (rc != JL_OK) return rc;
+    int64_t C = l->cread, i = c->n;
+    if (l->o.teacher) {
+        ragged *t = &c->t;
+        t->rows += jl_jet_features(pt, eta, phi, E, C, &l->ft, t->x + t->rows * JL_FEATURES,
+                                   t->coords + t->rows * 2);
+        t->off[i + 1] = t->rows;
+    }
+    if (l->degrade.n_steps > 0) {
+        float *s = l->scratch;
+        memcpy(s, pt, (size_t)C * sizeof *s);
+        memcpy(s + C, eta, (size_t)C * sizeof *s);
+        memcpy(s + 2 * C, phi, (size_t)C * sizeof *s);
+        memcpy(s + 3 * C, E, (size_t)C * sizeof *s);
+        jl_degrade_jet(&l->degrade, (uint64_t)jet, s, s + C, s + 2 * C, s + 3 * C, C);
+        pt = s, eta = s + C, phi = s + 2 * C, E = s + 3 * C;
+    }
+    ragged *r = &c->s;
+    r->rows += jl_jet_features(pt, eta, phi, E, C, &l->fs, r->x + r->rows * JL_FEATURES,
+                               r->coords + r->rows * 2);
+    r->off[i + 1] = r->rows;
+    c->jet[i] = jet;
+    c->y[i] = label;
+    c->w[i] = weight;
+    c->n++;
+    return JL_OK;
+}
+
+/* Reads view members [p, q) (rows members[p] .. members[q-1] of the file) into c. */
+static int read_members(jl_loader *l, chunk *c, int64_t p, int64_t q)
+{
+    int64_t start = l->members[p], count = l->members[q - 1] - start + 1;
+    jl_h5_jets j;
+    int rc = jl_h5_read(l->reader, start, count, &j);
+    if (rc != JL_OK) return rc;
+    int64_t C = j.c;
+    const float *pt = jl_data(j.pt), *eta = jl_data(j.eta), *phi = jl_data(j.phi), *E = jl_data(j.E);
+    const int64_t *labels = jl_data(j.labels);
+    const float *w = jl_data(j.weights);
+    for (int64_t i = p; i < q && rc == JL_OK; i++) {
+        int64_t row = l->members[i] - start, o = row * C;
+        jl_jet_check_result check = jl_jet_check(pt + o, eta + o, phi + o, E + o, C);
+        if (check != JL_JET_OK) {
+            if (l->o.strict)
+                rc = JL_FAIL_CODE(JL_EIO, "%s: jet at row %lld %s (strict mode)", l->path,
+                                  (long long)l->members[i],
+                                  check == JL_JET_EMPTY ? "has no constituent"
+                                                        : "has a NaN or infinite value, or E <= 0");
+            else if (check == JL_JET_EMPTY) c->empty++;
+            else c->invalid++;
+            continue;
+        }
+        if (labels[row] != 0 && labels[row] != 1) {
+            rc = JL_FAIL_CODE(JL_EIO, "%s: jet at row %lld has label %lld, expected 0 or 1", l->path,
+                              (long long)l->members[i], (long long)labels[row]);
+            break;
+        }
+        rc = add_jet(l, c, l->members[i], labels[row], w[row], pt + o, eta + o, phi + o, E + o);
+    }
+    jl_h5_jets_free(&j);
+    return rc;
+}
+
+/* Builds chunk k of the pass; NULL only when the chunk itself cannot be allocated. */
+static chunk *produce(jl_loader *l, int64_t k)
+{
+    chunk *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    int rc = reserve_jets(c, 1);
+    int64_t first = k * l->per_chunk, last = first + l->per_chunk;
+    if (last > l->n_blocks) last = l->n_blocks;
+    for (int64_t b = first; b < last && rc == JL_OK && !atomic_load(&l->stop); b++) {
+        int64_t m0 = l->blocks[b] * l->bj, m1 = m0 + l->bj < l->m ? m0 + l->bj : l->m;
+        for (int64_t p = m0; p < m1 && rc == JL_OK;) {
+            int64_t q = p + 1;
+            while (q < m1 && l->members[q] - l->members[p] < JL_LOADER_PIECE_ROWS) q++;
+            rc = read_members(l, c, p, q);
+            p = q;
+        }
+    }
+    if (rc == JL_OK) {
+        c->order = malloc((size_t)(c->n > 0 ? c->n : 1) * sizeof *c->order);
+        if (!c->order) rc = JL_FAIL_CODE(JL_ENOMEM, "loader: out of memory");
+    }
+    if (rc != JL_OK) {
+        chunk_fail(c, rc);
+        return c;
+    }
+    for (int64_t i = 0; i < c->n; i++) c->order[i] = i;
+    if (l->o.shuffle) permute(c->order, c->n, l->o.seed, (uint32_t)l->o.epoch, PURPOSE_CHUNK, (uint64_t)k);
+    return c;
+}
+
+static void *prefetch_main(void *arg)
+{
+    jl_loader *l = arg;
+    for (int64_t k = 0; k < l->n_chunks; k++) {
+        pthread_mutex_lock(&l->lock);
+        while (l->q_len >= l->q_cap && !atomic_load(&l->stop)) pthread_cond_wait(&l->cond, &l->lock);
+        pthread_mutex_unlock(&l->lock);
+        if (atomic_load(&l->stop)) break;
+        chunk *c = produce(l, k);
+        pthread_mutex_lock(&l->lock);
+        if (!c) l->out_of_memory = true;
+        else l->queue[(l->q_head + l->q_len++) % l->q_cap] = c;
+        pthread_cond_broadcast(&l->cond);
+        pthread_mutex_unlock(&l->lock);
+        if (!c || c->status != JL_OK) break;
+    }
+    pthread_mutex_lock(&l->lock);
+    l->finished = true;
+    pthread_cond_broadcast(&l->cond);
+    pthread_mutex_unlock(&l->lock);
+    return NULL;
+}
+
+static int compare_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+jl_loader *jl_loader_new(const jl_loader_opts *o)
+{
+    if (!o->path) {
+        JL_FAIL("loader: no path");
+        return NULL;
+    }
+    if (o->degrade && jl_degrade_check(o->degrade) != JL_OK) return NULL;
+    if (o->n_jets < 0 || (o->n_jets > 0 && !o->jets)) {
+        JL_FAIL("loader: %lld jets given without their indices", (long long)o->n_jets);
+        return NULL;
+    }
+    int64_t want_s = o->max_constituents, want_t = o->teacher_max_constituents > 0 ? o->teacher_max_constituents : want_s;
+    int64_t want = want_s > 0 && want_t > 0 ? (want_s > want_t ? want_s : want_t) : INT64_MAX;
+    jl_h5_reader *r = jl_h5_open(o->path, want);
+    if (!r) return NULL;
+    jl_loader *l = calloc(1, sizeof *l);
+    if (!l || !(l->path = strdup(o->path))) {
+        free(l);
+        jl_h5_close(r);
+        JL_FAIL_CODE(JL_ENOMEM, "loader: out of memory opening %s", o->path);
+        return NULL;
+    }
+    l->reader = r;
+    l->o = *o;
+    l->o.path = NULL;
+    l->o.jets = NULL;
+    if (o->degrade) l->degrade = *o->degrade;
+    l->cread = jl_h5_columns(r);
+    l->cs = want_s > 0 ? want_s : l->cread;
+    l->ct = want_t > 0 ? want_t : l->cread;
+    if (o->standardize) l->st = *o->standardize;
+    if (o->teacher_standardize) l->tst = *o->teacher_standardize;
+    l->fs = (jl_features_opts){.max_constituents = l->cs, .standardize = o->standardize ? &l->st : NULL, .serial = true};
+    l->ft = (jl_features_opts){.max_constituents = l->ct, .standardize = o->teacher_standardize ? &l->tst : NULL, .serial = true};
+
+    int64_t n_file = jl_h5_count(r);
+    l->m = o->jets ? o->n_jets : n_file;
+    l->members = malloc((size_t)(l->m > 0 ? l->m : 1) * sizeof *l->members);
+    l->scratch = malloc((size_t)(4 * l->cread + 1) * sizeof *l->scratch);
+    if (!l->members || !l->scratch) {
+        JL_FAIL_CODE(JL_ENOMEM, "loader: out of memory for a view of %lld jets", (long long)l->m);
+        goto fail;
+    }
+    for (int64_t i = 0; i < l->m; i++) {
+        l->members[i] = o->jets ? o->jets[i] : i;
+        if (l->members[i] < 0 || l->members[i] >= n_file) {
+            JL_FAIL("loader: jet index %lld outside %s's %lld jets", (long long)l->members[i], l->path,
+                    (long long)n_file);
+            goto fail;
+        }
+    }
+    if (o->jets) qsort(l->members, (size_t)l->m, sizeof *l->members, compare_i64);
+
+    int64_t cj = o->chunk_jets > 0 ? o->chunk_jets : JL_LOADER_CHUNK_JETS;
+    l->bj = o->block_jets > 0 ? o->block_jets : JL_LOADER_BLOCK_JETS;
+    if (l->bj > cj) l->bj = cj;
+    l->per_chunk = cj / l->bj;
+    l->n_blocks = (l->m + l->bj - 1) / l->bj;
+    l->n_chunks = (l->n_blocks + l->per_chunk - 1) / l->per_chunk;
+    l->blocks = malloc((size_t)(l->n_blocks > 0 ? l->n_blocks : 1) * sizeof *l->blocks);
+    if (!l->blocks) {
+        JL_FAIL_CODE(JL_ENOMEM, "loader: out of memory");
+        goto fail;
+    }
+    for (int64_t b = 0; b < l->n_blocks; b++) l->blocks[b] = b;
+    if (o->shuffle) permute(l->blocks, l->n_blocks, o->seed, (uint32_t)o->epoch, PURPOSE_BLOCKS, 0);
+
+    hbool_t safe = 0;
+    l->threaded = o->prefetch >= 0 && H5is_library_threadsafe(&safe) >= 0 && safe;
+    atomic_init(&l->stop, false);
+    if (l->threaded) {
+        l->q_cap = o->prefetch > 0 ? o->prefetch : 1;
+        l->queue = calloc((size_t)l->q_cap, sizeof *l->queue);
+        if (!l->queue) {
+            JL_FAIL_CODE(JL_ENOMEM, "loader: out of memory");
+            goto fail;
+        }
+        pthread_mutex_init(&l->lock, NULL);
+        pthread_cond_init(&l->cond, NULL);
+        if (pthread_create(&l->thread, NULL, prefetch_main, l) != 0) {
+            pthread_mutex_destroy(&l->lock);
+            pthread_cond_destroy(&l->cond);
+            l->threaded = false; /* read on this thread instead */
+        }
+    }
+    return l;
+fail:
+    jl_loader_free(l);
+    return NULL;
+}
+
+void jl_loader_free(jl_loader *l)
+{
+    if (!l) return;
+    if (l->threaded) {
+        pthread_mutex_lock(&l->lock);
+        atomic_store(&l->stop, true);
+        pthread_cond_broadcast(&l->cond);
+        pthread_mutex_unlock(&l->lock);
+        pthread_join(l->thread, NULL);
+        for (int i = 0; i < l->q_len; i++) chunk_free(l->queue[(l->q_head + i) % l->q_cap]);
+        pthread_mutex_destroy(&l->lock);
+        pthread_cond_destroy(&l->cond);
+    }
+    chunk_free(l->cur);
+    jl_h5_close(l->reader);
+    free(l->queue);
+    free(l->blocks);
+    free(l->members);
+    free(l->scratch);
+    free(l->message);
+    free(l->path);
+    free(l);
+}
+
+/* The next chunk of the pass, NULL at its end or on failure (*rc set). */
+static chunk *next_chunk(jl_loader *l, int *rc)
+{
+    chunk *c = NULL;
+    *rc = JL_OK;
+    if (!l->threaded) {
+        if (l->produced >= l->n_chunks) return NULL;
+        c = produce(l, l->produced++);
+    } else {
+        pthread_mutex_lock(&l->lock);
+        while (l->q_len == 0 && !l->finished) pthread_cond_wait(&l->cond, &l->lock);
+        if (l->q_len > 0) {
+            c = l->queue[l->q_head];
+            l->q_head = (l->q_head + 1) % l->q_cap;
+            l->q_len--;
+            pthread_cond_broadcast(&l->cond);
+        } else if (!l->out_of_memory) {
+            pthread_mutex_unlock(&l->lock);
+            return NULL;
+        }
+        pthread_mutex_unlock(&l->lock);
+    }
+    if (!c) *rc = JL_FAIL_CODE(JL_ENOMEM, "loader: out of memory for a chunk");
+    else if (c->status != JL_OK) {
+        *rc = jl_error_set(c->status, NULL, 0, "%s", c->message ? c->message : "loader failed");
+        chunk_free(c);
+        c = NULL;
+    }
+    return c;
+}
+
+typedef struct segment {
+    chunk *c;
+    int64_t pos, count; /* positions pos .. pos+count-1 of c->order */
+} segment;
+
+/* Features of the batch's jets from one side (student or teacher) of the chunks. */
+static int build_x(const jl_loader *l, const segment *seg, int nseg, int64_t n, bool teacher,
+                   jl_tensor **x, jl_tensor **offsets, jl_tensor **coords)
+{
+    int64_t C = teacher ? l->ct : l->cs;
+    if (l->o.layout == JL_LAYOUT_PADDED) {
+        *x = jl_zeros(JL_F32, 3, (int64_t[]){n, C, JL_FEATURES}, JL_CPU);
+        if (!*x) return jl_last_error_code();
+        float *dst = jl_data(*x);
+        int64_t b = 0;
+        for (int s = 0; s < nseg; s++) {
+            const ragged *r = teacher ? &seg[s].c->t : &seg[s].c->s;
+            for (int64_t i = seg[s].pos; i < seg[s].pos + seg[s].count; i++, b++) {
+                int64_t j = seg[s].c->order[i], rows = r->off[j + 1] - r->off[j];
+                memcpy(dst + b * C * JL_FEATURES, r->x + r->off[j] * JL_FEATURES,
+                       (size_t)(rows * JL_FEATURES) * sizeof(float));
+            }
+        }
+        return JL_OK;
+    }
+    int64_t total = 0, n1 = n + 1;
+    for (int s = 0; s < nseg; s++) {
+        const ragged *r = teacher ? &seg[s].c->t : &seg[s].c->s;
+        for (int64_t i = seg[s].pos; i < seg[s].pos + seg[s].count; i++) {
+            int64_t j = seg[s].c->order[i];
+            total += r->off[j + 1] - r->off[j];
+        }
+    }
+    *x = jl_tensor_new(JL_F32, 2, (int64_t[]){total, JL_FEATURES}, JL_CPU);
+    *coords = jl_tensor_new(JL_F32, 2, (int64_t[]){total, 2}, JL_CPU);
+    *offsets = jl_tensor_new(JL_I64, 1, &n1, JL_CPU);
+    if (!*x || !*coords || !*offsets) return jl_last_error_code();
+    float *dx = jl_data(*x), *dc = jl_data(*coords);
+    int64_t *off = jl_data(*offsets), b = 0;
+    off[0] = 0;
+    for (int s = 0; s < nseg; s++) {
+        const ragged *r = teacher ? &seg[s].c->t : &seg[s].c->s;
+        for (int64_t i = seg[s].pos; i < seg[s].pos + seg[s].count; i++, b++) {
+            int64_t j = seg[s].c->order[i], first = r->off[j], rows = r->off[j + 1] - first;
+            memcpy(dx + off[b] * JL_FEATURES, r->x + first * JL_FEATURES, (size_t)(rows * JL_FEATURES) * sizeof(float));
+            memcpy(dc + off[b] * 2, r->coords + first * 2, (size_t)(rows * 2) * sizeof(float));
+            off[b + 1] = off[b] + rows;
+        }
+    }
+    return JL_OK;
+}
+
+static int assemble(const jl_loader *l, const segment *seg, int nseg, int64_t n, jl_batch *out)
+{
+    out->n = n;
+    out->y = jl_tensor_new(JL_I64, 1, &n, JL_CPU);
+    out->w = jl_tensor_new(JL_F32, 1, &n, JL_CPU);
+    out->jets = jl_tensor_new(JL_I64, 1, &n, JL_CPU);
+    if (!out->y || !out->w || !out->jets) return jl_last_error_code();
+    int64_t *y = jl_data(out->y), *jets = jl_data(out->jets), b = 0;
+    float *w = jl_data(out->w);
+    for (int s = 0; s < nseg; s++) {
+        for (int64_t i = seg[s].pos; i < seg[s].pos + seg[s].count; i++, b++) {
+            int64_t j = seg[s].c->order[i];
+            y[b] = seg[s].c->y[j];
+            w[b] = seg[s].c->w[j];
+            jets[b] = seg[s].c->jet[j];
+        }
+    }
+    int rc = build_x(l, seg, nseg, n, false, &out->x, &out->offsets, &out->coords);
+    if (rc == JL_OK && l->o.teacher)
+        rc = build_x(l, seg, nseg, n, true, &out->x_teacher, &out->offsets_teacher, &out->coords_teacher);
+    return rc;
+}
+
+int jl_loader_next(jl_loader *l, int64_t batch_size, jl_batch *out)
+{
+    memset(out, 0, sizeof *out);
+    if (l->status != JL_OK) return jl_error_set(l->status, NULL, 0, "%s", l->message ? l->message : "loader failed");
+    if (batch_size < 1) return JL_FAIL("loader: batch_size must be >= 1, got %lld", (long long)batch_size);
+    segment *seg = NULL;
+    int nseg = 0, cap = 0, rc = JL_OK;
+    int64_t n = 0;
+    while (n < batch_size) {
+        if (!l->cur || l->cur->pos >= l->cur->n) {
+            /* the finished chunk is freed now unless this batch still reads from it */
+            if (l->cur && !(nseg > 0 && seg[nseg - 1].c == l->cur)) chunk_free(l->cur);
+            l->cur = next_chunk(l, &rc);
+            if (!l->cur) break;
+            l->counts.invalid += l->cur->invalid;
+            l->counts.empty += l->cur->empty;
+            continue;
+        }
+        if (nseg == cap) {
+            cap = cap ? 2 * cap : 4;
+            segment *grown = realloc(seg, (size_t)cap * sizeof *seg);
+            if (!grown) {
+                rc = JL_FAIL_CODE(JL_ENOMEM, "loader: out of memory");
+                break;
+            }
+            seg = grown;
+        }
+        int64_t take = l->cur->n - l->cur->pos < batch_size - n ? l->cur->n - l->cur->pos : batch_size - n;
+        seg[nseg++] = (segment){l->cur, l->cur->pos, take};
+        l->cur->pos += take;
+        n += take;
+    }
+    int result = 0;
+    if (rc == JL_OK && n > 0 && !(l->o.drop_last && n < batch_size)) {
+        rc = assemble(l, seg, nseg, n, out);
+        if (rc == JL_OK) {
+            l->counts.jets += n;
+            result = 1;
+        } else {
+            jl_batch_free(out);
+        }
+    }
+    for (int s = 0; s < nseg; s++)
+        if (seg[s].c != l->cur) chunk_free(seg[s].c);
+    free(seg);
+    if (rc != JL_OK) {
+        l->status = rc;
+        free(l->message);
+        l->message = strdup(jl_last_error());
+        return rc;
+    }
+    return result;
+}
+
+jl_loader_counts jl_loader_counts_of(const jl_loader *l) { return l->counts; }
+int64_t jl_loader_size(const jl_loader *l) { return l->m; }
+bool jl_loader_prefetching(const jl_loader *l) { return l->threaded; }
+
+void jl_batch_free(jl_batch *b)
+{
+    jl_tensor *all[] = {b->x, b->offsets, b->coords, b->x_teacher, b->offsets_teacher,
+                        b->coords_teacher, b->y, b->w, b->jets};
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) jl_release(all[k]);
+    memset(b, 0, sizeof *b);
+}
