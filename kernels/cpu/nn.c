@@ -12,6 +12,7 @@
  * the channel table has rows mean, var, weight, bias, grad bias, grad weight.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "cpu_kernels.h"
