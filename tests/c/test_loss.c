@@ -72,6 +72,38 @@ Test(loss, cross_entropy_matches_naive_loop)
     jl_release(w);
 }
 
+/* Large enough that the pool splits the rows (and the updates' elements). */
+Test(loss, cross_entropy_large_batch_runs_in_parallel)
+{
+    const int64_t rows = 20000, classes = 10;
+    jl_tensor *x = ref_randn(2, (int64_t[]){rows, classes}, 31, true);
+    jl_tensor *labels = jl_tensor_new(JL_I64, 1, &rows, JL_CPU);
+    int64_t *lv = jl_data(labels);
+    for (int64_t r = 0; r < rows; r++) lv[r] = (r * 7) % classes;
+    jl_tensor *per = jl_cross_entropy(x, labels, NULL, JL_REDUCTION_NONE);
+    jl_tensor *mean = jl_cross_entropy(x, labels, NULL, JL_REDUCTION_MEAN);
+    cr_assert(per && mean, "%s", jl_last_error());
+    double worst = 0, total = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        double m = -INFINITY, s = 0;
+        for (int64_t j = 0; j < classes; j++) m = fmax(m, ref_at(x, r * classes + j));
+        for (int64_t j = 0; j < classes; j++) s += exp(ref_at(x, r * classes + j) - m);
+        double l = m + log(s) - ref_at(x, r * classes + lv[r]);
+        total += l;
+        worst = fmax(worst, fabs(ref_at(per, r) - l) / (1 + fabs(l)));
+    }
+    cr_assert_lt(worst, 1e-6);
+    cr_assert_lt(fabs(ref_at(mean, 0) - total / rows), 1e-6);
+    cr_assert_eq(jl_backward(mean, NULL), JL_OK, "%s", jl_last_error());
+    double gsum = 0;
+    for (int64_t i = 0; i < rows * classes; i++) gsum += ref_at(x->grad, i);
+    cr_assert_lt(fabs(gsum), 1e-6, "each row's gradient sums to zero");
+    jl_release(per);
+    jl_release(mean);
+    jl_release(labels);
+    jl_release(x);
+}
+
 Test(loss, cross_entropy_is_stable_for_large_logits)
 {
     const float big[2 * 3] = {1000.f, 0.f, -1000.f, -500.f, 500.f, 499.f};
@@ -260,6 +292,28 @@ Test(loss, adam_and_adamw_match_torch_formula)
         jl_release(v);
         jl_release(p);
     }
+}
+
+Test(loss, adam_large_parameter_runs_in_parallel)
+{
+    const int64_t n = 300000;
+    jl_tensor *p = ref_randn(1, &n, 41, true), *g = ref_randn(1, &n, 42, false);
+    jl_tensor *m = jl_zeros(JL_F32, 1, &n, JL_CPU), *v = jl_zeros(JL_F32, 1, &n, JL_CPU);
+    jl_tensor *p0 = jl_clone(p);
+    jl_adam_config c = {.lr = 1e-2, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0.1, .decoupled = true};
+    cr_assert_eq(jl_adam_update_(p, g, m, v, 1, &c), JL_OK, "%s", jl_last_error());
+    double worst = 0;
+    for (int64_t i = 0; i < n; i++) {
+        /* first step: m/(1-b1) = g, sqrt(v/(1-b2)) = |g|, so p -= lr * g / (|g| + eps) after the decay */
+        double gi = ref_at(g, i), want = ref_at(p0, i) * (1 - 1e-3) - 1e-2 * gi / (fabs(gi) + 1e-8);
+        worst = fmax(worst, fabs(ref_at(p, i) - want));
+    }
+    cr_assert_lt(worst, 1e-6);
+    jl_release(p0);
+    jl_release(m);
+    jl_release(v);
+    jl_release(g);
+    jl_release(p);
 }
 
 Test(loss, updates_accept_strided_grads_and_refuse_bad_state)
