@@ -170,6 +170,21 @@ T.case("option errors name the option", function()
   T.raises(function() optim.Adam({}, {}) end, "no parameters")
 end)
 
+T.case("low-level jl.sgd_update_ / jl.adam_update_ / jl.sum_squares", function()
+  local p = jl.from({1, 2}, {requires_grad = true})
+  T.ok(rawequal(jl.sgd_update_(p, jl.from({1, -1}), nil, {lr = 0.5}), p))
+  T.near(p, {0.5, 2.5}, 1e-7)
+  local m, v = jl.zeros(2), jl.zeros(2)
+  jl.adam_update_(p, jl.from({1, -1}), m, v, 1, {lr = 0.1})
+  T.near(p, {0.4, 2.6}, 1e-6)
+  T.near(jl.sum_squares({jl.from({3, 4}), jl.from({{12}})}), 169, 1e-9)
+  T.raises(function() jl.sgd_update_(p, p, nil, {lr = 0.1, momentum = 0.9}) end, "momentum buffer")
+  T.raises(function() jl.sgd_update_(p, p, nil, {rate = 0.1}) end, "unknown option 'rate'")
+  T.raises(function() jl.adam_update_(p, p, m, v, 1, {}) end, "'lr' is required")
+  T.raises(function() jl.adam_update_(p, p, m, jl.zeros(3), 1, {lr = 1}) end, "exp_avg_sq")
+  T.raises(function() jl.adam_update_(p, p, m, v, 0, {lr = 1}) end, "step")
+end)
+
 -- lrs of group 1 for epochs 0..n-1
 local function sequence(sched, n)
   local out = {}
