@@ -65,7 +65,10 @@ T.case("fcnn options: batchnorm, dropout, flatten; unknown options are errors", 
     "7.running_mean", "7.running_var", "7.num_batches_tracked"})
   T.eq(net(jl.randn(5, 2, 7)).shape, {5, 3})
   T.raises(function() nn.models.fcnn{inputs = 4, hiden = {3}} end, "unknown option 'hiden'")
-  T.raises(function() nn.models.fcnn{hidden = {3}} end, "inputs must be a positive integer")
+  T.raises(function() nn.models.fcnn{hidden = {3}} end, "option 'inputs' is required")
+  T.raises(function() nn.models.fcnn{inputs = 0} end, "inputs must be a positive integer")
+  T.raises(function() nn.Linear(2, 2, {bais = false}) end, "Linear: unknown option 'bais'")
+  T.raises(function() nn.init.kaiming_uniform_(jl.empty(2, 2), {mdoe = "fan_out"}) end, "unknown option 'mdoe'")
 end)
 
 T.case("nested modules get stable dotted names; shared parameters count once", function()

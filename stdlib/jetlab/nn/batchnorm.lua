@@ -12,6 +12,7 @@
 -- (momentum 1 / num_batches_tracked).
 
 local jl = require "jetlab"
+local options = require "jetlab.options"
 local Module = require "jetlab.nn.module"
 local init = require "jetlab.nn.initializers"
 
@@ -24,14 +25,8 @@ function BatchNorm1d:__init(num_features, opts)
   if math.type(num_features) ~= "integer" or num_features < 1 then
     error("BatchNorm1d: num_features must be a positive integer, got " .. tostring(num_features), 2)
   end
-  opts = opts or {}
-  for k in pairs(opts) do
-    if defaults[k] == nil then error("BatchNorm1d: unknown option '" .. tostring(k) .. "'", 2) end
-  end
   self.num_features = num_features
-  for k, v in pairs(defaults) do
-    if opts[k] == nil then self[k] = v else self[k] = opts[k] end
-  end
+  for k, v in pairs(options.check("BatchNorm1d", opts, defaults)) do self[k] = v end
   if self.affine then
     self:register_parameter("weight", jl.ones(num_features))
     self:register_parameter("bias", jl.zeros(num_features))

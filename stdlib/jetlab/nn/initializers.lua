@@ -11,6 +11,7 @@
 -- Fans of a weight (out, in, k...) are fan_in = in * prod(k), fan_out = out * prod(k).
 
 local jl = require "jetlab"
+local options = require "jetlab.options"
 
 local init = {}
 
@@ -73,7 +74,7 @@ end
 -- The gain option: a number, {gain = g}, or nil (1).
 local function gain_of(opts)
   if type(opts) == "number" then return opts end
-  return opts and opts.gain or 1
+  return options.check("nn.init.xavier", opts, {gain = 1}).gain
 end
 
 --- init.xavier_uniform_(t[, {gain = 1}]): U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))
@@ -91,14 +92,14 @@ end
 
 -- std = gain(nonlinearity, a) / sqrt(fan) for the kaiming initialisers.
 local function kaiming_std(t, opts)
-  opts = opts or {}
-  local mode = opts.mode or "fan_in"
+  local o = options.check("nn.init.kaiming", opts, {a = 0, mode = "fan_in", nonlinearity = "leaky_relu"})
+  local mode = o.mode
   if mode ~= "fan_in" and mode ~= "fan_out" then
     error("nn.init: mode must be 'fan_in' or 'fan_out', got '" .. tostring(mode) .. "'", 3)
   end
   local fan_in, fan_out = init.fans(t)
   local fan = mode == "fan_in" and fan_in or fan_out
-  return init.calculate_gain(opts.nonlinearity or "leaky_relu", opts.a or 0) / math.sqrt(fan)
+  return init.calculate_gain(o.nonlinearity, o.a) / math.sqrt(fan)
 end
 
 --- init.kaiming_uniform_(t[, {a = 0, mode = "fan_in", nonlinearity = "leaky_relu"}]):

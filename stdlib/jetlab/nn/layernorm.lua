@@ -6,6 +6,7 @@
 --   local y = ln(x)                          -- x (..., 64)
 
 local jl = require "jetlab"
+local options = require "jetlab.options"
 local Module = require "jetlab.nn.module"
 local F = require "jetlab.nn.functional"
 local init = require "jetlab.nn.initializers"
@@ -18,13 +19,12 @@ function LayerNorm:__init(normalized_shape, opts)
   if type(shape) ~= "table" or #shape == 0 then
     error("LayerNorm: normalized_shape must be a size or a table of sizes", 2)
   end
-  opts = opts or {}
+  local o = options.check("LayerNorm", opts, {eps = 1e-5, elementwise_affine = true, bias = true})
   self.normalized_shape = {table.unpack(shape)}
-  self.eps = opts.eps or 1e-5
-  self.elementwise_affine = opts.elementwise_affine ~= false
+  self.eps, self.elementwise_affine = o.eps, o.elementwise_affine
   if self.elementwise_affine then
     self:register_parameter("weight", jl.ones(self.normalized_shape))
-    if opts.bias ~= false then self:register_parameter("bias", jl.zeros(self.normalized_shape)) end
+    if o.bias then self:register_parameter("bias", jl.zeros(self.normalized_shape)) end
   end
 end
 

@@ -6,6 +6,7 @@
 --   local y = fc(x)                             -- x (..., 560) → (..., 400)
 
 local jl = require "jetlab"
+local options = require "jetlab.options"
 local Module = require "jetlab.nn.module"
 local init = require "jetlab.nn.initializers"
 
@@ -23,7 +24,7 @@ function Linear:__init(in_features, out_features, opts)
   check_size("out_features", out_features)
   self.in_features, self.out_features = in_features, out_features
   self:register_parameter("weight", jl.empty(out_features, in_features))
-  if not (opts and opts.bias == false) then self:register_parameter("bias", jl.empty(out_features)) end
+  if options.check("Linear", opts, {bias = true}).bias then self:register_parameter("bias", jl.empty(out_features)) end
   self:_reset()
 end
 

@@ -8,6 +8,7 @@
 --
 -- Parameter names: "1.weight", "1.bias", ... counting every layer of the Sequential.
 
+local options = require "jetlab.options"
 local Sequential = require "jetlab.nn.sequential"
 local Linear = require "jetlab.nn.linear"
 local BatchNorm1d = require "jetlab.nn.batchnorm"
@@ -16,25 +17,19 @@ local activation = require "jetlab.nn.activation"
 
 local M = {}
 
-local defaults = {hidden = {400, 400, 400, 400, 400}, outputs = 2, batchnorm = false, dropout = 0, flatten = false}
+local defaults = {inputs = options.REQUIRED, hidden = {400, 400, 400, 400, 400}, outputs = 2, batchnorm = false,
+  dropout = 0, flatten = false}
 
 --- fcnn.fcnn{inputs=, hidden=, outputs=, batchnorm=, dropout=, flatten=} → nn.Sequential
 function M.fcnn(opts)
   if type(opts) ~= "table" then error("fcnn: an options table is expected", 2) end
-  for k in pairs(opts) do
-    if k ~= "inputs" and defaults[k] == nil then error("fcnn: unknown option '" .. tostring(k) .. "'", 2) end
-  end
-  local inputs = opts.inputs
-  if math.type(inputs) ~= "integer" or inputs < 1 then
-    error("fcnn: inputs must be a positive integer, got " .. tostring(inputs), 2)
-  end
-  local o = {}
-  for k, v in pairs(defaults) do
-    if opts[k] == nil then o[k] = v else o[k] = opts[k] end
+  local o = options.check("fcnn", opts, defaults)
+  if math.type(o.inputs) ~= "integer" or o.inputs < 1 then
+    error("fcnn: inputs must be a positive integer, got " .. tostring(o.inputs), 2)
   end
   local layers = {}
   if o.flatten then layers[#layers + 1] = activation.Flatten() end
-  local width = inputs
+  local width = o.inputs
   for _, h in ipairs(o.hidden) do
     layers[#layers + 1] = Linear(width, h)
     if o.batchnorm then layers[#layers + 1] = BatchNorm1d(h) end
@@ -46,7 +41,7 @@ function M.fcnn(opts)
   return Sequential(layers)
 end
 
--- opts with `key` set to value unless given.
+-- opts with inputs and hidden set unless given.
 local function with(opts, inputs, hidden)
   local o = {inputs = inputs, hidden = hidden}
   for k, v in pairs(opts or {}) do o[k] = v end
