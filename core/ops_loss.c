@@ -68,18 +68,18 @@ static int cross_entropy_backward(jl_node *node, jl_tensor *g, jl_tensor **grad_
     int64_t B = logits->shape[0];
     jl_tensor *gb = jl_expand(g, 1, &B);
     jl_tensor *rows = !gb ? NULL : scale ? jl_mul(gb, scale) : jl_affine(gb, node->s[0], 0.0);
-    jl_tensor *rc_rows = rows ? jl_contiguous(rows) : NULL;
-    jl_tensor *out = rc_rows ? jl_empty_like(logits) : NULL;
+    jl_tensor *rows_c = rows ? jl_contiguous(rows) : NULL;
+    jl_tensor *out = rows_c ? jl_empty_like(logits) : NULL;
     int rc = out ? JL_OK : jl_last_error_code();
     if (out) {
         jl_kargs k = {.op = JL_OP_cross_entropy_backward, .out = jl_view_of(out),
                       .a = jl_view_of(logits), .b = jl_view_of(labels),
-                      .c = jl_view_of(rc_rows)};
+                      .c = jl_view_of(rows_c)};
         rc = jl_run(jl_device_of(out), &k);
     }
     jl_release(gb);
     jl_release(rows);
-    jl_release(rc_rows);
+    jl_release(rows_c);
     if (rc != JL_OK) {
         jl_release(out);
         return rc;
