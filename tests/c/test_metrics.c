@@ -179,8 +179,13 @@ Test(metrics, a_million_scores_in_well_under_a_second)
     cr_assert_eq(jl_roc(d.ts, d.ty, d.tw, 2, &es, &eb, &thr, &auc), JL_OK, "%s", jl_last_error());
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-    cr_assert_lt(seconds, 1.0, "roc of 1e6 scores took %.3f s", seconds);
-    cr_assert(auc > 0.7 && auc < 0.95, "auc %f", auc);
     jl_release(es), jl_release(eb), jl_release(thr);
     free_data(&d);
+#ifdef NDEBUG
+    const double limit = 1.0;
+#else
+    const double limit = 10.0; /* unoptimised or sanitizer builds */
+#endif
+    cr_assert_lt(seconds, limit, "roc of 1e6 scores took %.3f s", seconds);
+    cr_assert(auc > 0.7 && auc < 0.95, "auc %f", auc);
 }
