@@ -63,6 +63,7 @@ local jl = require "jetlab"
 local ckpt = require "jetlab.ckpt"
 local loss_lib = require "jetlab.loss"
 local metrics = require "jetlab.metrics"
+local optim = require "jetlab.optim"
 local options = require "jetlab.options"
 
 local train = {}
@@ -131,11 +132,20 @@ local function forward_all(model, data, on_batch)
   return jl.cat(logits, 1), jl.cat(labels, 1), weights[1] and jl.cat(weights, 1) or nil
 end
 
+-- P(class 2) (N) from logits (N, K >= 2).
+local function signal_scores(logits, what)
+  if logits.ndim ~= 2 or logits.shape[2] < 2 then
+    error(string.format("%s: the model must output (N, K >= 2) logits, got (%s)", what,
+      table.concat(logits.shape, ", ")), 0)
+  end
+  return logits:softmax(2):select(2, 2):contiguous()
+end
+
 --- train.predict(model, data) → scores (N) = softmax probability of class 2
 --- (signal), labels (N), weights (N) or nil; in eval mode, under no_grad.
 function train.predict(model, data)
   local logits, labels, weights = forward_all(model, data)
-  return logits:softmax(2):select(2, 2):contiguous(), labels, weights
+  return signal_scores(logits, "train.predict"), labels, weights
 end
 
 --- train.evaluate(model, data[, criterion]) → {loss=, acc=, auc=, n=}: the
@@ -148,11 +158,10 @@ function train.evaluate(model, data, criterion)
     sum = sum + criterion(out, batch.y, {weights = batch.w}):item() * n
     count = count + n
   end)
-  local probs = logits:softmax(2)
   return {
     loss = criterion and sum / count or nil,
-    acc = metrics.accuracy(probs, labels, {weights = weights}),
-    auc = metrics.auc(probs:select(2, 2):contiguous(), labels, {weights = weights}),
+    acc = metrics.accuracy(logits, labels, {weights = weights}),
+    auc = metrics.auc(signal_scores(logits, "train.evaluate"), labels, {weights = weights}),
     n = labels.shape[1],
   }
 end
@@ -241,7 +250,7 @@ local function train_epoch(o, epoch, show)
       error(string.format("train: the loss is not finite (%s) at batch %d of epoch %d", tostring(value), b, epoch), 0)
     end
     l:backward()
-    if params then require("jetlab.optim").clip_grad_norm(params, o.clip_grad_norm) end
+    if params then optim.clip_grad_norm(params, o.clip_grad_norm) end
     optimizer:step()
     sum, samples = sum + value * n, samples + n
     if bar then bar.update(b, sum / samples, samples, jl.clock() - t0) end

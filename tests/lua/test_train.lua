@@ -127,6 +127,15 @@ T.case("best and last checkpoints are written and load back", function()
   T.eq(again.auc, history[history.best_epoch].val_auc, "the best checkpoint reproduces its AUC")
 end)
 
+T.case("clip_grad_norm bounds every step", function()
+  jl.manual_seed(1)
+  local init = nn.Linear(4, 2).weight:clone()
+  local _, model = fit({clip_grad_norm = 1e-9, epochs = 1})
+  T.ok((model.weight - init):abs():max():item() < 1e-6, "clipped steps barely move the weights")
+  local _, free = fit({epochs = 1})
+  T.ok((free.weight - init):abs():max():item() > 1e-2, "unclipped steps do")
+end)
+
 T.case("early stopping after `patience` epochs without a better metric", function()
   local lines = {}
   local history = fit({optimizer = false, metric = "val_loss", early_stop = 2, epochs = 10,
@@ -219,6 +228,7 @@ T.case("errors name the problem", function()
   T.raises(function() run({metric = "val_auc"}) end, "metric 'val_auc' needs val data")
   T.raises(function() run({epoch = 3}) end, "unknown option 'epoch'")
   T.raises(function() run({train = 42}) end, "a data source must be")
+  T.raises(function() train.predict(nn.Linear(4, 1), val) end, "must output %(N, K >= 2%) logits, got %(512, 1%)")
   local nan = batch_array(tx * (0 / 0), ty, nil, 256)
   T.raises(function() run({train = nan}) end, "the loss is not finite %(.*nan%) at batch 1 of epoch 1")
 end)
