@@ -77,6 +77,10 @@ static void table_init(void)
     jl_cuda_register_gemm(&cuda_table);
     jl_cuda_register_index(&cuda_table);
     jl_cuda_register_random(&cuda_table);
+    jl_cuda_register_loss(&cuda_table);
+    jl_cuda_register_optim(&cuda_table);
+    jl_cuda_register_nn(&cuda_table);
+    jl_cuda_register_graph(&cuda_table);
 }
 
 extern "C" const jl_backend *jl_cuda_backend(void)

@@ -38,6 +38,10 @@ void jl_cuda_register_reduce(jl_backend *b);      /* reduce.cu: sum..var, softma
 void jl_cuda_register_gemm(jl_backend *b);        /* gemm.cu: cuBLAS sgemm */
 void jl_cuda_register_index(jl_backend *b);       /* index.cu: index_select/add, gather, scatter_add */
 void jl_cuda_register_random(jl_backend *b);      /* random.cu: Philox rand, randn, randint, bernoulli */
+void jl_cuda_register_loss(jl_backend *b);        /* loss.cu: cross_entropy and backward */
+void jl_cuda_register_optim(jl_backend *b);       /* optim.cu: sgd_update, adam_update */
+void jl_cuda_register_nn(jl_backend *b);          /* nn.cu: batchnorm stats, forward, backward */
+void jl_cuda_register_graph(jl_backend *b);       /* graph.cu: knn, segment_ids, segment_reduce */
 
 /* --- errors ------------------------------------------------------------------ */
 

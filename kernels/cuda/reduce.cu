@@ -4,16 +4,11 @@
  * out (outer, inner) (sum, mean, max, min, var) or out (outer, n, inner)
  * (softmax, log_softmax and their backward). Core never passes n == 0.
  *
- * a is read as outer*inner "lines" of n elements, `inner` apart; line
- * o*inner + i starts at o*n*inner + i and is element (o, i) of a reduced out.
- * A block of (bx, by) = 256 threads takes bx consecutive lines (threadIdx.x)
- * and splits each line's n elements over by threads (threadIdx.y), which then
- * combine through shared memory in a fixed tree: results do not depend on
- * timing. Reducing the last dim (inner == 1) gives by up to 256 threads per
- * line; otherwise bx = 32 neighbouring lines read neighbouring addresses (8 to
- * 32 when there are few lines, for more blocks). A line is never split across
- * blocks, so a reduction of very few, very long lines (e.g. the sum of a whole
- * large tensor) runs on few SMs.
+ * The work is split as described in cuda_lines.cuh. Reducing the last dim
+ * (inner == 1) gives up to 256 threads per line; otherwise 32 neighbouring
+ * lines (8 to 32 when there are few) read neighbouring addresses. A line is
+ * never split across blocks, so a reduction of very few, very long lines
+ * (e.g. the sum of a whole large tensor) runs on few SMs.
  *
  * Formulas and dtypes follow kernels/cpu/reduce.c: f32 sums, means, variances
  * and softmax normalisers accumulate in double; integer sums give i64 (wrapping);
@@ -21,65 +16,11 @@
  */
 #include <math.h>
 
-#include "cuda_common.cuh"
-
-/* a (outer, n, inner) seen as `count` = outer*inner lines of n elements */
-typedef struct jl_cuda_lines {
-    int64_t count, n, inner;
-} jl_cuda_lines;
-
-/* Offset in a of element 0 of line `line`. */
-static __device__ __forceinline__ int64_t line_start(const jl_cuda_lines &L, int64_t line)
-{
-    return line / L.inner * L.n * L.inner + line % L.inner;
-}
-
-/* A block walks groups of blockDim.x lines, grid-stride:
- *   for (int64_t group = blockIdx.x; group * blockDim.x < L.count; group += gridDim.x)
- * with this thread's line = group * blockDim.x + threadIdx.x; a thread past the
- * last line is not `valid` but still takes part in every __syncthreads. */
-
-/* Combines v over the threadIdx.y of each threadIdx.x (tree order fixed by
- * blockDim.y, a power of two); every thread gets its column's result.
- * smem holds blockDim.x * blockDim.y values. */
-template <typename T, typename F>
-static __device__ T reduce_y(T v, T *smem, F combine)
-{
-    unsigned x = threadIdx.x, y = threadIdx.y, bx = blockDim.x;
-    smem[y * bx + x] = v;
-    __syncthreads();
-    for (unsigned s = blockDim.y / 2; s > 0; s /= 2) {
-        if (y < s) smem[y * bx + x] = combine(smem[y * bx + x], smem[(y + s) * bx + x]);
-        __syncthreads();
-    }
-    T r = smem[x];
-    __syncthreads();
-    return r;
-}
-
-struct jl_cuda_add {
-    template <typename T> __device__ T operator()(T p, T q) const { return p + q; }
-};
+#include "cuda_lines.cuh"
 
 /* max that lets a NaN win, as the CPU softmax does */
 struct jl_cuda_nanmax {
     __device__ double operator()(double p, double q) const { return p > q || p != p ? p : q; }
-};
-
-/* This thread's sum over its share of a line of a, each element mapped by f. */
-template <typename Acc, typename T, typename F>
-static __device__ Acc line_sum(const jl_cuda_lines &L, const T *a, int64_t start, bool valid, F f)
-{
-    Acc acc = 0;
-    if (valid)
-        for (int64_t j = threadIdx.y; j < L.n; j += blockDim.y) acc += f(a[start + j * L.inner], j);
-    return acc;
-}
-
-/* The element itself, widened to the accumulator. */
-template <typename Acc>
-struct jl_cuda_widen {
-    template <typename T> __device__ Acc operator()(T x, int64_t) const { return (Acc)x; }
 };
 
 /* --- sum, mean, var ------------------------------------------------------------- */
@@ -97,9 +38,9 @@ __global__ void jl_cuda_sum_kernel(jl_cuda_lines L, const T *a, Out *out, double
     for (int64_t group = blockIdx.x; group * blockDim.x < L.count; group += gridDim.x) {
         int64_t line = group * blockDim.x + threadIdx.x;
         bool valid = line < L.count;
-        int64_t start = valid ? line_start(L, line) : 0;
-        Acc acc = line_sum<Acc>(L, a, start, valid, jl_cuda_widen<Acc>());
-        acc = reduce_y(acc, smem, jl_cuda_add());
+        int64_t start = valid ? jl_cuda_line_start(L, line) : 0;
+        Acc acc = jl_cuda_line_sum<Acc>(L, a, start, valid, jl_cuda_widen<Acc>());
+        acc = jl_cuda_reduce_y(acc, smem, jl_cuda_add());
         if (valid && threadIdx.y == 0) out[line] = sum_result(acc, scale);
     }
 }
@@ -110,8 +51,9 @@ struct jl_cuda_sqdev {
     __device__ double operator()(float x, int64_t) const { return ((double)x - mean) * ((double)x - mean); }
 };
 
-/* out (outer, inner) <- sum (a - mean)^2 / max(n - correction, 0) over n */
-__global__ void jl_cuda_var_kernel(jl_cuda_lines L, const float *a, float *out, double correction)
+/* var (outer, inner) <- sum (a - mean)^2 / max(n - correction, 0) over n, and
+ * mean (outer, inner) <- the mean unless NULL; two passes, in double */
+__global__ void jl_cuda_moments_kernel(jl_cuda_lines L, const float *a, float *mean, float *var, double correction)
 {
     __shared__ double smem[JL_CUDA_THREADS];
     double dof = (double)L.n - correction;
@@ -119,12 +61,24 @@ __global__ void jl_cuda_var_kernel(jl_cuda_lines L, const float *a, float *out, 
     for (int64_t group = blockIdx.x; group * blockDim.x < L.count; group += gridDim.x) {
         int64_t line = group * blockDim.x + threadIdx.x;
         bool valid = line < L.count;
-        int64_t start = valid ? line_start(L, line) : 0;
-        double s = reduce_y(line_sum<double>(L, a, start, valid, jl_cuda_widen<double>()), smem, jl_cuda_add());
-        jl_cuda_sqdev dev = {s / (double)L.n};
-        double ss = reduce_y(line_sum<double>(L, a, start, valid, dev), smem, jl_cuda_add());
-        if (valid && threadIdx.y == 0) out[line] = (float)(ss / dof);
+        int64_t start = valid ? jl_cuda_line_start(L, line) : 0;
+        double s = jl_cuda_line_sum<double>(L, a, start, valid, jl_cuda_widen<double>());
+        jl_cuda_sqdev dev = {jl_cuda_reduce_y(s, smem, jl_cuda_add()) / (double)L.n};
+        double ss = jl_cuda_reduce_y(jl_cuda_line_sum<double>(L, a, start, valid, dev), smem, jl_cuda_add());
+        if (valid && threadIdx.y == 0) {
+            var[line] = (float)(ss / dof);
+            if (mean) mean[line] = (float)dev.mean;
+        }
     }
+}
+
+int jl_cuda_moments(const char *op, int64_t outer, int64_t n, int64_t inner, const float *a, float *mean, float *var,
+                    double correction)
+{
+    jl_cuda_line_launch p = jl_cuda_plan_lines(outer, n, inner);
+    if (p.L.count == 0) return JL_OK;
+    jl_cuda_moments_kernel<<<p.grid, p.block, 0, jl_cuda_stream()>>>(p.L, a, mean, var, correction);
+    return JL_CUDA_LAUNCHED(op);
 }
 
 /* --- max / min with the argument ---------------------------------------------------- */
@@ -163,13 +117,13 @@ __global__ void jl_cuda_arg_kernel(jl_cuda_lines L, const T *a, T *out, int64_t 
         bool valid = line < L.count;
         jl_cuda_arg<T> best = {T(), -1};
         if (valid) {
-            int64_t start = line_start(L, line);
+            int64_t start = jl_cuda_line_start(L, line);
             for (int64_t j = threadIdx.y; j < L.n; j += blockDim.y) {
                 jl_cuda_arg<T> cand = {a[start + j * L.inner], j};
                 best = better(best, cand);
             }
         }
-        best = reduce_y(best, smem, better);
+        best = jl_cuda_reduce_y(best, smem, better);
         if (valid && threadIdx.y == 0) {
             out[line] = best.v;
             arg[line] = best.i;
@@ -192,13 +146,13 @@ __global__ void jl_cuda_softmax_kernel(jl_cuda_lines L, const float *a, float *o
     for (int64_t group = blockIdx.x; group * blockDim.x < L.count; group += gridDim.x) {
         int64_t line = group * blockDim.x + threadIdx.x;
         bool valid = line < L.count;
-        int64_t start = valid ? line_start(L, line) : 0;
+        int64_t start = valid ? jl_cuda_line_start(L, line) : 0;
         jl_cuda_nanmax nanmax;
         double m = -INFINITY;
         if (valid)
             for (int64_t j = threadIdx.y; j < L.n; j += blockDim.y) m = nanmax(a[start + j * L.inner], m);
-        jl_cuda_exp_shifted shifted = {(float)reduce_y(m, smem, nanmax)};
-        double s = reduce_y(line_sum<double>(L, a, start, valid, shifted), smem, jl_cuda_add());
+        jl_cuda_exp_shifted shifted = {(float)jl_cuda_reduce_y(m, smem, nanmax)};
+        double s = jl_cuda_reduce_y(jl_cuda_line_sum<double>(L, a, start, valid, shifted), smem, jl_cuda_add());
         float f = LOG ? (float)log(s) : (float)(1.0 / s);
         if (valid)
             for (int64_t j = threadIdx.y; j < L.n; j += blockDim.y) {
@@ -228,9 +182,9 @@ __global__ void jl_cuda_softmax_backward_kernel(jl_cuda_lines L, const float *g,
     for (int64_t group = blockIdx.x; group * blockDim.x < L.count; group += gridDim.x) {
         int64_t line = group * blockDim.x + threadIdx.x;
         bool valid = line < L.count;
-        int64_t start = valid ? line_start(L, line) : 0;
+        int64_t start = valid ? jl_cuda_line_start(L, line) : 0;
         jl_cuda_grad_term<LOG> term = {y, start, L.inner};
-        float f = (float)reduce_y(line_sum<double>(L, g, start, valid, term), smem, jl_cuda_add());
+        float f = (float)jl_cuda_reduce_y(jl_cuda_line_sum<double>(L, g, start, valid, term), smem, jl_cuda_add());
         if (valid)
             for (int64_t j = threadIdx.y; j < L.n; j += blockDim.y) {
                 int64_t p = start + j * L.inner;
@@ -240,45 +194,6 @@ __global__ void jl_cuda_softmax_backward_kernel(jl_cuda_lines L, const float *g,
 }
 
 /* --- launching ------------------------------------------------------------------ */
-
-/* The lines, block shape and grid of k's (outer, n, inner). */
-typedef struct line_launch {
-    jl_cuda_lines L;
-    dim3 block;
-    unsigned grid;
-} line_launch;
-
-/* Below this many blocks a device (100+ SMs) is mostly idle. */
-#define JL_CUDA_FEW_BLOCKS 128
-
-static unsigned pow2_at_least(int64_t v, unsigned cap)
-{
-    unsigned p = 1;
-    while (p < cap && p < v) p *= 2;
-    return p;
-}
-
-static line_launch plan(const jl_kargs *k)
-{
-    line_launch p;
-    p.L.count = k->i[0] * k->i[2];
-    p.L.n = k->i[1];
-    p.L.inner = k->i[2];
-    unsigned bx, by;
-    if (p.L.inner == 1) { /* lines are rows: as many threads per row as it has elements */
-        by = pow2_at_least(p.L.n, JL_CUDA_THREADS);
-        bx = JL_CUDA_THREADS / by;
-    } else { /* neighbouring lines are neighbouring addresses; with few lines,
-              * fewer per block (down to 8, one 32-byte sector) and more blocks */
-        bx = pow2_at_least(p.L.count, 32);
-        while (bx > 8 && (p.L.count + bx - 1) / bx < JL_CUDA_FEW_BLOCKS && JL_CUDA_THREADS / bx < p.L.n) bx /= 2;
-        by = JL_CUDA_THREADS / bx;
-    }
-    p.block = dim3(bx, by);
-    int64_t groups = (p.L.count + bx - 1) / bx;
-    p.grid = (unsigned)(groups < JL_CUDA_MAX_BLOCKS ? groups : JL_CUDA_MAX_BLOCKS);
-    return p;
-}
 
 static int f32_only(const jl_kargs *k)
 {
@@ -290,7 +205,7 @@ static int f32_only(const jl_kargs *k)
 /* out (outer, inner) <- sum (f32 -> f32; i32, i64, u8 -> i64) or mean (f32) */
 static int cuda_sum(const jl_kargs *k)
 {
-    line_launch p = plan(k);
+    jl_cuda_line_launch p = jl_cuda_plan_lines(k->i[0], k->i[1], k->i[2]);
     int rc = k->op == JL_OP_mean ? f32_only(k) : JL_OK;
     if (rc || p.L.count == 0) return rc;
     if (k->a.dtype == JL_F32) {
@@ -308,7 +223,7 @@ static int cuda_sum(const jl_kargs *k)
 /* out (outer, inner) <- max or min (any dtype); b (outer, inner) i64 <- its position */
 static int cuda_arg_reduce(const jl_kargs *k)
 {
-    line_launch p = plan(k);
+    jl_cuda_line_launch p = jl_cuda_plan_lines(k->i[0], k->i[1], k->i[2]);
     if (p.L.count == 0) return JL_OK;
     bool is_max = k->op == JL_OP_max;
     JL_CUDA_DTYPE_SWITCH(k->a.dtype, T,
@@ -322,17 +237,16 @@ static int cuda_arg_reduce(const jl_kargs *k)
 /* out (outer, inner) <- variance with correction s[0] */
 static int cuda_var(const jl_kargs *k)
 {
-    line_launch p = plan(k);
     int rc = f32_only(k);
-    if (rc || p.L.count == 0) return rc;
-    jl_cuda_var_kernel<<<p.grid, p.block, 0, jl_cuda_stream()>>>(p.L, (const float *)k->a.data, (float *)k->out.data, k->s[0]);
-    return JL_CUDA_LAUNCHED("var");
+    return rc ? rc
+              : jl_cuda_moments("var", k->i[0], k->i[1], k->i[2], (const float *)k->a.data, NULL,
+                                (float *)k->out.data, k->s[0]);
 }
 
 /* out (outer, n, inner) <- softmax or log_softmax of a */
 static int cuda_softmax(const jl_kargs *k)
 {
-    line_launch p = plan(k);
+    jl_cuda_line_launch p = jl_cuda_plan_lines(k->i[0], k->i[1], k->i[2]);
     int rc = f32_only(k);
     if (rc || p.L.count == 0) return rc;
     const float *a = (const float *)k->a.data;
@@ -345,7 +259,7 @@ static int cuda_softmax(const jl_kargs *k)
 /* out (outer, n, inner) <- backward of softmax / log_softmax: a = g, b = y */
 static int cuda_softmax_backward(const jl_kargs *k)
 {
-    line_launch p = plan(k);
+    jl_cuda_line_launch p = jl_cuda_plan_lines(k->i[0], k->i[1], k->i[2]);
     int rc = f32_only(k);
     if (rc || p.L.count == 0) return rc;
     const float *g = (const float *)k->a.data, *y = (const float *)k->b.data;
