@@ -30,22 +30,26 @@ size_t jl_dtype_size(jl_dtype dtype)
     return (unsigned)dtype < JL_DTYPE_COUNT ? sizes[dtype] : 1;
 }
 
-int64_t jl_view_numel(const jl_view *v)
+int64_t jl_shape_numel(int ndim, const int64_t *shape)
 {
     int64_t n = 1;
-    for (int d = 0; d < v->ndim; d++) n *= v->shape[d];
+    for (int d = 0; d < ndim; d++) n *= shape[d];
     return n;
 }
 
-int jl_view_is_contiguous(const jl_view *v)
+int jl_layout_is_contiguous(int ndim, const int64_t *shape, const int64_t *strides)
 {
     int64_t expected = 1;
-    for (int d = v->ndim - 1; d >= 0; d--) {
-        if (v->shape[d] != 1 && v->strides[d] != expected) return 0;
-        expected *= v->shape[d];
+    for (int d = ndim - 1; d >= 0; d--) {
+        if (shape[d] != 1 && strides[d] != expected) return 0;
+        expected *= shape[d];
     }
     return 1;
 }
+
+int64_t jl_view_numel(const jl_view *v) { return jl_shape_numel(v->ndim, v->shape); }
+
+int jl_view_is_contiguous(const jl_view *v) { return jl_layout_is_contiguous(v->ndim, v->shape, v->strides); }
 
 #ifndef JETLAB_HAVE_CUDA
 const jl_backend *jl_cuda_backend(void) { return NULL; }

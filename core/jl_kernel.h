@@ -70,7 +70,10 @@ const char *jl_dtype_name(jl_dtype dtype);
 const char *jl_device_name(jl_device device);
 size_t jl_dtype_size(jl_dtype dtype);
 
-/* Helpers for kernels over views. */
+/* Element count and row-major contiguity of a geometry (shared by views and tensors). */
+int64_t jl_shape_numel(int ndim, const int64_t *shape);
+int jl_layout_is_contiguous(int ndim, const int64_t *shape, const int64_t *strides);
+/* The same for a view. */
 int64_t jl_view_numel(const jl_view *v);
 int jl_view_is_contiguous(const jl_view *v);
 

@@ -228,22 +228,9 @@ jl_tensor *jl_tensor_alias(const jl_tensor *t, int ndim, const int64_t *shape, c
 }
 
 /* --- inspection ----------------------------------------------------------- */
-int64_t jl_numel(const jl_tensor *t)
-{
-    int64_t n = 1;
-    for (int d = 0; d < t->ndim; d++) n *= t->shape[d];
-    return n;
-}
+int64_t jl_numel(const jl_tensor *t) { return jl_shape_numel(t->ndim, t->shape); }
 
-bool jl_is_contiguous(const jl_tensor *t)
-{
-    int64_t expected = 1;
-    for (int d = t->ndim - 1; d >= 0; d--) {
-        if (t->shape[d] != 1 && t->strides[d] != expected) return false;
-        expected *= t->shape[d];
-    }
-    return true;
-}
+bool jl_is_contiguous(const jl_tensor *t) { return jl_layout_is_contiguous(t->ndim, t->shape, t->strides); }
 
 jl_device jl_device_of(const jl_tensor *t) { return t->storage->device; }
 
