@@ -234,7 +234,7 @@ static int read_members(jl_loader *l, chunk *c, int64_t p, int64_t q)
         jl_jet_check_result check = jl_jet_check(pt + o, eta + o, phi + o, E + o, C);
         if (check != JL_JET_OK) {
             if (l->o.strict)
-                rc = JL_FAIL_CODE(JL_EIO, "%s: jet at row %lld %s (strict mode)", l->path,
+                rc = JL_FAIL_CODE(JL_EIO, "%s: jet at row %lld (0-based) %s (strict mode)", l->path,
                                   (long long)l->members[i],
                                   check == JL_JET_EMPTY ? "has no constituent"
                                                         : "has a NaN or infinite value, or E <= 0");
@@ -292,12 +292,13 @@ static void *prefetch_main(void *arg)
         pthread_mutex_unlock(&l->lock);
         if (atomic_load(&l->stop)) break;
         chunk *c = produce(l, k);
+        bool last = !c || c->status != JL_OK; /* read before the consumer may free c */
         pthread_mutex_lock(&l->lock);
         if (!c) l->out_of_memory = true;
         else l->queue[(l->q_head + l->q_len++) % l->q_cap] = c;
         pthread_cond_broadcast(&l->cond);
         pthread_mutex_unlock(&l->lock);
-        if (!c || c->status != JL_OK) break;
+        if (last) break;
     }
     pthread_mutex_lock(&l->lock);
     l->finished = true;
