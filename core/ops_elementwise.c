@@ -85,13 +85,31 @@ static bool accepts_integers(jl_op op)
     }
 }
 
+/* What each backward rule reads: the input a, the output y, or neither. */
+static bool unary_saves_input(jl_op op)
+{
+    switch (op) {
+    case JL_OP_log: case JL_OP_abs: case JL_OP_relu: case JL_OP_pow_scalar:
+    case JL_OP_clamp: case JL_OP_rdiv_scalar:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool unary_saves_output(jl_op op)
+{
+    return op == JL_OP_exp || op == JL_OP_sqrt || op == JL_OP_sigmoid || op == JL_OP_tanh || op == JL_OP_rdiv_scalar;
+}
+
 /* d out / d a as a tensor product with g; node->s holds the op's scalars,
- * saved[0] the input a, saved[1] the output. */
+ * i[1] / i[2] the saved slots of the input a and the output y (-1 when not saved). */
 static int unary_backward(jl_node *node, jl_tensor *g, jl_tensor **grads)
 {
     jl_op op = (jl_op)node->i[0];
-    jl_tensor *a = jl_node_saved(node, 0), *y = jl_node_saved(node, 1), *t = NULL;
-    if (!a || !y) return jl_last_error_code();
+    jl_tensor *a = NULL, *y = NULL, *t = NULL;
+    if (node->i[1] >= 0 && !(a = jl_node_saved(node, (int)node->i[1]))) return jl_last_error_code();
+    if (node->i[2] >= 0 && !(y = jl_node_saved(node, (int)node->i[2]))) return jl_last_error_code();
     double s0 = node->s[0];
     switch (op) {
     case JL_OP_neg: grads[0] = jl_neg(g); break;
@@ -125,7 +143,7 @@ static int unary_backward(jl_node *node, jl_tensor *g, jl_tensor **grads)
             jl_release(scaled);
         }
         break;
-    case JL_OP_sign: grads[0] = jl_zeros_like(a); break;
+    case JL_OP_sign: grads[0] = jl_zeros_like(g); break;
     default: return JL_FAIL("%s: no backward rule", jl_op_name(op));
     }
     jl_release(t);
@@ -154,8 +172,8 @@ jl_tensor *jl_unary(jl_op op, jl_tensor *a, double s0, double s1)
         node->i[0] = op;
         node->s[0] = s0;
         node->s[1] = s1;
-        jl_node_save(node, a);
-        jl_node_save(node, out);
+        node->i[1] = unary_saves_input(op) ? jl_node_save(node, a) : -1;
+        node->i[2] = unary_saves_output(op) ? jl_node_save(node, out) : -1;
         jl_attach(out, node);
     }
     return out;
@@ -191,8 +209,10 @@ static jl_tensor *reduce_to(jl_tensor *g, const jl_tensor *like)
 static int binary_backward(jl_node *node, jl_tensor *g, jl_tensor **grads)
 {
     jl_op op = (jl_op)node->i[0];
-    jl_tensor *a = jl_node_saved(node, 0), *b = jl_node_saved(node, 1), *y = jl_node_saved(node, 2);
-    if (!a || !b || !y) return jl_last_error_code();
+    jl_tensor *saved[3] = {NULL, NULL, NULL}; /* a, b, y */
+    for (int v = 0; v < 3; v++)
+        if (node->i[1 + v] >= 0 && !(saved[v] = jl_node_saved(node, (int)node->i[1 + v]))) return jl_last_error_code();
+    jl_tensor *a = saved[0], *b = saved[1], *y = saved[2];
     jl_tensor *ga = NULL, *gb = NULL, *t = NULL, *mask = NULL;
     bool need_a = node->needs_grad[0], need_b = node->needs_grad[1];
     switch (op) {
@@ -270,9 +290,10 @@ jl_tensor *jl_binary(jl_op op, jl_tensor *a, jl_tensor *b)
             return NULL;
         }
         node->i[0] = op;
-        jl_node_save(node, a);
-        jl_node_save(node, b);
-        jl_node_save(node, out);
+        bool arith = op == JL_OP_add || op == JL_OP_sub;
+        node->i[1] = !arith && op != JL_OP_div ? jl_node_save(node, a) : -1;
+        node->i[2] = !arith ? jl_node_save(node, b) : -1;
+        node->i[3] = op == JL_OP_div || op == JL_OP_pow ? jl_node_save(node, out) : -1;
         jl_attach(out, node);
     }
     return out;
