@@ -8,6 +8,7 @@ packages=(
   liblua5.4-dev libhdf5-dev libopenblas-dev libreadline-dev libcriterion-dev
   hdf5-tools python3 python3-numpy python3-h5py tmux
   libfastjet-dev fastjet-examples hdf5-filter-plugin-blosc-serial
+  clang libclang-rt-dev
 )
 
 missing=()
