@@ -613,6 +613,209 @@ Test(cuda_parity, random_ops_draw_the_cpu_numbers)
     }
 }
 
+/* --- losses, optimizers, batch norm ------------------------------------------------------------ */
+
+Test(cuda_parity, cross_entropy_forward_and_backward)
+{
+    require_cuda();
+    for (int backward = 0; backward < 2; backward++) {
+        parity p = new_parity(backward ? JL_OP_cross_entropy_backward : JL_OP_cross_entropy, 1e-5);
+        p.buf[1] = randn_t(2, (int64_t[]){37, 5}, 100, 3, 0);
+        p.buf[2] = pattern_t(JL_I64, 1, (int64_t[]){37}, 5, 0);
+        p.buf[3] = randn_t(1, (int64_t[]){37}, 101, 1, 0);
+        p.buf[0] = backward ? jl_tensor_new(JL_F32, 2, (int64_t[]){37, 5}, JL_CPU)
+                            : jl_tensor_new(JL_F32, 1, (int64_t[]){37}, JL_CPU);
+        p.k.a = whole(p.buf[1]);
+        p.k.b = whole(p.buf[2]);
+        p.k.c = whole(p.buf[3]);
+        p.k.out = whole(p.buf[0]);
+        p.written = 1;
+        check_parity(&p, jl_op_name(p.k.op));
+    }
+}
+
+Test(cuda_parity, sgd_and_adam_updates)
+{
+    require_cuda();
+    /* lr, momentum, dampening, weight decay; nesterov, fresh buffer */
+    struct { double s[4]; int64_t nesterov, fresh; } sgd[] = {
+        {{0.1, 0, 0, 0}, 0, 0}, {{0.1, 0.9, 0.1, 0.01}, 0, 1}, {{0.05, 0.9, 0, 0}, 1, 0},
+    };
+    for (size_t i = 0; i < sizeof sgd / sizeof *sgd; i++) {
+        parity p = new_parity(JL_OP_sgd_update, 1e-6);
+        int64_t n = 1003;
+        p.buf[0] = randn_t(1, &n, 110, 1, 0);
+        p.buf[1] = randn_t(1, &n, 111, 1, 0);
+        p.k.out = whole(p.buf[0]);
+        p.k.a = whole(p.buf[1]);
+        p.written = 1;
+        if (sgd[i].s[1] != 0) {
+            p.buf[2] = randn_t(1, &n, 112, 1, 0);
+            p.k.b = whole(p.buf[2]);
+            p.written |= 4;
+        }
+        memcpy(p.k.s, sgd[i].s, sizeof p.k.s);
+        p.k.i[0] = sgd[i].nesterov;
+        p.k.i[1] = sgd[i].fresh;
+        p.reads_written = true;
+        check_parity(&p, "sgd_update");
+    }
+    for (int64_t t = 1; t <= 7; t += 6) {
+        parity p = new_parity(JL_OP_adam_update, 1e-5);
+        int64_t n = 1003;
+        p.buf[0] = randn_t(1, &n, 113, 1, 0);
+        p.buf[1] = randn_t(1, &n, 114, 1, 0);
+        p.buf[2] = randn_t(1, &n, 115, 0.1, 0);
+        jl_tensor *v = randn_t(1, &n, 116, 0.1, 0);
+        p.buf[3] = jl_mul(v, v);
+        jl_release(v);
+        p.k.out = whole(p.buf[0]);
+        p.k.a = whole(p.buf[1]);
+        p.k.b = whole(p.buf[2]);
+        p.k.c = whole(p.buf[3]);
+        p.k.s[0] = 1e-3;
+        p.k.s[1] = 0.9;
+        p.k.s[2] = 0.999;
+        p.k.s[3] = 1e-8;
+        p.k.i[0] = t;
+        p.written = 1 | 4 | 8;
+        p.reads_written = true;
+        check_parity(&p, "adam_update");
+    }
+}
+
+/* The batch-norm channel table (rows, C): mean, var (> 0), weight, bias, then zeros. */
+static jl_tensor *bn_table(int rows, int64_t C)
+{
+    jl_tensor *t = randn_t(2, (int64_t[]){rows, C}, 120, 1, 0);
+    float *p = jl_data(t);
+    for (int64_t j = 0; j < C; j++) {
+        p[C + j] = 0.5f + fabsf(p[C + j]);
+        for (int r = 4; r < rows; r++) p[r * C + j] = 0;
+    }
+    return t;
+}
+
+Test(cuda_parity, batchnorm)
+{
+    require_cuda();
+    int64_t N = 1000, C = 13;
+    parity p = new_parity(JL_OP_batchnorm_stats, 1e-5);
+    p.buf[1] = randn_t(2, (int64_t[]){N, C}, 121, 2, 5);
+    p.buf[0] = jl_tensor_new(JL_F32, 2, (int64_t[]){2, C}, JL_CPU);
+    p.k.a = whole(p.buf[1]);
+    p.k.out = whole(p.buf[0]);
+    p.k.i[0] = N;
+    p.k.i[1] = C;
+    p.written = 1;
+    check_parity(&p, "batchnorm_stats");
+
+    p = new_parity(JL_OP_batchnorm_forward, 1e-5);
+    p.buf[1] = randn_t(2, (int64_t[]){N, C}, 122, 2, 5);
+    p.buf[2] = bn_table(4, C);
+    p.buf[0] = jl_tensor_new(JL_F32, 2, (int64_t[]){N, C}, JL_CPU);
+    p.k.a = whole(p.buf[1]);
+    p.k.b = whole(p.buf[2]);
+    p.k.out = whole(p.buf[0]);
+    p.k.s[0] = 1e-5;
+    p.k.i[0] = N;
+    p.k.i[1] = C;
+    p.written = 1;
+    check_parity(&p, "batchnorm_forward");
+
+    for (int variant = 0; variant < 3; variant++) { /* batch stats, constant stats, no grad x */
+        p = new_parity(JL_OP_batchnorm_backward, 1e-5);
+        p.buf[1] = randn_t(2, (int64_t[]){N, C}, 123, 1, 0);
+        p.buf[2] = randn_t(2, (int64_t[]){N, C}, 124, 2, 5);
+        p.buf[3] = bn_table(6, C);
+        p.k.a = whole(p.buf[1]);
+        p.k.b = whole(p.buf[2]);
+        p.k.c = whole(p.buf[3]);
+        p.written = 8;
+        if (variant < 2) {
+            p.buf[0] = jl_tensor_new(JL_F32, 2, (int64_t[]){N, C}, JL_CPU);
+            p.k.out = whole(p.buf[0]);
+            p.written |= 1;
+        }
+        p.k.s[0] = 1e-5;
+        p.k.s[1] = variant == 0;
+        p.k.i[0] = N;
+        p.k.i[1] = C;
+        p.reads_written = true; /* the table's rows 0..3 are inputs */
+        check_parity(&p, "batchnorm_backward");
+    }
+}
+
+/* --- graphs ------------------------------------------------------------------------------------- */
+
+/* i64 CPU tensor (n) from values; +1 */
+static jl_tensor *i64_from(int64_t n, const int64_t *values)
+{
+    jl_tensor *t = jl_from_host(JL_I64, 1, &n, values);
+    cr_assert_not_null(t, "%s", jl_last_error());
+    return t;
+}
+
+/* knn over integer coordinates (exact distances, many ties) in jets given by off (jets+1) */
+static void knn_case(int64_t D, int64_t k, int64_t jets, const int64_t *off, int64_t mod)
+{
+    int64_t N = off[jets], *edges = malloc(sizeof(int64_t) * (size_t)(N + 1));
+    edges[0] = 0;
+    for (int64_t j = 0; j < jets; j++) {
+        int64_t n = off[j + 1] - off[j], m = n - 1 < k ? n - 1 : k;
+        for (int64_t r = off[j]; r < off[j + 1]; r++) edges[r + 1] = edges[r] + m;
+    }
+    parity p = new_parity(JL_OP_knn, 0);
+    p.buf[1] = pattern_t(JL_F32, 2, (int64_t[]){N, D}, mod, 0);
+    p.buf[2] = i64_from(jets + 1, off);
+    p.buf[3] = i64_from(N + 1, edges);
+    p.buf[0] = jl_tensor_new(JL_I64, 1, &edges[N], JL_CPU);
+    p.k.a = whole(p.buf[1]);
+    p.k.b = whole(p.buf[2]);
+    p.k.c = whole(p.buf[3]);
+    p.k.out = whole(p.buf[0]);
+    p.k.i[0] = k;
+    p.written = 1;
+    free(edges);
+    check_parity(&p, "knn");
+}
+
+Test(cuda_parity, knn_and_segments)
+{
+    require_cuda();
+    knn_case(3, 4, 5, (int64_t[]){0, 5, 5, 6, 15, 23}, 5); /* an empty and a one-row jet */
+    int64_t big[9];
+    for (int j = 0; j <= 8; j++) big[j] = 50 * j;
+    knn_case(2, 16, 8, big, 97);
+
+    static const int64_t seg[] = {0, 3, 3, 10, 11, 20};
+    parity p = new_parity(JL_OP_segment_ids, 0);
+    p.buf[1] = i64_from(6, seg);
+    p.buf[0] = jl_tensor_new(JL_I64, 1, (int64_t[]){20}, JL_CPU);
+    p.k.a = whole(p.buf[1]);
+    p.k.out = whole(p.buf[0]);
+    p.k.i[0] = 20;
+    p.written = 1;
+    check_parity(&p, "segment_ids");
+    for (int mode = 0; mode < 3; mode++) { /* sum, mean, max: same order of additions, exact */
+        p = new_parity(JL_OP_segment_reduce, 0);
+        p.buf[1] = randn_t(2, (int64_t[]){20, 7}, 130, 1, 0);
+        p.buf[2] = i64_from(6, seg);
+        p.buf[0] = jl_tensor_new(JL_F32, 2, (int64_t[]){5, 7}, JL_CPU);
+        p.k.a = whole(p.buf[1]);
+        p.k.b = whole(p.buf[2]);
+        p.k.out = whole(p.buf[0]);
+        p.k.i[0] = mode;
+        p.written = 1;
+        if (mode == 2) {
+            p.buf[3] = jl_tensor_new(JL_I64, 2, (int64_t[]){5, 7}, JL_CPU);
+            p.k.c = whole(p.buf[3]);
+            p.written |= 8;
+        }
+        check_parity(&p, "segment_reduce");
+    }
+}
+
 /* --- whole paths through core --------------------------------------------------------------------- */
 
 static void assert_same(jl_tensor *cpu, jl_tensor *cuda, double tol, const char *what)
