@@ -141,6 +141,7 @@ int luaopen_jetlab_core(lua_State *L)
     jl_lua_open_system(L, module, methods);
     jl_lua_open_nn(L, module, methods);
     jl_lua_open_io(L, module, methods);
+    jl_lua_open_lund(L, module, methods);
     jl_lua_open_data(L, module, methods);
     jl_lua_setfuncs(L, module, module_functions);
 

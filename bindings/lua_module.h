@@ -47,6 +47,8 @@ void jl_lua_open_system(lua_State *L, int module, int methods);
 void jl_lua_open_nn(lua_State *L, int module, int methods);
 /* jl.io: jets files in HDF5, ATLAS and PyTables layouts (lua_io.c). */
 void jl_lua_open_io(lua_State *L, int module, int methods);
+/* jl.lund: Lund-plane declustering into graphs (lua_lund.c). */
+void jl_lua_open_lund(lua_State *L, int module, int methods);
 /* jl.data: features, degradation, splits, the streaming loader (lua_data.c). */
 void jl_lua_open_data(lua_State *L, int module, int methods);
 
