@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config
   liblua5.4-dev libhdf5-dev libopenblas-dev libreadline-dev libcriterion-dev
   hdf5-tools python3 python3-numpy python3-h5py tmux
-  libfastjet-dev fastjet-examples hdf5-filter-plugin-blosc-serial
+  libfastjet-dev fastjet-examples hdf5-filter-plugin-blosc-serial gnuplot-nox
   clang libclang-rt-dev
 )
 
