@@ -20,8 +20,9 @@
 -- roc: background rejection 1/ε_B (log y) against signal efficiency ε_S for
 -- each curve (any ROC: metrics.roc's tables or {eff_s=, eff_b=} arrays), and
 -- below it the ratio of each rejection to curve ratio_to's (default 1; false:
--- no ratio panel), on a common grid of ε_S from xmin (default 0.1) to 1,
--- interpolated as metrics.rejection does. Options: title, xmin.
+-- no ratio panel), on a common grid of ε_S from xmin (default 0.1) to 1 in
+-- steps of about 0.005, interpolated as metrics.rejection does. Options:
+-- title, xmin.
 -- curves: lines with points, one per series {label, x, y}; options title,
 -- xlabel, ylabel, logx, logy, key (gnuplot's key position, "bottom right").
 -- histograms: one step histogram per series {label, values, weights};
@@ -132,7 +133,8 @@ function plot.roc(png, opts)
   assert(type(curves) == "table" and #curves > 0, "plot.roc: curves must be a non-empty list")
   local ratio_to = opts.ratio_to == nil and 1 or opts.ratio_to
   assert(ratio_to == false or curves[ratio_to], "plot.roc: ratio_to must be a curve index or false")
-  local xmin, n = opts.xmin or 0.1, 200
+  local xmin = opts.xmin or 0.1
+  local n = math.max(2, math.floor((1 - xmin) / 0.005 + 0.5) + 1) -- steps of about 0.005
   local grid = {}
   for i = 1, n do grid[i] = xmin + (1 - xmin) * (i - 1) / (n - 1) end
   local rows = {}
