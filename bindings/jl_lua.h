@@ -9,6 +9,8 @@
 #ifndef JL_LUA_H
 #define JL_LUA_H
 
+#include <signal.h>
+
 #include <lua.h>
 #include <lauxlib.h>
 
@@ -33,5 +35,15 @@ int jl_lua_raise(lua_State *L);
 /* Set by the host: called from long-running C loops to learn that the user
  * pressed Ctrl-C (returns nonzero to stop). NULL when no host. */
 extern volatile int jl_lua_interrupted;
+
+/* Interrupt state shared by the host's signal handlers (bindings/host/signals.c)
+ * and jl.interrupted / jl.interrupt / jl.defer_interrupts (lua_system.c):
+ *   defer    nonzero while Lua code stops at its own safe points (train.fit):
+ *            the host's first SIGINT/SIGTERM then only sets pending
+ *   pending  a signal asked the running code to stop (polled by jl.interrupted)
+ *   signal   the number of that signal (SIGINT, SIGTERM), 0 when none */
+extern volatile sig_atomic_t jl_lua_interrupt_defer;
+extern volatile sig_atomic_t jl_lua_interrupt_pending;
+extern volatile sig_atomic_t jl_lua_interrupt_signal;
 
 #endif

@@ -3,7 +3,8 @@
  * main.c parses the command line and dispatches; state.c builds the Lua state
  * (standard libraries, jetlab.core preload, package.path, global `jl`);
  * paths.c finds the stdlib folder; script.c runs chunks with a traceback;
- * repl.c is the interactive loop; signals.c turns Ctrl-C into a Lua error.
+ * repl.c is the interactive loop; signals.c turns Ctrl-C and SIGTERM into a
+ * Lua error (or, in deferred mode, into a flag train.fit polls).
  *
  * Status convention: functions returning int return a Lua status (LUA_OK or
  * an error code) after having reported any error on stderr.
@@ -73,13 +74,19 @@ int jl_host_run_file(lua_State *L, const char *path);
 void jl_host_repl(lua_State *L);
 
 /* --- signals.c ------------------------------------------------------------ */
-/* Arms Ctrl-C for a chunk running in L: the first SIGINT sets
- * jl_lua_interrupted and makes L raise "interrupted" at its next instruction;
- * a second one ends the process. */
+/* Arms Ctrl-C (SIGINT) and SIGTERM for a chunk running in L: the first signal
+ * sets jl_lua_interrupted and makes L raise "interrupted" at its next
+ * instruction; a second one ends the process. While Lua code has deferred
+ * interrupts (jl.defer_interrupts, train.fit), the first signal is only
+ * recorded for jl.interrupted(), the second interrupts, the third ends. */
 void jl_host_sigint_arm(lua_State *L);
-/* Restores the SIGINT disposition saved by the matching arm and clears the
- * hook it may have left. */
+/* Restores the SIGINT/SIGTERM dispositions saved by the matching arm and
+ * clears the hook it may have left. */
 void jl_host_sigint_disarm(lua_State *L);
+/* The number of the last SIGINT/SIGTERM received (or simulated by
+ * jl.interrupt) while the last chunk ran, 0 when none: main.c exits with
+ * 128 + it when that chunk failed, repl.c stops after a SIGTERM. */
+int jl_host_interrupt_signal(void);
 /* Installs a SIGINT handler that only records the signal (for the prompt);
  * returns and clears the record with jl_host_sigint_take. */
 void jl_host_sigint_catch(void);

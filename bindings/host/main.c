@@ -8,16 +8,26 @@
  * Everything after the options runs inside one protected call (as lua.c's
  * pmain), in a state prepared by state.c. Exit status: 0 on success, 1 when a
  * chunk fails or the jetlab module cannot be loaded, 2 for usage errors and
- * unknown subcommands. The REPL exits 0 at end of input, even after errors.
+ * unknown subcommands, 128 + the signal (130 SIGINT, 143 SIGTERM) when the
+ * failing chunk had been interrupted by one (train.fit's checkpoint-and-stop
+ * included). The REPL exits 0 at end of input, even after errors, and 143
+ * when a SIGTERM interrupted one of its chunks.
+ *
+ * JETLAB_CHECK_LEAKS=1: after the state is closed (every tensor userdata
+ * collected), live tensors or storages left in core are reported on stderr and
+ * turn a successful exit into status 1; a line with the peak RSS is printed.
  */
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <lauxlib.h>
 
 #include "host.h"
+#include "jl_tensor.h"
 
 #define EXIT_USAGE 2
 
@@ -164,6 +174,25 @@ static int l_pmain(lua_State *L)
     return 1;
 }
 
+/* JETLAB_CHECK_LEAKS=1, after lua_close: live core tensors are an error. */
+static int check_leaks(int code)
+{
+    const char *env = getenv("JETLAB_CHECK_LEAKS");
+    if (!env || strcmp(env, "1") != 0)
+        return code;
+    jl_stats s = jl_stats_get();
+    struct rusage ru;
+    long peak_kib = getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : -1;
+    fprintf(stderr, JL_HOST_NAME ": at exit: %lld live tensors, %lld storages, %lld bytes; peak RSS %.1f MiB\n",
+            (long long)s.tensors, (long long)s.storages, (long long)s.bytes[JL_CPU], peak_kib / 1024.0);
+    if (s.tensors != 0 || s.storages != 0) {
+        fprintf(stderr, JL_HOST_NAME ": leak check failed: tensors are still live after the Lua state was closed\n");
+        if (code == EXIT_SUCCESS)
+            code = EXIT_FAILURE;
+    }
+    return code;
+}
+
 int main(int argc, char **argv)
 {
     options o;
@@ -191,6 +220,9 @@ int main(int argc, char **argv)
     int status = lua_pcall(L, 3, 1, 0);
     code = status == LUA_OK ? (int)lua_tointeger(L, -1) : EXIT_FAILURE;
     jl_host_report(L, status);
+    int sig = jl_host_interrupt_signal();
+    if (sig && (code == EXIT_FAILURE || sig == SIGTERM))
+        code = 128 + sig;
     lua_close(L);
-    return code;
+    return check_leaks(code);
 }

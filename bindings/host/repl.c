@@ -7,9 +7,11 @@
  * lua.c 5.4: a line is first tried as "return <line>" so expressions print
  * their values through the global print; a chunk whose syntax error is at
  * "<eof>" continues on the next line; errors are reported with a traceback on
- * stderr and the loop goes on. The loop ends at end of input (Ctrl-D).
+ * stderr and the loop goes on. The loop ends at end of input (Ctrl-D), or
+ * after a chunk that a SIGTERM interrupted.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/select.h>
@@ -244,6 +246,8 @@ void jl_host_repl(lua_State *L)
             jl_host_report(L, status);
         lua_settop(L, base);
         fflush(stdout);
+        if (jl_host_interrupt_signal() == SIGTERM)
+            break; /* asked to terminate: main.c exits 143 */
     }
     jl_host_message_prefix(JL_HOST_NAME);
 }

@@ -4,7 +4,8 @@
 --   local ckpt = require "jetlab.ckpt"
 --   assert(ckpt.save("run/best.h5", {model = model, optimizer = opt, epoch = 12,
 --                                    config = cfg, extra = {mean = mu, std = sigma}}))
---   local c = assert(ckpt.load("run/best.h5"))   -- {model_state=, optimizer_state=, epoch=, config=, extra=}
+--   local c = assert(ckpt.load("run/best.h5"))   -- {model_state=, optimizer_state=, epoch=, config=, extra=,
+--                                                 --  train_state= (train.fit's resumable state, last/interrupted.h5)}
 --   assert(ckpt.load_into("run/best.h5", model, {optimizer = opt}))        -- everything, strictly
 --   assert(ckpt.load_into("w500.h5", tl_model, {strict = false, only = "blocks"}))  -- a backbone (transfer)
 --
@@ -14,6 +15,7 @@
 --   /model/<name>      one dataset per named parameter and buffer ("blocks.1.weight")
 --   /optimizer/...     the optimizer's state_dict: its tensors as datasets at
 --   /extra/...         their key paths, the rest of the table as the Lua literal
+--   /train_state/...   (train.fit's resume state: position, RNG, schedule, history)
 --                      attribute `skeleton` on the group (tensors appear there as
 --                      {["$tensor"] = "state/1/exp_avg"}); `extra` works the same
 --                      way, for standardisation statistics and the like.
@@ -113,23 +115,24 @@ local function join(skeleton, tensors, group, file)
   return out
 end
 
---- ckpt.save(path, {model=, optimizer=, epoch=, config=, extra=}) → true | nil, message
+--- ckpt.save(path, {model=, optimizer=, epoch=, config=, extra=, train_state=}) → true | nil, message
 function ckpt.save(path, what)
   assert(type(path) == "string", "ckpt.save: path (string) expected")
   local OPTIONAL = options.OPTIONAL
   what = options.check("ckpt.save", what,
-    {model = OPTIONAL, optimizer = OPTIONAL, epoch = OPTIONAL, config = OPTIONAL, extra = OPTIONAL})
+    {model = OPTIONAL, optimizer = OPTIONAL, epoch = OPTIONAL, config = OPTIONAL, extra = OPTIONAL,
+     train_state = OPTIONAL})
   local datasets, attrs = {}, {{"/", "format", FORMAT}, {"/", "format_version", FORMAT_VERSION}}
   if what.model then
     for _, e in ipairs(ckpt.named_tensors(what.model)) do datasets[#datasets + 1] = {"/model/" .. e[1], e[2]} end
   end
   if what.epoch then attrs[#attrs + 1] = {"/", "epoch", what.epoch} end
   if what.config ~= nil then attrs[#attrs + 1] = {"/", "config", literal.encode(what.config)} end
-  local groups = {optimizer = what.optimizer, extra = what.extra}
+  local groups = {optimizer = what.optimizer, extra = what.extra, train_state = what.train_state}
   if groups.optimizer and type(groups.optimizer.state_dict) == "function" then
     groups.optimizer = groups.optimizer:state_dict()
   end
-  for _, group in ipairs({"optimizer", "extra"}) do
+  for _, group in ipairs({"optimizer", "extra", "train_state"}) do
     if groups[group] ~= nil then
       local skeleton = split(groups[group], "/" .. group, "", datasets, {})
       attrs[#attrs + 1] = {"/" .. group, "skeleton", literal.encode(skeleton)}
@@ -140,7 +143,7 @@ function ckpt.save(path, what)
   return true
 end
 
---- ckpt.load(path) → {model_state = {name = tensor}, optimizer_state=, epoch=, config=, extra=}
+--- ckpt.load(path) → {model_state = {name = tensor}, optimizer_state=, epoch=, config=, extra=, train_state=}
 --- | nil, message. Tensors are fresh CPU tensors.
 function ckpt.load(path)
   assert(type(path) == "string", "ckpt.load: path (string) expected")
@@ -169,7 +172,7 @@ function ckpt.load(path)
   end
   local ok, why = pcall(function()
     if root.config then state.config = decode(root.config, "config") end
-    for group, field in pairs({optimizer = "optimizer_state", extra = "extra"}) do
+    for group, field in pairs({optimizer = "optimizer_state", extra = "extra", train_state = "train_state"}) do
       if skeletons[group] then
         state[field] = join(decode(skeletons[group], group), tensors, "/" .. group, path)
       end

@@ -216,6 +216,18 @@ function View:options_(opts)
   return o
 end
 
+--- view:state_dict() → {epoch = n}: the counter that keys the next pass's
+--- shuffle (when no epoch option is given); view:load_state_dict(sd) puts it
+--- back. train.fit saves and restores it to resume a run in the same order.
+function View:state_dict() return {epoch = self.epoch_} end
+
+function View:load_state_dict(sd)
+  if type(sd) ~= "table" or math.type(sd.epoch) ~= "integer" then
+    error("view:load_state_dict: {epoch = <integer>} expected", 2)
+  end
+  self.epoch_ = sd.epoch
+end
+
 --- view:num_batches([opts]) → batches per pass (an upper bound when jets are skipped).
 function View:num_batches(opts)
   local o = self:options_(opts)

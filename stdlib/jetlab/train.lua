@@ -41,16 +41,43 @@
 --               (default with val; higher is better), "val_acc", or a name
 --               ending in "loss" (lower is better; default "train_loss" without val)
 --   checkpoint_dir  saves best.h5 (best epoch by metric) and last.h5 there
---               (jetlab.ckpt: model, optimizer, epoch, config, extra); created if missing
+--               (jetlab.ckpt: model, optimizer, epoch, config, extra); created if missing.
+--               last.h5 (and interrupted.h5, below) also hold the training state
+--               that resume needs
 --   config, extra   stored in every checkpoint (extra: e.g. standardisation statistics)
 --   early_stop  patience: stop after that many epochs without improving the metric
 --   clip_grad_norm  max global gradient norm (optim.clip_grad_norm) before each step
 --   seed        jl.manual_seed(seed) first: the same seed repeats a CPU run bit for bit
 --   on_epoch    function(record, history) after each epoch; returning false stops
+--   nan_guard   true (default): a NaN/Inf loss, or a NaN/Inf gradient (one sum of
+--               squares per parameter after backward, before clipping and the
+--               update), stops training with an error naming the step, the last
+--               finite loss, or the parameter and its last finite gradient norm;
+--               false trains on
+--   resume      a checkpoint path (last.h5 or interrupted.h5 written by fit):
+--               restores model, optimizer, schedule, history, position (epoch and
+--               batch), jl's generator and the data sources' state, then goes on.
+--               With the same arguments a CPU run resumed is bit-identical to an
+--               uninterrupted one (the batches before the position are drawn and
+--               skipped, so a data source must repeat its order for the same
+--               generator state and :state_dict())
 --   log         true (default): a progress bar on a terminal (epoch, batch/total,
 --               loss, samples/s, ETA; JETLAB_PROGRESS=0 turns it off) and one
 --               plain line per epoch, "*" marking a new best; false: silent;
 --               a function: called with each epoch line instead of print
+--
+-- INTERRUPTION. While fit runs, the host's SIGINT/SIGTERM (bindings/host/
+-- signals.c) only raise a flag (jl.interrupted()); fit polls it after every
+-- optimizer step and at epoch boundaries — never in the middle of an update —
+-- writes checkpoint_dir/interrupted.h5 (model, optimizer, schedule, position,
+-- RNG, data order, history) and raises an error object (train.is_interruption;
+-- fields interrupted = true, signal, epoch, batch, num_batches, path, history;
+-- tostring: "train: interrupted (SIGINT) at epoch 3, batch 120/400; checkpoint
+-- saved to run/interrupted.h5; resume with --resume run/interrupted.h5 ...").
+-- Uncaught, it ends the script: the host exits 130 (SIGINT) or 143 (SIGTERM);
+-- in the REPL the prompt comes back. A second signal interrupts at once (no
+-- checkpoint), a third ends the process. last.h5 is resumable too (the state
+-- after its epoch), which is what survives a SIGKILL.
 --
 -- fit returns the history: an array of per-epoch records {epoch, train_loss,
 -- val_loss, val_acc, val_auc, lr (group 1's, during the epoch), seconds (the
@@ -223,41 +250,138 @@ local FIT_OPTIONS = {
   loss = OPTIONAL, teacher = OPTIONAL, val = OPTIONAL, val_loss = OPTIONAL, schedule = OPTIONAL,
   metric = OPTIONAL, checkpoint_dir = OPTIONAL, config = OPTIONAL, extra = OPTIONAL,
   early_stop = OPTIONAL, clip_grad_norm = OPTIONAL, seed = OPTIONAL, on_epoch = OPTIONAL, log = true,
+  resume = OPTIONAL, nan_guard = true,
 }
 
--- One pass over the training data; returns the sample-weighted mean loss, samples, seconds.
-local function train_epoch(o, epoch, show)
+local TRAIN_STATE_VERSION = 1
+
+local function is_finite(v) return v == v and v ~= math.huge and v ~= -math.huge end
+
+-- The state_dict of a data source that has one (jetlab.data views: the epoch
+-- counter that keys their shuffle), else nil.
+local function source_state(data)
+  if type(data) == "table" and type(data.state_dict) == "function" then return data:state_dict() end
+  return nil
+end
+
+local function restore_source(data, state)
+  if state ~= nil and type(data) == "table" and type(data.load_state_dict) == "function" then
+    data:load_state_dict(state)
+  end
+end
+
+-- The trainable parameters with names, for the NaN guard's messages.
+local function guarded_params(o)
+  local out = {}
+  if type(o.model.named_parameters) == "function" then
+    for _, e in ipairs(o.model:named_parameters()) do
+      if e[2].requires_grad then out[#out + 1] = {name = e[1], tensor = e[2]} end
+    end
+  else
+    o.optimizer:each(function(p, _, index) out[#out + 1] = {name = "parameter " .. index, tensor = p} end)
+  end
+  return out
+end
+
+local NAN_GUARD_HINT = " (nan_guard = false trains on regardless)"
+
+-- The NaN guard on gradients: one sum of squares per parameter (the same C
+-- reductions as one fused call over all of them); remembers each parameter's
+-- last finite gradient norm and raises, naming the first culprit, when one is
+-- not finite. run.where describes the step.
+local function check_grads(guard, run)
+  local one, bad, first = {}, 0, nil
+  for _, e in ipairs(guard) do
+    local g = e.tensor.grad
+    if g ~= nil then
+      one[1] = g
+      local ss = jl.sum_squares(one)
+      if is_finite(ss) then
+        e.pending = math.sqrt(ss)
+      else
+        bad = bad + 1
+        first = first or {e, ss}
+      end
+    end
+  end
+  if first then
+    local e, ss = first[1], first[2]
+    local last = e.last_norm and string.format("its last finite gradient norm was %.6g (step %d)", e.last_norm,
+      e.last_step) or "it had no finite gradient before"
+    error(string.format("train: the gradient of parameter '%s' is not finite (squared norm %s) at %s; %s; %d of %d parameters have a non-finite gradient%s",
+      e.name, tostring(ss), run.where, last, bad, #guard, NAN_GUARD_HINT), 0)
+  end
+  for _, e in ipairs(guard) do
+    if e.pending then e.last_norm, e.last_step, e.pending = e.pending, run.step + 1, nil end
+  end
+end
+
+-- One optimizer step on batch b (of run.epoch); updates run. Kept out of
+-- train_epoch's loop: a closure inside a loop body that ends with `break` over
+-- a to-be-closed iterator (jetlab.data's loader) trips a Lua 5.4.4 bug
+-- ("attempt to call a nil value (metamethod 'close')").
+local function train_step(o, run, batch, b, params)
   local model, optimizer, criterion, teacher = o.model, o.optimizer, o.loss, o.teacher
-  local params = o.clip_grad_norm and model:parameters()
+  local n = check_batch(batch, string.format("batch %d of epoch %d", b, run.epoch))
+  run.where = string.format("batch %d of epoch %d (step %d)", b, run.epoch, run.step + 1)
+  optimizer:zero_grad()
+  local logits = model(batch.x)
+  local l
+  if teacher then
+    local t_logits = jl.no_grad(function() return teacher(batch.x_teacher or batch.x) end)
+    l = criterion(logits, batch.y, t_logits, {weights = batch.w})
+  else
+    l = criterion(logits, batch.y, {weights = batch.w})
+  end
+  local value = l:item()
+  if o.guard and not is_finite(value) then
+    error(string.format("train: the loss is not finite (%s) at %s; %s%s", tostring(value), run.where,
+      run.last_loss and string.format("the last finite loss was %.6g (step %d)", run.last_loss, run.last_loss_step)
+        or "no finite loss before it", NAN_GUARD_HINT), 0)
+  end
+  l:backward()
+  if o.guard then check_grads(o.guard, run) end
+  if params then optim.clip_grad_norm(params, o.clip_grad_norm) end
+  optimizer:step()
+  -- a safe point: the step is complete
+  run.step, run.batch = run.step + 1, b
+  if is_finite(value) then run.last_loss, run.last_loss_step = value, run.step end
+  run.sum, run.samples = run.sum + value * n, run.samples + n
+end
+
+-- One pass over the training data, from run's position (run.batch batches
+-- already done: skipped, with jl's generator put back to run.rng after them).
+-- Updates run after every step; stops after a step when jl.interrupted().
+-- Returns the sample-weighted mean loss, samples, seconds, interrupted.
+local function train_epoch(o, run, show)
+  local params = o.clip_grad_norm and o.model:parameters()
+  local epoch, skip = run.epoch, run.batch
   local bar = show and progress_bar(epoch, o.epochs, num_batches(o.train))
-  model:train()
-  local t0 = jl.clock()
-  local sum, samples, b = 0, 0, 0
+  o.model:train()
+  local t0 = jl.clock() - run.seconds
+  local b, interrupted = 0, false
   for batch in train.batches(o.train) do
     b = b + 1
-    local n = check_batch(batch, string.format("batch %d of epoch %d", b, epoch))
-    optimizer:zero_grad()
-    local logits = model(batch.x)
-    local l
-    if teacher then
-      local t_logits = jl.no_grad(function() return teacher(batch.x_teacher or batch.x) end)
-      l = criterion(logits, batch.y, t_logits, {weights = batch.w})
+    if b <= skip then
+      if b == skip then jl.set_rng_state(run.rng[1], run.rng[2]) end
     else
-      l = criterion(logits, batch.y, {weights = batch.w})
+      train_step(o, run, batch, b, params)
+      run.seconds = jl.clock() - t0
+      if bar then bar.update(b, run.sum / run.samples, run.samples, run.seconds) end
+      if jl.interrupted() then
+        interrupted = true
+        break
+      end
     end
-    local value = l:item()
-    if value ~= value or value == math.huge or value == -math.huge then
-      error(string.format("train: the loss is not finite (%s) at batch %d of epoch %d", tostring(value), b, epoch), 0)
-    end
-    l:backward()
-    if params then optim.clip_grad_norm(params, o.clip_grad_norm) end
-    optimizer:step()
-    sum, samples = sum + value * n, samples + n
-    if bar then bar.update(b, sum / samples, samples, jl.clock() - t0) end
+  end
+  if b < skip then
+    error(string.format("train.fit: resume: the training data gave %d batches in epoch %d, but the checkpoint was taken after batch %d",
+      b, epoch, skip), 0)
   end
   if b == 0 then error("train: the training data yielded no batch in epoch " .. epoch, 0) end
   if bar then bar.clear() end
-  return sum / samples, samples, jl.clock() - t0
+  run.seconds = jl.clock() - t0
+  return run.sum / run.samples, run.samples, run.seconds, interrupted
 end
 
 local function mkdir(dir)
@@ -265,12 +389,24 @@ local function mkdir(dir)
   if not ok then error("train: cannot create the checkpoint folder " .. dir, 0) end
 end
 
+-- Interruptions are raised as this error object (tostring gives the message).
+local Interrupted = {__tostring = function(e) return e.message end}
+
+--- train.is_interruption(err) → true when err is the error train.fit raises
+--- after saving interrupted.h5 on SIGINT/SIGTERM.
+function train.is_interruption(err) return getmetatable(err) == Interrupted end
+
+-- Sets jl's generator to a saved {seed, counter}.
+local function set_rng(s) jl.set_rng_state(s[1], s[2]) end
+local function get_rng() return {jl.rng_state()} end
+
 --- train.fit{...} → history (see the header).
 function train.fit(opts)
   local o = options.check("train.fit", opts, FIT_OPTIONS)
   if o.teacher and not o.loss then
     error("train.fit: a teacher needs a distillation loss, e.g. loss.kd.hinton{alpha = 0.5, T = 4}", 2)
   end
+  if o.resume ~= nil and type(o.resume) ~= "string" then error("train.fit: resume must be a checkpoint path", 2) end
   o.loss = o.loss or loss_lib.cross_entropy
   local val_criterion = o.val_loss or (o.teacher and loss_lib.cross_entropy or o.loss)
   local metric = o.metric or (o.val and "val_auc" or "train_loss")
@@ -278,24 +414,104 @@ function train.fit(opts)
   local lower_is_better = metric:match("loss$") ~= nil
   local emit = type(o.log) == "function" and o.log or (o.log and print or nil)
   local show_bar = o.log == true and jl.isatty(1) and os.getenv("JETLAB_PROGRESS") ~= "0"
+  o.guard = o.nan_guard ~= false and guarded_params(o) or nil
   if o.seed then jl.manual_seed(o.seed) end
   if o.teacher then o.teacher:eval() end
   if o.checkpoint_dir then mkdir(o.checkpoint_dir) end
 
+  -- SIGINT/SIGTERM now only raise a flag, polled after every step
+  local was_deferred = jl.defer_interrupts(true)
+  local _ <close> = setmetatable({}, {__close = function() jl.defer_interrupts(was_deferred) end})
+
   local history = {metric = metric, stopped_early = false}
   local best, since_best = nil, 0
-  local function save(name, epoch)
+  -- the position: run.batch batches of run.epoch done; run.rng_epoch is jl's
+  -- generator before the epoch's data pass began, data_state the source's state then
+  local run = {epoch = 1, batch = 0, step = 0, sum = 0, samples = 0, seconds = 0}
+
+  if o.resume then
+    local state, err = ckpt.load_into(o.resume, o.model, {optimizer = o.optimizer})
+    if not state then error("train.fit: resume: " .. err, 2) end
+    local ts = state.train_state
+    if type(ts) ~= "table" or ts.version ~= TRAIN_STATE_VERSION then
+      error("train.fit: resume: " .. o.resume .. " has no training state (only train.fit's last.h5 and interrupted.h5 can be resumed)", 2)
+    end
+    if o.schedule then
+      if not ts.schedule then error("train.fit: resume: " .. o.resume .. " was saved without a schedule", 2) end
+      o.schedule:load_state_dict(ts.schedule)
+    end
+    for k, v in pairs(ts.history) do history[k] = v end
+    best, since_best = ts.best, ts.since_best
+    for _, k in ipairs({"epoch", "batch", "step", "sum", "samples", "seconds", "rng_epoch", "rng", "data_state",
+        "last_loss", "last_loss_step"}) do
+      run[k] = ts[k]
+    end
+    for _, e in ipairs(o.guard or {}) do
+      local g = ts.grad_norms and ts.grad_norms[e.name]
+      if g then e.last_norm, e.last_step = g[1], g[2] end
+    end
+    restore_source(o.val, ts.val_state)
+    if ts.stopped_early then
+      history.stopped_early = true
+      return history
+    end
+    if run.batch == 0 then -- at an epoch boundary: the generator and data as they were then
+      set_rng(ts.rng)
+      restore_source(o.train, run.data_state)
+    end
+  end
+
+  -- The resumable state at run's position.
+  local function train_state()
+    local norms = {}
+    for _, e in ipairs(o.guard or {}) do
+      if e.last_norm then norms[e.name] = {e.last_norm, e.last_step} end
+    end
+    local h = {}
+    for k, v in pairs(history) do h[k] = v end
+    return {
+      version = TRAIN_STATE_VERSION, epoch = run.epoch, batch = run.batch, num_batches = num_batches(o.train),
+      step = run.step, sum = run.sum, samples = run.samples, seconds = run.seconds,
+      rng_epoch = run.rng_epoch, rng = get_rng(), data_state = run.data_state, val_state = source_state(o.val),
+      schedule = o.schedule and o.schedule:state_dict() or nil, history = h, best = best, since_best = since_best,
+      last_loss = run.last_loss, last_loss_step = run.last_loss_step, grad_norms = norms, seed = o.seed,
+      stopped_early = run.stop_early,
+    }
+  end
+  local function save(name, epoch, resumable)
     local path = o.checkpoint_dir .. "/" .. name
     local ok, err = ckpt.save(path, {model = o.model, optimizer = o.optimizer, epoch = epoch,
-      config = o.config, extra = o.extra})
+      config = o.config, extra = o.extra, train_state = resumable and train_state() or nil})
     if not ok then error("train: " .. err, 0) end
     return path
   end
+  -- At a safe point after a signal: saves interrupted.h5 and raises.
+  local function stop(signal)
+    local path = o.checkpoint_dir and save("interrupted.h5", run.epoch - (run.batch == 0 and 1 or 0), true)
+    local total = num_batches(o.train)
+    local where = run.epoch > o.epochs and string.format("after the last epoch (%d)", o.epochs)
+      or string.format("at epoch %d, batch %d/%s", run.epoch, run.batch, total and tostring(total) or "?")
+    local message = string.format("train: interrupted (%s) %s; %s", signal, where,
+      path and string.format("checkpoint saved to %s; resume with --resume %s (train.fit{resume = ...})", path, path)
+        or "nothing saved (no checkpoint_dir)")
+    error(setmetatable({interrupted = true, signal = signal, epoch = run.epoch, batch = run.batch, num_batches = total,
+      path = path, history = history, message = message}, Interrupted), 0)
+  end
 
-  for epoch = 1, o.epochs do
-    local t0 = jl.clock()
+  while run.epoch <= o.epochs do
+    local epoch = run.epoch
+    local signal = jl.interrupted()
+    if signal then stop(signal) end
+    if run.batch == 0 then
+      run.rng_epoch, run.data_state = get_rng(), source_state(o.train)
+    else
+      restore_source(o.train, run.data_state)
+      set_rng(run.rng_epoch)
+    end
+    local t0 = jl.clock() - run.seconds
     local lr = current_lr(o.optimizer)
-    local train_loss, samples, train_seconds = train_epoch(o, epoch, show_bar)
+    local train_loss, samples, train_seconds, interrupted = train_epoch(o, run, show_bar)
+    if interrupted then stop(jl.interrupted()) end
     local r = {epoch = epoch, train_loss = train_loss, lr = lr, samples = samples, train_seconds = train_seconds,
       ms_per_sample = 1000 * train_seconds / samples}
     if o.val then
@@ -313,18 +529,27 @@ function train.fit(opts)
     else
       since_best = since_best + 1
     end
-    if o.checkpoint_dir then history.last_path = save("last.h5", epoch) end
-    r.seconds = jl.clock() - t0
+    local stop_early = o.early_stop ~= nil and since_best >= o.early_stop
     history[#history + 1] = r
+    run.stop_early = stop_early
+    run.epoch, run.batch, run.sum, run.samples, run.seconds = epoch + 1, 0, 0, 0, 0
+    run.rng_epoch, run.data_state = get_rng(), source_state(o.train)
+    if o.checkpoint_dir then
+      history.last_path = o.checkpoint_dir .. "/last.h5"
+      save("last.h5", epoch, true)
+    end
+    r.seconds = jl.clock() - t0
     if emit then emit(epoch_line(r, o.epochs, improved)) end
     if o.on_epoch and o.on_epoch(r, history) == false then break end
-    if o.early_stop and since_best >= o.early_stop then
+    if stop_early then
       history.stopped_early = true
       if emit then emit(string.format("early stop: no better %s for %d epochs (best %.4f at epoch %d)", metric,
         since_best, best, history.best_epoch)) end
       break
     end
   end
+  local signal = jl.interrupted()
+  if signal then stop(signal) end
   return history
 end
 

@@ -69,7 +69,7 @@ expect_eq "os.exit status" "$RC" 7
 
 timeout --foreground -s INT --preserve-status 1 "$JETLAB" -e 'while true do end' >/dev/null 2>"$TMP/stderr"
 RC=$?
-expect_eq "Ctrl-C stops a script with status 1" "$RC" 1
+expect_eq "Ctrl-C stops a script with status 130 (128 + SIGINT)" "$RC" 130
 expect_match "Ctrl-C message" "$(cat "$TMP/stderr")" 'interrupted'
 
 # --- -i: the REPL after a script ---------------------------------------------
