@@ -56,8 +56,12 @@ static const luaL_Reg graph_functions[] = {
     {NULL, NULL},
 };
 
+/* jl.edge_gather, jl.batch_norm_relu, jl.edges_by_dst (lua_edgeconv.c). */
+void jl_lua_open_edgeconv(lua_State *L, int module, int methods);
+
 void jl_lua_open_graph(lua_State *L, int module, int methods)
 {
     (void)methods;
     jl_lua_setfuncs(L, module, graph_functions);
+    jl_lua_open_edgeconv(L, module, methods);
 }

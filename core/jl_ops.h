@@ -192,4 +192,26 @@ jl_tensor *jl_segment_max(jl_tensor *x, jl_tensor *offsets);
 jl_tensor *jl_batch_norm(jl_tensor *x, jl_tensor *weight, jl_tensor *bias, jl_tensor *running_mean,
                          jl_tensor *running_var, bool training, double momentum, double eps);
 
+/* --- EdgeConv building blocks (ops_edgeconv.c) ---------------------------------------
+ * Graphs in CSR form as jl_knn gives them: edge_offsets (N+1) i64 and nbr (E) i64
+ * (0-based rows); edge e belongs to centre i when edge_offsets[i] <= e < edge_offsets[i+1]. */
+
+/* out (E, C) <- ab[centre(e), 0..C) + ab[nbr[e], C..2C), ab (N, 2C): the first
+ * EdgeConv layer without building edge features, ab = x [W1 - W2; W2]^T (one GEMM
+ * on nodes). ab may be a column slice (unit column stride). Gradient to ab. */
+jl_tensor *jl_edge_gather(jl_tensor *ab, jl_tensor *edge_offsets, jl_tensor *nbr);
+/* relu(batch_norm(x)) fused, x (N, C), arguments as jl_batch_norm (statistics over the N
+ * rows, running buffers updated in training). With segments (S+1) i64 (NULL: none) the
+ * result is instead the mean of those rows over each segment, (S, C) (0 for an empty
+ * segment), without writing the (N, C) activations. Gradients to x, weight and bias. */
+jl_tensor *jl_batch_norm_relu(jl_tensor *x, jl_tensor *weight, jl_tensor *bias, jl_tensor *running_mean,
+                              jl_tensor *running_var, bool training, double momentum, double eps,
+                              jl_tensor *segments);
+/* Edges (src, dst) (E) i64 0-based over n_nodes nodes grouped by dst (stable counting
+ * sort): returns nbr (E) i64 = the sources in dst order, and in *edge_offsets (N+1) i64
+ * (+1) the CSR offsets, and when perm is not NULL in *perm (E) i64 (+1) the position of
+ * each sorted edge in the input. No gradient. */
+jl_tensor *jl_edges_by_dst(jl_tensor *src, jl_tensor *dst, int64_t n_nodes, jl_tensor **edge_offsets,
+                           jl_tensor **perm);
+
 #endif

@@ -20,6 +20,7 @@ void jl_cpu_register_nn(jl_backend *b);          /* nn.c: batch normalisation st
 void jl_cpu_register_graph(jl_backend *b);       /* graph.c: knn, segment ids and reductions */
 void jl_cpu_register_loss(jl_backend *b);        /* loss.c: fused softmax cross-entropy and backward */
 void jl_cpu_register_optim(jl_backend *b);       /* optim.c: fused SGD and Adam updates */
+void jl_cpu_register_edgeconv(jl_backend *b);    /* edgeconv.c: edge gather, fused batchnorm+relu(+mean) */
 
 /* The host block cache (cpu_cache.c): freed blocks of 1 MiB or more are kept
  * (up to a bounded total) and reused for the same rounded size, so large

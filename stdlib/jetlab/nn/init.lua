@@ -27,6 +27,8 @@ local nn = {
   Flatten = activation.Flatten,
   init = require "jetlab.nn.initializers",
   functional = require "jetlab.nn.functional",
+  EdgeConv = require("jetlab.nn.edgeconv").EdgeConv,
+  LundEdgeConv = require("jetlab.nn.edgeconv").LundEdgeConv,
 }
 
 nn.models = require "jetlab.nn.models"

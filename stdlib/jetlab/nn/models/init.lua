@@ -7,9 +7,18 @@
 -- A new model file (particlenet.lua, lundnet.lua) adds its constructors here.
 
 local fcnn = require "jetlab.nn.models.fcnn"
+local particlenet = require "jetlab.nn.models.particlenet"
+local lundnet = require "jetlab.nn.models.lundnet"
 
 return {
   fcnn = fcnn.fcnn,
   fcnn_teacher = fcnn.teacher,
   fcnn_student = fcnn.student,
+  particlenet = particlenet.particlenet,
+  particlenet_lite = particlenet.particlenet_lite,
+  particlenet_teacher = particlenet.particlenet_teacher,
+  particlenet_student = particlenet.particlenet_student,
+  lundnet = lundnet.lundnet,
+  lundnet5 = lundnet.lundnet5,
+  lundnet3 = lundnet.lundnet3,
 }

@@ -1,0 +1,119 @@
+/* lua_edgeconv.c — the EdgeConv building blocks (core/ops_edgeconv.c), for
+ * stdlib/jetlab/nn/edgeconv.lua. Opened by jl_lua_open_graph.
+ *
+ *   local nbr, eoff = jl.knn(coords, offsets, 16)           -- 1-based nbr
+ *   local z = jl.edge_gather(ab, eoff, nbr)                 -- ab (N, 2C) → (E, C)
+ *   local y = jl.batch_norm_relu(z, w, b, rm, rv, {training = true, momentum = 0.1, eps = 1e-5})
+ *   local m = jl.batch_norm_relu(z, w, b, rm, rv, {training = true, segments = eoff})  -- (N, C)
+ *   local nbr2, eoff2, perm = jl.edges_by_dst(src, dst, n_nodes)  -- 1-based src/dst/nbr/perm
+ *
+ * Index conventions as jl.knn: neighbour rows (nbr, src, dst, perm) are 1-based,
+ * offsets are cumulative counts.
+ */
+#include <string.h>
+
+#include "lua_args.h"
+#include "lua_module.h"
+
+/* A +1 0-based copy of the 1-based i64 index tensor at arg. */
+static jl_tensor *zero_based(lua_State *L, int arg, const char *what)
+{
+    jl_tensor *t = jl_lua_check(L, arg);
+    if (t->dtype != JL_I64) luaL_error(L, "%s must be an i64 tensor, got %s", what, jl_dtype_name(t->dtype));
+    return jl_affine(t, 1, -1);
+}
+
+/* jl.edge_gather(ab (N, 2C), edge_offsets (N+1), nbr (E) 1-based) → (E, C) */
+static int l_edge_gather(lua_State *L)
+{
+    jl_tensor *ab = jl_lua_check(L, 1), *eoff = jl_lua_check(L, 2);
+    jl_tensor *nbr = zero_based(L, 3, "edge_gather: nbr");
+    if (!nbr) return jl_lua_raise(L);
+    jl_tensor *out = jl_edge_gather(ab, eoff, nbr);
+    jl_release(nbr);
+    return jl_lua_push(L, out);
+}
+
+static jl_tensor *opt_tensor(lua_State *L, int arg)
+{
+    return lua_isnoneornil(L, arg) ? NULL : jl_lua_check(L, arg);
+}
+
+/* jl.batch_norm_relu(x, weight?, bias?, running_mean?, running_var?,
+ *                    {training = false, momentum = 0.1, eps = 1e-5, segments = nil}) */
+static int l_batch_norm_relu(lua_State *L)
+{
+    jl_tensor *x = jl_lua_check(L, 1);
+    jl_tensor *w = opt_tensor(L, 2), *b = opt_tensor(L, 3), *rm = opt_tensor(L, 4), *rv = opt_tensor(L, 5);
+    bool training = false;
+    double momentum = 0.1, eps = 1e-5;
+    jl_tensor *segments = NULL;
+    if (!lua_isnoneornil(L, 6)) {
+        luaL_checktype(L, 6, LUA_TTABLE);
+        lua_pushnil(L);
+        while (lua_next(L, 6)) {
+            const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+            if (strcmp(key, "training") == 0) {
+                luaL_argexpected(L, lua_isboolean(L, -1), 6, "training = boolean");
+                training = lua_toboolean(L, -1);
+            } else if (strcmp(key, "momentum") == 0 || strcmp(key, "eps") == 0) {
+                if (!lua_isnumber(L, -1))
+                    luaL_error(L, "batch_norm_relu: option %s must be a number, got %s", key, luaL_typename(L, -1));
+                *(key[0] == 'm' ? &momentum : &eps) = lua_tonumber(L, -1);
+            } else if (strcmp(key, "segments") == 0) {
+                segments = jl_lua_check(L, -1); /* borrowed: the options table keeps it alive */
+            } else {
+                lua_pushvalue(L, -2);
+                luaL_error(L, "batch_norm_relu: unknown option '%s' (expected training, momentum, eps, segments)",
+                           luaL_tolstring(L, -1, NULL));
+            }
+            lua_pop(L, 1);
+        }
+    }
+    return jl_lua_push(L, jl_batch_norm_relu(x, w, b, rm, rv, training, momentum, eps, segments));
+}
+
+/* jl.edges_by_dst(src (E), dst (E) 1-based, n_nodes) → nbr (E) 1-based sources grouped
+ * by dst, edge_offsets (N+1), perm (E) 1-based input position of each sorted edge */
+static int l_edges_by_dst(lua_State *L)
+{
+    lua_Integer n = luaL_checkinteger(L, 3);
+    luaL_argcheck(L, n >= 0, 3, "n_nodes must be >= 0");
+    jl_tensor *src = zero_based(L, 1, "edges_by_dst: src");
+    if (!src) return jl_lua_raise(L);
+    jl_tensor *dst = zero_based(L, 2, "edges_by_dst: dst");
+    if (!dst) {
+        jl_release(src);
+        return jl_lua_raise(L);
+    }
+    jl_tensor *eoff = NULL, *perm = NULL;
+    jl_tensor *nbr = jl_edges_by_dst(src, dst, (int64_t)n, &eoff, &perm);
+    jl_release(src);
+    jl_release(dst);
+    if (!nbr) return jl_lua_raise(L);
+    jl_tensor *nbr1 = jl_affine(nbr, 1, 1), *perm1 = nbr1 ? jl_affine(perm, 1, 1) : NULL;
+    jl_release(nbr);
+    jl_release(perm);
+    if (!perm1) {
+        jl_release(nbr1);
+        jl_release(eoff);
+        return jl_lua_raise(L);
+    }
+    jl_lua_push(L, nbr1);
+    jl_lua_push(L, eoff);
+    jl_lua_push(L, perm1);
+    return 3;
+}
+
+static const luaL_Reg edgeconv_functions[] = {
+    {"edge_gather", l_edge_gather},
+    {"batch_norm_relu", l_batch_norm_relu},
+    {"edges_by_dst", l_edges_by_dst},
+    {NULL, NULL},
+};
+
+void jl_lua_open_edgeconv(lua_State *L, int module, int methods)
+{
+    (void)methods;
+    jl_lua_setfuncs(L, module, edgeconv_functions);
+}

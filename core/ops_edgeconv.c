@@ -1,0 +1,356 @@
+/* ops_edgeconv.c — the fused building blocks of EdgeConv on ragged graphs
+ * (jl_ops.h, "EdgeConv building blocks"):
+ *
+ *   jl_edge_gather      out[e] = ab[centre(e), :C] + ab[nbr[e], C:]  (first layer without
+ *                       (E, 2C) edge features), backward = segment sum | scatter-add;
+ *   jl_batch_norm_relu  relu(batch_norm(x)) in one pass, optionally averaged over
+ *                       segments (the last layer's mean over neighbours), so the
+ *                       (E, C) activations are written once (or never); the node saves
+ *                       only x and the channel table, and the backward recomputes the
+ *                       ReLU mask from them;
+ *   jl_edges_by_dst     edge lists grouped by destination (LundNet's CSR).
+ *
+ * The channel table (6, C) is the one of ops_nn.c: rows mean, variance (biased),
+ * weight, bias, grad bias, grad weight; statistics come from the batchnorm_stats
+ * kernel. With segments, the backward kernel needs five arrays and jl_kargs has
+ * four views, so the table rides in six extra rows after the gradient (see
+ * bn_relu_backward in jl_ops.def).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "jl_ops.h"
+
+enum { ROW_MEAN, ROW_VAR, ROW_WEIGHT, ROW_BIAS, ROW_GRAD_BIAS, ROW_GRAD_WEIGHT, TABLE_ROWS };
+
+/* --- argument checks -------------------------------------------------------------- */
+
+/* Checks offsets (S+1) i64 on the CPU (values are read on the host): starts at 0, never
+ * decreases, ends at rows. */
+static int check_offsets(const char *op, const char *name, jl_tensor *offsets, int64_t rows)
+{
+    if (offsets->dtype != JL_I64 || offsets->ndim != 1 || offsets->shape[0] < 1)
+        return JL_FAIL("%s: %s must be a 1-D i64 tensor (count + 1), got %s %s", op, name,
+                       jl_dtype_name(offsets->dtype), jl_shape_str(offsets));
+    if (jl_device_of(offsets) != JL_CPU)
+        return JL_FAIL_CODE(JL_EDEVICE, "%s: %s must be on the cpu, got %s", op, name,
+                            jl_device_name(jl_device_of(offsets)));
+    int64_t n = offsets->shape[0], stride = offsets->strides[0];
+    const int64_t *o = jl_data(offsets);
+    if (o[0] != 0) return JL_FAIL("%s: %s must start at 0, got %lld", op, name, (long long)o[0]);
+    for (int64_t s = 1; s < n; s++)
+        if (o[s * stride] < o[(s - 1) * stride])
+            return JL_FAIL("%s: %s decrease at position %lld (%lld after %lld)", op, name, (long long)s + 1,
+                           (long long)o[s * stride], (long long)o[(s - 1) * stride]);
+    if (o[(n - 1) * stride] != rows)
+        return JL_FAIL("%s: %s end at %lld but there are %lld rows", op, name, (long long)o[(n - 1) * stride],
+                       (long long)rows);
+    return JL_OK;
+}
+
+/* Checks rows (E) i64 on the CPU, every value in [0, n). */
+static int check_rows(const char *op, const char *name, jl_tensor *rows, int64_t n)
+{
+    if (rows->dtype != JL_I64 || rows->ndim != 1)
+        return JL_FAIL("%s: %s must be a 1-D i64 tensor, got %s %s", op, name, jl_dtype_name(rows->dtype),
+                       jl_shape_str(rows));
+    if (jl_device_of(rows) != JL_CPU)
+        return JL_FAIL_CODE(JL_EDEVICE, "%s: %s must be on the cpu, got %s", op, name,
+                            jl_device_name(jl_device_of(rows)));
+    const int64_t *r = jl_data(rows);
+    int64_t m = rows->shape[0], stride = rows->strides[0];
+    for (int64_t e = 0; e < m; e++) {
+        int64_t v = r[e * stride];
+        if (v < 0 || v >= n)
+            return JL_FAIL("%s: %s[%lld] = %lld is outside 0..%lld", op, name, (long long)e, (long long)v,
+                           (long long)n - 1);
+    }
+    return JL_OK;
+}
+
+/* --- edge_gather ------------------------------------------------------------------ */
+
+static int edge_gather_backward(jl_node *node, jl_tensor *g, jl_tensor **grads)
+{
+    jl_tensor *eoff = jl_node_saved(node, 0), *nbr = jl_node_saved(node, 1);
+    if (!eoff || !nbr) return jl_last_error_code();
+    jl_tensor *gc = jl_contiguous(g);
+    jl_tensor *out = gc ? jl_tensor_new(JL_F32, 2, (int64_t[]){node->i[0], 2 * node->i[1]}, jl_device_of(g)) : NULL;
+    if (out) {
+        jl_kargs k = {.op = JL_OP_edge_gather_backward, .out = jl_view_of(out), .a = jl_view_of(gc),
+                      .b = jl_view_of(eoff), .c = jl_view_of(nbr)};
+        if (jl_run(jl_device_of(g), &k)) {
+            jl_release(out);
+            out = NULL;
+        }
+    }
+    jl_release(gc);
+    grads[0] = out;
+    return out ? JL_OK : jl_last_error_code();
+}
+
+jl_tensor *jl_edge_gather(jl_tensor *ab, jl_tensor *edge_offsets, jl_tensor *nbr)
+{
+    if (ab->dtype != JL_F32 || ab->ndim != 2 || ab->shape[1] % 2) {
+        JL_FAIL("edge_gather: ab must be f32 (N, 2C), got %s %s", jl_dtype_name(ab->dtype), jl_shape_str(ab));
+        return NULL;
+    }
+    int64_t N = ab->shape[0], C = ab->shape[1] / 2;
+    if (check_rows("edge_gather", "nbr", nbr, N) ||
+        check_offsets("edge_gather", "edge_offsets", edge_offsets, nbr->shape[0]))
+        return NULL;
+    if (edge_offsets->shape[0] != N + 1) {
+        JL_FAIL("edge_gather: edge_offsets has %lld entries but ab has %lld rows (need rows + 1)",
+                (long long)edge_offsets->shape[0], (long long)N);
+        return NULL;
+    }
+    /* a column slice of a GEMM output is fine as it is; anything else is made contiguous */
+    jl_tensor *a = ab->strides[1] == 1 && ab->strides[0] >= 2 * C ? jl_retain(ab) : jl_contiguous(ab);
+    jl_tensor *eo = a ? jl_contiguous(edge_offsets) : NULL;
+    jl_tensor *nb = eo ? jl_contiguous(nbr) : NULL;
+    jl_tensor *out = nb ? jl_tensor_new(JL_F32, 2, (int64_t[]){nbr->shape[0], C}, jl_device_of(ab)) : NULL;
+    int rc = out ? JL_OK : jl_last_error_code();
+    if (!rc && jl_numel(out) > 0) {
+        jl_kargs k = {.op = JL_OP_edge_gather, .out = jl_view_of(out), .a = jl_view_of(a), .b = jl_view_of(eo),
+                      .c = jl_view_of(nb)};
+        rc = jl_run(jl_device_of(ab), &k);
+    }
+    if (!rc && jl_needs_graph(1, &ab)) {
+        jl_node *node = jl_node_new("edge_gather", edge_gather_backward, 1, &ab);
+        if (!node) {
+            rc = jl_last_error_code();
+        } else {
+            node->i[0] = N;
+            node->i[1] = C;
+            jl_node_save(node, eo);
+            jl_node_save(node, nb);
+            jl_attach(out, node);
+        }
+    }
+    jl_release(a);
+    jl_release(eo);
+    jl_release(nb);
+    if (rc) {
+        jl_release(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* --- batch_norm_relu ---------------------------------------------------------------- */
+
+static int check_channel(const char *name, const jl_tensor *t, const jl_tensor *x)
+{
+    if (!t) return JL_OK;
+    if (t->dtype != JL_F32 || t->ndim != 1 || t->shape[0] != x->shape[1])
+        return JL_FAIL("batch_norm_relu: %s must be f32 (%lld), got %s %s", name, (long long)x->shape[1],
+                       jl_dtype_name(t->dtype), jl_shape_str(t));
+    if (jl_device_of(t) != jl_device_of(x))
+        return JL_FAIL("batch_norm_relu: %s is on %s but x is on %s", name, jl_device_name(jl_device_of(t)),
+                       jl_device_name(jl_device_of(x)));
+    return JL_OK;
+}
+
+/* Row `row` of table <- src (C), or value when src is NULL. */
+static int set_row(jl_tensor *table, int row, jl_tensor *src, double value)
+{
+    jl_tensor *r = jl_select(table, 0, row);
+    int rc = !r ? jl_last_error_code() : src ? jl_copy_(r, src) : jl_fill_(r, value);
+    jl_release(r);
+    return rc;
+}
+
+/* running (C) <- (1 - m) * running + m * scale * row `row` of table; in place, no graph. */
+static int blend_into(jl_tensor *running, jl_tensor *table, int row, double m, double scale)
+{
+    jl_tensor *batch = jl_select(table, 0, row);
+    jl_tensor *a = batch ? jl_affine(batch, m * scale, 0.0) : NULL;
+    jl_tensor *b = a ? jl_affine(running, 1.0 - m, 0.0) : NULL;
+    jl_tensor *sum = b ? jl_add(a, b) : NULL;
+    int rc = sum ? jl_copy_(running, sum) : jl_last_error_code();
+    jl_release(batch);
+    jl_release(a);
+    jl_release(b);
+    jl_release(sum);
+    return rc;
+}
+
+/* Kernel view of `count` rows of the contiguous table starting at `first`. */
+static jl_view table_rows(const jl_tensor *table, int64_t first, int64_t count)
+{
+    jl_view v = jl_view_of(table);
+    v.data = (float *)v.data + first * table->shape[1];
+    v.shape[0] = count;
+    return v;
+}
+
+static int batch_norm_relu_backward(jl_node *node, jl_tensor *g, jl_tensor **grads)
+{
+    jl_tensor *x = jl_node_saved(node, 0), *saved_table = jl_node_saved(node, 1);
+    jl_tensor *segments = node->n_saved > 2 ? jl_node_saved(node, 2) : NULL;
+    if (!x || !saved_table || (node->n_saved > 2 && !segments)) return jl_last_error_code();
+    int64_t N = x->shape[0], C = x->shape[1], S = segments ? segments->shape[0] - 1 : 0;
+    bool was = jl_set_grad_enabled(false);
+    /* the table (clone: rows 4, 5 receive the parameter grads), after g when segmented */
+    jl_tensor *packed = NULL, *table = NULL;
+    if (segments) {
+        jl_tensor *parts[2] = {g, saved_table};
+        packed = jl_cat(2, parts, 0); /* (S + 6, C) contiguous */
+        table = packed ? jl_narrow(packed, 0, S, TABLE_ROWS) : NULL;
+    } else {
+        packed = jl_contiguous(g);
+        table = packed ? jl_clone(saved_table) : NULL;
+    }
+    jl_tensor *gx = table && node->needs_grad[0] ? jl_empty_like(x) : NULL;
+    int rc = table && (gx || !node->needs_grad[0]) ? JL_OK : jl_last_error_code();
+    if (!rc) {
+        jl_kargs k = {.op = JL_OP_bn_relu_backward, .a = jl_view_of(packed), .b = jl_view_of(x),
+                      .c = segments ? jl_view_of(segments) : jl_view_of(table), .s = {node->s[0], node->s[1]},
+                      .i = {N, C}};
+        if (gx) k.out = jl_view_of(gx);
+        rc = jl_run(jl_device_of(x), &k);
+    }
+    if (!rc) {
+        grads[0] = gx;
+        gx = NULL;
+        if (node->needs_grad[1] && !(grads[1] = jl_select(table, 0, ROW_GRAD_WEIGHT))) rc = jl_last_error_code();
+        if (!rc && node->needs_grad[2] && !(grads[2] = jl_select(table, 0, ROW_GRAD_BIAS))) rc = jl_last_error_code();
+    }
+    jl_set_grad_enabled(was);
+    jl_release(packed);
+    jl_release(table);
+    jl_release(gx);
+    return rc;
+}
+
+jl_tensor *jl_batch_norm_relu(jl_tensor *x, jl_tensor *weight, jl_tensor *bias, jl_tensor *running_mean,
+                              jl_tensor *running_var, bool training, double momentum, double eps,
+                              jl_tensor *segments)
+{
+    if (x->ndim != 2 || x->dtype != JL_F32) {
+        JL_FAIL("batch_norm_relu: x must be f32 (N, C), got %s %s", jl_dtype_name(x->dtype), jl_shape_str(x));
+        return NULL;
+    }
+    int rc = check_channel("weight", weight, x);
+    if (!rc) rc = check_channel("bias", bias, x);
+    if (!rc) rc = check_channel("running_mean", running_mean, x);
+    if (!rc) rc = check_channel("running_var", running_var, x);
+    if (!rc && !running_mean != !running_var)
+        rc = JL_FAIL("batch_norm_relu: running_mean and running_var must be given together");
+    if (!rc && !training && !running_mean)
+        rc = JL_FAIL("batch_norm_relu: eval mode needs running_mean and running_var (or training = true)");
+    if (!rc && training && x->shape[0] < 2)
+        rc = JL_FAIL("batch_norm_relu: training needs more than one row per channel, got x of shape %s",
+                     jl_shape_str(x));
+    if (!rc && !(eps >= 0)) rc = JL_FAIL("batch_norm_relu: eps must be >= 0, got %g", eps);
+    if (!rc && !(momentum >= 0 && momentum <= 1))
+        rc = JL_FAIL("batch_norm_relu: momentum must be in [0, 1], got %g", momentum);
+    if (!rc && segments) rc = check_offsets("batch_norm_relu", "segments", segments, x->shape[0]);
+    if (!rc && jl_device_of(x) != JL_CPU && segments)
+        rc = JL_FAIL_CODE(JL_EDEVICE, "batch_norm_relu: segments need x on the cpu");
+    if (rc) return NULL;
+
+    int64_t N = x->shape[0], C = x->shape[1], S = segments ? segments->shape[0] - 1 : N;
+    bool was_enabled = jl_set_grad_enabled(false);
+    jl_tensor *xc = jl_contiguous(x);
+    jl_tensor *seg = xc && segments ? jl_contiguous(segments) : NULL;
+    jl_tensor *table = xc && (!segments || seg) ? jl_tensor_new(JL_F32, 2, (int64_t[]){TABLE_ROWS, C}, jl_device_of(x))
+                                                : NULL;
+    rc = table ? JL_OK : jl_last_error_code();
+    if (!rc && training) {
+        jl_kargs k = {.op = JL_OP_batchnorm_stats, .a = jl_view_of(xc), .i = {N, C}};
+        k.out = table_rows(table, ROW_MEAN, 2);
+        rc = jl_run(jl_device_of(x), &k);
+    } else if (!rc) {
+        rc = set_row(table, ROW_MEAN, running_mean, 0.0);
+        if (!rc) rc = set_row(table, ROW_VAR, running_var, 0.0);
+    }
+    if (!rc) rc = set_row(table, ROW_WEIGHT, weight, 1.0);
+    if (!rc) rc = set_row(table, ROW_BIAS, bias, 0.0);
+    if (!rc) rc = set_row(table, ROW_GRAD_BIAS, NULL, 0.0);
+    if (!rc) rc = set_row(table, ROW_GRAD_WEIGHT, NULL, 0.0);
+    jl_tensor *out = !rc ? jl_tensor_new(JL_F32, 2, (int64_t[]){S, C}, jl_device_of(x)) : NULL;
+    if (!rc && !out) rc = jl_last_error_code();
+    if (!rc && S * C > 0) {
+        jl_kargs k = {.op = JL_OP_bn_relu_forward, .a = jl_view_of(xc), .out = jl_view_of(out),
+                      .b = table_rows(table, ROW_MEAN, 4), .s = {eps}, .i = {N, C}};
+        if (seg) k.c = jl_view_of(seg);
+        rc = jl_run(jl_device_of(x), &k);
+    }
+    if (!rc && training && running_mean) {
+        rc = blend_into(running_mean, table, ROW_MEAN, momentum, 1.0);
+        if (!rc) rc = blend_into(running_var, table, ROW_VAR, momentum, (double)N / (double)(N - 1));
+    }
+    jl_set_grad_enabled(was_enabled);
+
+    jl_tensor *inputs[3] = {x, weight, bias};
+    if (!rc && jl_needs_graph(3, inputs)) {
+        jl_node *node = jl_node_new(segments ? "batch_norm_relu_mean" : "batch_norm_relu", batch_norm_relu_backward,
+                                    3, inputs);
+        if (!node) {
+            rc = jl_last_error_code();
+        } else {
+            jl_node_save(node, xc);
+            jl_node_save(node, table);
+            if (seg) jl_node_save(node, seg);
+            node->s[0] = eps;
+            node->s[1] = training ? 1.0 : 0.0;
+            jl_attach(out, node);
+        }
+    }
+    jl_release(xc);
+    jl_release(seg);
+    jl_release(table);
+    if (rc) {
+        jl_release(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* --- edges_by_dst ------------------------------------------------------------------- */
+
+jl_tensor *jl_edges_by_dst(jl_tensor *src, jl_tensor *dst, int64_t n_nodes, jl_tensor **edge_offsets,
+                           jl_tensor **perm)
+{
+    *edge_offsets = NULL;
+    if (perm) *perm = NULL;
+    if (n_nodes < 0) {
+        JL_FAIL("edges_by_dst: n_nodes must be >= 0, got %lld", (long long)n_nodes);
+        return NULL;
+    }
+    if (check_rows("edges_by_dst", "src", src, n_nodes) || check_rows("edges_by_dst", "dst", dst, n_nodes))
+        return NULL;
+    if (src->shape[0] != dst->shape[0]) {
+        JL_FAIL("edges_by_dst: src has %lld edges but dst %lld", (long long)src->shape[0], (long long)dst->shape[0]);
+        return NULL;
+    }
+    int64_t E = src->shape[0];
+    jl_tensor *eo = jl_zeros(JL_I64, 1, (int64_t[]){n_nodes + 1}, JL_CPU);
+    jl_tensor *nbr = eo ? jl_tensor_new(JL_I64, 1, &E, JL_CPU) : NULL;
+    jl_tensor *p = nbr && perm ? jl_tensor_new(JL_I64, 1, &E, JL_CPU) : NULL;
+    int64_t *next = nbr ? malloc(sizeof(int64_t) * (size_t)(n_nodes + 1)) : NULL;
+    if (!next || (perm && !p)) {
+        if (nbr && !next) JL_FAIL_CODE(JL_ENOMEM, "edges_by_dst: out of memory");
+        free(next);
+        jl_release(eo);
+        jl_release(nbr);
+        jl_release(p);
+        return NULL;
+    }
+    const int64_t *s = jl_data(src), *d = jl_data(dst);
+    int64_t ss = src->strides[0], ds = dst->strides[0];
+    int64_t *off = jl_data(eo), *nb = jl_data(nbr), *pp = p ? jl_data(p) : NULL;
+    for (int64_t e = 0; e < E; e++) off[d[e * ds] + 1]++;
+    for (int64_t i = 0; i < n_nodes; i++) off[i + 1] += off[i];
+    memcpy(next, off, sizeof(int64_t) * (size_t)(n_nodes + 1));
+    for (int64_t e = 0; e < E; e++) {
+        int64_t at = next[d[e * ds]]++;
+        nb[at] = s[e * ss];
+        if (pp) pp[at] = e;
+    }
+    free(next);
+    *edge_offsets = eo;
+    if (perm) *perm = p;
+    return nbr;
+}

@@ -1,0 +1,312 @@
+/* edgeconv.c — CPU kernels of the EdgeConv building blocks (core/ops_edgeconv.c;
+ * core/jl_ops.def documents the arguments):
+ *
+ *   edge_gather           out[e] = a[centre(e), :C] + a[nbr[e], C:], parallel over centres;
+ *   edge_gather_backward  left half: per-centre sums of the edge gradients (rows in
+ *                         parallel); right half: scatter-add into the neighbours' rows,
+ *                         parallel over column blocks so no two threads touch one value
+ *                         and every sum runs in edge order (results independent of the
+ *                         thread count);
+ *   bn_relu_forward       relu of the normalised rows, or their per-segment mean;
+ *   bn_relu_backward      per-channel sums over a fixed split of the rows into chunks
+ *                         (as nn.c: double partials added in chunk order), then the
+ *                         gradient of x; the ReLU mask is recomputed from x.
+ *
+ * Segments: rows [off[s], off[s+1]) belong to segment s; a row's segment is found by
+ * binary search at the start of a range and followed from there.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "cpu_kernels.h"
+
+#define MAX_CHUNKS 256
+
+/* The segment of row r: the largest s with off[s] <= r (off[S] > r). */
+static int64_t segment_of(const int64_t *off, int64_t S, int64_t r)
+{
+    int64_t lo = 0, hi = S - 1;
+    while (lo < hi) {
+        int64_t mid = (lo + hi + 1) / 2;
+        if (off[mid] <= r) lo = mid;
+        else hi = mid - 1;
+    }
+    return lo;
+}
+
+/* --- edge_gather ---------------------------------------------------------------- */
+typedef struct {
+    const float *a;  /* (N, 2C), row stride sa */
+    const int64_t *eoff, *nbr;
+    float *out;      /* (E, C) */
+    const float *g;  /* backward: (E, C) */
+    int64_t c, sa, n, e;
+} gather_ctx;
+
+static void gather_rows(void *vctx, int64_t begin, int64_t end)
+{
+    const gather_ctx *t = vctx;
+    int64_t C = t->c;
+    for (int64_t i = begin; i < end; i++) {
+        const float *ai = t->a + i * t->sa;
+        for (int64_t e = t->eoff[i]; e < t->eoff[i + 1]; e++) {
+            const float *bj = t->a + t->nbr[e] * t->sa + C;
+            float *o = t->out + e * C;
+            for (int64_t f = 0; f < C; f++) o[f] = ai[f] + bj[f];
+        }
+    }
+}
+
+static int64_t per_row_grain(int64_t rows, int64_t work)
+{
+    int64_t per = rows ? work / rows + 1 : 1;
+    return JL_GRAIN_ELEMENTS / per + 1;
+}
+
+static int cpu_edge_gather(const jl_kargs *k)
+{
+    gather_ctx t = {.a = k->a.data, .eoff = k->b.data, .nbr = k->c.data, .out = k->out.data,
+                    .c = k->out.shape[1], .sa = k->a.strides[0], .n = k->a.shape[0], .e = k->out.shape[0]};
+    jl_parallel_for(t.n, per_row_grain(t.n, t.e * t.c), gather_rows, &t);
+    return JL_OK;
+}
+
+/* out[i, :C] = sum of g over i's edges */
+static void gather_back_left(void *vctx, int64_t begin, int64_t end)
+{
+    const gather_ctx *t = vctx;
+    int64_t C = t->c;
+    for (int64_t i = begin; i < end; i++) {
+        float *o = t->out + i * 2 * C;
+        for (int64_t f = 0; f < C; f++) o[f] = 0.0f;
+        for (int64_t e = t->eoff[i]; e < t->eoff[i + 1]; e++) {
+            const float *g = t->g + e * C;
+            for (int64_t f = 0; f < C; f++) o[f] += g[f];
+        }
+    }
+}
+
+#define COL_BLOCK 16
+
+/* out[nbr[e], C + f] += g[e, f] for the column blocks [begin, end) */
+static void gather_back_right(void *vctx, int64_t begin, int64_t end)
+{
+    const gather_ctx *t = vctx;
+    int64_t C = t->c, f0 = begin * COL_BLOCK, f1 = end * COL_BLOCK < C ? end * COL_BLOCK : C;
+    for (int64_t i = 0; i < t->n; i++) {
+        float *o = t->out + i * 2 * C + C;
+        for (int64_t f = f0; f < f1; f++) o[f] = 0.0f;
+    }
+    for (int64_t e = 0; e < t->e; e++) {
+        float *o = t->out + t->nbr[e] * 2 * C + C;
+        const float *g = t->g + e * C;
+        for (int64_t f = f0; f < f1; f++) o[f] += g[f];
+    }
+}
+
+static int cpu_edge_gather_backward(const jl_kargs *k)
+{
+    gather_ctx t = {.g = k->a.data, .eoff = k->b.data, .nbr = k->c.data, .out = k->out.data,
+                    .c = k->a.shape[1], .n = k->out.shape[0], .e = k->a.shape[0]};
+    jl_parallel_for(t.n, per_row_grain(t.n, t.e * t.c), gather_back_left, &t);
+    int64_t blocks = (t.c + COL_BLOCK - 1) / COL_BLOCK;
+    jl_parallel_for(blocks, t.e * COL_BLOCK >= JL_GRAIN_ELEMENTS ? 1 : blocks, gather_back_right, &t);
+    return JL_OK;
+}
+
+/* --- bn_relu: per-channel coefficients ------------------------------------------------ */
+typedef struct {
+    const float *x;     /* (N, C) */
+    const float *g;     /* (N, C), or (S, C) with segments */
+    const int64_t *off; /* (S+1) or NULL */
+    float *out;
+    const float *mean, *alpha, *beta; /* (C): u = alpha (x - mean) + beta */
+    const float *k1, *k2, *k3;        /* backward: gx = k3 gu + k2 (x - mean) + k1 */
+    double *partials;                 /* (chunks, 2, C) */
+    int64_t n, c, s, chunk_rows, chunks;
+} bnr_ctx;
+
+static void bnr_forward_rows(void *vctx, int64_t begin, int64_t end)
+{
+    const bnr_ctx *t = vctx;
+    int64_t C = t->c;
+    for (int64_t r = begin; r < end; r++) {
+        const float *x = t->x + r * C;
+        float *o = t->out + r * C;
+        for (int64_t f = 0; f < C; f++) {
+            float u = t->alpha[f] * (x[f] - t->mean[f]) + t->beta[f];
+            o[f] = u > 0.0f ? u : 0.0f;
+        }
+    }
+}
+
+static void bnr_forward_segments(void *vctx, int64_t begin, int64_t end)
+{
+    const bnr_ctx *t = vctx;
+    int64_t C = t->c;
+    for (int64_t s = begin; s < end; s++) {
+        float *o = t->out + s * C;
+        for (int64_t f = 0; f < C; f++) o[f] = 0.0f;
+        int64_t r0 = t->off[s], r1 = t->off[s + 1];
+        for (int64_t r = r0; r < r1; r++) {
+            const float *x = t->x + r * C;
+            for (int64_t f = 0; f < C; f++) {
+                float u = t->alpha[f] * (x[f] - t->mean[f]) + t->beta[f];
+                o[f] += u > 0.0f ? u : 0.0f;
+            }
+        }
+        if (r1 > r0) {
+            float inv = 1.0f / (float)(r1 - r0);
+            for (int64_t f = 0; f < C; f++) o[f] *= inv;
+        }
+    }
+}
+
+/* alpha, beta (C) floats from the table rows mean, var, weight, bias; +1 buffer of 2C. */
+static float *bnr_coefficients(const float *tab, int64_t C, double eps)
+{
+    float *ab = malloc(sizeof(float) * (size_t)(2 * C + 1));
+    if (!ab) return NULL;
+    for (int64_t f = 0; f < C; f++) {
+        ab[f] = (float)(tab[2 * C + f] / sqrt((double)tab[C + f] + eps));
+        ab[C + f] = tab[3 * C + f];
+    }
+    return ab;
+}
+
+static int cpu_bn_relu_forward(const jl_kargs *k)
+{
+    int64_t N = k->i[0], C = k->i[1];
+    const float *tab = k->b.data;
+    float *ab = bnr_coefficients(tab, C, k->s[0]);
+    if (!ab) return JL_FAIL_CODE(JL_ENOMEM, "bn_relu_forward: out of memory for %lld channels", (long long)C);
+    bnr_ctx t = {.x = k->a.data, .out = k->out.data, .mean = tab, .alpha = ab, .beta = ab + C, .n = N, .c = C,
+                 .off = k->c.data};
+    if (t.off) {
+        int64_t S = k->c.shape[0] - 1;
+        jl_parallel_for(S, per_row_grain(S, N * C), bnr_forward_segments, &t);
+    } else {
+        jl_parallel_for(N, JL_GRAIN_ELEMENTS / (C > 0 ? C : 1) + 1, bnr_forward_rows, &t);
+    }
+    free(ab);
+    return JL_OK;
+}
+
+/* --- bn_relu_backward ------------------------------------------------------------------ */
+
+/* gy of row r (the segment's gradient over its count with segments), masked by u > 0,
+ * into gu (C); *seg follows r forward. */
+static inline void bnr_grad_row(const bnr_ctx *t, int64_t r, int64_t *seg, float *gu)
+{
+    int64_t C = t->c;
+    const float *x = t->x + r * C, *g;
+    float scale = 1.0f;
+    if (t->off) {
+        while (t->off[*seg + 1] <= r) (*seg)++;
+        g = t->g + *seg * C;
+        scale = 1.0f / (float)(t->off[*seg + 1] - t->off[*seg]);
+    } else {
+        g = t->g + r * C;
+    }
+    for (int64_t f = 0; f < C; f++) {
+        float u = t->alpha[f] * (x[f] - t->mean[f]) + t->beta[f];
+        gu[f] = u > 0.0f ? g[f] * scale : 0.0f;
+    }
+}
+
+static void bnr_sums(void *vctx, int64_t begin, int64_t end)
+{
+    const bnr_ctx *t = vctx;
+    int64_t C = t->c;
+    float *gu = malloc(sizeof(float) * (size_t)(C + 1));
+    if (!gu) return; /* partials stay as they are: cannot happen for sane C */
+    for (int64_t chunk = begin; chunk < end; chunk++) {
+        double *p0 = t->partials + chunk * 2 * C, *p1 = p0 + C;
+        for (int64_t f = 0; f < C; f++) p0[f] = p1[f] = 0;
+        int64_t r0 = chunk * t->chunk_rows, r1 = r0 + t->chunk_rows < t->n ? r0 + t->chunk_rows : t->n;
+        int64_t seg = t->off ? segment_of(t->off, t->s, r0) : 0;
+        for (int64_t r = r0; r < r1; r++) {
+            bnr_grad_row(t, r, &seg, gu);
+            const float *x = t->x + r * C;
+            for (int64_t f = 0; f < C; f++) {
+                p0[f] += gu[f];
+                p1[f] += gu[f] * (x[f] - t->mean[f]);
+            }
+        }
+    }
+    free(gu);
+}
+
+static void bnr_grad_x(void *vctx, int64_t begin, int64_t end)
+{
+    const bnr_ctx *t = vctx;
+    int64_t C = t->c;
+    float *gu = malloc(sizeof(float) * (size_t)(C + 1));
+    if (!gu) return;
+    int64_t seg = t->off && begin < end ? segment_of(t->off, t->s, begin) : 0;
+    for (int64_t r = begin; r < end; r++) {
+        bnr_grad_row(t, r, &seg, gu);
+        const float *x = t->x + r * C;
+        float *o = t->out + r * C;
+        for (int64_t f = 0; f < C; f++) o[f] = t->k3[f] * gu[f] + t->k2[f] * (x[f] - t->mean[f]) + t->k1[f];
+    }
+    free(gu);
+}
+
+static int cpu_bn_relu_backward(const jl_kargs *k)
+{
+    int64_t N = k->i[0], C = k->i[1];
+    bool segmented = k->c.dtype == JL_I64;
+    int64_t S = segmented ? k->c.shape[0] - 1 : N;
+    float *tab = segmented ? (float *)k->a.data + S * C : k->c.data;
+    bool batch_stats = k->s[1] != 0;
+    bnr_ctx t = {.x = k->b.data, .g = k->a.data, .off = segmented ? k->c.data : NULL, .out = k->out.data,
+                 .mean = tab, .n = N, .c = C, .s = S};
+    t.chunk_rows = JL_GRAIN_ELEMENTS / (C > 0 ? C : 1) + 1;
+    if (t.chunk_rows < (N + MAX_CHUNKS - 1) / MAX_CHUNKS) t.chunk_rows = (N + MAX_CHUNKS - 1) / MAX_CHUNKS;
+    t.chunks = (N + t.chunk_rows - 1) / t.chunk_rows;
+    float *ab = bnr_coefficients(tab, C, k->s[0]);
+    float *coef = malloc(sizeof(float) * (size_t)(3 * C + 1));
+    t.partials = malloc(sizeof(double) * (size_t)(2 * C * (t.chunks + 1) + 1));
+    if (!ab || !coef || !t.partials) {
+        free(ab);
+        free(coef);
+        free(t.partials);
+        return JL_FAIL_CODE(JL_ENOMEM, "bn_relu_backward: out of memory for %lld channels", (long long)C);
+    }
+    t.alpha = ab;
+    t.beta = ab + C;
+    jl_parallel_for(t.chunks, 1, bnr_sums, &t);
+    double *sums = t.partials + 2 * C * t.chunks;
+    for (int64_t f = 0; f < 2 * C; f++) sums[f] = 0;
+    for (int64_t chunk = 0; chunk < t.chunks; chunk++)
+        for (int64_t f = 0; f < 2 * C; f++) sums[f] += t.partials[chunk * 2 * C + f];
+    for (int64_t f = 0; f < C; f++) {
+        double invstd = 1.0 / sqrt((double)tab[C + f] + k->s[0]);
+        double sum_g = sums[f], sum_gxmu = sums[C + f];
+        double scale = tab[2 * C + f] * invstd;
+        tab[4 * C + f] = (float)sum_g;
+        tab[5 * C + f] = (float)(sum_gxmu * invstd);
+        coef[f] = batch_stats ? (float)(-scale * sum_g / (double)N) : 0.0f;
+        coef[C + f] = batch_stats ? (float)(-scale * invstd * invstd * sum_gxmu / (double)N) : 0.0f;
+        coef[2 * C + f] = (float)scale;
+    }
+    if (t.out) {
+        t.k1 = coef;
+        t.k2 = coef + C;
+        t.k3 = coef + 2 * C;
+        jl_parallel_for(N, JL_GRAIN_ELEMENTS / (C > 0 ? C : 1) + 1, bnr_grad_x, &t);
+    }
+    free(ab);
+    free(coef);
+    free(t.partials);
+    return JL_OK;
+}
+
+void jl_cpu_register_edgeconv(jl_backend *b)
+{
+    b->fn[JL_OP_edge_gather] = cpu_edge_gather;
+    b->fn[JL_OP_edge_gather_backward] = cpu_edge_gather_backward;
+    b->fn[JL_OP_bn_relu_forward] = cpu_bn_relu_forward;
+    b->fn[JL_OP_bn_relu_backward] = cpu_bn_relu_backward;
+}

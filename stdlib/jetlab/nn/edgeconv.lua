@@ -1,0 +1,202 @@
+-- jetlab.nn.edgeconv — EdgeConv blocks on ragged batches (DESIGN.md, Models):
+-- ParticleNet's EdgeConv on a kNN graph and LundNet's EdgeConv on a fixed
+-- (Lund-tree) graph. Both take a node table x (N, C) and a graph in CSR form:
+--
+--   graph = {nbr = (E) i64 1-based neighbour rows, edge_offsets = (N+1) i64}
+--
+-- node i's edges are edge_offsets[i]+1 .. edge_offsets[i+1] (1-based), each
+-- with centre i and neighbour nbr[e] (jl.knn's output; for LundNet the centre
+-- is the edge's dst and the neighbour its src: edges grouped by dst).
+--
+--   local ec = nn.EdgeConv(16, 7, {64, 64, 64})      -- k, in channels, MLP widths
+--   local nbr, eoff = jl.knn(coords, offsets, 16)
+--   local h = ec(x, {nbr = nbr, edge_offsets = eoff})  -- (N, 64)
+--
+--   local lc = nn.LundEdgeConv(5, {32, 32})           -- in channels, layer widths
+--   local h2 = lc(x, graph)                           -- graph grouped by dst
+--
+-- ParticleNet EdgeConv: edge feature [x_i, x_j - x_i] -> per layer
+-- Linear(no bias) -> BatchNorm (over all E edge rows) -> ReLU; mean over each
+-- node's neighbours; shortcut Linear(no bias) + BatchNorm; ReLU(h + shortcut).
+-- The first layer never builds the (E, 2C) edge features: with W = [W1 W2],
+-- W [x_i, x_j - x_i] = (W1 - W2) x_i + W2 x_j, so one GEMM on the N nodes
+-- gives [(W1 - W2) x | W2 x] (N, 2 C1) and jl.edge_gather adds the centre's
+-- and the neighbour's rows per edge. The weight stays one (C1, 2C) parameter
+-- (PyTorch's layout); autograd goes through the views.
+--
+-- LundNet EdgeConv: per layer message theta(x_dst - x_src) + phi(x_src)
+-- = theta x_dst + (phi - theta) x_src (two Linear without bias, the same
+-- gather trick), BatchNorm over edges, ReLU, mean over incoming edges; a
+-- shortcut Linear(with bias) + BatchNorm when the channel count changes,
+-- else the identity; ReLU(h + shortcut(x)).
+--
+-- Per edge layer the work is one fused C op: jl.batch_norm_relu (training
+-- statistics over the E rows), and the last layer's mean over neighbours is
+-- fused into it (jl.batch_norm_relu(z, ..., {segments = edge_offsets})), so
+-- the (E, C) activations of the last layer are never written. Setting
+-- nn.edgeconv.composed = true runs the same maths from the plain ops
+-- (index_select, batch_norm, relu, segment_mean): the reference the tests
+-- compare the fused path against.
+--
+-- A graph with no edges (jets of one constituent) gives zero messages: the
+-- block's output is then ReLU(shortcut).
+
+local jl = require "jetlab"
+local Module = require "jetlab.nn.module"
+local Sequential = require "jetlab.nn.sequential"
+local Linear = require "jetlab.nn.linear"
+local BatchNorm1d = require "jetlab.nn.batchnorm"
+
+local M = {composed = false}
+
+-- The running-statistics bookkeeping of BatchNorm1d:forward, for the fused op.
+local function bn_args(bn)
+  local momentum = bn.momentum
+  if bn.training and bn.track_running_stats then
+    local n = bn.num_batches_tracked
+    n:copy_(n + 1)
+    if momentum == false then momentum = 1 / n:item() end
+  end
+  local use_running = not bn.training or bn.track_running_stats
+  return use_running and bn.running_mean or nil, use_running and bn.running_var or nil,
+    {training = bn.training or not bn.track_running_stats, momentum = momentum or 0.1, eps = bn.eps}
+end
+
+--- M.bn_relu(bn, z[, segments]) → ReLU(bn(z)) (E, C), or its mean over the
+--- segments given by offsets (S+1) (S, C); bn is an nn.BatchNorm1d.
+function M.bn_relu(bn, z, segments)
+  if M.composed then
+    local y = bn(z):relu()
+    return segments and jl.segment_mean(y, segments) or y
+  end
+  local rm, rv, o = bn_args(bn)
+  o.segments = segments
+  return jl.batch_norm_relu(z, bn.weight, bn.bias, rm, rv, o)
+end
+
+--- M.edge_gather(ab, graph) → (E, C): row e = ab[centre(e), 1..C] + ab[nbr[e], C+1..2C],
+--- ab (N, 2C).
+function M.edge_gather(ab, graph)
+  if M.composed then
+    local c = ab.shape[2] // 2
+    local ctr = graph.ctr or jl.segment_ids(graph.edge_offsets)
+    graph.ctr = ctr
+    return ab:narrow(2, 1, c):index_select(1, ctr) + ab:narrow(2, c + 1, c):index_select(1, graph.nbr)
+  end
+  return jl.edge_gather(ab, graph.edge_offsets, graph.nbr)
+end
+
+-- Number of edges of a graph.
+local function n_edges(graph) return graph.nbr.shape[1] end
+
+-- The messages of a graph without edges: zeros (N, c).
+local function no_messages(x, c) return jl.zeros(x.shape[1], c, {device = x.device}) end
+
+-- ------------------------------------------------------------ ParticleNet EdgeConv
+local EdgeConv = Module:extend("EdgeConv")
+M.EdgeConv = EdgeConv
+
+--- nn.EdgeConv(k, in_channels, widths): children lins (Linear, no bias; the
+--- first (widths[1], 2 in_channels)), bns (BatchNorm1d), sc (Linear no bias), sc_bn.
+function EdgeConv:__init(k, in_channels, widths)
+  Module.__init(self)
+  if math.type(k) ~= "integer" or k < 1 then error("EdgeConv: k must be a positive integer", 2) end
+  if math.type(in_channels) ~= "integer" or in_channels < 1 then
+    error("EdgeConv: in_channels must be a positive integer", 2)
+  end
+  if type(widths) ~= "table" or #widths < 1 then error("EdgeConv: widths must be a non-empty list", 2) end
+  self.k, self.in_channels, self.widths = k, in_channels, widths
+  self.out_channels = widths[#widths]
+  local lins, bns = Sequential(), Sequential()
+  local c = 2 * in_channels
+  for _, w in ipairs(widths) do
+    lins:add(Linear(c, w, {bias = false}))
+    bns:add(BatchNorm1d(w))
+    c = w
+  end
+  self:register_module("lins", lins)
+  self:register_module("bns", bns)
+  self:register_module("sc", Linear(in_channels, self.out_channels, {bias = false}))
+  self:register_module("sc_bn", BatchNorm1d(self.out_channels))
+end
+
+--- ec:messages(x, graph) → (N, C_out): the mean over each node's edges of the edge MLP.
+function EdgeConv:messages(x, graph)
+  local L = #self.widths
+  if n_edges(graph) == 0 then return no_messages(x, self.out_channels) end
+  local c = self.in_channels
+  local w = self.lins[1].weight                          -- (C1, 2C) = [W1 W2]
+  local w2 = w:narrow(2, c + 1, c)
+  local wcat = jl.cat({w:narrow(2, 1, c) - w2, w2}, 1)    -- (2 C1, C)
+  local z = M.edge_gather(jl.linear(x, wcat), graph)     -- (E, C1)
+  for l = 1, L - 1 do
+    z = jl.linear(M.bn_relu(self.bns[l], z), self.lins[l + 1].weight)
+  end
+  return M.bn_relu(self.bns[L], z, graph.edge_offsets)
+end
+
+--- ec(x, graph) → (N, C_out)
+function EdgeConv:forward(x, graph)
+  local h = self:messages(x, graph)
+  local sc = self.sc_bn(jl.linear(x, self.sc.weight))
+  return (h + sc):relu()
+end
+
+function EdgeConv:extra_repr()
+  return string.format("k=%d, %d -> {%s}", self.k, self.in_channels, table.concat(self.widths, ", "))
+end
+
+-- ------------------------------------------------------------ LundNet EdgeConv
+local LundEdgeConv = Module:extend("LundEdgeConv")
+M.LundEdgeConv = LundEdgeConv
+
+--- nn.LundEdgeConv(in_channels, widths): children theta, phi (Linear, no bias),
+--- bns (BatchNorm1d), and sc = Sequential(Linear, BatchNorm1d) when
+--- in_channels ~= widths[#widths] (else no shortcut layer: the identity).
+function LundEdgeConv:__init(in_channels, widths)
+  Module.__init(self)
+  if math.type(in_channels) ~= "integer" or in_channels < 1 then
+    error("LundEdgeConv: in_channels must be a positive integer", 2)
+  end
+  if type(widths) ~= "table" or #widths < 1 then error("LundEdgeConv: widths must be a non-empty list", 2) end
+  self.in_channels, self.widths = in_channels, widths
+  self.out_channels = widths[#widths]
+  local theta, phi, bns = Sequential(), Sequential(), Sequential()
+  local c = in_channels
+  for _, w in ipairs(widths) do
+    theta:add(Linear(c, w, {bias = false}))
+    phi:add(Linear(c, w, {bias = false}))
+    bns:add(BatchNorm1d(w))
+    c = w
+  end
+  self:register_module("theta", theta)
+  self:register_module("phi", phi)
+  self:register_module("bns", bns)
+  if in_channels ~= self.out_channels then
+    self:register_module("sc", Sequential(Linear(in_channels, self.out_channels), BatchNorm1d(self.out_channels)))
+  end
+end
+
+--- lc(x, graph) → (N, C_out); graph grouped by dst (nbr = src).
+function LundEdgeConv:forward(x, graph)
+  local h = x
+  local empty = n_edges(graph) == 0
+  for l = 1, #self.widths do
+    if empty then
+      h = no_messages(x, self.widths[l])
+    else
+      local th = self.theta[l].weight
+      local wcat = jl.cat({th, self.phi[l].weight - th}, 1)   -- (2 C_l, C_{l-1})
+      local z = M.edge_gather(jl.linear(h, wcat), graph)
+      h = M.bn_relu(self.bns[l], z, graph.edge_offsets)
+    end
+  end
+  local sc = self.sc and self.sc(x) or x
+  return (h + sc):relu()
+end
+
+function LundEdgeConv:extra_repr()
+  return string.format("%d -> {%s}", self.in_channels, table.concat(self.widths, ", "))
+end
+
+return M

@@ -1,0 +1,120 @@
+-- jetlab.nn.models.lundnet — LundNet on batches of Lund-plane graphs (DESIGN.md,
+-- Models): input BatchNorm; 6 LundEdgeConv blocks on the fixed tree, channels
+-- (32,32), (32,32), (64,64), (64,64), (128,128), (128,128), each layer's message
+-- theta(x_dst - x_src) + phi(x_src), BatchNorm over edges, ReLU, mean over the
+-- incoming edges; shortcut Linear+BatchNorm when the width changes; fusion:
+-- concat of the 6 block outputs (448) -> Linear 384 -> ReLU -> BatchNorm; mean
+-- over each jet's nodes; head Linear 256 -> ReLU -> Dropout 0.1 -> Linear 2.
+--
+--   local net = models.lundnet{features = 5}            -- 434,956 params (3 features: 434,760)
+--   local g = jl.lund.graphs(jets, {features = 5})      -- or any graphs with these fields:
+--   local logits = net{x = g.x, offsets = g.offsets, src = g.src, dst = g.dst,
+--                      edge_offsets = g.edge_offsets}    -- (B, 2)
+--
+-- batch: x (N, features), offsets (B+1) (jet b owns nodes offsets[b]+1 .. offsets[b+1]),
+-- src, dst (E) 1-based node rows. When the edges are grouped by dst (jl.lund.graphs
+-- gives them so) pass edge_offsets (N+1) too and they are used as they are;
+-- otherwise they are grouped here (jl.edges_by_dst, a counting sort). The grouped
+-- graph is cached in the batch table (batch._graph) for the next forward.
+-- A node without incoming edges gets a zero message (PyTorch's index_add_ / clamp(deg, 1)).
+--
+-- Sub-modules: bn_input, blocks (1..6, nn.LundEdgeConv: theta, phi, bns, sc), fusion
+-- (1 Linear, 2 ReLU, 3 BatchNorm1d), head (1 Linear, 2 ReLU, 3 Dropout, 4 Linear).
+-- Names map one to one to the PyTorch peer's (torch_peer.py LundNet), indices + 1:
+--   bn.* -> bn_input.*; blocks.<i>.{theta,phi,bns}.<j>.* -> blocks.<i+1>.{...}.<j+1>.*;
+--   blocks.<i>.sc.0/1.* -> blocks.<i+1>.sc.1/2.*; fusion.0/2.* -> fusion.1/3.*;
+--   fc.0/3.* -> head.1/4.*
+
+local jl = require "jetlab"
+local Module = require "jetlab.nn.module"
+local Sequential = require "jetlab.nn.sequential"
+local Linear = require "jetlab.nn.linear"
+local BatchNorm1d = require "jetlab.nn.batchnorm"
+local Dropout = require "jetlab.nn.dropout"
+local activation = require "jetlab.nn.activation"
+local edgeconv = require "jetlab.nn.edgeconv"
+
+local M = {}
+
+local LundNet = Module:extend("LundNet")
+M.LundNet = LundNet
+
+local defaults = {features = 5, blocks = {{32, 32}, {32, 32}, {64, 64}, {64, 64}, {128, 128}, {128, 128}},
+  fusion = 384, fc = 256, dropout = 0.1, outputs = 2}
+
+function LundNet:__init(opts)
+  Module.__init(self)
+  if opts ~= nil and type(opts) ~= "table" then error("lundnet: an options table is expected", 3) end
+  local o = {}
+  for k, v in pairs(defaults) do o[k] = v end
+  for k, v in pairs(opts or {}) do
+    if defaults[k] == nil then error("lundnet: unknown option '" .. tostring(k) .. "'", 3) end
+    o[k] = v
+  end
+  if math.type(o.features) ~= "integer" or o.features < 1 then
+    error("lundnet: features must be a positive integer (5 or 3), got " .. tostring(o.features), 3)
+  end
+  self.features, self.config = o.features, o
+  self:register_module("bn_input", BatchNorm1d(o.features))
+  local blocks = Sequential()
+  local c, total = o.features, 0
+  for _, widths in ipairs(o.blocks) do
+    blocks:add(edgeconv.LundEdgeConv(c, widths))
+    c = widths[#widths]
+    total = total + c
+  end
+  self:register_module("blocks", blocks)
+  self:register_module("fusion", Sequential(Linear(total, o.fusion), activation.ReLU(), BatchNorm1d(o.fusion)))
+  self:register_module("head", Sequential(Linear(o.fusion, o.fc), activation.ReLU(), Dropout(o.dropout),
+    Linear(o.fc, o.outputs)))
+end
+
+--- M.graph(batch) → {nbr = src grouped by dst (1-based), edge_offsets = (N+1)}: the
+--- CSR form of the batch's edges (cached as batch._graph).
+function M.graph(batch)
+  if batch._graph then return batch._graph end
+  local n = batch.x.shape[1]
+  local g
+  if batch.edge_offsets then
+    g = {nbr = batch.src, edge_offsets = batch.edge_offsets}
+  else
+    local nbr, eoff = jl.edges_by_dst(batch.src, batch.dst, n)
+    g = {nbr = nbr, edge_offsets = eoff}
+  end
+  batch._graph = g
+  return g
+end
+
+--- net(batch) → logits (B, outputs)
+function LundNet:forward(batch)
+  if type(batch) ~= "table" or not jl.is_tensor(batch.x) or not jl.is_tensor(batch.offsets)
+    or not jl.is_tensor(batch.src) or not jl.is_tensor(batch.dst) then
+    error("LundNet: expected a batch {x = (N, F), offsets = (B+1), src = (E), dst = (E)}", 2)
+  end
+  local graph = M.graph(batch)
+  local h = self.bn_input(batch.x)
+  local outs = {}
+  for i = 1, #self.blocks._child_names do
+    h = self.blocks[i](h, graph)
+    outs[i] = h
+  end
+  local fused = self.fusion(jl.cat(outs, 2))
+  return self.head(jl.segment_mean(fused, batch.offsets))
+end
+
+function LundNet:extra_repr() return string.format("features=%d", self.features) end
+
+--- models.lundnet{features = 5 | 3, ...}
+function M.lundnet(opts) return LundNet(opts) end
+function M.lundnet5(opts)
+  local o = {features = 5}
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return LundNet(o)
+end
+function M.lundnet3(opts)
+  local o = {features = 3}
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return LundNet(o)
+end
+
+return M

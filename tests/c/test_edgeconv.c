@@ -1,0 +1,262 @@
+/* test_edgeconv.c — the EdgeConv building blocks (core/ops_edgeconv.c):
+ * jl_edge_gather against a naive loop (contiguous and column-slice inputs, nodes
+ * without edges), jl_batch_norm_relu against relu(jl_batch_norm) and its segment
+ * mean (training and eval, running buffers, empty segments, many row chunks),
+ * every backward against central differences, jl_edges_by_dst against a naive
+ * grouping, thread-count independence, errors naming the problem, no leaks. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jl_parallel.h"
+#include "reference.h"
+
+#define SHAPE(...) ((const int64_t[]){__VA_ARGS__})
+#define EPS 1e-5
+
+static int64_t live_at_start;
+static void setup(void) { live_at_start = ref_live(); }
+static void teardown(void) { cr_assert_eq(ref_live(), live_at_start, "tensors leaked"); }
+TestSuite(edgeconv, .init = setup, .fini = teardown);
+
+static jl_tensor *i64(int64_t n, const int64_t *v) { return jl_from_host(JL_I64, 1, &n, v); }
+
+/* A small CSR graph: 7 nodes in two "jets" {0..3}, {4..6}; node 3 and node 6 have no edges. */
+static const int64_t EOFF[] = {0, 3, 5, 8, 8, 10, 11, 11};
+static const int64_t NBR[] = {1, 2, 3, 0, 3, 1, 0, 1, 5, 6, 4};
+#define NODES 7
+#define EDGES 11
+
+Test(edgeconv, edge_gather_matches_naive_loop)
+{
+    jl_tensor *eoff = i64(NODES + 1, EOFF), *nbr = i64(EDGES, NBR);
+    /* ab as a column slice (N, 2C) of a wider tensor: row stride 10, C = 3 */
+    jl_tensor *wide = ref_randn(2, SHAPE(NODES, 10), 1, false);
+    jl_tensor *ab = jl_narrow(wide, 1, 2, 6);
+    for (int contiguous = 0; contiguous < 2; contiguous++) {
+        jl_tensor *in = contiguous ? jl_contiguous(ab) : jl_retain(ab);
+        jl_tensor *out = jl_edge_gather(in, eoff, nbr);
+        cr_assert_not_null(out, "%s", jl_last_error());
+        cr_assert_eq(out->shape[0], EDGES);
+        cr_assert_eq(out->shape[1], 3);
+        double expected[EDGES * 3];
+        for (int64_t i = 0; i < NODES; i++)
+            for (int64_t e = EOFF[i]; e < EOFF[i + 1]; e++)
+                for (int f = 0; f < 3; f++)
+                    expected[e * 3 + f] = ref_at(in, i * 6 + f) + ref_at(in, NBR[e] * 6 + 3 + f);
+        cr_assert_lt(ref_max_rel_diff_array(out, expected), 1e-6);
+        jl_release(out);
+        jl_release(in);
+    }
+    jl_release(ab);
+    jl_release(wide);
+    jl_release(eoff);
+    jl_release(nbr);
+}
+
+static jl_tensor *gather_fn(jl_tensor **in, void *ctx)
+{
+    jl_tensor **g = ctx;
+    return jl_edge_gather(in[0], g[0], g[1]);
+}
+
+Test(edgeconv, edge_gather_backward_central_differences)
+{
+    jl_tensor *eoff = i64(NODES + 1, EOFF), *nbr = i64(EDGES, NBR);
+    jl_tensor *ctx[2] = {eoff, nbr};
+    /* C = 20 spans two column blocks of the scatter kernel */
+    jl_tensor *ab = ref_randn(2, SHAPE(NODES, 40), 2, true);
+    cr_assert_lt(ref_gradcheck(gather_fn, 1, &ab, ctx), 1e-2);
+    jl_release(ab);
+    jl_release(eoff);
+    jl_release(nbr);
+}
+
+/* The reference: relu(batch_norm(x)), and its segment mean when off is given. */
+static jl_tensor *reference_bn_relu(jl_tensor *x, jl_tensor *w, jl_tensor *b, jl_tensor *rm, jl_tensor *rv,
+                                    bool training, jl_tensor *off)
+{
+    jl_tensor *bn = jl_batch_norm(x, w, b, rm, rv, training, 0.1, EPS);
+    jl_tensor *r = bn ? jl_relu(bn) : NULL;
+    jl_release(bn);
+    if (!off || !r) return r;
+    jl_tensor *m = jl_segment_mean(r, off);
+    jl_release(r);
+    return m;
+}
+
+static void compare_forward(int64_t N, int64_t C, bool training, bool segmented, bool affine)
+{
+    /* segments with empty ones: sizes cycle 0, 1, 2, ..., 6 */
+    int64_t off[4096], S = 0;
+    off[0] = 0;
+    while (off[S] < N) {
+        int64_t next = off[S] + S % 7;
+        off[++S] = next < N ? next : N;
+    }
+    jl_tensor *o = segmented ? i64(S + 1, off) : NULL;
+    jl_tensor *x = ref_randn(2, SHAPE(N, C), 3, false);
+    jl_tensor *w = affine ? ref_randn(1, SHAPE(C), 4, false) : NULL, *b = affine ? ref_randn(1, SHAPE(C), 5, false) : NULL;
+    jl_tensor *rv0 = ref_randn(1, SHAPE(C), 6, false);
+    jl_tensor *rm[2] = {ref_randn(1, SHAPE(C), 7, false), ref_randn(1, SHAPE(C), 7, false)};
+    jl_tensor *rv[2] = {jl_affine(rv0, 0.3, 1.5), jl_affine(rv0, 0.3, 1.5)};
+    jl_tensor *got = jl_batch_norm_relu(x, w, b, rm[0], rv[0], training, 0.1, EPS, o);
+    cr_assert_not_null(got, "%s", jl_last_error());
+    jl_tensor *want = reference_bn_relu(x, w, b, rm[1], rv[1], training, o);
+    cr_assert_not_null(want, "%s", jl_last_error());
+    cr_assert_eq(got->shape[0], segmented ? S : N);
+    cr_assert_lt(ref_max_rel_diff(got, want), 1e-5, "N %lld C %lld training %d segmented %d", (long long)N,
+                 (long long)C, training, segmented);
+    cr_assert_lt(ref_max_rel_diff(rm[0], rm[1]), 1e-6, "running mean");
+    cr_assert_lt(ref_max_rel_diff(rv[0], rv[1]), 1e-6, "running var");
+    jl_tensor *tmp[] = {got, want, x, w, b, rv0, rm[0], rm[1], rv[0], rv[1], o};
+    for (size_t i = 0; i < sizeof tmp / sizeof *tmp; i++) jl_release(tmp[i]);
+}
+
+Test(edgeconv, batch_norm_relu_matches_composed_ops)
+{
+    for (int segmented = 0; segmented < 2; segmented++)
+        for (int training = 0; training < 2; training++) {
+            compare_forward(13, 3, training, segmented, true);
+            compare_forward(13, 3, training, segmented, false);
+            compare_forward(3000, 40, training, segmented, true); /* many row chunks and segments */
+        }
+}
+
+typedef struct bnr_case {
+    bool training, affine;
+    jl_tensor *off;
+} bnr_case;
+
+static jl_tensor *bnr_fn(jl_tensor **in, void *ctx)
+{
+    const bnr_case *c = ctx;
+    return jl_batch_norm_relu(in[0], c->affine ? in[1] : NULL, c->affine ? in[2] : NULL, in[3], in[4], c->training,
+                              0.1, EPS, c->off);
+}
+
+/* min |u| over the normalised values u = batch_norm(x) of the inputs in[] */
+static double min_abs_normalised(jl_tensor **in, bool training, bool affine)
+{
+    bool was = jl_set_grad_enabled(false);
+    jl_tensor *rm = jl_clone(in[3]), *rv = jl_clone(in[4]);
+    jl_tensor *u = jl_batch_norm(in[0], affine ? in[1] : NULL, affine ? in[2] : NULL, rm, rv, training, 0.1, EPS);
+    double m = 1e30;
+    for (int64_t i = 0; i < jl_numel(u); i++) m = fmin(m, fabs(ref_at(u, i)));
+    jl_release(u);
+    jl_release(rm);
+    jl_release(rv);
+    jl_set_grad_enabled(was);
+    return m;
+}
+
+/* Central differences step by 1e-2, so inputs are drawn (seed after seed) until no
+ * normalised value lies within 0.1 of the ReLU's kink. */
+static void gradcheck_bnr(int64_t N, int64_t C, bool training, bool affine, const int64_t *off, int64_t S,
+                          uint64_t seed)
+{
+    jl_tensor *in[5] = {NULL};
+    for (;; seed += 10) {
+        jl_tensor *rv0 = ref_randn(1, SHAPE(C), seed + 4, false);
+        in[0] = ref_randn(2, SHAPE(N, C), seed, true);
+        in[1] = ref_randn(1, SHAPE(C), seed + 1, affine);
+        in[2] = ref_randn(1, SHAPE(C), seed + 2, affine);
+        in[3] = ref_randn(1, SHAPE(C), seed + 3, false);
+        in[4] = jl_affine(rv0, 0.5, 1.5);
+        in[4]->requires_grad = false;
+        jl_release(rv0);
+        if (min_abs_normalised(in, training, affine) > 0.1) break;
+        for (int i = 0; i < 5; i++) jl_release(in[i]);
+    }
+    bnr_case c = {training, affine, off ? i64(S + 1, off) : NULL};
+    double err = ref_gradcheck(bnr_fn, 5, in, &c);
+    for (int i = 0; i < 5; i++) jl_release(in[i]);
+    jl_release(c.off);
+    cr_assert_lt(err, 1e-2, "batch_norm_relu (%lld, %lld) training %d affine %d segments %d: error %g", (long long)N,
+                 (long long)C, training, affine, off != NULL, err);
+}
+
+Test(edgeconv, batch_norm_relu_backward_central_differences)
+{
+    static const int64_t off[] = {0, 3, 3, 4, 9};
+    for (int training = 0; training < 2; training++) {
+        gradcheck_bnr(9, 3, training, true, NULL, 0, 10);
+        gradcheck_bnr(9, 3, training, false, NULL, 0, 25);
+        gradcheck_bnr(9, 3, training, true, off, 4, 30);
+        gradcheck_bnr(9, 2, training, false, off, 4, 40);
+    }
+}
+
+/* The result and gradients do not depend on the number of threads. */
+Test(edgeconv, thread_count_independent)
+{
+    int before = jl_get_num_threads();
+    int64_t N = 5000, C = 24, off[5001];
+    for (int64_t s = 0; s <= 1000; s++) off[s] = s * 5;
+    jl_tensor *o = i64(1001, off);
+    float *results[2][3] = {{0}};
+    for (int t = 0; t < 2; t++) {
+        jl_set_num_threads(t == 0 ? 1 : 3);
+        jl_tensor *x = ref_randn(2, SHAPE(N, C), 50, true), *w = ref_randn(1, SHAPE(C), 51, true);
+        jl_tensor *y = jl_batch_norm_relu(x, w, NULL, NULL, NULL, true, 0.1, EPS, o);
+        jl_tensor *ab = ref_randn(2, SHAPE(1000, 2 * C), 52, true);
+        jl_tensor *ids = jl_segment_ids(o);
+        jl_tensor *z = jl_edge_gather(ab, o, ids);
+        cr_assert_not_null(y);
+        cr_assert_not_null(z, "%s", jl_last_error());
+        jl_tensor *sy = jl_sum(y, JL_ALL_DIMS, false), *sz = jl_sum(z, JL_ALL_DIMS, false);
+        cr_assert_eq(jl_backward(sy, NULL), JL_OK);
+        cr_assert_eq(jl_backward(sz, NULL), JL_OK);
+        jl_tensor *grads[3] = {x->grad, w->grad, ab->grad};
+        for (int g = 0; g < 3; g++) {
+            int64_t n = jl_numel(grads[g]);
+            results[t][g] = malloc(sizeof(float) * (size_t)n);
+            memcpy(results[t][g], jl_data(grads[g]), sizeof(float) * (size_t)n);
+            if (t == 1) cr_assert(memcmp(results[0][g], results[1][g], sizeof(float) * (size_t)n) == 0, "grad %d", g);
+        }
+        jl_tensor *tmp[] = {x, w, y, ab, ids, z, sy, sz};
+        for (size_t i = 0; i < sizeof tmp / sizeof *tmp; i++) jl_release(tmp[i]);
+    }
+    for (int t = 0; t < 2; t++)
+        for (int g = 0; g < 3; g++) free(results[t][g]);
+    jl_release(o);
+    jl_set_num_threads(before);
+}
+
+Test(edgeconv, edges_by_dst_groups_stably)
+{
+    static const int64_t src[] = {0, 1, 1, 2, 3, 0, 2, 1}, dst[] = {1, 0, 2, 1, 2, 3, 0, 3};
+    jl_tensor *s = i64(8, src), *d = i64(8, dst), *eoff = NULL, *perm = NULL;
+    jl_tensor *nbr = jl_edges_by_dst(s, d, 5, &eoff, &perm);
+    cr_assert_not_null(nbr, "%s", jl_last_error());
+    static const int64_t want_off[] = {0, 2, 4, 6, 8, 8}, want_perm[] = {1, 6, 0, 3, 2, 4, 5, 7};
+    for (int i = 0; i < 6; i++) cr_assert_eq((int64_t)ref_at(eoff, i), want_off[i]);
+    for (int e = 0; e < 8; e++) {
+        cr_assert_eq((int64_t)ref_at(perm, e), want_perm[e]);
+        cr_assert_eq((int64_t)ref_at(nbr, e), src[want_perm[e]]);
+    }
+    jl_tensor *tmp[] = {s, d, eoff, perm, nbr};
+    for (size_t i = 0; i < sizeof tmp / sizeof *tmp; i++) jl_release(tmp[i]);
+}
+
+Test(edgeconv, errors_name_the_problem)
+{
+    jl_tensor *eoff = i64(NODES + 1, EOFF);
+    static const int64_t bad_nbr[EDGES] = {1, 2, 3, 0, 3, 1, 0, 9, 5, 6, 4};
+    jl_tensor *nbr = i64(EDGES, bad_nbr);
+    jl_tensor *ab = ref_randn(2, SHAPE(NODES, 4), 60, false);
+    cr_assert_null(jl_edge_gather(ab, eoff, nbr));
+    cr_assert(strstr(jl_last_error(), "nbr[7] = 9 is outside 0..6") != NULL, "%s", jl_last_error());
+    jl_tensor *odd = ref_randn(2, SHAPE(NODES, 5), 61, false);
+    cr_assert_null(jl_edge_gather(odd, eoff, nbr));
+    cr_assert(strstr(jl_last_error(), "(N, 2C)") != NULL, "%s", jl_last_error());
+    jl_tensor *x = ref_randn(2, SHAPE(1, 3), 62, false);
+    cr_assert_null(jl_batch_norm_relu(x, NULL, NULL, NULL, NULL, true, 0.1, EPS, NULL));
+    cr_assert(strstr(jl_last_error(), "more than one row") != NULL, "%s", jl_last_error());
+    jl_tensor *x2 = ref_randn(2, SHAPE(6, 3), 63, false);
+    cr_assert_null(jl_batch_norm_relu(x2, NULL, NULL, NULL, NULL, true, 0.1, EPS, eoff));
+    cr_assert(strstr(jl_last_error(), "segments end at 11 but there are 6 rows") != NULL, "%s", jl_last_error());
+    jl_tensor *tmp[] = {eoff, nbr, ab, odd, x, x2};
+    for (size_t i = 0; i < sizeof tmp / sizeof *tmp; i++) jl_release(tmp[i]);
+}

@@ -1,0 +1,198 @@
+-- test_gnn.lua — the graph-network models (nn.models.particlenet*, lundnet*) and
+-- their EdgeConv blocks: parameter counts equal to the PyTorch peer's, named
+-- sub-modules for transfer (freeze("blocks"), reset_parameters("head")), k larger
+-- than every jet, empty and one-constituent jets, eval mode, the fused ops equal
+-- to the plain-op composition (forward and gradients), LundNet with edges given
+-- grouped (edge_offsets) or in any order, and bad batches named in errors.
+local T = require "jetlab.test"
+local nn = require "jetlab.nn"
+local loss = require "jetlab.loss"
+local edgeconv = require "jetlab.nn.edgeconv"
+
+local function offsets_of(sizes)
+  local off = {0}
+  for i, n in ipairs(sizes) do off[i + 1] = off[i] + n end
+  return jl.tensor(off, {dtype = "i64"})
+end
+
+local function ragged(sizes, seed, features)
+  jl.manual_seed(seed)
+  local off = offsets_of(sizes)
+  local n = off[#sizes + 1]
+  local x = jl.randn(n, features or 7)
+  return {x = x, offsets = off, coords = x:narrow(2, 1, 2):clone()}
+end
+
+-- A random tree per jet (n - 1 nodes for n constituents, parent <-> child edges),
+-- like the peer's lund_batch; returns the batch with 1-based src, dst.
+local function lund_batch(counts, features, seed)
+  jl.manual_seed(seed)
+  local src, dst, sizes = {}, {}, {}
+  local base = 0
+  local rng = 12345 + seed
+  for j, c in ipairs(counts) do
+    local m = math.max(c - 1, 1)
+    for child = 2, m do
+      rng = (rng * 1103515245 + 12345) % 2147483648
+      local parent = rng % (child - 1) + 1
+      src[#src + 1], dst[#dst + 1] = base + parent, base + child
+      src[#src + 1], dst[#dst + 1] = base + child, base + parent
+    end
+    sizes[j] = m
+    base = base + m
+  end
+  return {x = jl.randn(base, features), offsets = offsets_of(sizes), src = jl.tensor(src, {dtype = "i64"}),
+    dst = jl.tensor(dst, {dtype = "i64"})}
+end
+
+T.case("parameter counts equal the PyTorch peer's", function()
+  T.eq(nn.models.particlenet():num_parameters(), 366160)
+  T.eq(nn.models.particlenet_lite():num_parameters(), 26416)
+  T.eq(nn.models.particlenet_teacher():num_parameters(), 366160)
+  T.eq(nn.models.particlenet_student():num_parameters(), 5904)
+  T.eq(nn.models.lundnet{features = 5}:num_parameters(), 434956)
+  T.eq(nn.models.lundnet{features = 3}:num_parameters(), 434760)
+  T.eq(nn.models.lundnet5():num_parameters(), 434956)
+  T.eq(nn.models.lundnet3():num_parameters(), 434760)
+end)
+
+T.case("named sub-modules: freeze('blocks') and reset_parameters('head')", function()
+  for _, make in ipairs({nn.models.particlenet_lite, nn.models.lundnet5}) do
+    local m = make()
+    T.ok(m.bn_input and m.blocks and m.head, "bn_input, blocks, head")
+    local total = m:num_parameters()
+    m:freeze("blocks")
+    local frozen = total - m:num_parameters({trainable = true})
+    T.eq(frozen, m.blocks:num_parameters())
+    for _, e in ipairs(m:named_parameters()) do
+      T.eq(e[2].requires_grad, e[1]:sub(1, 7) ~= "blocks.", e[1])
+    end
+    local before = m.head[1].weight:clone()
+    local block_before = m.blocks[1]:named_parameters()[1][2]:clone()
+    m:reset_parameters("head")
+    T.ok(not jl.equal(before, m.head[1].weight), "head re-initialised")
+    T.ok(jl.equal(block_before, m.blocks[1]:named_parameters()[1][2]), "blocks untouched")
+    m:unfreeze()
+    T.eq(m:num_parameters({trainable = true}), total)
+  end
+end)
+
+T.case("frozen blocks get no gradient, the head does", function()
+  local m = nn.models.particlenet_lite()
+  m:freeze("blocks")
+  local b = ragged({12, 8, 3}, 1)
+  local l = loss.cross_entropy(m(b), jl.tensor({1, 2, 1}, {dtype = "i64"}))
+  l:backward()
+  T.ok(m.blocks[1].lins[1].weight.grad == nil, "frozen block weight has no grad")
+  T.ok(m.head[1].weight.grad ~= nil, "head weight has a grad")
+  T.ok(m.bn_input.weight.grad ~= nil, "input BatchNorm has a grad")
+end)
+
+T.case("k larger than every jet, empty and one-constituent jets: finite logits and gradients", function()
+  local m = nn.models.particlenet{k = 16, dropout = 0}
+  local b = ragged({5, 0, 1, 9, 2, 0, 16}, 2)
+  b.x:requires_grad_()
+  local logits = m(b)
+  T.eq(logits.shape, {7, 2})
+  local l = loss.cross_entropy(logits, jl.tensor({1, 2, 1, 2, 1, 2, 1}, {dtype = "i64"}))
+  T.ok(l:item() == l:item(), "finite loss")
+  l:backward()
+  T.ok(b.x.grad:abs():sum():item() < math.huge, "finite input gradient")
+  -- empty jets pool to zero features: their logits are the head's response to zeros
+  T.near(logits[2], logits[6], 1e-6)
+end)
+
+T.case("a batch of one-constituent jets (no edges at all) runs in eval mode and in training", function()
+  local m = nn.models.particlenet_lite()
+  local b = ragged({1, 1, 1}, 3)
+  T.eq(m(b).shape, {3, 2})
+  m:eval()
+  T.eq(m(ragged({1}, 4)).shape, {1, 2})
+  T.eq(m(ragged({0, 0}, 5)).shape, {2, 2})
+  local lund = nn.models.lundnet5()
+  lund:eval()
+  local g = lund_batch({2, 1}, 5, 6)   -- one node each, no edges
+  T.eq(g.src:numel(), 0)
+  T.eq(lund(g).shape, {2, 2})
+end)
+
+T.case("eval mode uses the running statistics: one jet gives the same logits alone or in a batch", function()
+  local m = nn.models.particlenet_lite()
+  for _ = 1, 3 do m(ragged({10, 12, 7}, 7)) end   -- some training batches move the running stats
+  m:eval()
+  local b = ragged({10, 12, 7}, 8)
+  local all = m(b)
+  local single = m({x = b.x:narrow(1, 11, 12), offsets = offsets_of({12}), coords = b.coords:narrow(1, 11, 12)})
+  T.near(single[1], all[2], 1e-5)
+end)
+
+-- Forward and gradients of the fused ops against the plain-op composition.
+local function fused_vs_composed(make_model, make_batch, labels)
+  local results = {}
+  for _, composed in ipairs({false, true}) do
+    edgeconv.composed = composed
+    jl.manual_seed(11)
+    local m = make_model()
+    local b = make_batch()
+    b.x:requires_grad_()
+    local logits = m(b)
+    loss.cross_entropy(logits, jl.tensor(labels, {dtype = "i64"})):backward()
+    local grads = {}
+    for _, e in ipairs(m:named_parameters()) do grads[e[1]] = e[2].grad end
+    results[#results + 1] = {logits = logits, x_grad = b.x.grad, grads = grads}
+  end
+  edgeconv.composed = false
+  T.near(results[1].logits, results[2].logits, 1e-5)
+  T.near(results[1].x_grad, results[2].x_grad, 1e-4)
+  -- one scale for the whole model: a bias right before a training-mode BatchNorm has an
+  -- exact gradient of 0, so its computed one is rounding noise of either path
+  local scale = 0
+  for _, g in pairs(results[2].grads) do scale = math.max(scale, g:abs():max():item()) end
+  for name, g in pairs(results[2].grads) do
+    T.ok((results[1].grads[name] - g):abs():max():item() / scale < 1e-4, "gradient of " .. name)
+  end
+end
+
+T.case("ParticleNet: fused C ops equal the plain-op composition", function()
+  fused_vs_composed(function() return nn.models.particlenet{k = 8, blocks = {{16, 16}, {24, 24, 24}}, fc = 32,
+    dropout = 0} end, function() return ragged({12, 3, 1, 20, 9}, 9) end, {1, 2, 2, 1, 2})
+end)
+
+T.case("LundNet: fused C ops equal the plain-op composition", function()
+  fused_vs_composed(function() return nn.models.lundnet{features = 3, dropout = 0} end,
+    function() return lund_batch({7, 12, 2, 5}, 3, 10) end, {1, 2, 2, 1})
+end)
+
+T.case("LundNet: edges given grouped by dst (edge_offsets) or in any order give the same logits", function()
+  local m = nn.models.lundnet5{dropout = 0}
+  local m2 = nn.models.lundnet5{dropout = 0}
+  m2:load_state_dict(m:state_dict())
+  local b = lund_batch({9, 14, 4}, 5, 12)
+  local nbr, eoff, perm = jl.edges_by_dst(b.src, b.dst, b.x.shape[1])
+  local grouped = {x = b.x, offsets = b.offsets, src = nbr, dst = b.dst:index_select(1, perm), edge_offsets = eoff}
+  T.near(m2(grouped), m(b), 1e-5)
+end)
+
+T.case("EdgeConv and LundEdgeConv blocks: shapes, shortcut only when the width changes", function()
+  local ec = nn.EdgeConv(4, 7, {16, 8})
+  T.eq(ec.lins[1].weight.shape, {16, 14})
+  local b = ragged({6, 6}, 13)
+  local nbr, eoff = jl.knn(b.coords, b.offsets, 4)
+  T.eq(ec(b.x, {nbr = nbr, edge_offsets = eoff}).shape, {12, 8})
+  T.ok(nn.LundEdgeConv(5, {32, 32}).sc ~= nil, "5 -> 32 has a shortcut layer")
+  T.ok(nn.LundEdgeConv(32, {32, 32}).sc == nil, "32 -> 32 is the identity")
+end)
+
+T.case("bad batches and options are named", function()
+  local m = nn.models.particlenet_lite()
+  T.raises(function() m(jl.randn(4, 7)) end, "ragged batch")
+  T.raises(function() nn.models.particlenet{kk = 3} end, "unknown option 'kk'")
+  T.raises(function() nn.models.lundnet{features = 0} end, "features")
+  T.raises(function() nn.models.lundnet5()({x = jl.randn(3, 5), offsets = offsets_of({3})}) end, "src")
+  local b = lund_batch({5}, 5, 14)
+  b.src = jl.tensor({1, 9}, {dtype = "i64"})
+  b.dst = jl.tensor({2, 1}, {dtype = "i64"})
+  T.raises(function() nn.models.lundnet5()(b) end, "outside")
+end)
+
+T.run()
