@@ -5,6 +5,7 @@
 --   run:write_config()                                  -- config.lua: return {...}
 --   run:record("ParticleNet", "fine-tune", {auc = 0.98, rej30 = 412, params = 366000})
 --   run:write_roc("pnet_finetune", roc)                 -- roc_pnet_finetune.csv
+--   local history = train.fit{..., checkpoint_dir = run:path("pnet_finetune")}   -- best.h5, last.h5
 --   run:write_history("pnet_finetune", history)         -- history_pnet_finetune.csv
 --   run:table("Training time", {"model", "ms/sample"}, {{"ParticleNet", 0.41}})
 --   plot.roc(run:path("roc.png"), ...)                  -- any file of the run

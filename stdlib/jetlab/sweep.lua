@@ -31,11 +31,12 @@
 -- running script is started again (the jetlab executable, arg[0] and its
 -- arguments) with JETLAB_SWEEP_NAME and JETLAB_SWEEP_POINTS set; in such a
 -- worker, sweep.run(name, ...) runs only those points and ends the process,
--- and any other sweep.run returns {} at once. So a worker repeats what the
--- script does before sweep.run: keep that cheap (expensive shared work, e.g.
--- a teacher, belongs in fn, cached in a file under <root>/<name>/). Worker
--- output goes to <root>/<name>/worker-<n>.log; a failed worker is an error
--- after the others finish.
+-- and any other sweep.run only returns the points its files hold (running
+-- nothing). So a worker repeats what the script does before sweep.run: keep
+-- that cheap (expensive shared work, e.g. a teacher, belongs in fn, cached in
+-- a file under <root>/<name>/). Worker output goes to
+-- <root>/<name>/worker-<n>.log; a failed worker is an error after the others
+-- finish.
 
 local core = require "jetlab.core"
 local json = require "jetlab.json"
@@ -347,8 +348,16 @@ function sweep.run(name, grid, fn, opts)
   local log = o.log == true and print or o.log == false and function() end or o.log
   local self = setmetatable({name = name, fn = fn, points = points, keys = keys, rows = {}, log = log,
                              dir = o.root .. "/" .. name}, Sweep)
+  local function finished()
+    local out = {}
+    for i in ipairs(points) do out[#out + 1] = self.rows[i] end
+    return out
+  end
   local worker = os.getenv("JETLAB_SWEEP_NAME")
-  if worker and worker ~= name then return {} end
+  if worker and worker ~= name then -- a worker of another sweep: only read
+    self:scan()
+    return finished()
+  end
   results.mkdir(self.dir .. "/points")
   if worker then
     local failed = false
@@ -383,9 +392,7 @@ function sweep.run(name, grid, fn, opts)
   end
   self:write_csv()
   self:summary(o.plot)
-  local out = {}
-  for i in ipairs(points) do out[#out + 1] = self.rows[i] end
-  return out
+  return finished()
 end
 
 return sweep

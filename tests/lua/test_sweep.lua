@@ -94,7 +94,8 @@ end)
 local SCRIPT = [[
 local sweep = require "jetlab.sweep"
 local dir, fail = arg[1], arg[2] == "fail"
-sweep.run("other", {x = {1, 2}}, function() return {v = 1} end, {root = dir, log = false})
+local other = sweep.run("other", {x = {1, 2}}, function() return {v = 1} end, {root = dir, log = false})
+assert(#other == 2 and other[2].metrics.v == 1, "workers read the finished sweep")
 sweep.run("par", {alpha = {0.1, 0.5}, T = {1, 2, 4}}, function(p)
   local pid = io.open("/proc/self/stat"):read("a"):match("^%d+")
   io.open(string.format("%s/calls/%s-%s-%s", dir, p.T, p.alpha, pid), "w"):close()
