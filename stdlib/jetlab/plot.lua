@@ -50,7 +50,7 @@ local function available()
 end
 
 local function list(v, what)
-  if type(v) == "userdata" then v = v:tolist() end
+  v = results.values(v)
   if type(v) ~= "table" then error("plot: " .. what .. " must be an array or a 1-D tensor", 3) end
   return v
 end

@@ -31,7 +31,7 @@
 -- results.quote(s) (for the shell), results.mkdir(dir), results.write(path,
 -- text) (atomic), results.csv_line(values), results.format_value(v),
 -- results.text_table(columns, rows), results.markdown_table(columns, rows),
--- results.order_keys(keys).
+-- results.order_keys(keys), results.values(v).
 
 local json = require "jetlab.json"
 local literal = require "jetlab.literal"
@@ -270,17 +270,18 @@ function Run:record(model, variant, metrics)
   self:save()
 end
 
-local function values_of(t)
-  if type(t) == "userdata" then return t:tolist() end
-  return t
+--- results.values(v) → v as a Lua array: a tensor through :tolist(), anything else as it is.
+function results.values(v)
+  if type(v) == "userdata" then return v:tolist() end
+  return v
 end
 
---- run:write_roc(name, roc) writes roc_<name>.csv: eff_s,eff_b,rejection (1/eff_b),
+--- run:write_roc(name, roc[, max_points]) writes roc_<name>.csv: eff_s,eff_b,rejection (1/eff_b),
 --- one line per point of a metrics.roc curve (tensors) or of {eff_s=, eff_b=}
 --- arrays; curves longer than max_points (default 20000) keep evenly spaced
 --- points, first and last included. Returns the path.
 function Run:write_roc(name, roc, max_points)
-  local es, eb = values_of(roc.eff_s), values_of(roc.eff_b)
+  local es, eb = results.values(roc.eff_s), results.values(roc.eff_b)
   assert(type(es) == "table" and type(eb) == "table" and #es == #eb and #es > 0,
     "run:write_roc: roc needs eff_s and eff_b of the same non-zero length")
   local n, keep = #es, max_points or 20000
