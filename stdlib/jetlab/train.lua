@@ -489,8 +489,14 @@ function train.fit(opts)
   local function stop(signal)
     local path = o.checkpoint_dir and save("interrupted.h5", run.epoch - (run.batch == 0 and 1 or 0), true)
     local total = num_batches(o.train)
-    local where = run.epoch > o.epochs and string.format("after the last epoch (%d)", o.epochs)
-      or string.format("at epoch %d, batch %d/%s", run.epoch, run.batch, total and tostring(total) or "?")
+    local where
+    if run.epoch > o.epochs then
+      where = string.format("after the last epoch (%d)", o.epochs)
+    elseif run.batch == 0 then
+      where = run.epoch == 1 and "before the first step" or string.format("after epoch %d/%d", run.epoch - 1, o.epochs)
+    else
+      where = string.format("at epoch %d, batch %d/%s", run.epoch, run.batch, total and tostring(total) or "?")
+    end
     local message = string.format("train: interrupted (%s) %s; %s", signal, where,
       path and string.format("checkpoint saved to %s; resume with --resume %s (train.fit{resume = ...})", path, path)
         or "nothing saved (no checkpoint_dir)")

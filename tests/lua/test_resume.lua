@@ -191,6 +191,7 @@ T.case("an interruption during validation stops at the epoch boundary and resume
   T.ok(not ok and train.is_interruption(err), tostring(err))
   T.eq(err.epoch, 2)
   T.eq(err.batch, 0)
+  match(tostring(err), "interrupted %(SIGINT%) after epoch 1/3; checkpoint saved to")
   local c = assert(ckpt.load(err.path))
   T.eq(c.epoch, 1)
   T.eq(#c.train_state.history, 1)
