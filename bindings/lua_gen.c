@@ -4,7 +4,7 @@
  *   print(jets.pt.shape, jets.labels:sum():item())   --> {2000, 200}  1000
  *   print(s.signal.mass_peak, s.qcd.mult_median, s.auc, s.jets_per_second)
  *   local s2 = assert(jl.gen.write{signal = "w", pt = {500, 600}, n = 100000, path = "w500.h5"})
- *   local ref = assert(jl.gen.reference{path = "Pythia-PtMin1000-LHC-10ev.dat", pt = {900, 1500}})
+ *   local ref = assert(jl.gen.reference{pt = {900, 1500}})  -- fastjet-examples' Pythia jets
  *   for _, c in ipairs(jl.gen.checks({signal = "top", pt = {500, 600}}, s)) do
  *     print(c.name, c.value, c.lo, c.hi, c.pass)
  *   end
@@ -140,7 +140,9 @@ static gen_opts check_opts(lua_State *L, int arg, int allowed, int required)
     }
     if (allowed & OPT_PATH) {
         lua_getfield(L, arg, "path");
-        if (lua_type(L, -1) != LUA_TSTRING && (required & OPT_PATH))
+        if (lua_type(L, -1) != LUA_TSTRING && !lua_isnil(L, -1))
+            luaL_argerror(L, arg, "option 'path' must be a file name");
+        if (lua_isnil(L, -1) && (required & OPT_PATH))
             luaL_argerror(L, arg, "option 'path' (a file name) is required");
         o.path = lua_tostring(L, -1);
         lua_pop(L, 1); /* the string stays alive in the options table */
@@ -288,10 +290,16 @@ static int l_summary(lua_State *L)
     return 1;
 }
 
-/* jl.gen.reference{path=, pt=, r=, eta=, leading=} → {n, mass_median, mult_median}, or nil, message */
+/* jl.gen.reference{path=, pt=, r=, eta=, leading=} → {n, mass_median, mult_median, path}, or nil,
+ * message. path defaults to the Pythia events of fastjet-examples, leading to 2. */
 static int l_reference(lua_State *L)
 {
-    gen_opts o = check_opts(L, 1, OPT_PATH | OPT_LEADING, OPT_PATH);
+    if (lua_isnoneornil(L, 1)) {
+        lua_settop(L, 0);
+        lua_newtable(L);
+    }
+    gen_opts o = check_opts(L, 1, OPT_PATH | OPT_LEADING, 0);
+    if (!o.path) o.path = JL_GEN_REFERENCE_FILE;
     jl_gen_class ref;
     if (jl_gen_reference(o.path, &o.cfg, o.leading, &ref) != JL_OK) {
         if (jl_last_error_code() != JL_EIO) return jl_lua_raise(L);
@@ -302,6 +310,8 @@ static int l_reference(lua_State *L)
     push_class(L, &ref, 0);
     lua_pushnil(L);
     lua_setfield(L, -2, "mass_peak");
+    lua_pushstring(L, o.path);
+    lua_setfield(L, -2, "path");
     return 1;
 }
 

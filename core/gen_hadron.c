@@ -45,7 +45,8 @@
 
 /* Field-Feynman fragmentation. */
 #define GEN_FF_A 0.77
-#define GEN_FRAG_PMIN 2.0   /* GeV: the chain stops below this momentum */
+#define GEN_FRAG_PMIN 3.0   /* GeV: the chain stops below this momentum (tuned: the
+                               reference Pythia jets' multiplicity, tests/lua/test_gen.lua) */
 #define GEN_LIGHT_KT 0.3    /* GeV, rms of a hadron's transverse momentum */
 #define GEN_FRAG_MAX 64     /* hadrons per parton at most */
 /* The b: a B hadron decayed into a few pions. */

@@ -142,7 +142,11 @@ int jl_gen_jets(const jl_gen_config *cfg, int64_t n, jl_h5_jets *out, jl_gen_sta
 int jl_gen_write(const jl_gen_config *cfg, int64_t n, const char *path, jl_gen_stats *stats);
 
 /* --- realism checks ---------------------------------------------------------
- * The reference: jets of a real event file (fastjet-examples' .dat format)
+ * The reference events: Pythia 6 dijets with pT-hat > 1 TeV at the LHC,
+ * shipped by Debian's fastjet-examples. */
+#define JL_GEN_REFERENCE_FILE "/usr/share/doc/fastjet-examples/examples/Pythia-PtMin1000-LHC-10ev.dat"
+
+/* The reference: jets of a real event file (fastjet-examples' .dat format)
  * clustered as the generator does (anti-kt, cfg->r), the `leading` hardest
  * jets of each event kept when their pT is in cfg's window and |η| <
  * cfg->eta_max. Fills n, mass_median and mult_median (exact medians of the
