@@ -26,7 +26,7 @@ void jl_stats_node_delta(int delta) { live_nodes += delta; }
 
 static void count_bytes(jl_device device, int64_t delta)
 {
-    long long now = (live_bytes[device] += delta);
+    long long now = atomic_fetch_add(&live_bytes[device], delta) + delta;
     long long peak = peak_bytes[device];
     while (now > peak && !atomic_compare_exchange_weak(&peak_bytes[device], &peak, now)) {
     }
