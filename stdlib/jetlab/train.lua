@@ -256,6 +256,11 @@ local FIT_OPTIONS = {
 local TRAIN_STATE_VERSION = 1
 
 local function is_finite(v) return v == v and v ~= math.huge and v ~= -math.huge end
+-- "nan", "inf", "-inf" (tostring may say "-nan") or the number.
+local function show_number(v)
+  if v ~= v then return "nan" end
+  return tostring(v)
+end
 
 -- The state_dict of a data source that has one (jetlab.data views: the epoch
 -- counter that keys their shuffle), else nil.
@@ -309,7 +314,7 @@ local function check_grads(guard, run)
     local last = e.last_norm and string.format("its last finite gradient norm was %.6g (step %d)", e.last_norm,
       e.last_step) or "it had no finite gradient before"
     error(string.format("train: the gradient of parameter '%s' is not finite (squared norm %s) at %s; %s; %d of %d parameters have a non-finite gradient%s",
-      e.name, tostring(ss), run.where, last, bad, #guard, NAN_GUARD_HINT), 0)
+      e.name, show_number(ss), run.where, last, bad, #guard, NAN_GUARD_HINT), 0)
   end
   for _, e in ipairs(guard) do
     if e.pending then e.last_norm, e.last_step, e.pending = e.pending, run.step + 1, nil end
@@ -335,7 +340,7 @@ local function train_step(o, run, batch, b, params)
   end
   local value = l:item()
   if o.guard and not is_finite(value) then
-    error(string.format("train: the loss is not finite (%s) at %s; %s%s", tostring(value), run.where,
+    error(string.format("train: the loss is not finite (%s) at %s; %s%s", show_number(value), run.where,
       run.last_loss and string.format("the last finite loss was %.6g (step %d)", run.last_loss, run.last_loss_step)
         or "no finite loss before it", NAN_GUARD_HINT), 0)
   end
