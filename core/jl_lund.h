@@ -15,9 +15,11 @@
  * Cambridge/Aachen, E-scheme, R = JL_LUND_R (FastJet's
  * JetDefinition::max_allowable_R, as fjcontrib's LundGenerator), which puts
  * every constituent into one jet; the hardest inclusive jet is declustered
- * (for finite rapidities it is the only one). The clustering is jl_cluster_run
- * with the N2Plain strategy (FastJet picks another strategy for large R; the
- * tree is the same unless two distances tie exactly).
+ * (for finite rapidities it is the only one). The clustering is a C/A
+ * dedicated to jets (lund.c) with the nearest-neighbour scheme and slot
+ * bookkeeping of jl_cluster_run's N2Plain strategy, which gives the same tree
+ * (tests/c/test_lund.c); FastJet picks another strategy for large R, and the
+ * trees differ only where two distances tie exactly.
  *
  * The tree is walked from the root, following BOTH branches (primary and
  * secondary Lund planes). At a pseudojet P with parents, j1 is the harder

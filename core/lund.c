@@ -1,6 +1,8 @@
-/* lund.c — Lund-plane declustering: C/A re-clustering of a jet's constituents
- * (jl_cluster_run), the depth-first walk over both branches, and graph batches
- * built in parallel over jets (see jl_lund.h for the definitions and layout).
+/* lund.c — Lund-plane declustering: C/A re-clustering of a jet's constituents,
+ * the depth-first walk over both branches, and graph batches built in
+ * parallel over jets (see jl_lund.h for the definitions and layout).
+ * Floating-point contraction is off, as in cluster.c, so that distances round
+ * as there and in FastJet.
  *
  * A batch is built in three passes over the jets: (0) count each jet's
  * constituents, which bounds its nodes (n - 1); (1) decluster every jet, its
@@ -10,6 +12,12 @@
  * into global indices and build the CSR edges. Errors inside workers only
  * record the smallest failing jet; it is run again on the calling thread so
  * that the message lands in the caller's (thread-local) error buffer. */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
 #include "jl_lund.h"
 
 #include <math.h>
@@ -25,16 +33,233 @@
 #define JL_PI 3.141592653589793238462643383279502884
 #define JL_TWOPI 6.283185307179586476925286766559005768
 
-/* --- one jet ----------------------------------------------------------------- */
+/* --- Cambridge/Aachen for one jet --------------------------------------------
+ * A dedicated C/A (d_ij = dR^2, d_iB = R^2 with R = JL_LUND_R) for the few
+ * hundred constituents of a jet: the same nearest-neighbour scheme and slot
+ * bookkeeping as cluster.c's N2Plain (the smallest cached dR^2 merges; the
+ * merged pseudojet takes the lower slot, the last slot fills the freed one),
+ * but with the kinematics of every pseudojet computed once, kept for the
+ * declustering, and scratch reused from jet to jet. tests/c/test_lund.c checks
+ * that it gives jl_cluster_run's tree. */
+
+/* Scratch for jets of up to cap constituents (one allocation, at p). */
+typedef struct ca_work {
+    int cap;
+    jl_p4 *p;                 /* (2 cap - 1) pseudojets: inputs, then merge k at n + k */
+    double *y, *phi, *pt2;    /* (2 cap - 1) their rapidity, azimuth, pt^2 */
+    double *sy, *sphi, *snnd; /* (cap) active slots: position, dR^2 to the neighbour (R^2: none) */
+    double *d;                /* (cap) dR^2 from one slot to the others */
+    jl_lund_node *nodes;      /* (cap) declustering output for the batches */
+    int *pa, *pb;             /* (cap) parents of merge k, pa < pb (pseudojet indices) */
+    int *sjet, *snn;          /* (cap) active slots: pseudojet, neighbour slot (-1: none) */
+    int *stack;               /* (2 cap + 2) the walk's (pseudojet, parent node) pairs */
+} ca_work;
+
+static int work_init(ca_work *w, int64_t cap)
+{
+    size_t c = (size_t)(cap > 0 ? cap : 1), np = 2 * c - 1;
+    size_t bytes = np * (sizeof(jl_p4) + 3 * sizeof(double)) + c * 4 * sizeof(double) +
+                   c * sizeof(jl_lund_node) + c * 4 * sizeof(int) + (2 * c + 2) * sizeof(int);
+    char *m = malloc(bytes);
+    *w = (ca_work){.cap = (int)c};
+    if (!m)
+        return JL_FAIL_CODE(JL_ENOMEM, "lund: out of memory for %zu constituents", c);
+    w->p = (jl_p4 *)m;
+    w->y = (double *)(w->p + np);
+    w->phi = w->y + np;
+    w->pt2 = w->phi + np;
+    w->sy = w->pt2 + np;
+    w->sphi = w->sy + c;
+    w->snnd = w->sphi + c;
+    w->d = w->snnd + c;
+    w->nodes = (jl_lund_node *)(w->d + c);
+    w->pa = (int *)(w->nodes + c);
+    w->pb = w->pa + c;
+    w->sjet = w->pb + c;
+    w->snn = w->sjet + c;
+    w->stack = w->snn + c;
+    return JL_OK;
+}
+
+static void work_free(ca_work *w) { free(w->p); }
+
+/* d[j] = dR^2 between slot i and slot j, for j in [0, m) (d[i] = 0). The
+ * azimuthal difference is folded as FastJet does (2pi - dphi above pi), with
+ * a min so that the loop vectorises. */
+static void distances(ca_work *w, int i, int m)
+{
+    const double yi = w->sy[i], phii = w->sphi[i];
+    const double *restrict sy = w->sy, *restrict sphi = w->sphi;
+    double *restrict d = w->d;
+    for (int j = 0; j < m; j++) {
+        double dphi = fabs(phii - sphi[j]), dy = yi - sy[j];
+        double wrapped = JL_TWOPI - dphi;
+        dphi = wrapped < dphi ? wrapped : dphi;
+        d[j] = dphi * dphi + dy * dy;
+    }
+}
+
+/* The smallest of d[0, m) and lo; four running minima, so the loop is not
+ * one chain of dependent comparisons (compilers may vectorise it). */
+static double min_of(const double *d, int m, double lo)
+{
+    double a0 = lo, a1 = lo, a2 = lo, a3 = lo;
+    int j = 0;
+    for (; j + 4 <= m; j += 4) {
+        a0 = d[j] < a0 ? d[j] : a0;
+        a1 = d[j + 1] < a1 ? d[j + 1] : a1;
+        a2 = d[j + 2] < a2 ? d[j + 2] : a2;
+        a3 = d[j + 3] < a3 ? d[j + 3] : a3;
+    }
+    for (; j < m; j++)
+        a0 = d[j] < a0 ? d[j] : a0;
+    a0 = a1 < a0 ? a1 : a0;
+    a2 = a3 < a2 ? a3 : a2;
+    return a2 < a0 ? a2 : a0;
+}
+
+/* The first j with d[j] == v (v taken from d[0, m)). */
+static int index_of(const double *d, int m, double v)
+{
+    int j = 0;
+    while (j < m - 1 && d[j] != v)
+        j++;
+    return j;
+}
+
+/* The nearest neighbour of slot i among slots [0, m), the first one on a tie;
+ * leaves the distances from slot i in w->d (w->d[i] = HUGE_VAL). */
+static void find_nn(ca_work *w, int i, int m)
+{
+    distances(w, i, m);
+    w->d[i] = HUGE_VAL;
+    double r2 = JL_LUND_R * JL_LUND_R, best = min_of(w->d, m, r2);
+    w->snn[i] = best < r2 ? index_of(w->d, m, best) : -1;
+    w->snnd[i] = best;
+}
+
+static void set_pseudojet(ca_work *w, int k, jl_p4 p)
+{
+    w->p[k] = p;
+    w->y[k] = jl_p4_rap(p);
+    w->phi[k] = jl_p4_phi(p);
+    w->pt2[k] = jl_p4_pt2(p);
+}
+
+static void set_slot(ca_work *w, int s, int k)
+{
+    w->sjet[s] = k;
+    w->sy[s] = w->y[k];
+    w->sphi[s] = w->phi[k];
+}
+
+/* Empties slot `gone` of m: the last slot moves there; neighbours that were
+ * `gone` (or `fresh`, a slot that now holds a new pseudojet; -1 for none) are
+ * searched again, those that were the last slot follow it, and the others
+ * take `fresh` when it is nearer. Returns the new m. */
+static int drop_slot(ca_work *w, int gone, int fresh, int m)
+{
+    int tail = --m;
+    if (gone != tail) {
+        w->sjet[gone] = w->sjet[tail];
+        w->sy[gone] = w->sy[tail];
+        w->sphi[gone] = w->sphi[tail];
+        w->snn[gone] = w->snn[tail];
+        w->snnd[gone] = w->snnd[tail];
+    }
+    if (fresh >= 0) /* leaves the distances from fresh in w->d for the loop below */
+        find_nn(w, fresh, m);
+    int stale = 0;
+    for (int i = 0; i < m; i++) {
+        int nn = w->snn[i];
+        if (i == fresh)
+            continue;
+        if (nn == gone || (nn == fresh && fresh >= 0)) {
+            w->snn[i] = -2; /* searched after this loop, which needs w->d */
+            stale++;
+            continue;
+        }
+        if (nn == tail)
+            w->snn[i] = gone;
+        if (fresh >= 0 && w->d[i] < w->snnd[i]) {
+            w->snnd[i] = w->d[i];
+            w->snn[i] = fresh;
+        }
+    }
+    for (int i = 0; stale > 0 && i < m; i++) {
+        if (w->snn[i] == -2) {
+            find_nn(w, i, m);
+            stale--;
+        }
+    }
+    return m;
+}
+
+/* Clusters the n constituents in (finite four-vectors) into w; sets *root to
+ * the hardest final pseudojet (-1 when n == 0). */
+static int ca_cluster(ca_work *w, const jl_p4 *in, int n, int *root)
+{
+    double r2 = JL_LUND_R * JL_LUND_R;
+    for (int i = 0; i < n; i++) {
+        jl_p4 p = in[i];
+        if (!isfinite(p.px) || !isfinite(p.py) || !isfinite(p.pz) || !isfinite(p.E))
+            return JL_FAIL("lund: constituent %d has a non-finite component (%g %g %g %g)", i,
+                           p.px, p.py, p.pz, p.E);
+        set_pseudojet(w, i, p);
+        if (!isfinite(w->y[i]))
+            return JL_FAIL("lund: constituent %d (%g %g %g %g) has no finite rapidity", i, p.px,
+                           p.py, p.pz, p.E);
+        set_slot(w, i, i);
+        w->snn[i] = -1;
+        w->snnd[i] = r2;
+    }
+    for (int i = 1; i < n; i++) {
+        distances(w, i, i);
+        for (int j = 0; j < i; j++) {
+            double d = w->d[j];
+            if (d < w->snnd[i]) {
+                w->snnd[i] = d;
+                w->snn[i] = j;
+            }
+            if (d < w->snnd[j]) {
+                w->snnd[j] = d;
+                w->snn[j] = i;
+            }
+        }
+    }
+    int m = n, next = n, best = -1;
+    while (m > 0) {
+        int a = index_of(w->snnd, m, min_of(w->snnd, m, HUGE_VAL));
+        int b = w->snn[a];
+        if (b < 0) { /* a final jet: keep the hardest, the first one on a tie */
+            int k = w->sjet[a];
+            if (best < 0 || w->pt2[k] > w->pt2[best] || (w->pt2[k] == w->pt2[best] && k < best))
+                best = k;
+            m = drop_slot(w, a, -1, m);
+            continue;
+        }
+        int lo = a < b ? a : b, hi = a < b ? b : a, ja = w->sjet[a], jb = w->sjet[b];
+        int k = next++;
+        w->pa[k - n] = ja < jb ? ja : jb;
+        w->pb[k - n] = ja < jb ? jb : ja;
+        set_pseudojet(w, k, jl_p4_add(w->p[ja], w->p[jb]));
+        set_slot(w, lo, k);
+        m = drop_slot(w, hi, lo, m);
+    }
+    *root = best;
+    return JL_OK;
+}
+
+/* --- declustering ------------------------------------------------------------ */
 
 static double ln_floor(double x) { return log(x > JL_LUND_TINY ? x : JL_LUND_TINY); }
 
-/* The features of the declustering pair -> (j1 harder, j2 softer). */
-static jl_lund_node node_of(jl_p4 pair, jl_p4 j1, jl_p4 j2)
+/* The features of the declustering of pseudojet k into j1 (harder) and j2. */
+static jl_lund_node node_of(const ca_work *w, int k, int j1, int j2)
 {
-    double pt1 = jl_p4_pt(j1), pt2 = jl_p4_pt(j2);
-    double dy = jl_p4_rap(j2) - jl_p4_rap(j1);
-    double dphi = jl_p4_phi(j2) - jl_p4_phi(j1); /* in (-2pi, 2pi), wrapped into (-pi, pi] */
+    double pt1 = sqrt(w->pt2[j1]), pt2 = sqrt(w->pt2[j2]);
+    double dy = w->y[j2] - w->y[j1];
+    double dphi = w->phi[j2] - w->phi[j1]; /* in (-2pi, 2pi), wrapped into (-pi, pi] */
     if (dphi > JL_PI)
         dphi -= JL_TWOPI;
     else if (dphi <= -JL_PI)
@@ -46,31 +271,31 @@ static jl_lund_node node_of(jl_p4 pair, jl_p4 j1, jl_p4 j2)
         .ln_z = ln_floor(pt2 / (pt1 + pt2)),
         .ln_delta = ln_floor(delta),
         .psi = psi,
-        .ln_m = ln_floor(jl_p4_m(pair)),
+        .ln_m = ln_floor(jl_p4_m(w->p[k])),
         .ln_kt = ln_floor(pt2 * delta),
     };
 }
 
-/* Walks c's hardest jet depth-first, harder branch first, into out; stack
- * holds 2 (n_particles + 1) ints (pseudojet, parent node) pairs. Returns the
- * number of nodes. */
-static int walk(const jl_cluster *c, const jl_lund_opts *o, jl_lund_node *out, int *stack)
+/* Walks the tree under root depth-first, harder branch first, into out.
+ * Returns the number of nodes. */
+static int walk(ca_work *w, int n, int root, const jl_lund_opts *o, jl_lund_node *out)
 {
-    if (c->n_jets == 0)
+    int *stack = w->stack, top = 0, count = 0;
+    if (root < n) /* no jet, or a single constituent */
         return 0;
-    int top = 0, count = 0;
-    stack[top++] = c->jets[0].pseudojet;
+    stack[top++] = root;
     stack[top++] = -1;
     while (top > 0) {
-        int parent = stack[--top], k = stack[--top], a, b;
-        if (!jl_cluster_parents(c, k, &a, &b))
+        int parent = stack[--top], k = stack[--top];
+        if (k < n)
             continue;
-        if (jl_p4_pt2(c->p[a]) < jl_p4_pt2(c->p[b])) {
+        int a = w->pa[k - n], b = w->pb[k - n];
+        if (w->pt2[a] < w->pt2[b]) {
             int t = a;
             a = b;
             b = t;
         }
-        jl_lund_node nd = node_of(c->p[k], c->p[a], c->p[b]);
+        jl_lund_node nd = node_of(w, k, a, b);
         if (o->kt_cut && nd.ln_kt < o->ln_kt_min) {
             stack[top++] = a; /* the harder branch only, same parent */
             stack[top++] = parent;
@@ -87,19 +312,13 @@ static int walk(const jl_cluster *c, const jl_lund_opts *o, jl_lund_node *out, i
     return count;
 }
 
-static const jl_jetdef recluster_def = {
-    .p = JL_CAMBRIDGE, .r = JL_LUND_R, .ptmin = 0.0, .strategy = JL_STRATEGY_PLAIN};
-
-/* jl_lund_decluster with the caller's stack (2 (n + 1) ints). */
-static int decluster_with(const jl_p4 *p, int64_t n, const jl_lund_opts *o, jl_lund_node *out,
-                          int *stack)
+/* Declusters one jet of n <= w->cap constituents into out. */
+static int decluster_in(ca_work *w, const jl_p4 *p, int n, const jl_lund_opts *o,
+                        jl_lund_node *out)
 {
-    jl_cluster *c = jl_cluster_run(p, n, &recluster_def);
-    if (!c)
-        return jl_last_error_code() < 0 ? jl_last_error_code() : JL_EARG;
-    int count = walk(c, o, out, stack);
-    jl_cluster_free(c);
-    return count;
+    int root;
+    int rc = ca_cluster(w, p, n, &root);
+    return rc != JL_OK ? rc : walk(w, n, root, o, out);
 }
 
 int jl_lund_decluster(const jl_p4 *p, int64_t n, const jl_lund_opts *o, jl_lund_node *out)
@@ -108,13 +327,15 @@ int jl_lund_decluster(const jl_p4 *p, int64_t n, const jl_lund_opts *o, jl_lund_
         return JL_FAIL("lund: no options");
     if (n < 0 || n > (1 << 28))
         return JL_FAIL("lund: constituent count %lld out of range", (long long)n);
+    if (n > 0 && !p)
+        return JL_FAIL("lund: constituents are NULL");
     if (n > 1 && !out)
         return JL_FAIL("lund: no output nodes");
-    int *stack = malloc((size_t)(n + 1) * 2 * sizeof *stack);
-    if (!stack)
-        return JL_FAIL_CODE(JL_ENOMEM, "lund: out of memory for %lld constituents", (long long)n);
-    int rc = decluster_with(p, n, o, out, stack);
-    free(stack);
+    ca_work w;
+    if (work_init(&w, n))
+        return JL_ENOMEM;
+    int rc = decluster_in(&w, p, (int)n, o, out);
+    work_free(&w);
     return rc;
 }
 
@@ -215,28 +436,27 @@ static void decluster_body(void *ctx, int64_t begin, int64_t end)
     for (int64_t b = begin; b < end; b++)
         most = bt->ncons[b] > most ? bt->ncons[b] : most;
     jl_p4 *buf = bt->p ? NULL : malloc((size_t)(bt->cols > 0 ? bt->cols : 1) * sizeof *buf);
-    jl_lund_node *nodes = malloc((size_t)(most > 1 ? most : 1) * sizeof *nodes);
-    int *stack = malloc((size_t)(most + 1) * 2 * sizeof *stack);
-    if ((!bt->p && !buf) || !nodes || !stack) {
+    ca_work w;
+    if ((!bt->p && !buf) || work_init(&w, most)) {
         record_bad(bt, begin);
-    } else {
-        for (int64_t b = begin; b < end; b++) {
-            int rc = decluster_with(jet_p4(bt, b, buf), bt->ncons[b], bt->o, nodes, stack);
-            if (rc < 0) {
-                record_bad(bt, b);
-                rc = 0;
-            }
-            bt->count[b] = rc;
-            int64_t at = bt->bound[b];
-            for (int i = 0; i < rc; i++) {
-                put_row(bt->xb + (at + i) * bt->features, &nodes[i], bt->features);
-                bt->pb[at + i] = nodes[i].parent;
-            }
+        free(buf);
+        return;
+    }
+    for (int64_t b = begin; b < end; b++) {
+        int rc = decluster_in(&w, jet_p4(bt, b, buf), (int)bt->ncons[b], bt->o, w.nodes);
+        if (rc < 0) {
+            record_bad(bt, b);
+            rc = 0;
+        }
+        bt->count[b] = rc;
+        int64_t at = bt->bound[b];
+        for (int i = 0; i < rc; i++) {
+            put_row(bt->xb + (at + i) * bt->features, &w.nodes[i], bt->features);
+            bt->pb[at + i] = w.nodes[i].parent;
         }
     }
+    work_free(&w);
     free(buf);
-    free(nodes);
-    free(stack);
 }
 
 static void edges_body(void *ctx, int64_t begin, int64_t end)
