@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds jetlab, and runs every test:
 #   1. the Release build (CUDA compiled when nvcc is present): ctest (C, Lua, shell suites);
-#   2. an AddressSanitizer + UndefinedBehaviorSanitizer build of core: the C suites again.
+#   2. an AddressSanitizer + UndefinedBehaviorSanitizer build of core: the C suites again;
+#   3. that build's jetlab: quick training runs (interrupted, resumed) and the resume/NaN-guard
+#      suites under LeakSanitizer with JETLAB_CHECK_LEAKS=1 (scripts/memcheck.sh --asan).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bash "$root/scripts/install-deps.sh"
@@ -22,3 +24,6 @@ if grep -nE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$log"; then
   echo "sanitizer reports found (see $log)"
   exit 1
 fi
+
+echo "== sanitizer build: training runs under LeakSanitizer, live tensors back to zero (scripts/memcheck.sh --asan)"
+bash "$root/scripts/memcheck.sh" --asan --build "$root/build-asan"

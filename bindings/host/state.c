@@ -1,17 +1,44 @@
 /* state.c — what every jetlab Lua state holds before any user code runs:
  * the standard libraries, package.preload["jetlab.core"] (the C module from
- * bindings/), the stdlib search path, and the global `jl = require "jetlab"`.
+ * bindings/), the stdlib search path, and the global `jl = require "jetlab"`;
+ * with JETLAB_CHECK_LEAKS=1, an os.exit that closes the state and checks leaks.
  */
+#include <stdlib.h>
+#include <string.h>
+
 #include <lauxlib.h>
 #include <lualib.h>
 
 #include "jl_lua.h"
 #include "host.h"
 
+/* os.exit([code [, close]]) under JETLAB_CHECK_LEAKS=1: as Lua's, but the
+ * state is always closed (finalizers release every tensor) and the leak check
+ * runs before exit. */
+static int l_exit_checked(lua_State *L)
+{
+    int status;
+    if (lua_isboolean(L, 1))
+        status = lua_toboolean(L, 1) ? EXIT_SUCCESS : EXIT_FAILURE;
+    else
+        status = (int)luaL_optinteger(L, 1, EXIT_SUCCESS);
+    fflush(NULL);
+    lua_close(L);
+    exit(jl_host_check_leaks(status));
+    return 0;
+}
+
 int jl_host_open(lua_State *L)
 {
     luaL_checkversion(L);
     luaL_openlibs(L);
+    const char *check = getenv("JETLAB_CHECK_LEAKS");
+    if (check && strcmp(check, "1") == 0) {
+        lua_getglobal(L, "os");
+        lua_pushcfunction(L, l_exit_checked);
+        lua_setfield(L, -2, "exit");
+        lua_pop(L, 1);
+    }
 
     luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
     lua_pushcfunction(L, luaopen_jetlab_core);
