@@ -16,8 +16,10 @@
  * How it reads. The view's jets (file indices) are sorted and cut into
  * blocks of block_jets consecutive members; a chunk is chunk_jets / block_jets
  * blocks. Each block is read with a few contiguous row-range reads
- * (jl_h5_read, at most JL_LOADER_PIECE_ROWS file rows at a time, so a sparse
- * view never reads a huge range at once), invalid jets are dropped (counted,
+ * (jl_h5_read over whole HDF5 chunks of the file, spanning less than
+ * JL_LOADER_PIECE_ROWS file rows or one chunk, so a sparse view never reads
+ * a huge range at once; see file_chunk_rows in loader.c for why whole
+ * chunks), invalid jets are dropped (counted,
  * or an error when strict), each jet is degraded and turned into ragged
  * features (and, with a teacher, into full-resolution features too) straight
  * into the chunk's buffers. A chunk stores ragged features only; padded
@@ -36,7 +38,7 @@
  * Philox keyed by (seed, epoch, chunk): reproducible, independent of threads.
  *
  * Memory: the ready queue (prefetch chunks), the chunk being built, the one
- * being consumed, one piece of raw rows (JL_LOADER_PIECE_ROWS x C x 16 B),
+ * being consumed, one piece of raw rows (about JL_LOADER_PIECE_ROWS x C x 16 B),
  * plus 8 bytes per jet of the view for its index list: bounded whatever the
  * file size. A chunk takes about chunk_jets x (16 + 36 x real constituents)
  * bytes, twice that with a teacher.
@@ -60,6 +62,7 @@
 #define JL_LOADER_CHUNK_JETS 16384
 #define JL_LOADER_BLOCK_JETS 1024
 #define JL_LOADER_PIECE_ROWS 4096
+#define JL_LOADER_READ_QUANTUM 1024 /* read alignment when the file is not chunked */
 
 /* Deterministic split of jets 0..n-1 into `parts` parts: a Philox
  * permutation keyed by seed; part k gets the jets whose position in it lies
