@@ -15,7 +15,14 @@
  * Segments: rows [off[s], off[s+1]) belong to segment s; a row's segment is found by
  * binary search at the start of a range and followed from there.
  */
+/* No code here reads floating-point exception flags; without trapping math GCC may
+ * evaluate both sides of the ReLU masks, so the row loops vectorise. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math", "no-math-errno")
+#endif
+
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "cpu_kernels.h"
@@ -126,18 +133,30 @@ typedef struct {
     int64_t n, c, s, chunk_rows, chunks;
 } bnr_ctx;
 
+/* The inner loops take restrict-qualified locals and apply the ReLU as a select or a
+ * product with the mask, never a branch: they vectorise (a branch on a random mask
+ * mispredicts half the time, and GCC keeps it under the default -ftrapping-math). */
+static inline void bnr_row_forward(const float *restrict x, const float *restrict mean, const float *restrict alpha,
+                                   const float *restrict beta, float *restrict o, int64_t C, bool accumulate)
+{
+    if (accumulate) {
+        for (int64_t f = 0; f < C; f++) {
+            float u = alpha[f] * (x[f] - mean[f]) + beta[f];
+            o[f] += u > 0.0f ? u : 0.0f;
+        }
+    } else {
+        for (int64_t f = 0; f < C; f++) {
+            float u = alpha[f] * (x[f] - mean[f]) + beta[f];
+            o[f] = u > 0.0f ? u : 0.0f;
+        }
+    }
+}
+
 static void bnr_forward_rows(void *vctx, int64_t begin, int64_t end)
 {
     const bnr_ctx *t = vctx;
     int64_t C = t->c;
-    for (int64_t r = begin; r < end; r++) {
-        const float *x = t->x + r * C;
-        float *o = t->out + r * C;
-        for (int64_t f = 0; f < C; f++) {
-            float u = t->alpha[f] * (x[f] - t->mean[f]) + t->beta[f];
-            o[f] = u > 0.0f ? u : 0.0f;
-        }
-    }
+    for (int64_t r = begin; r < end; r++) bnr_row_forward(t->x + r * C, t->mean, t->alpha, t->beta, t->out + r * C, C, false);
 }
 
 static void bnr_forward_segments(void *vctx, int64_t begin, int64_t end)
@@ -148,13 +167,7 @@ static void bnr_forward_segments(void *vctx, int64_t begin, int64_t end)
         float *o = t->out + s * C;
         for (int64_t f = 0; f < C; f++) o[f] = 0.0f;
         int64_t r0 = t->off[s], r1 = t->off[s + 1];
-        for (int64_t r = r0; r < r1; r++) {
-            const float *x = t->x + r * C;
-            for (int64_t f = 0; f < C; f++) {
-                float u = t->alpha[f] * (x[f] - t->mean[f]) + t->beta[f];
-                o[f] += u > 0.0f ? u : 0.0f;
-            }
-        }
+        for (int64_t r = r0; r < r1; r++) bnr_row_forward(t->x + r * C, t->mean, t->alpha, t->beta, o, C, true);
         if (r1 > r0) {
             float inv = 1.0f / (float)(r1 - r0);
             for (int64_t f = 0; f < C; f++) o[f] *= inv;
@@ -194,23 +207,44 @@ static int cpu_bn_relu_forward(const jl_kargs *k)
 
 /* --- bn_relu_backward ------------------------------------------------------------------ */
 
-/* gy of row r (the segment's gradient over its count with segments), masked by u > 0,
- * into gu (C); *seg follows r forward. */
-static inline void bnr_grad_row(const bnr_ctx *t, int64_t r, int64_t *seg, float *gu)
+/* The gradient row of row r: g[r], or with segments g[seg(r)] / count(seg(r)) (*scale);
+ * *seg follows r forward. */
+static inline const float *bnr_grad_of(const bnr_ctx *t, int64_t r, int64_t *seg, float *scale)
 {
-    int64_t C = t->c;
-    const float *x = t->x + r * C, *g;
-    float scale = 1.0f;
-    if (t->off) {
-        while (t->off[*seg + 1] <= r) (*seg)++;
-        g = t->g + *seg * C;
-        scale = 1.0f / (float)(t->off[*seg + 1] - t->off[*seg]);
-    } else {
-        g = t->g + r * C;
+    if (!t->off) {
+        *scale = 1.0f;
+        return t->g + r * t->c;
     }
+    while (t->off[*seg + 1] <= r) (*seg)++;
+    *scale = 1.0f / (float)(t->off[*seg + 1] - t->off[*seg]);
+    return t->g + *seg * t->c;
+}
+
+/* p0 += gu, p1 += gu * (x - mean), gu = g * scale where u > 0 else 0 */
+static inline void bnr_row_sums(const float *restrict x, const float *restrict g, float scale,
+                                const float *restrict mean, const float *restrict alpha, const float *restrict beta,
+                                double *restrict p0, double *restrict p1, int64_t C)
+{
     for (int64_t f = 0; f < C; f++) {
-        float u = t->alpha[f] * (x[f] - t->mean[f]) + t->beta[f];
-        gu[f] = u > 0.0f ? g[f] * scale : 0.0f;
+        float d = x[f] - mean[f];
+        float u = alpha[f] * d + beta[f];
+        float gu = g[f] * scale * (float)(u > 0.0f); /* a product, not a branch: vectorises */
+        p0[f] += gu;
+        p1[f] += gu * d;
+    }
+}
+
+/* o = k3 gu + k2 (x - mean) + k1 */
+static inline void bnr_row_grad(const float *restrict x, const float *restrict g, float scale,
+                                const float *restrict mean, const float *restrict alpha, const float *restrict beta,
+                                const float *restrict k1, const float *restrict k2, const float *restrict k3,
+                                float *restrict o, int64_t C)
+{
+    for (int64_t f = 0; f < C; f++) {
+        float d = x[f] - mean[f];
+        float u = alpha[f] * d + beta[f];
+        float gu = g[f] * scale * (float)(u > 0.0f); /* a product, not a branch: vectorises */
+        o[f] = k3[f] * gu + k2[f] * d + k1[f];
     }
 }
 
@@ -218,39 +252,29 @@ static void bnr_sums(void *vctx, int64_t begin, int64_t end)
 {
     const bnr_ctx *t = vctx;
     int64_t C = t->c;
-    float *gu = malloc(sizeof(float) * (size_t)(C + 1));
-    if (!gu) return; /* partials stay as they are: cannot happen for sane C */
     for (int64_t chunk = begin; chunk < end; chunk++) {
         double *p0 = t->partials + chunk * 2 * C, *p1 = p0 + C;
         for (int64_t f = 0; f < C; f++) p0[f] = p1[f] = 0;
         int64_t r0 = chunk * t->chunk_rows, r1 = r0 + t->chunk_rows < t->n ? r0 + t->chunk_rows : t->n;
         int64_t seg = t->off ? segment_of(t->off, t->s, r0) : 0;
         for (int64_t r = r0; r < r1; r++) {
-            bnr_grad_row(t, r, &seg, gu);
-            const float *x = t->x + r * C;
-            for (int64_t f = 0; f < C; f++) {
-                p0[f] += gu[f];
-                p1[f] += gu[f] * (x[f] - t->mean[f]);
-            }
+            float scale;
+            const float *g = bnr_grad_of(t, r, &seg, &scale);
+            bnr_row_sums(t->x + r * C, g, scale, t->mean, t->alpha, t->beta, p0, p1, C);
         }
     }
-    free(gu);
 }
 
 static void bnr_grad_x(void *vctx, int64_t begin, int64_t end)
 {
     const bnr_ctx *t = vctx;
     int64_t C = t->c;
-    float *gu = malloc(sizeof(float) * (size_t)(C + 1));
-    if (!gu) return;
     int64_t seg = t->off && begin < end ? segment_of(t->off, t->s, begin) : 0;
     for (int64_t r = begin; r < end; r++) {
-        bnr_grad_row(t, r, &seg, gu);
-        const float *x = t->x + r * C;
-        float *o = t->out + r * C;
-        for (int64_t f = 0; f < C; f++) o[f] = t->k3[f] * gu[f] + t->k2[f] * (x[f] - t->mean[f]) + t->k1[f];
+        float scale;
+        const float *g = bnr_grad_of(t, r, &seg, &scale);
+        bnr_row_grad(t->x + r * C, g, scale, t->mean, t->alpha, t->beta, t->k1, t->k2, t->k3, t->out + r * C, C);
     }
-    free(gu);
 }
 
 static int cpu_bn_relu_backward(const jl_kargs *k)

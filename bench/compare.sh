@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# compare.sh — jetlab against the PyTorch peer (shared/peers/torch_peer.py), same
+# models, same jets, same timing method, several alternating runs, median ratios.
+#
+#   bench/compare.sh FILE.h5 [--runs 5] [--steps 20] [--models "fcnn particlenet ..."]
+#                    [--max-jets N] [--batch 256] [--pad 128] [--threads 2] [--out DIR]
+#
+# Sides: jetlab ($JETLAB, default build/jetlab), the peer on Debian's python3-torch
+# (/usr/bin/python3), and the peer on PyPI's torch when $VENV/bin/python (default
+# .venv: python3 -m venv .venv && .venv/bin/pip install torch h5py numpy) imports it.
+# Every run of every side prints one JSON line (kept in DIR/runs.jsonl); the table
+# gives the median train_ms_per_sample and infer_ms_per_sample per side and the
+# ratio peer / jetlab of the medians (> 1: jetlab faster). Runs alternate the sides
+# (jetlab, peer, peer, jetlab, ...) so load from other processes hits both alike.
+# The peer has no lundnet3 (shown as n/a). Extra rows: fcnn-student at --pad 5 (the
+# distillation student's 5 constituents), and jetlab's batch-1 inference latency.
+# OpenBLAS's core-type overrides are unset for both sides (benchmark runs only).
+# PEER_STEPS_particlenet=N (etc., '-' for '_') sets a model's peer steps (default
+# --steps): the padded peer's ParticleNet takes tens of seconds per step here.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
+
+file="" runs=5 steps=20 models="fcnn fcnn-student particlenet particlenet-lite lundnet5 lundnet3"
+max_jets="" batch=256 pad=128 threads=2 out=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --runs) runs="$2"; shift 2 ;;
+    --steps) steps="$2"; shift 2 ;;
+    --models) models="$2"; shift 2 ;;
+    --max-jets) max_jets="$2"; shift 2 ;;
+    --batch) batch="$2"; shift 2 ;;
+    --pad) pad="$2"; shift 2 ;;
+    --threads) threads="$2"; shift 2 ;;
+    --out) out="$2"; shift 2 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -*) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
+    *) file="$1"; shift ;;
+  esac
+done
+[ -n "$file" ] || { echo "usage: bench/compare.sh FILE.h5 [options] (see --help)" >&2; exit 2; }
+[ -f "$file" ] || { echo "compare.sh: no file $file" >&2; exit 2; }
+
+jetlab="${JETLAB:-$root/build/jetlab}"
+[ -x "$jetlab" ] || { echo "compare.sh: no jetlab at $jetlab (build first, or set JETLAB)" >&2; exit 2; }
+peer="${PEER:-$root/../shared/peers/torch_peer.py}"
+[ -f "$peer" ] || { echo "compare.sh: no peer at $peer (set PEER)" >&2; exit 2; }
+out="${out:-$(mktemp -d /tmp/jetlab-compare.XXXXXX)}"
+mkdir -p "$out"
+log="$out/runs.jsonl"
+: > "$log"
+
+sides=(jetlab)
+declare -A python
+if /usr/bin/python3 -c "import torch, h5py" 2>/dev/null; then sides+=(torch-debian); python[torch-debian]=/usr/bin/python3; fi
+venv="${VENV:-$root/.venv}"
+if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import torch, h5py" 2>/dev/null; then
+  sides+=(torch-pypi); python[torch-pypi]="$venv/bin/python"
+fi
+echo "sides: ${sides[*]}; runs: $runs; results: $log" >&2
+
+extra=()
+[ -n "$max_jets" ] && extra+=(--max-jets "$max_jets")
+
+# run SIDE MODEL PAD [BATCH1]: one JSON line (tagged with the side) appended to the log
+run() {
+  local side="$1" model="$2" p="$3" line
+  if [ "$side" = jetlab ]; then
+    line=$("$jetlab" bench "$model" "$file" --batch "$batch" --train-steps "$steps" --pad "$p" \
+           --threads "$threads" --batch1 500 "${extra[@]}") || return 0
+  else
+    [ "$model" = lundnet3 ] && return 0
+    local var="PEER_STEPS_${model//-/_}" s="$steps"
+    [ -n "${!var:-}" ] && s="${!var}"
+    line=$("${python[$side]}" "$peer" "$model" "$file" --batch "$batch" --train-steps "$s" --pad "$p" \
+           --threads "$threads" "${extra[@]}") || return 0
+  fi
+  echo "{\"side\": \"$side\", \"pad_run\": $p, ${line#\{}" >> "$log"
+  echo "  $side $model pad $p: $line" >&2
+}
+
+for model in $models; do
+  pads="$pad"
+  [ "$model" = fcnn-student ] && [ "$pad" != 5 ] && pads="$pad 5"
+  for p in $pads; do
+    for ((r = 1; r <= runs; r++)); do
+      if ((r % 2)); then order=("${sides[@]}"); else order=(); for ((i = ${#sides[@]} - 1; i >= 0; i--)); do order+=("${sides[$i]}"); done; fi
+      for side in "${order[@]}"; do run "$side" "$model" "$p"; done
+    done
+  done
+done
+
+/usr/bin/python3 - "$log" <<'EOF'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+sides = []
+for r in rows:
+    if r["side"] not in sides:
+        sides.append(r["side"])
+keys = []
+for r in rows:
+    k = (r["model"], r["pad_run"])
+    if k not in keys:
+        keys.append(k)
+def med(model, pad, side, field):
+    v = [r[field] for r in rows if r["model"] == model and r["pad_run"] == pad and r["side"] == side and field in r]
+    return (statistics.median(v), len(v)) if v else (None, 0)
+def fmt(v):
+    return "n/a" if v is None else ("%.4g" % v)
+head = ["model", "pad"]
+for field, short in (("train_ms_per_sample", "train"), ("infer_ms_per_sample", "infer")):
+    for s in sides:
+        head.append("%s %s ms/jet" % (s, short))
+    for s in sides[1:]:
+        head.append("%s/jetlab %s" % (s, short))
+head.append("jetlab batch-1 infer ms/jet")
+print("| " + " | ".join(head) + " |")
+print("|" + "---|" * len(head))
+for model, pad in keys:
+    cells = [model, str(pad)]
+    for field in ("train_ms_per_sample", "infer_ms_per_sample"):
+        ours, _ = med(model, pad, "jetlab", field)
+        vals = [med(model, pad, s, field)[0] for s in sides]
+        cells += [fmt(v) for v in vals]
+        for s, v in zip(sides[1:], vals[1:]):
+            cells.append("n/a" if v is None or not ours else "%.1fx" % (v / ours))
+    cells.append(fmt(med(model, pad, "jetlab", "infer_ms_per_sample_batch1")[0]))
+    print("| " + " | ".join(cells) + " |")
+n = {s: len([r for r in rows if r["side"] == s]) for s in sides}
+print("\nruns per side: " + ", ".join("%s %d" % kv for kv in n.items()) +
+      "; torch versions: " + ", ".join(sorted({r.get("torch", "") for r in rows if "torch" in r})))
+EOF

@@ -1,0 +1,267 @@
+-- jetlab bench — training and inference speed of the reference taggers, side by
+-- side with the PyTorch peer (shared/peers/torch_peer.py): the same models, the
+-- same jets, the same timing method, the same JSON fields.
+--
+--   jetlab bench particlenet top.h5 --batch 256 --train-steps 20 --pad 128 --threads 2
+--   {"model":"particlenet","params":366160,"batch":256,"pad":128,"threads":2,"jetlab":"0.1.0",
+--    "train_ms_per_sample":..,"infer_ms_per_sample":..,"graph_building":"..",...}
+--
+-- As the peer: every jet of the file (or the first --max-jets) is read with its
+-- first --pad constituents and turned into the ATLAS 7 features before any timing;
+-- the first 70% are the training jets, the last 15% the test jets. Training: Adam
+-- (lr --lr), mean cross-entropy, --train-steps + 2 batches of --batch distinct
+-- training jets drawn at random (seeded), the first 2 untimed (warm-up);
+-- train_ms_per_sample = timed wall time / (steps * batch). A step includes building
+-- the batch from the jets' features (the peer's X[idx]), the forward (for
+-- ParticleNet the kNN graphs of every block), the backward and the update.
+-- Inference: eval mode, no grad, the test jets in order in batches of --batch,
+-- softmax; infer_ms_per_sample = wall time / test jets. With --batch1 the
+-- inference is also timed one jet at a time over the first --batch1 test jets
+-- (infer_ms_per_sample_batch1).
+--
+-- Inputs per model (the peer's): fcnn, fcnn-student: the flat (B, pad*7) features
+-- standardised with the training jets' mean and std (+1e-6); particlenet,
+-- particlenet-lite: ragged raw features {x, offsets, coords} (the peer pads them to
+-- --pad with masks; jetlab never pads); lundnet5, lundnet3: Lund-plane graphs of
+-- every jet, declustered once before timing (jl.lund.graphs: C/A re-clustering of
+-- the real constituents; without jl.lund, random trees of the same sizes, n - 1
+-- nodes per jet, like the peer's lund_batch). The "graph_building" field says so.
+-- The peer builds its LundNet trees (random, in Python) inside each timed step;
+-- the peer has no lundnet3 (its LundNet(3) class is the same network on 3 features).
+
+local cli = require "jetlab.cli"
+local nn = require "jetlab.nn"
+local loss = require "jetlab.loss"
+local optim = require "jetlab.optim"
+
+local MODELS = {"fcnn", "fcnn-student", "particlenet", "particlenet-lite", "lundnet5", "lundnet3"}
+
+local spec = {
+  name = "jetlab bench",
+  usage = "jetlab bench MODEL FILE.h5 [--batch 256] [--train-steps 20] [--pad 128] [--threads 2] " ..
+          "[--device cpu] [--lr 1e-3] [--max-jets N] [--batch1 N]",
+  about = "Times training and inference of MODEL (" .. table.concat(MODELS, ", ") .. ") on the jets of\n" ..
+          "FILE.h5 (ATLAS layout) as shared/peers/torch_peer.py does, and prints one JSON line.",
+  options = {
+    {"batch", "integer", 256, help = "jets per batch (training and batched inference)"},
+    {"train-steps", "integer", 20, help = "timed training steps (after 2 warm-up steps)"},
+    {"pad", "integer", 128, help = "constituents per jet used (the first ones, by pT)"},
+    {"threads", "integer", 2, help = "threads (jetlab's pool and OpenBLAS)"},
+    {"device", "string", "cpu", help = "device", choices = {"cpu", "cuda"}},
+    {"lr", "number", 1e-3, help = "Adam learning rate"},
+    {"max-jets", "integer", 0, help = "use only the first N jets of the file (0: all)"},
+    {"batch1", "integer", 0, help = "also time inference one jet at a time over N test jets"},
+    {"seed", "integer", 0, help = "seed of the weights and of the batch draws"},
+  },
+}
+
+local opts = cli.parse_or_exit(arg, spec)
+local function fail(msg)
+  io.stderr:write("jetlab bench: " .. msg .. "\n")
+  os.exit(2)
+end
+if #opts ~= 2 then fail("expected MODEL and FILE.h5 (see --help)") end
+local model_name, path = opts[1], opts[2]
+local known = false
+for _, m in ipairs(MODELS) do known = known or m == model_name end
+if not known then fail("unknown model '" .. model_name .. "' (one of " .. table.concat(MODELS, ", ") .. ")") end
+for _, k in ipairs({"batch", "train-steps", "pad", "threads"}) do
+  if opts[k] < 1 then fail("--" .. k .. " must be >= 1") end
+end
+if opts.device ~= "cpu" and not jl.cuda_available() then fail("--device " .. opts.device .. ": no device present") end
+local device = opts.device
+
+jl.set_num_threads(opts.threads)
+jl.manual_seed(opts.seed)
+math.randomseed(opts.seed)
+
+-- ------------------------------------------------------------------ data (untimed)
+local f, err = jl.io.open_jets(path, {max_constituents = opts.pad})
+if not f then fail(err) end
+local n = f:count()
+if opts["max-jets"] > 0 and opts["max-jets"] < n then n = opts["max-jets"] end
+local raw = assert(f:read(1, n))
+f:close()
+local ntr = math.floor(0.7 * n)
+local bs = opts.batch
+if ntr < bs then fail(string.format("%d training jets, fewer than one batch of %d", ntr, bs)) end
+local labels = (raw.labels:to("i64") + 1)                     -- classes 1 (background), 2 (signal)
+local kind = model_name:match("^fcnn") and "flat" or model_name:match("^particlenet") and "ragged" or "lund"
+
+-- Host copy of an i64 tensor as a Lua array.
+local function ints(t) return t:tolist() end
+
+local make          -- make(idx: Lua array of 1-based jets) → model input
+local graph_note
+local n_real        -- mean real constituents per jet
+local flat_inputs   -- fcnn: pad * 7 (fewer when the file has fewer columns)
+
+do
+  local x, offsets = jl.data.features(raw.pt, raw.eta, raw.phi, raw.E, {format = "ragged", max_constituents = opts.pad})
+  n_real = x.shape[1] / n
+  if kind == "flat" then
+    local X = jl.data.features(raw.pt, raw.eta, raw.phi, raw.E, {max_constituents = opts.pad})
+    X = X:reshape(n, -1)
+    flat_inputs = X.shape[2]
+    local train = X:narrow(1, 1, ntr)
+    local mu, sd = train:mean(1), train:std(1) + 1e-6
+    X = ((X - mu) / sd):contiguous():to(device)
+    make = function(idx) return X:index_select(1, jl.tensor(idx, {dtype = "i64", device = device})) end
+    graph_note = "none (flat features)"
+  elseif kind == "ragged" then
+    local coords
+    x, offsets, coords = jl.data.features(raw.pt, raw.eta, raw.phi, raw.E, {format = "ragged",
+      max_constituents = opts.pad})
+    local off = ints(offsets)
+    x, coords = x:to(device), coords:to(device)
+    make = function(idx)
+      local rows, o = {}, {0}
+      for b, j in ipairs(idx) do
+        for r = off[j] + 1, off[j + 1] do rows[#rows + 1] = r end
+        o[b + 1] = #rows
+      end
+      local index = jl.tensor(rows, {dtype = "i64", device = device})
+      return {x = x:index_select(1, index), coords = coords:index_select(1, index),
+        offsets = jl.tensor(o, {dtype = "i64"})}
+    end
+    graph_note = "kNN inside the timed region (every block, every step); no padding"
+  else
+    local features = model_name == "lundnet3" and 3 or 5
+    local g
+    if jl.lund and jl.lund.graphs then
+      g = jl.lund.graphs(raw, {features = features})
+      graph_note = "Lund declustering (jl.lund.graphs, C/A) of every jet before timing; edges gathered per step"
+    else
+      -- random trees with the declustering's sizes (n - 1 nodes), as the peer's lund_batch
+      local off = ints(offsets)
+      local src, dst, noff, eoff, base = {}, {}, {0}, {0}, 0
+      local counts = {}
+      for j = 1, n do
+        local m = math.max(off[j + 1] - off[j] - 1, 0)
+        counts[j] = m
+        noff[j + 1] = noff[j] + m
+      end
+      local N = noff[n + 1]
+      local incoming = {}
+      for j = 1, n do
+        local b = noff[j]
+        for child = 2, counts[j] do
+          local parent = math.random(1, child - 1)
+          incoming[b + child] = incoming[b + child] or {}
+          incoming[b + parent] = incoming[b + parent] or {}
+          table.insert(incoming[b + child], b + parent)
+          table.insert(incoming[b + parent], b + child)
+        end
+      end
+      for i = 1, N do
+        for _, s in ipairs(incoming[i] or {}) do src[#src + 1], dst[#dst + 1] = s, i end
+        eoff[i + 1] = #src
+      end
+      g = {x = jl.randn(N, features), offsets = jl.tensor(noff, {dtype = "i64"}),
+        src = jl.tensor(src, {dtype = "i64"}), dst = jl.tensor(dst, {dtype = "i64"}),
+        edge_offsets = jl.tensor(eoff, {dtype = "i64"})}
+      graph_note = "random trees of the declustering's sizes (jl.lund missing) built before timing"
+    end
+    local gx = g.x:to(device)
+    local noff, eoff, src = ints(g.offsets), ints(g.edge_offsets), ints(g.src)
+    make = function(idx)
+      local rows, o, esrc, edst, eo = {}, {0}, {}, {}, {0}
+      for b, j in ipairs(idx) do
+        local first, shift = noff[j], #rows - noff[j]
+        for node = first + 1, noff[j + 1] do
+          rows[#rows + 1] = node
+          for e = eoff[node] + 1, eoff[node + 1] do
+            esrc[#esrc + 1] = src[e] + shift
+            edst[#edst + 1] = node + shift
+          end
+          eo[#eo + 1] = #esrc
+        end
+        o[b + 1] = #rows
+      end
+      return {x = gx:index_select(1, jl.tensor(rows, {dtype = "i64", device = device})),
+        offsets = jl.tensor(o, {dtype = "i64"}), src = jl.tensor(esrc, {dtype = "i64"}),
+        dst = jl.tensor(edst, {dtype = "i64"}), edge_offsets = jl.tensor(eo, {dtype = "i64"})}
+    end
+  end
+end
+
+-- ------------------------------------------------------------------ model
+local model
+if model_name == "fcnn" then model = nn.models.fcnn_teacher(flat_inputs)
+elseif model_name == "fcnn-student" then model = nn.models.fcnn_student(flat_inputs)
+elseif model_name == "particlenet" then model = nn.models.particlenet()
+elseif model_name == "particlenet-lite" then model = nn.models.particlenet_lite()
+elseif model_name == "lundnet5" then model = nn.models.lundnet{features = 5}
+else model = nn.models.lundnet{features = 3} end
+model:to(device)
+local params = model:num_parameters()
+local opt = optim.Adam(model:parameters(), {lr = opts.lr})
+
+local function step(idx)
+  opt:zero_grad()
+  local y = labels:index_select(1, jl.tensor(idx, {dtype = "i64"})):to(device)
+  local l = loss.cross_entropy(model(make(idx)), y)
+  l:backward()
+  opt:step()
+  return l
+end
+
+-- ------------------------------------------------------------------ timed training
+model:train()
+local perm_batches = {}
+for s = 1, opts["train-steps"] + 2 do
+  local p = jl.randperm(ntr):narrow(1, 1, bs):tolist()
+  for i = 1, bs do p[i] = math.tointeger(p[i]) end     -- 1-based training jets
+  perm_batches[s] = p
+end
+local t0
+for s, idx in ipairs(perm_batches) do
+  if s == 3 then
+    collectgarbage()
+    t0 = jl.clock()
+  end
+  local l = step(idx)
+  if s == #perm_batches then l:item() end   -- (eager ops: everything has run)
+end
+local train_ms = (jl.clock() - t0) / opts["train-steps"] / bs * 1e3
+
+-- ------------------------------------------------------------------ timed inference
+model:eval()
+local te0 = math.floor(0.85 * n) + 1
+local n_test = n - te0 + 1
+local infer_ms, infer1_ms
+jl.no_grad(function()
+  local batches = {}
+  for s = te0, n, bs do
+    local idx = {}
+    for j = s, math.min(s + bs - 1, n) do idx[#idx + 1] = j end
+    batches[#batches + 1] = idx
+  end
+  collectgarbage()
+  local t = jl.clock()
+  local scores = {}
+  for i, idx in ipairs(batches) do scores[i] = model(make(idx)):softmax(2):select(2, 2):to("cpu") end
+  infer_ms = (jl.clock() - t) / n_test * 1e3
+  if opts.batch1 > 0 then
+    local m = math.min(opts.batch1, n_test)
+    collectgarbage()
+    t = jl.clock()
+    for j = te0, te0 + m - 1 do scores[j] = model(make({j})):softmax(2):select(2, 2):to("cpu") end
+    infer1_ms = (jl.clock() - t) / m * 1e3
+  end
+end)
+
+-- ------------------------------------------------------------------ report
+local function num(v) return string.format("%.6g", v) end
+local fields = {
+  {"model", string.format("%q", model_name)}, {"params", params}, {"batch", bs}, {"pad", opts.pad},
+  {"threads", opts.threads}, {"jetlab", string.format("%q", jl.version)}, {"device", string.format("%q", device)},
+  {"train_ms_per_sample", num(train_ms)}, {"infer_ms_per_sample", num(infer_ms)},
+}
+if infer1_ms then fields[#fields + 1] = {"infer_ms_per_sample_batch1", num(infer1_ms)} end
+fields[#fields + 1] = {"graph_building", string.format("%q", graph_note)}
+fields[#fields + 1] = {"jets", n}
+fields[#fields + 1] = {"mean_constituents", num(n_real)}
+local parts = {}
+for _, kv in ipairs(fields) do parts[#parts + 1] = string.format("%q: %s", kv[1], tostring(kv[2])) end
+print("{" .. table.concat(parts, ", ") .. "}")
