@@ -20,8 +20,10 @@
  *   gen_shower.c   an angular-ordered leading-log parton shower (q → qg,
  *                  g → gg, g → qq̄; running alpha_s; Sudakov veto algorithm)
  *                  off every coloured parton, with exact momentum conservation;
- *   gen_hadron.c   every final parton into a few pions (pi0 → γγ), plus a
- *                  uniform underlying event;
+ *   gen_hadron.c   independent (Field-Feynman) fragmentation of every final
+ *                  parton into pions (pi0 → γγ; a B hadron for a top's b,
+ *                  with semileptonic neutrinos), conserving four-momentum,
+ *                  plus a uniform underlying event;
  *   gen_detector.c an η–φ calorimeter grid with stochastic and constant
  *                  resolution terms and a threshold, cells → massless clusters;
  *   gen_select.c   anti-kt jets (jl_jets.h), the leading jet, the pT and |η|
@@ -37,8 +39,9 @@
  * Otherwise the jet is generated again from the next attempt's random numbers
  * (at most JL_GEN_MAX_ATTEMPTS). The window thus applies to the reconstructed
  * jet; the hard object's pT is drawn flat in a slightly wider window (see
- * gen_hard.c), so the kept jets' pT spectrum is close to flat in the window,
- * the same for signal and background: pT carries no label information.
+ * gen_hard.c), so the kept jets' pT spectrum is close to flat in the window
+ * (deciles equal within a few percent at 500-600 GeV) for signal and
+ * background alike: pT carries next to no label information.
  *
  * Randomness: every draw for jet i, attempt a comes from Philox4x32-10
  * (jl_philox.h) keyed by the seed with counter {k, a, i, tag}, so a jet depends
