@@ -3,7 +3,8 @@
  * peer's atlas_features), ragged against padded, standardisation, moments,
  * checks of raw jets, degradation (never negative or NaN, E >= pT cosh eta,
  * sorted, keyed by jet index, the smearing's spread, undersampling), thread
- * count independence, argument errors and leaks. */
+ * count independence, argument errors and leaks; splits, and the loader with
+ * and without its prefetch thread, its skip counts and sticky errors. */
 #include <criterion/criterion.h>
 #include <hdf5.h>
 #include <math.h>
@@ -13,6 +14,7 @@
 
 #include "jl_features.h"
 #include "jl_h5.h"
+#include "jl_loader.h"
 #include "jl_parallel.h"
 #include "reference.h"
 
@@ -448,4 +450,112 @@ Test(features, undersample_leaves_small_jets_alone)
     release4(copy);
     jl_release(jets);
     jl_h5_jets_free(&j);
+}
+
+/* --- splits and the loader ------------------------------------------------------ */
+
+Test(loader, split_is_a_seeded_partition)
+{
+    int64_t before = ref_live();
+    jl_tensor *a[3], *b[3], *c[3];
+    double f[3] = {0.7, 0.15, 0.15};
+    cr_assert_eq(jl_split(1001, 3, f, 5, a), JL_OK);
+    cr_assert_eq(jl_split(1001, 3, f, 5, b), JL_OK);
+    cr_assert_eq(jl_split(1001, 3, f, 6, c), JL_OK);
+    cr_assert_eq(a[0]->shape[0], 701);
+    cr_assert_eq(a[0]->shape[0] + a[1]->shape[0] + a[2]->shape[0], 1001);
+    char seen[1001] = {0};
+    for (int k = 0; k < 3; k++) {
+        const int64_t *v = jl_data(a[k]);
+        for (int64_t i = 0; i < a[k]->shape[0]; i++) {
+            cr_assert(v[i] >= 0 && v[i] < 1001);
+            cr_assert_eq(seen[v[i]], 0, "jet %lld twice", (long long)v[i]);
+            seen[v[i]] = 1;
+        }
+        cr_assert_eq(memcmp(jl_data(a[k]), jl_data(b[k]), (size_t)a[k]->shape[0] * 8), 0, "same seed");
+    }
+    cr_assert_neq(memcmp(jl_data(a[0]), jl_data(c[0]), 701 * 8), 0, "another seed");
+    for (int k = 0; k < 3; k++) {
+        jl_release(a[k]);
+        jl_release(b[k]);
+        jl_release(c[k]);
+    }
+    cr_assert_neq(jl_split(10, 2, (double[]){0.8, 0.3}, 0, a), JL_OK);
+    cr_assert(strstr(jl_last_error(), "sum to"), "%s", jl_last_error());
+    cr_assert_null(a[0]);
+    cr_assert_neq(jl_split(10, 1, (double[]){-0.1}, 0, a), JL_OK);
+    cr_assert_eq(jl_split(0, 1, (double[]){1.0}, 0, a), JL_OK);
+    cr_assert_eq(a[0]->shape[0], 0);
+    jl_release(a[0]);
+    cr_assert_eq(ref_live(), before, "leak");
+}
+
+/* Every batch of a pass: jets (file rows, in order) and the ragged features by jet. */
+static int64_t drain(const jl_loader_opts *o, int64_t batch, int64_t *jets, float *x, int64_t *rows)
+{
+    jl_loader *l = jl_loader_new(o);
+    cr_assert_not_null(l, "%s", jl_last_error());
+    jl_batch b;
+    int64_t n = 0, r = 0;
+    int rc;
+    while ((rc = jl_loader_next(l, batch, &b)) == 1) {
+        memcpy(jets + n, jl_data(b.jets), (size_t)b.n * 8);
+        memcpy(x + r * JL_FEATURES, jl_data(b.x), (size_t)jl_numel(b.x) * 4);
+        n += b.n;
+        r += b.x->shape[0];
+        jl_batch_free(&b);
+    }
+    cr_assert_eq(rc, 0, "%s", jl_last_error());
+    cr_assert_eq(jl_loader_next(l, batch, &b), 0, "the end repeats");
+    jl_loader_counts c = jl_loader_counts_of(l);
+    cr_assert_eq(c.jets, n);
+    cr_assert_eq(c.invalid, 1);
+    cr_assert_eq(c.empty, 1);
+    jl_loader_free(l);
+    *rows = r;
+    return n;
+}
+
+Test(loader, same_jets_and_features_with_or_without_the_thread)
+{
+    int64_t before = ref_live();
+    jl_loader_opts o = {.path = fixture("features.h5"), .layout = JL_LAYOUT_RAGGED, .shuffle = true,
+                        .seed = 3, .chunk_jets = 4, .block_jets = 2};
+    int64_t ja[FN], jb[FN], ra, rb;
+    float *xa = malloc(FN * FC * JL_FEATURES * 4), *xb = malloc(FN * FC * JL_FEATURES * 4);
+    cr_assert_eq(drain(&o, 3, ja, xa, &ra), 14);
+    o.prefetch = -1;
+    cr_assert_eq(drain(&o, 5, jb, xb, &rb), 14);
+    cr_assert_eq(memcmp(ja, jb, sizeof ja[0] * 14), 0);
+    cr_assert_eq(ra, rb);
+    cr_assert_eq(memcmp(xa, xb, (size_t)ra * JL_FEATURES * 4), 0);
+    free(xa);
+    free(xb);
+    cr_assert_eq(ref_live(), before, "leak");
+}
+
+Test(loader, errors_name_the_problem_and_stick)
+{
+    int64_t before = ref_live();
+    jl_loader_opts o = {.path = fixture("no_such.h5")};
+    cr_assert_null(jl_loader_new(&o));
+    cr_assert_eq(jl_last_error_code(), JL_EIO);
+    cr_assert(strstr(jl_last_error(), "no_such.h5"), "%s", jl_last_error());
+    int64_t jets[2] = {3, 16};
+    o = (jl_loader_opts){.path = fixture("features.h5"), .jets = jets, .n_jets = 2};
+    cr_assert_null(jl_loader_new(&o));
+    cr_assert(strstr(jl_last_error(), "jet row 16 (0-based) outside"), "%s", jl_last_error());
+    o = (jl_loader_opts){.path = fixture("features.h5"), .strict = true};
+    jl_loader *l = jl_loader_new(&o);
+    cr_assert_not_null(l);
+    jl_batch b;
+    cr_assert_lt(jl_loader_next(l, 20, &b), 0);
+    cr_assert(strstr(jl_last_error(), "jet at row 13 (0-based) has a NaN"), "%s", jl_last_error());
+    jl_error_clear();
+    cr_assert_lt(jl_loader_next(l, 20, &b), 0, "a failure repeats");
+    cr_assert(strstr(jl_last_error(), "row 13"), "%s", jl_last_error());
+    cr_assert_null(b.x);
+    cr_assert_lt(jl_loader_next(l, 0, &b), 0);
+    jl_loader_free(l);
+    cr_assert_eq(ref_live(), before, "leak");
 }
