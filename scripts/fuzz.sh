@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer harnesses of tests/fuzz (clang, ASan + UBSan) and runs
+# each for a while:
+#   scripts/fuzz.sh [seconds per harness, default 60] [harness ...]   (h5 events ckpt lua)
+# Build folder: $JETLAB_FUZZ_BUILD (default <root>/build-fuzz). Each harness
+# starts from its committed seeds (tests/fuzz/corpus/<harness>) plus what
+# earlier runs in this build folder found (<build>/fuzz-runs/<harness>/corpus);
+# a crash, leak, timeout (10 s) or RSS over 2 GiB is written to
+# <build>/fuzz-runs/<harness>/ and fails the harness. $JETLAB_FUZZ_JOBS
+# harnesses run at a time (default 2). Prints "N passed, N failed" last;
+# exits 1 when a harness failed, 77 when clang or libFuzzer is missing.
+set -uo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+seconds="${1:-60}"
+shift || true
+harnesses=("$@")
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(h5 events ckpt lua)
+build="${JETLAB_FUZZ_BUILD:-$root/build-fuzz}"
+
+if ! command -v clang >/dev/null 2>&1; then
+  echo "fuzz: skipped: clang is not installed (scripts/install-deps.sh installs it)"
+  exit 77
+fi
+probe="$(mktemp -d)"
+echo 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }' >"$probe/p.c"
+if ! clang -fsanitize=fuzzer,address,undefined "$probe/p.c" -o "$probe/p" >/dev/null 2>&1; then
+  rm -rf "$probe"
+  echo "fuzz: skipped: clang cannot link libFuzzer with ASan/UBSan (install libclang-rt-dev)"
+  exit 77
+fi
+rm -rf "$probe"
+
+echo "== fuzz build ($build)"
+mkdir -p "$build"
+if [ ! -f "$build/CMakeCache.txt" ]; then
+  CC=clang cmake -S "$root" -B "$build" -DJETLAB_FUZZ=ON -DJETLAB_SANITIZE=ON -DJETLAB_CUDA=OFF \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$build/configure.log" 2>&1 || { cat "$build/configure.log"; exit 1; }
+fi
+targets=()
+for h in "${harnesses[@]}"; do targets+=("fuzz_$h"); done
+cmake --build "$build" --target "${targets[@]}" -j "$(nproc)" >"$build/fuzz-build.log" 2>&1 ||
+  { tail -n 40 "$build/fuzz-build.log"; exit 1; }
+
+export ASAN_OPTIONS="allocator_may_return_null=1:detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+export LSAN_OPTIONS="suppressions=$root/tests/fuzz/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+# one harness: runs it and leaves "<rc>" in <run>/rc
+run_one() {
+  local h="$1" max_len run
+  case "$h" in
+    h5 | ckpt) max_len=65536 ;;
+    events) max_len=8192 ;;
+    *) max_len=4096 ;;
+  esac
+  run="$build/fuzz-runs/$h"
+  mkdir -p "$run/corpus"
+  rm -f "$run/rc"
+  # the harness runs inside its folder: whatever it writes stays there
+  (cd "$run" && "$build/tests/fuzz/fuzz_$h" -max_total_time="$seconds" -max_len="$max_len" \
+    -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 -artifact_prefix="$run/" \
+    "$run/corpus" "$root/tests/fuzz/corpus/$h") >"$run/last.log" 2>&1
+  echo $? >"$run/rc"
+}
+
+# $JETLAB_FUZZ_JOBS harnesses at a time (default 2: libFuzzer uses one core each)
+jobs="${JETLAB_FUZZ_JOBS:-2}"
+running=0
+for h in "${harnesses[@]}"; do
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n || true
+    running=$((running - 1))
+  fi
+  run_one "$h" &
+  running=$((running + 1))
+done
+wait
+
+passed=0
+failed=0
+for h in "${harnesses[@]}"; do
+  run="$build/fuzz-runs/$h"
+  log="$run/last.log"
+  rc="$(cat "$run/rc" 2>/dev/null || echo '?')"
+  execs="$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$')"
+  cov="$(grep -oE 'cov: [0-9]+' "$log" | tail -n 1)"
+  if [ "$rc" = 0 ]; then
+    passed=$((passed + 1))
+    echo "fuzz_$h: passed (${seconds} s, ${execs:-?} runs, ${cov:-cov: ?})"
+  else
+    failed=$((failed + 1))
+    echo "fuzz_$h: FAILED (exit $rc; log $log)"
+    grep -E 'ERROR|SUMMARY|==jetlab-fuzz==|runtime error|Test unit written' "$log" | head -n 20
+  fi
+done
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]

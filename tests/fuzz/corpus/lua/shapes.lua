@@ -1,0 +1,10 @@
+--lua
+local t = jl.arange(24):view(2, 3, 4)
+S(function() return t:permute(3, 1, 2):contiguous():view(4, -1) end)
+S(function() return t:transpose(1, -1):narrow(2, 2, 2):select(1, 1) end)
+S(function() return t:unsqueeze(1):expand(2, 2, 3, 4):sum(1) end)
+S(function() return jl.cat({t, t}, 2):squeeze() end)
+S(function() return jl.stack({t:flatten(), t:flatten()}):max(2) end)
+S(function() return t:index_select(3, jl.from({4, 1}, {dtype = 'i64'})) end)
+S(function() return t:gather(1, jl.ones(1, 3, 4, {dtype = 'i64'})) end)
+S(function() t[1][2][3] = 7; return t[2][3] end)

@@ -1,0 +1,69 @@
+/* fuzz_common.h — helpers shared by the libFuzzer harnesses in tests/fuzz/.
+ *
+ * Every harness writes the input to a temporary file (in /dev/shm when it is
+ * writable, so the disk is never touched), runs a reader on it, frees what it
+ * got and then checks that nothing is left behind: no live tensor (core's own
+ * counters), no open HDF5 object. A leftover is reported through
+ * fuzz_fail(), which aborts, so libFuzzer saves the input as a crash.
+ */
+#ifndef JL_FUZZ_COMMON_H
+#define JL_FUZZ_COMMON_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "jl_error.h"
+#include "jl_tensor.h"
+
+__attribute__((noreturn, format(printf, 1, 2))) static void fuzz_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "\n==jetlab-fuzz== ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    abort();
+}
+
+/* A per-process temporary path ending in `suffix`, created once. */
+static inline const char *fuzz_temp_path(const char *suffix)
+{
+    static char path[4096];
+    if (!path[0]) {
+        const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
+        if (!dir || !*dir) dir = "/tmp";
+        snprintf(path, sizeof path, "%s/jetlab-fuzz-%ld%s", dir, (long)getpid(), suffix);
+    }
+    return path;
+}
+
+/* Writes data to path (replacing it); aborts when it cannot (not the input's fault). */
+static inline void fuzz_write_file(const char *path, const uint8_t *data, size_t size)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) fuzz_fail("cannot create %s", path);
+    if (size && fwrite(data, 1, size, f) != size) fuzz_fail("cannot write %s", path);
+    if (fclose(f) != 0) fuzz_fail("cannot close %s", path);
+}
+
+/* Every tensor made while handling one input must be gone afterwards. */
+static inline void fuzz_check_no_tensors(const char *what)
+{
+    jl_stats s = jl_stats_get();
+    if (s.tensors != 0 || s.storages != 0)
+        fuzz_fail("%s leaked %lld tensors and %lld storages", what, (long long)s.tensors, (long long)s.storages);
+}
+
+/* An error message must say something. */
+static inline void fuzz_check_message(const char *what)
+{
+    const char *m = jl_last_error();
+    if (!m || !*m) fuzz_fail("%s failed without a message", what);
+}
+
+#endif
