@@ -77,7 +77,9 @@
 -- Uncaught, it ends the script: the host exits 130 (SIGINT) or 143 (SIGTERM);
 -- in the REPL the prompt comes back. A second signal interrupts at once (no
 -- checkpoint), a third ends the process. last.h5 is resumable too (the state
--- after its epoch), which is what survives a SIGKILL.
+-- after its epoch), which is what survives a SIGKILL. A run resumed from
+-- checkpoint_dir/interrupted.h5 removes that file when it finishes. Resume is
+-- bit-identical with the same thread count (jl.set_num_threads) and device.
 --
 -- fit returns the history: an array of per-epoch records {epoch, train_loss,
 -- val_loss, val_acc, val_auc, lr (group 1's, during the epoch), seconds (the
@@ -561,6 +563,8 @@ function train.fit(opts)
   end
   local signal = jl.interrupted()
   if signal then stop(signal) end
+  -- resumed from interrupted.h5 and finished: that state is stale now
+  if o.resume and o.checkpoint_dir and o.resume == o.checkpoint_dir .. "/interrupted.h5" then os.remove(o.resume) end
   return history
 end
 

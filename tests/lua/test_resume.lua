@@ -167,6 +167,8 @@ local function interrupt_and_resume(k, signal)
   local ok2, hist, net, opt = run{dir = dir, resume = err.path, init_seed = 5}
   assert(ok2, tostring(hist))
   compare_runs(ref_net, ref_opt, ref_hist, net, opt, hist)
+  T.ok(not exists(err.path), "interrupted.h5 is removed once the resumed run finishes")
+  T.ok(exists(dir .. "/last.h5") and exists(dir .. "/best.h5"))
 end
 
 T.case("an interruption mid-epoch resumes bit-identically", function()

@@ -57,6 +57,7 @@ interrupt_and_resume() {
       "$(diff "$dir/ref.txt" "$dir/resumed.txt" | head -c 600)" "$(cat "$dir/err2")"
   fi
   expect_match "$name: resumed run reaches the last epoch" "$(cat "$dir/out2")" "^epoch $EPOCHS/$EPOCHS"
+  [ ! -f "$dir/run/interrupted.h5" ] && pass || fail "$name: interrupted.h5 removed after the resumed run"
 }
 
 interrupt_and_resume sigint INT 130
