@@ -1,0 +1,469 @@
+-- experiments/common.lua — what the experiment scripts share (not a library
+-- API: a helper of experiments/*.lua, which put this folder on package.path).
+--
+--   package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
+--   local X = require "common"
+--   local path = X.dataset(cfg, "top500")                 -- generated once, cached in results/data/
+--   local tr, va, te = X.splits(path, cfg)                -- n_train / n_val / n_test jets
+--   local fam = X.family("fcnn", cfg, tr)                 -- features + standardisation for one model family
+--   local r = X.fit(run, {key = "fcnn_teacher", label = "FCNN 5x400", variant = "teacher",
+--                         spec = X.spec.fcnn(cfg, {400, 400}), train = fam:source(tr, {shuffle = true}),
+--                         val = fam:source(va), test = fam:source(te), epochs = 4, lr = 1e-3})
+--   print(r.metrics.auc, r.ckpt)
+--
+-- Datasets (X.DATASETS): top500 (top vs QCD, jet pT 500-600 GeV), top2000 (top
+-- vs QCD, 2000-2400 GeV), w500 (W vs QCD, 500-600 GeV), made by the built-in
+-- generator (jl.gen.write) into <out>/data/<name>-<seed>-<n_jets>.h5 and reused
+-- when present. `--data FILE.h5` replaces top500 (the target task everywhere).
+--
+-- Model specs are plain tables, stored in every checkpoint's extra (with the
+-- standardisation statistics), so X.load_tagger rebuilds a tagger from its file:
+--   {kind = "fcnn", inputs =, hidden = {...}}, {kind = "particlenet", opts = {...}},
+--   {kind = "lundnet", opts = {features = 5 | 3}}
+-- Families: fcnn → flat constituent features, particlenet → ragged features,
+-- lundnet → Lund-plane graphs (X.lund_source: jets read into memory, graphs
+-- built per batch with jl.lund.graphs).
+
+local jl = require "jetlab"
+local E = require "jetlab.experiment"
+local data = require "jetlab.data"
+local train = require "jetlab.train"
+local optim = require "jetlab.optim"
+local schedule = require "jetlab.schedule"
+local ckpt = require "jetlab.ckpt"
+local results = require "jetlab.results"
+local models = require("jetlab.nn").models
+local literal = require "jetlab.literal"
+
+local X = {}
+
+X.DATASETS = {
+  top500 = {signal = "top", pt = {500, 600}, about = "top vs QCD, jet pT 500-600 GeV"},
+  top2000 = {signal = "top", pt = {2000, 2400}, about = "top vs QCD, jet pT 2000-2400 GeV"},
+  w500 = {signal = "w", pt = {500, 600}, about = "W vs QCD, jet pT 500-600 GeV"},
+  top1000p = {signal = "top", pt = {800, 1500}, detector = false,
+              about = "top vs QCD, jet pT 800-1500 GeV, particle level (the Pythia events' window)"},
+}
+
+local function exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+X.exists = exists
+
+--- X.dataset(cfg, name[, n]) → path of an ATLAS-layout file: cfg.data for
+--- top500 when given, else the generated file (made now when missing).
+function X.dataset(cfg, name, n)
+  if name == "top500" and cfg.data and cfg.data ~= "" then
+    if not exists(cfg.data) then error("--data: no such file: " .. cfg.data, 0) end
+    return cfg.data
+  end
+  local d = assert(X.DATASETS[name], "unknown dataset " .. tostring(name))
+  n = n or cfg.n_jets
+  local dir = cfg.out .. "/data"
+  local path = string.format("%s/%s-%d-%d.h5", dir, name, cfg.seed, n)
+  if exists(path) then return path end
+  results.mkdir(dir)
+  io.write(string.format("generating %d jets (%s) into %s ... ", n, d.about, path))
+  io.flush()
+  local tmp = string.format("%s.%d.tmp", path, math.random(1, 1 << 30))
+  local s, err = jl.gen.write{signal = d.signal, pt = d.pt, n = n, seed = cfg.seed, path = tmp,
+    detector = d.detector ~= false}
+  if not s then error("generator: " .. tostring(err), 0) end
+  assert(os.rename(tmp, path))
+  print(string.format("%.1f s", s.seconds + s.write_seconds))
+  return path
+end
+
+--- X.splits(path, cfg[, n_train]) → train, val, test views with (about)
+--- n_train, cfg.n_val, cfg.n_test jets (scaled down when the file is smaller).
+function X.splits(path, cfg, n_train)
+  local ds = assert(data.open(path))
+  local n = ds:size()
+  local want = {n_train or cfg.n_train, cfg.n_val, cfg.n_test}
+  local total = want[1] + want[2] + want[3]
+  local scale = total > n and n / total or 1
+  if scale < 1 then
+    io.stderr:write(string.format("note: %s has %d jets, fewer than the %d asked for: using %.0f%% of each split\n",
+      path, n, total, 100 * scale))
+  end
+  return ds:split{want[1] * scale / n, want[2] * scale / n, want[3] * scale / n, seed = cfg.seed}
+end
+
+-- --------------------------------------------------------------- models
+
+X.spec = {}
+-- The --quick architectures: LundNet at a quarter of the channels, ParticleNet-Lite.
+X.LUND_LITE = {blocks = {{16, 16}, {16, 16}, {32, 32}, {32, 32}, {64, 64}, {64, 64}}, fusion = 192, fc = 128}
+X.PN_LITE = {k = 7, blocks = {{32, 32, 32}, {64, 64, 64}}, fc = 128}
+function X.spec.fcnn(constituents, hidden)
+  return {kind = "fcnn", inputs = constituents * 7, hidden = hidden}
+end
+function X.spec.particlenet(opts) return {kind = "particlenet", opts = opts or {}} end
+function X.spec.lundnet(features, opts)
+  local o = {features = features}
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return {kind = "lundnet", opts = o}
+end
+
+--- X.build(spec[, device]) → a fresh model for a spec.
+function X.build(spec, device)
+  local m
+  if spec.kind == "fcnn" then
+    m = models.fcnn{inputs = spec.inputs, hidden = spec.hidden}
+  elseif spec.kind == "particlenet" then
+    m = models.particlenet(spec.opts)
+  elseif spec.kind == "lundnet" then
+    m = models.lundnet(spec.opts)
+  else
+    error("unknown model kind " .. tostring(spec.kind))
+  end
+  if device and device ~= "cpu" then m:to(device) end
+  return m
+end
+
+-- ---------------------------------------------------------- Lund graphs
+
+-- Reads the jets of `rows` (i64, 1-based file rows) into memory, in that order.
+local function read_rows(path, rows, constituents)
+  local f <close> = assert(jl.io.open_jets(path, {max_constituents = constituents}))
+  local want = rows:tolist()
+  local pos = {}
+  for i, r in ipairs(want) do pos[r] = i end
+  local parts, order = {}, {}
+  local n, chunk = f:count(), 8192
+  for s = 1, n, chunk do
+    local len = math.min(chunk, n - s + 1)
+    local sel = {}
+    for r = s, s + len - 1 do
+      local p = pos[r]
+      if p then
+        sel[#sel + 1] = r - s + 1
+        order[#order + 1] = p
+      end
+    end
+    if #sel > 0 then
+      local b = assert(f:read(s, len))
+      local idx = jl.tensor(sel, {dtype = "i64"})
+      local part = {}
+      for _, k in ipairs({"pt", "eta", "phi", "E", "labels", "weights"}) do part[k] = b[k]:index_select(1, idx) end
+      parts[#parts + 1] = part
+    end
+  end
+  local jets = {}
+  -- back to the rows' order: position order[j] holds the j-th jet read
+  local inv = {}
+  for j, p in ipairs(order) do inv[p] = j end
+  local back = jl.tensor(inv, {dtype = "i64"})
+  for _, k in ipairs({"pt", "eta", "phi", "E", "labels", "weights"}) do
+    local list = {}
+    for i, p in ipairs(parts) do list[i] = p[k] end
+    jets[k] = jl.cat(list, 1):index_select(1, back)
+  end
+  jets.n = #want
+  return jets
+end
+
+local LundSource = {}
+LundSource.__index = LundSource
+
+local function to_dev(t, device)
+  if device and device ~= "cpu" then return t:to(device) end
+  return t
+end
+
+--- X.lund_source(view, {features = 5, batch_size = 256, shuffle = false, device =,
+--- constituents = 100}) → a train.fit data source of Lund-graph batches.
+local jets_read = setmetatable({}, {__mode = "k"}) -- view → {constituents → jets}: read once per view
+
+function X.lund_source(view, o)
+  local c = o.constituents or 100
+  jets_read[view] = jets_read[view] or {}
+  local jets = jets_read[view][c] or read_rows(view.path, view:jets(), c)
+  jets_read[view][c] = jets
+  return setmetatable({features = o.features or 5, batch_size = o.batch_size or 256, shuffle = o.shuffle or false,
+    device = o.device, jets = jets}, LundSource)
+end
+
+function LundSource:num_batches() return (self.jets.n + self.batch_size - 1) // self.batch_size end
+function LundSource:size() return self.jets.n end
+
+function LundSource:batch(idx)
+  local j, sub = self.jets, {}
+  for _, k in ipairs({"pt", "eta", "phi", "E"}) do sub[k] = j[k]:index_select(1, idx) end
+  local g = jl.lund.graphs(sub, {features = self.features})
+  local d = self.device
+  return {
+    x = {x = to_dev(g.x, d), offsets = to_dev(g.offsets, d), src = to_dev(g.src, d), dst = to_dev(g.dst, d),
+         edge_offsets = to_dev(g.edge_offsets, d)},
+    y = to_dev(j.labels:index_select(1, idx) + 1, d),
+    w = to_dev(j.weights:index_select(1, idx), d),
+    n = idx:numel(),
+  }
+end
+
+function LundSource:batches()
+  local n = self.jets.n
+  local perm = self.shuffle and jl.randperm(n) or jl.arange(1, n + 1, {dtype = "i64"})
+  local s = 1
+  return function()
+    if s > n then return nil end
+    local len = math.min(self.batch_size, n - s + 1)
+    local b = self:batch(perm:narrow(1, s, len))
+    s = s + len
+    return b
+  end
+end
+
+--- X.cached(source) → an array of its batches (one pass; for validation and test sets).
+function X.cached(source)
+  local list = {}
+  for b in train.batches(source) do list[#list + 1] = b end
+  return list
+end
+
+-- ----------------------------------------------------------- families
+
+local Family = {}
+Family.__index = Family
+
+--- X.family(kind, cfg, train_view[, {degrade =, features = 5 (lundnet), stats =, constituents =,
+--- batch_size =}]) → a family: the inputs of one
+--- model kind with standardisation statistics from train_view (with degrade).
+--- fam:source(view, {shuffle =, batch_size =, degrade =, teacher = family}) → a
+--- train.fit source; teacher adds the full-resolution view x_teacher with the
+--- teacher family's statistics. fam.stats, fam.constituents.
+function X.family(kind, cfg, train_view, o)
+  o = o or {}
+  local self = setmetatable({kind = kind, cfg = cfg, constituents = o.constituents or cfg.constituents, degrade = o.degrade,
+    batch_size = o.batch_size or cfg.batch, features = o.features or 5}, Family)
+  if kind == "fcnn" or kind == "particlenet" then
+    self.stats = o.stats or train_view:stats{features = {max_constituents = cfg.constituents}, degrade = o.degrade,
+      max_jets = 20000}
+  end
+  return self
+end
+
+function Family:source(view, o)
+  o = o or {}
+  local cfg = self.cfg
+  if self.kind == "lundnet" then
+    local src = X.lund_source(view, {features = o.features or self.features, batch_size = o.batch_size or self.batch_size,
+      shuffle = o.shuffle, device = cfg.device, constituents = self.constituents})
+    return o.shuffle and src or X.cached(src)
+  end
+  local teacher = o.teacher
+  return view:with{
+    format = self.kind == "fcnn" and "flat" or "ragged", batch_size = o.batch_size or self.batch_size,
+    shuffle = o.shuffle or false, device = cfg.device ~= "cpu" and cfg.device or nil,
+    features = {max_constituents = self.constituents, standardize = self.stats},
+    degrade = o.degrade or self.degrade,
+    teacher_view = teacher ~= nil,
+    teacher_features = teacher and {max_constituents = teacher.constituents, standardize = teacher.stats} or nil,
+  }
+end
+
+--- X.mix(a, b) → a source alternating the batches of sources a and b (every
+--- batch of both, once per epoch): the "mixed" teacher's training data.
+function X.mix(a, b)
+  return {
+    num_batches = function() return a:num_batches() + b:num_batches() end,
+    batches = function()
+      local ia, ib = train.batches(a), train.batches(b)
+      local turn = 0
+      return function()
+        turn = turn + 1
+        local first, second = ia, ib
+        if turn % 2 == 0 then first, second = ib, ia end
+        local x = first and first()
+        if x == nil then
+          if first == ia then ia = nil else ib = nil end
+          x = second and second()
+          if x == nil then ia, ib = nil, nil end
+        end
+        return x
+      end
+    end,
+  }
+end
+
+-- ------------------------------------------------------------- timing
+
+local function median(list)
+  table.sort(list)
+  local n = #list
+  if n == 0 then return 0 / 0 end
+  return n % 2 == 1 and list[(n + 1) // 2] or (list[n // 2] + list[n // 2 + 1]) / 2
+end
+X.median = median
+
+--- X.infer_time(model, singles, batches[, repeats = 3]) → µs per jet at batch 1
+--- (median over the single-jet batches and repeats) and batched (median of
+--- the per-jet time of each batch over repeats); eval mode, no_grad, after one
+--- warm-up pass. The thread count is jl.get_num_threads() (the same for all).
+function X.infer_time(model, singles, batches, repeats)
+  repeats = repeats or 3
+  local was = model.training
+  model:eval()
+  local t1, tb = {}, {}
+  jl.no_grad(function()
+    for _, b in ipairs(singles) do model(b.x):sum():item() end
+    for r = 1, repeats do
+      for _, b in ipairs(singles) do
+        local t0 = jl.clock()
+        model(b.x):sum():item()
+        t1[#t1 + 1] = (jl.clock() - t0) / b.n
+      end
+      for _, b in ipairs(batches) do
+        local t0 = jl.clock()
+        model(b.x):sum():item()
+        tb[#tb + 1] = (jl.clock() - t0) / b.n
+      end
+    end
+  end)
+  if was then model:train() end
+  return median(t1) * 1e6, median(tb) * 1e6
+end
+
+--- X.timing_sets(fam, view[, {singles = 32, batched = 512, batch = 256}]) → singles,
+--- batches for X.infer_time: the first `singles` jets of view one at a time,
+--- and its first `batched` jets in batches of `batch`.
+function X.timing_sets(fam, view, o)
+  o = o or {}
+  local n1, nb = o.singles or 32, o.batched or 512
+  local s1 = fam:source(view:subset(math.min(1, n1 / view:size())), {batch_size = 1})
+  local sb = fam:source(view:subset(math.min(1, nb / view:size())), {batch_size = o.batch or 256})
+  return {X.cached(s1), X.cached(sb), repeats = o.repeats}
+end
+
+-- ------------------------------------------------------------ training
+
+local function mean(list, key)
+  local s, n = 0, 0
+  for _, r in ipairs(list) do
+    if r[key] then s, n = s + r[key], n + 1 end
+  end
+  return n > 0 and s / n or 0 / 0
+end
+
+--- X.optimizer(kind, params, lr) → Adam (fcnn, lundnet) or AdamW (particlenet), as the papers.
+function X.optimizer(kind, params, lr)
+  if kind == "particlenet" then return optim.AdamW(params, {lr = lr}) end
+  return optim.Adam(params, {lr = lr})
+end
+
+--- X.fit(run, o) trains, reloads the best epoch, evaluates on o.test, times
+--- inference (o.timing = {singles, batches}) and records everything in run:
+--- o: key (checkpoint folder and file names), label, variant, model or spec,
+--- train, val, test, epochs, lr, optimizer (else X.optimizer), milestones,
+--- teacher, loss, extra (stored in the checkpoint), seed, timing, metrics (more
+--- fields to record). o.timing = X.timing_sets(...). Returns {model=, history=, metrics=, roc=, ckpt=}.
+function X.fit(run, o)
+  local cfg = run.config
+  local model = o.model or X.build(o.spec, cfg.device)
+  local opt = o.optimizer or X.optimizer(o.spec and o.spec.kind or "fcnn", model:parameters({trainable = true}), o.lr)
+  local sched = o.milestones and #o.milestones > 0 and schedule.MultiStep(opt, {milestones = o.milestones}) or nil
+  print(string.format("\n-- %s · %s: %d parameters (%d trainable), %d epochs", o.label, o.variant,
+    model:num_parameters(), model:num_parameters({trainable = true}), o.epochs))
+  local extra = {spec = o.spec, constituents = cfg.constituents}
+  for k, v in pairs(o.extra or {}) do extra[k] = v end
+  local t0 = jl.clock()
+  local history = train.fit{model = model, optimizer = opt, train = o.train, val = o.val, epochs = o.epochs,
+    schedule = sched, teacher = o.teacher, loss = o.loss, checkpoint_dir = run:path(o.key), config = cfg,
+    extra = extra, seed = o.seed or cfg.seed}
+  local seconds = jl.clock() - t0
+  assert(ckpt.load_into(history.best_path, model))
+  local m, roc = E.evaluate(model, o.test)
+  m.train_ms_per_sample = mean(history, "ms_per_sample")
+  m.train_seconds = seconds
+  m.params = model:num_parameters()
+  m.best_epoch = history.best_epoch
+  if o.timing then
+    m.infer_us_per_jet, m.infer_us_per_jet_batched = X.infer_time(model, o.timing[1], o.timing[2], o.timing.repeats)
+  end
+  for k, v in pairs(o.metrics or {}) do m[k] = v end
+  run:record(o.label, o.variant, m)
+  run:write_roc(o.key, roc)
+  run:write_history(o.key, history)
+  print(string.format("   %s · %s: AUC %.4f, 1/eB@0.5 %s, %.3f ms/sample/epoch, %.0f s", o.label, o.variant, m.auc,
+    results.format_value(m.rej50), m.train_ms_per_sample, seconds))
+  return {model = model, history = history, metrics = m, roc = roc, ckpt = history.best_path}
+end
+
+--- X.score(run, label, variant, model, test, key[, more]) evaluates a trained model on
+--- another test source and records it (no training).
+function X.score(run, label, variant, model, test, key, more)
+  local m, roc = E.evaluate(model, test)
+  for k, v in pairs(more or {}) do m[k] = v end
+  run:record(label, variant, m)
+  if key then run:write_roc(key, roc) end
+  return m, roc
+end
+
+-- ------------------------------------------------------------ transfer
+
+--- X.transfer_setup(spec, mode, pretrained, lr, div[, device]) → model, optimizer for
+--- mode "scratch" (fresh, lr), "finetune" (every weight from the checkpoint,
+--- lr / div) or "frozen" (the EdgeConv blocks from the checkpoint and frozen,
+--- the head re-initialised; two parameter groups, the rest (input BatchNorm,
+--- LundNet's fusion) and the head, both at lr).
+function X.transfer_setup(spec, mode, pretrained, lr, div, device)
+  local model = X.build(spec, device)
+  if mode == "scratch" then return model, X.optimizer(spec.kind, model:parameters(), lr) end
+  if mode == "finetune" then
+    assert(ckpt.load_into(pretrained, model))
+    return model, X.optimizer(spec.kind, model:parameters(), lr / div)
+  end
+  assert(mode == "frozen", "transfer mode must be scratch, finetune or frozen")
+  assert(ckpt.load_into(pretrained, model, {strict = false, only = "blocks"}))
+  model:freeze("blocks")
+  model:reset_parameters("head")
+  local head, rest = {}, {}
+  for _, e in ipairs(model:named_parameters()) do
+    if e[2].requires_grad then
+      local list = e[1]:match("^head%.") and head or rest
+      list[#list + 1] = e[2]
+    end
+  end
+  return model, X.optimizer(spec.kind, {{params = rest, lr = lr}, {params = head, lr = lr}}, lr)
+end
+
+--- X.find_checkpoint(cfg, experiment, key, spec) → the best.h5 of <out>/<experiment>/latest/<key>/
+--- when it exists and was saved for the same model spec, else nil.
+function X.find_checkpoint(cfg, experiment, key, spec)
+  local path = string.format("%s/%s/latest/%s/best.h5", cfg.out, experiment, key)
+  if not exists(path) then return nil end
+  local c = ckpt.load(path)
+  if not (c and type(c.extra) == "table" and c.extra.spec) then return nil end
+  if spec and literal.encode(c.extra.spec) ~= literal.encode(spec) then return nil end
+  return path, c.extra
+end
+
+--- X.load_tagger(path[, device]) → model, extra (spec, stats, constituents, ...) or nil, message.
+function X.load_tagger(path, device)
+  local c, err = ckpt.load(path)
+  if not c then return nil, err end
+  local extra = c.extra
+  if type(extra) ~= "table" or type(extra.spec) ~= "table" then return nil, path .. ": no model spec in its extra" end
+  local model = X.build(extra.spec, device)
+  local ok, lerr = ckpt.load_into(path, model)
+  if not ok then return nil, lerr end
+  model:eval()
+  return model, extra
+end
+
+--- X.roc_curve(label, roc) → a plot.roc curve.
+function X.curve(label, roc) return {label = label, eff_s = roc.eff_s, eff_b = roc.eff_b} end
+
+--- X.val_acc(label, history) → a plot.curves series: validation accuracy per epoch.
+function X.val_acc(label, history)
+  local x, y = {}, {}
+  for i, r in ipairs(history) do x[i], y[i] = r.epoch, r.val_acc end
+  return {label = label, x = x, y = y}
+end
+
+--- X.fmt(v) → a table cell (results.format_value).
+X.fmt = results.format_value
+
+return X

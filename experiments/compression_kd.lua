@@ -1,0 +1,87 @@
+-- experiments/compression_kd.lua — knowledge distillation for model
+-- compression (seed 1, study 2).
+--
+-- A large Teacher guides a compact Student on the same full-resolution jets:
+-- FCNN 5×400 → 1×64, and GNN 3-EdgeConv (ParticleNet) → 1-EdgeConv (one
+-- hidden layer). Student alone vs Student + Hinton KD vs Teacher, with the
+-- parameter counts and the inference time per jet at batch 1 and batched
+-- (median of repeats, the same thread count for every model).
+--
+--   jetlab experiments/compression_kd.lua --quick
+--   jetlab experiments/compression_kd.lua --quick --models '{"fcnn"}' --alpha 0.2 --T 8
+
+package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
+local jl = require "jetlab"
+local E = require "jetlab.experiment"
+local loss = require "jetlab.loss"
+local plot = require "jetlab.plot"
+local X = require "common"
+
+local cfg = E.config{
+  about = "Seed 1, study 2: a large Teacher distils into a compact Student (FCNN 5x400 -> 1x64, GNN 3 -> 1 EdgeConv).",
+  n_jets = 600000, n_train = 400000, n_val = 50000, n_test = 100000,
+  constituents = 80, batch = 256,
+  models = {"fcnn", "gnn"},
+  alpha = 0.5, T = 4,
+  fcnn_teacher = {400, 400, 400, 400, 400}, fcnn_student = {64}, fcnn_epochs = 30, fcnn_lr = 1.2e-5, fcnn_batch = 250,
+  gnn_teacher = {k = 16, blocks = {{64, 64, 64}, {128, 128, 128}, {256, 256, 256}}, fc = 256},
+  gnn_student = {k = 16, blocks = {{64}}, fc = 64},
+  gnn_epochs = 20, gnn_lr = 3e-4, gnn_batch = 384,
+  infer_singles = 200, infer_batched = 2048, infer_batch = 256, infer_repeats = 5,
+  quick = {n_jets = 10000, n_train = 3000, n_val = 600, n_test = 2000, fcnn_epochs = 5, fcnn_lr = 1e-3,
+           gnn_teacher = {k = 8, blocks = {{32, 32, 32}, {32, 32, 32}, {64, 64, 64}}, fc = 64},
+           gnn_epochs = 2, gnn_lr = 2e-3, gnn_batch = 128,
+           infer_singles = 64, infer_batched = 512, infer_repeats = 3},
+  full = {},
+}
+local run = E.run("compression_kd", cfg)
+local path = X.dataset(cfg, "top500")
+local tr, va, te = X.splits(path, cfg)
+print(string.format("data: %s — %d train, %d val, %d test jets; %d threads", path, tr:size(), va:size(), te:size(),
+  jl.get_num_threads()))
+
+local MODELS = {
+  fcnn = {label = "FCNN", kind = "fcnn", teacher = X.spec.fcnn(cfg.constituents, cfg.fcnn_teacher),
+          student = X.spec.fcnn(cfg.constituents, cfg.fcnn_student), epochs = cfg.fcnn_epochs, lr = cfg.fcnn_lr,
+          batch = cfg.fcnn_batch},
+  gnn = {label = "GNN", kind = "particlenet", teacher = X.spec.particlenet(cfg.gnn_teacher),
+         student = X.spec.particlenet(cfg.gnn_student), epochs = cfg.gnn_epochs, lr = cfg.gnn_lr, batch = cfg.gnn_batch},
+}
+local kd = loss.kd.hinton{alpha = cfg.alpha, T = cfg.T}
+
+local rows = {}
+for _, mname in ipairs(cfg.models) do
+  local M = assert(MODELS[mname], "--models: unknown model " .. tostring(mname) .. " (fcnn, gnn)")
+  local fam = X.family(M.kind, cfg, tr, {batch_size = M.batch})
+  local timing = X.timing_sets(fam, te, {singles = cfg.infer_singles, batched = cfg.infer_batched,
+    batch = cfg.infer_batch, repeats = cfg.infer_repeats})
+  local function fit(key, variant, spec, o)
+    o.key, o.label, o.variant, o.spec = mname .. "_" .. key, M.label, variant, spec
+    o.epochs, o.lr, o.val, o.test, o.timing = M.epochs, M.lr, fam:source(va), fam:source(te), timing
+    o.extra = {stats = fam.stats}
+    return X.fit(run, o)
+  end
+  local teacher = fit("teacher", "Teacher", M.teacher, {train = fam:source(tr, {shuffle = true})})
+  local alone = fit("student", "Student", M.student, {train = fam:source(tr, {shuffle = true})})
+  local distilled = fit("student_kd", "Student + KD", M.student, {train = fam:source(tr, {shuffle = true}),
+    teacher = teacher.model, loss = kd, metrics = {alpha = cfg.alpha, T = cfg.T}})
+  for _, r in ipairs({{"Teacher", teacher}, {"Student", alone}, {"Student + KD", distilled}}) do
+    local m = r[2].metrics
+    rows[#rows + 1] = {M.label, r[1], m.params, m.auc, m.rej30, m.rej50, m.infer_us_per_jet, m.infer_us_per_jet_batched,
+      m.train_ms_per_sample}
+  end
+  plot.roc(run:path("roc_" .. mname .. ".png"), {title = M.label .. ": compression (ratio to the Student alone)",
+    ratio_to = 1, curves = {X.curve("Student", alone.roc), X.curve("Student + KD", distilled.roc),
+    X.curve("Teacher", teacher.roc)}})
+  plot.curves(run:path("val_acc_" .. mname .. ".png"), {title = M.label .. ": validation accuracy", xlabel = "epoch",
+    ylabel = "accuracy", series = {X.val_acc("Teacher", teacher.history), X.val_acc("Student", alone.history),
+    X.val_acc("Student + KD", distilled.history)}})
+end
+
+run:table("Compression: accuracy against size and speed", {"model", "variant", "params", "AUC", "1/εB@0.3", "1/εB@0.5",
+  "µs/jet batch 1", "µs/jet batched", "train ms/sample"}, rows)
+run:note(string.format("Inference: median over %d single jets x %d repeats (batch 1) and over batches of %d (%d jets x " ..
+  "%d repeats), eval mode, no_grad, %d threads, on a shared 2-core machine (noisy). Hinton α = %g, T = %g. " ..
+  "Generated jets unless --data was given; preset %s.", cfg.infer_singles, cfg.infer_repeats, cfg.infer_batch,
+  cfg.infer_batched, cfg.infer_repeats, jl.get_num_threads(), cfg.alpha, cfg.T, cfg.preset))
+run:finish()
