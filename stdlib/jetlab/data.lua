@@ -42,8 +42,8 @@
 --      numbers are keyed by (seed, jet row): a jet is degraded the same way
 --      in every epoch and run — a fixed degraded data set.
 --   seed, epoch: the shuffle's keys. Without seed, each call draws one from
---      jl's generator (so train.fit's seed repeats runs); epoch defaults to a
---      counter of the calls on this view.
+--      jl's generator (so jl.manual_seed, e.g. train.fit's seed, repeats the
+--      orders); with seed, epoch defaults to a counter of the calls on this view.
 --   strict (default: data.open's): an invalid jet raises instead of being skipped
 --   chunk_size 16384, block_size 1024, prefetch 1 (0: no thread) — see
 --      core/jl_loader.h for the chunked shuffle and its memory bound.
@@ -284,10 +284,10 @@ end
 --- (one pass; breaking out of the loop stops the prefetch thread at once).
 function View:batches(opts)
   local o = self:options_(opts)
-  local seed = o.seed
-  if o.shuffle and seed == nil then seed = jl.randint(0, 1 << 31, {}):item() end
-  local epoch = o.epoch
-  if epoch == nil then
+  local seed, epoch = o.seed, o.epoch
+  if o.shuffle and seed == nil then
+    seed, epoch = jl.randint(0, 1 << 31, {}):item(), epoch or 0
+  elseif epoch == nil then
     epoch = self.epoch_
     self.epoch_ = self.epoch_ + 1
   end
