@@ -37,105 +37,134 @@
  * A dedicated C/A (d_ij = dR^2, d_iB = R^2 with R = JL_LUND_R) for the few
  * hundred constituents of a jet: the same nearest-neighbour scheme and slot
  * bookkeeping as cluster.c's N2Plain (the smallest cached dR^2 merges; the
- * merged pseudojet takes the lower slot, the last slot fills the freed one),
- * but with the kinematics of every pseudojet computed once, kept for the
- * declustering, and scratch reused from jet to jet. tests/c/test_lund.c checks
- * that it gives jl_cluster_run's tree. */
+ * merged pseudojet takes the lower slot, the last slot fills the freed one;
+ * the first smallest distance wins a tie), but with the kinematics of every
+ * pseudojet computed once and kept for the declustering, scratch reused from
+ * jet to jet, and the scans over the active slots done four at a time without
+ * branches (GCC/clang vector extensions; the slot arrays are padded to a
+ * multiple of 4 with far-away entries). The distances round exactly as
+ * cluster.c's. tests/c/test_lund.c checks that it gives jl_cluster_run's tree. */
 
-/* Scratch for jets of up to cap constituents (one allocation, at p). */
+typedef double v4d __attribute__((vector_size(32)));
+typedef long long v4i __attribute__((vector_size(32)));
+
+/* Lanes of a where m is set, of b elsewhere. */
+static inline v4d vsel(v4i m, v4d a, v4d b) { return (v4d)((m & (v4i)a) | (~m & (v4i)b)); }
+static inline v4d vset1(double x) { return (v4d){x, x, x, x}; }
+
+/* The rapidity of padding slots: their distance to anything is ~1e60, never
+ * a neighbour, and never overflows. */
+#define FAR_RAP 1e30
+
+/* Scratch for jets of up to cap constituents (one 32-byte aligned allocation,
+ * at sy); the slot arrays hold cap4 = cap rounded up to a multiple of 4. */
 typedef struct ca_work {
-    int cap;
+    int cap, cap4;
+    double *sy, *sphi, *snnd; /* (cap4) active slots: position, dR^2 to the neighbour (R^2: none) */
+    double *d;                /* (cap4) dR^2 from one slot to each slot */
     jl_p4 *p;                 /* (2 cap - 1) pseudojets: inputs, then merge k at n + k */
     double *y, *phi, *pt2;    /* (2 cap - 1) their rapidity, azimuth, pt^2 */
-    double *sy, *sphi, *snnd; /* (cap) active slots: position, dR^2 to the neighbour (R^2: none) */
-    double *d;                /* (cap) dR^2 from one slot to the others */
     jl_lund_node *nodes;      /* (cap) declustering output for the batches */
     int *pa, *pb;             /* (cap) parents of merge k, pa < pb (pseudojet indices) */
-    int *sjet, *snn;          /* (cap) active slots: pseudojet, neighbour slot (-1: none) */
-    int *stack;               /* (2 cap + 2) the walk's (pseudojet, parent node) pairs */
+    int *sjet, *snn;          /* (cap4) active slots: pseudojet, neighbour slot (-1: none) */
+    int *stack;               /* (2 cap + 2) the walk's (pseudojet, parent node) pairs;
+                               * the slots to search again while clustering */
 } ca_work;
 
 static int work_init(ca_work *w, int64_t cap)
 {
-    size_t c = (size_t)(cap > 0 ? cap : 1), np = 2 * c - 1;
-    size_t bytes = np * (sizeof(jl_p4) + 3 * sizeof(double)) + c * 4 * sizeof(double) +
-                   c * sizeof(jl_lund_node) + c * 4 * sizeof(int) + (2 * c + 2) * sizeof(int);
-    char *m = malloc(bytes);
-    *w = (ca_work){.cap = (int)c};
+    size_t c = (size_t)(cap > 0 ? cap : 1), c4 = (c + 3) & ~(size_t)3, np = 2 * c - 1;
+    size_t bytes = c4 * 4 * sizeof(double) + np * (sizeof(jl_p4) + 3 * sizeof(double)) +
+                   c * sizeof(jl_lund_node) + (2 * c + 2 * c4 + 2 * c + 2) * sizeof(int);
+    bytes = (bytes + 31) & ~(size_t)31;
+    char *m = aligned_alloc(32, bytes);
+    *w = (ca_work){.cap = (int)c, .cap4 = (int)c4};
     if (!m)
         return JL_FAIL_CODE(JL_ENOMEM, "lund: out of memory for %zu constituents", c);
-    w->p = (jl_p4 *)m;
+    w->sy = (double *)m;
+    w->sphi = w->sy + c4;
+    w->snnd = w->sphi + c4;
+    w->d = w->snnd + c4;
+    w->p = (jl_p4 *)(w->d + c4);
     w->y = (double *)(w->p + np);
     w->phi = w->y + np;
     w->pt2 = w->phi + np;
-    w->sy = w->pt2 + np;
-    w->sphi = w->sy + c;
-    w->snnd = w->sphi + c;
-    w->d = w->snnd + c;
-    w->nodes = (jl_lund_node *)(w->d + c);
+    w->nodes = (jl_lund_node *)(w->pt2 + np);
     w->pa = (int *)(w->nodes + c);
     w->pb = w->pa + c;
     w->sjet = w->pb + c;
-    w->snn = w->sjet + c;
-    w->stack = w->snn + c;
+    w->snn = w->sjet + c4;
+    w->stack = w->snn + c4;
     return JL_OK;
 }
 
-static void work_free(ca_work *w) { free(w->p); }
+static void work_free(ca_work *w) { free(w->sy); }
 
-/* d[j] = dR^2 between slot i and slot j, for j in [0, m) (d[i] = 0). The
- * azimuthal difference is folded as FastJet does (2pi - dphi above pi), with
- * a min so that the loop vectorises. */
-static void distances(ca_work *w, int i, int m)
+/* Makes slot s padding. */
+static void pad_slot(ca_work *w, int s)
 {
-    const double yi = w->sy[i], phii = w->sphi[i];
-    const double *restrict sy = w->sy, *restrict sphi = w->sphi;
-    double *restrict d = w->d;
-    for (int j = 0; j < m; j++) {
-        double dphi = fabs(phii - sphi[j]), dy = yi - sy[j];
-        double wrapped = JL_TWOPI - dphi;
-        dphi = wrapped < dphi ? wrapped : dphi;
-        d[j] = dphi * dphi + dy * dy;
+    w->sy[s] = FAR_RAP;
+    w->sphi[s] = 0.0;
+    w->snnd[s] = HUGE_VAL;
+}
+
+/* The first smallest of the four lanes (value v, index k as a double), by
+ * two rounds of lane swaps: no branches, since which lane wins is data. */
+static int lane_min(v4d v, v4d k, double *best)
+{
+    v4d v2 = {v[2], v[3], v[0], v[1]}, k2 = {k[2], k[3], k[0], k[1]};
+    v4i take = (v4i)(v2 < v) | ((v4i)(v2 == v) & (v4i)(k2 < k));
+    v = vsel(take, v2, v);
+    k = vsel(take, k2, k);
+    v2 = (v4d){v[1], v[0], v[3], v[2]};
+    k2 = (v4d){k[1], k[0], k[3], k[2]};
+    take = (v4i)(v2 < v) | ((v4i)(v2 == v) & (v4i)(k2 < k));
+    v = vsel(take, v2, v);
+    k = vsel(take, k2, k);
+    *best = v[0];
+    return (int)k[0];
+}
+
+/* The first smallest of v[0, m4) (m4 a multiple of 4) and its value. */
+static int first_min(const double *v, int m4, double *best)
+{
+    v4d lo = vset1(HUGE_VAL), at = vset1(0), j4 = {0, 1, 2, 3};
+    for (int j = 0; j < m4; j += 4) {
+        v4d x = *(const v4d *)(v + j);
+        v4i lt = (v4i)(x < lo);
+        lo = vsel(lt, x, lo);
+        at = vsel(lt, j4, at);
+        j4 += 4;
     }
+    return lane_min(lo, at, best);
 }
 
-/* The smallest of d[0, m) and lo; four running minima, so the loop is not
- * one chain of dependent comparisons (compilers may vectorise it). */
-static double min_of(const double *d, int m, double lo)
-{
-    double a0 = lo, a1 = lo, a2 = lo, a3 = lo;
-    int j = 0;
-    for (; j + 4 <= m; j += 4) {
-        a0 = d[j] < a0 ? d[j] : a0;
-        a1 = d[j + 1] < a1 ? d[j + 1] : a1;
-        a2 = d[j + 2] < a2 ? d[j + 2] : a2;
-        a3 = d[j + 3] < a3 ? d[j + 3] : a3;
-    }
-    for (; j < m; j++)
-        a0 = d[j] < a0 ? d[j] : a0;
-    a0 = a1 < a0 ? a1 : a0;
-    a2 = a3 < a2 ? a3 : a2;
-    return a2 < a0 ? a2 : a0;
-}
-
-/* The first j with d[j] == v (v taken from d[0, m)). */
-static int index_of(const double *d, int m, double v)
-{
-    int j = 0;
-    while (j < m - 1 && d[j] != v)
-        j++;
-    return j;
-}
-
-/* The nearest neighbour of slot i among slots [0, m), the first one on a tie;
- * leaves the distances from slot i in w->d (w->d[i] = HUGE_VAL). */
+/* The nearest neighbour of slot i among slots [0, m) (dR^2 < R^2), the first
+ * one on a tie; leaves the distances from slot i in w->d[0, m) (w->d[i] ~ 1e60).
+ * dR^2 as cluster.c's dist2: dphi = |phi_i - phi_j|, 2pi - dphi above pi. */
 static void find_nn(ca_work *w, int i, int m)
 {
-    distances(w, i, m);
-    w->d[i] = HUGE_VAL;
-    double r2 = JL_LUND_R * JL_LUND_R, best = min_of(w->d, m, r2);
-    w->snn[i] = best < r2 ? index_of(w->d, m, best) : -1;
-    w->snnd[i] = best;
+    int m4 = (m + 3) & ~3;
+    double yi = w->sy[i], r2 = JL_LUND_R * JL_LUND_R;
+    w->sy[i] = FAR_RAP; /* not its own neighbour */
+    v4d y = vset1(yi), phi = vset1(w->sphi[i]), pi = vset1(JL_PI), twopi = vset1(JL_TWOPI);
+    v4d lo = vset1(r2), at = vset1(-1), j4 = {0, 1, 2, 3};
+    for (int j = 0; j < m4; j += 4) {
+        v4d dy = y - *(const v4d *)(w->sy + j), dphi = phi - *(const v4d *)(w->sphi + j);
+        dphi = vsel((v4i)(dphi < 0), -dphi, dphi);
+        dphi = vsel((v4i)(dphi > pi), twopi - dphi, dphi);
+        v4d d = dphi * dphi + dy * dy;
+        *(v4d *)(w->d + j) = d;
+        v4i lt = (v4i)(d < lo);
+        lo = vsel(lt, d, lo);
+        at = vsel(lt, j4, at);
+        j4 += 4;
+    }
+    w->sy[i] = yi;
+    double best;
+    int nn = lane_min(lo, at, &best);
+    w->snn[i] = best < r2 ? nn : -1;
+    w->snnd[i] = best < r2 ? best : r2;
 }
 
 static void set_pseudojet(ca_work *w, int k, jl_p4 p)
@@ -156,7 +185,8 @@ static void set_slot(ca_work *w, int s, int k)
 /* Empties slot `gone` of m: the last slot moves there; neighbours that were
  * `gone` (or `fresh`, a slot that now holds a new pseudojet; -1 for none) are
  * searched again, those that were the last slot follow it, and the others
- * take `fresh` when it is nearer. Returns the new m. */
+ * take `fresh` when it is nearer. The loops are predicated rather than
+ * branched (which slots are affected is data). Returns the new m. */
 static int drop_slot(ca_work *w, int gone, int fresh, int m)
 {
     int tail = --m;
@@ -167,31 +197,29 @@ static int drop_slot(ca_work *w, int gone, int fresh, int m)
         w->snn[gone] = w->snn[tail];
         w->snnd[gone] = w->snnd[tail];
     }
-    if (fresh >= 0) /* leaves the distances from fresh in w->d for the loop below */
-        find_nn(w, fresh, m);
-    int stale = 0;
-    for (int i = 0; i < m; i++) {
-        int nn = w->snn[i];
-        if (i == fresh)
-            continue;
-        if (nn == gone || (nn == fresh && fresh >= 0)) {
-            w->snn[i] = -2; /* searched after this loop, which needs w->d */
-            stale++;
-            continue;
+    pad_slot(w, tail);
+    int *stale = w->stack, n_stale = 0; /* the walk's stack is free while clustering */
+    if (fresh >= 0) {
+        find_nn(w, fresh, m); /* leaves the distances from fresh in w->d */
+        for (int i = 0; i < m; i++) {
+            int nn = w->snn[i], other = i != fresh;
+            int hit = ((nn == gone) | (nn == fresh)) & other;
+            stale[n_stale] = i;
+            n_stale += hit;
+            int closer = (w->d[i] < w->snnd[i]) & other & !hit;
+            w->snnd[i] = closer ? w->d[i] : w->snnd[i];
+            w->snn[i] = closer ? fresh : nn == tail ? gone : nn;
         }
-        if (nn == tail)
-            w->snn[i] = gone;
-        if (fresh >= 0 && w->d[i] < w->snnd[i]) {
-            w->snnd[i] = w->d[i];
-            w->snn[i] = fresh;
-        }
-    }
-    for (int i = 0; stale > 0 && i < m; i++) {
-        if (w->snn[i] == -2) {
-            find_nn(w, i, m);
-            stale--;
+    } else {
+        for (int i = 0; i < m; i++) {
+            int nn = w->snn[i];
+            stale[n_stale] = i;
+            n_stale += nn == gone;
+            w->snn[i] = nn == tail ? gone : nn;
         }
     }
+    for (int k = 0; k < n_stale; k++)
+        find_nn(w, stale[k], m);
     return m;
 }
 
@@ -213,23 +241,14 @@ static int ca_cluster(ca_work *w, const jl_p4 *in, int n, int *root)
         w->snn[i] = -1;
         w->snnd[i] = r2;
     }
-    for (int i = 1; i < n; i++) {
-        distances(w, i, i);
-        for (int j = 0; j < i; j++) {
-            double d = w->d[j];
-            if (d < w->snnd[i]) {
-                w->snnd[i] = d;
-                w->snn[i] = j;
-            }
-            if (d < w->snnd[j]) {
-                w->snnd[j] = d;
-                w->snn[j] = i;
-            }
-        }
-    }
+    for (int s = n; s < ((n + 3) & ~3); s++)
+        pad_slot(w, s);
+    for (int i = 0; i < n; i++)
+        find_nn(w, i, n);
     int m = n, next = n, best = -1;
     while (m > 0) {
-        int a = index_of(w->snnd, m, min_of(w->snnd, m, HUGE_VAL));
+        double dmin;
+        int a = first_min(w->snnd, (m + 3) & ~3, &dmin);
         int b = w->snn[a];
         if (b < 0) { /* a final jet: keep the hardest, the first one on a tie */
             int k = w->sjet[a];
