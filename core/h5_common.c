@@ -249,11 +249,10 @@ hid_t jl_h5_dataset(const char *path, hid_t loc, const char *name, int rank, int
         JL_FAIL_CODE(JL_EIO, "%s: missing dataset %s", path, name);
         return H5I_INVALID_HID;
     }
-    /* A cache of a few chunks keeps row-range reads of chunked files cheap. */
-    hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
-    H5Pset_chunk_cache(dapl, 521, (size_t)4 << 20, 1.0);
-    hid_t d = H5Dopen2(loc, name, dapl);
-    H5Pclose(dapl);
+    /* HDF5's default chunk cache (1 MiB, one 1024-jet chunk of 200 columns):
+     * a larger one grew without bound under HDF5 1.10 on partial-chunk reads
+     * (1 GB after one pass over 1M jets), the default stays flat. */
+    hid_t d = H5Dopen2(loc, name, H5P_DEFAULT);
     if (d < 0) {
         JL_FAIL_CODE(JL_EIO, "%s: cannot open dataset %s: %s", path, name, jl_h5_reason());
         return H5I_INVALID_HID;
