@@ -139,6 +139,7 @@ static int l_graphs(lua_State *L)
 {
     jl_lund_graphs g;
     int rc;
+    lua_settop(L, 3); /* scratch pushed below must not take an absent argument's place */
     if (lua_istable(L, 1) && !jl_lua_test(L, 1)) {
         jl_lund_opts o = check_opts(L, 2, NULL);
         jl_tensor *cols[4];
@@ -188,8 +189,9 @@ static int l_graphs(lua_State *L)
 static int l_jet(lua_State *L)
 {
     int64_t n;
-    jl_p4 *p = check_p4(L, 1, &n);
+    lua_settop(L, 2);
     jl_lund_opts o = check_opts(L, 2, NULL);
+    jl_p4 *p = check_p4(L, 1, &n);
     jl_lund_node *nodes = jl_lua_scratch(L, (size_t)(n > 1 ? n : 1) * sizeof *nodes);
     int count = jl_lund_decluster(p, n, &o, nodes);
     if (count < 0)
@@ -220,6 +222,7 @@ static int l_events(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
     jl_jetdef def;
+    lua_settop(L, 2);
     jl_lund_opts o = check_opts(L, 2, &def);
     events_box *box = lua_newuserdatauv(L, sizeof *box, 0);
     *box = (events_box){0};
