@@ -85,6 +85,9 @@ function M.parse(args, spec)
   local i, rest = 1, false
   while i <= #args do
     local a = args[i]
+    if not rest and a:match("^%-%a$") and a ~= "-h" and find(spec, a:sub(2)) then
+      a = "-" .. a -- a one-letter option may be written -o as well as --o
+    end
     if rest or a:sub(1, 2) ~= "--" and a ~= "-h" then
       opts[#opts + 1] = a
     elseif a == "--" then
