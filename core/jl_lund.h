@@ -65,6 +65,12 @@
  *   edge_offsets (N + 1) i64  CSR over dst (src is the neighbour list, as jl_knn's nbr)
  *   n_constituents (B) i64    constituents of each jet (pt > 0 ones for ATLAS input)
  * An empty jet (n <= 1 constituent, or everything cut) has no nodes and no edges.
+ * For LundNet's message passing, theta(x_dst - x_src) + phi(x_src) averaged over
+ * the edges into each node: gather rows src and dst, then a segment mean over
+ * edge_offsets (every node but a lone root has at least one incoming edge); the
+ * mean over a jet's nodes is a segment mean over offsets.
+ *
+ * Speed: about 20 us per jet of 50 constituents on one core (bench/lund_speed.lua).
  */
 #ifndef JL_LUND_H
 #define JL_LUND_H
