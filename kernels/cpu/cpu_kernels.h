@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "jl_kernel.h"
 #include "jl_parallel.h"
@@ -38,5 +39,17 @@ size_t jl_cpu_empty_cache(void);
  * of the last dim. Used by elementwise kernels for non-contiguous views. */
 typedef void (*jl_cpu_run_fn)(void *ctx, const int64_t *offs, const int64_t *steps, int64_t count);
 void jl_cpu_strided_runs(int nviews, const jl_view *views, jl_cpu_run_fn fn, void *ctx);
+
+/* double -> integer element conversions: a C cast of NaN or of a value
+ * outside the type's range is undefined behaviour, so saturate instead (NaN
+ * gives 0, as Java and Rust do). */
+static inline int32_t jl_cpu_to_i32(double x)
+{
+    return x != x ? 0 : x >= 2147483647.0 ? INT32_MAX : x <= -2147483648.0 ? INT32_MIN : (int32_t)x;
+}
+static inline int64_t jl_cpu_to_i64(double x)
+{
+    return x != x ? 0 : x >= 0x1p63 ? INT64_MAX : x < -0x1p63 ? INT64_MIN : (int64_t)x;
+}
 
 #endif

@@ -48,8 +48,8 @@ static inline void store(const jl_view *v, int64_t i, double x)
 {
     switch (v->dtype) {
     case JL_F32: ((float *)v->data)[i] = (float)x; break;
-    case JL_I32: ((int32_t *)v->data)[i] = (int32_t)x; break;
-    case JL_I64: ((int64_t *)v->data)[i] = (int64_t)x; break;
+    case JL_I32: ((int32_t *)v->data)[i] = jl_cpu_to_i32(x); break;
+    case JL_I64: ((int64_t *)v->data)[i] = jl_cpu_to_i64(x); break;
     default: ((uint8_t *)v->data)[i] = x != 0; break;
     }
 }

@@ -19,8 +19,8 @@ static inline void store(void *p, jl_dtype t, int64_t i, double v)
 {
     switch (t) {
     case JL_F32: ((float *)p)[i] = (float)v; break;
-    case JL_I32: ((int32_t *)p)[i] = (int32_t)v; break;
-    case JL_I64: ((int64_t *)p)[i] = (int64_t)v; break;
+    case JL_I32: ((int32_t *)p)[i] = jl_cpu_to_i32(v); break;
+    case JL_I64: ((int64_t *)p)[i] = jl_cpu_to_i64(v); break;
     default: ((uint8_t *)p)[i] = v != 0; break;
     }
 }

@@ -63,7 +63,7 @@ static void random_blocks(void *ctx, int64_t begin, int64_t end)
             uint64_t e = block * 4 + (uint64_t)l - k->counter; /* wraps below the first word */
             if (e >= (uint64_t)job->n) continue;
             if (k->out.dtype == JL_I64)
-                ((int64_t *)k->out.data)[e] = (int64_t)v[l];
+                ((int64_t *)k->out.data)[e] = jl_cpu_to_i64(v[l]);
             else
                 ((float *)k->out.data)[e] = (float)v[l];
         }

@@ -230,7 +230,9 @@ static void mean_body(const reduce_task *t, int64_t o, int64_t i0, int64_t i1)
     scaled_sum_body(t, o, i0, i1, 1.0 / (double)t->n);
 }
 
-/* Integer sums: out (outer, inner) i64 <- sum of a (outer, n, inner) of T. */
+/* Integer sums: out (outer, inner) i64 <- sum of a (outer, n, inner) of T;
+ * added as uint64 so an overflow wraps (as torch and numpy) instead of being
+ * undefined behaviour. */
 #define DEFINE_INT_SUM(NAME, T)                                                      \
     static void NAME(const reduce_task *t, int64_t o, int64_t i0, int64_t i1)        \
     {                                                                                \
@@ -239,7 +241,8 @@ static void mean_body(const reduce_task *t, int64_t o, int64_t i0, int64_t i1)
         for (int64_t i = i0; i < i1; i++) out[i] = 0;                                \
         for (int64_t j = 0; j < t->n; j++) {                                         \
             const T *row = a + j * t->inner;                                         \
-            for (int64_t i = i0; i < i1; i++) out[i] += row[i];                      \
+            for (int64_t i = i0; i < i1; i++)                                        \
+                out[i] = (int64_t)((uint64_t)out[i] + (uint64_t)(int64_t)row[i]);    \
         }                                                                            \
     }
 
