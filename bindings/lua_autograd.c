@@ -46,9 +46,13 @@ static void set_grad(lua_State *L, jl_tensor *t)
         luaL_error(L, "grad must match the tensor: %s %s on %s, got %s %s on %s", jl_dtype_name(t->dtype),
                    jl_shape_str(t), jl_device_name(jl_device_of(t)), jl_dtype_name(g->dtype), jl_shape_str(g),
                    jl_device_name(jl_device_of(g)));
-    jl_retain(g);
+    /* a detached alias (same storage, no grad of its own): t.grad = t, or two
+     * tensors holding each other as grads, would otherwise make a reference
+     * cycle that is never freed */
+    jl_tensor *d = jl_detach(g);
+    if (!d) jl_lua_raise(L);
     jl_release(t->grad);
-    t->grad = g;
+    t->grad = d;
 }
 
 int jl_lua_set_grad_field(lua_State *L, jl_tensor *t, const char *name)
