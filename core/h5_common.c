@@ -271,11 +271,20 @@ hid_t jl_h5_dataset(const char *path, hid_t loc, const char *name, int rank, int
     if (numeric) {
         hid_t t = H5Dget_type(d);
         H5T_class_t c = H5Tget_class(t);
+        size_t size = H5Tget_size(t);
         H5Tclose(t);
         if (c != H5T_INTEGER && c != H5T_FLOAT) {
             H5Dclose(d);
             JL_FAIL_CODE(JL_EIO, "%s: dataset %s holds %s values, expected integers or floats",
                          path, name, class_name(c));
+            return H5I_INVALID_HID;
+        }
+        /* a corrupt type of megabytes per number makes HDF5's conversion
+         * buffers that large */
+        if (size < 1 || size > 8) {
+            H5Dclose(d);
+            JL_FAIL_CODE(JL_EIO, "%s: dataset %s holds %zu-byte %s values, expected at most 8 bytes", path,
+                         name, size, class_name(c));
             return H5I_INVALID_HID;
         }
     }

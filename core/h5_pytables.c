@@ -31,9 +31,13 @@ static int array_field(const char *path, hid_t t, const char *name, int64_t *len
         H5Tget_array_dims2(m, &d);
         hid_t base = H5Tget_super(m);
         H5T_class_t c = H5Tget_class(base);
+        size_t size = H5Tget_size(base);
         H5Tclose(base);
         if (c != H5T_INTEGER && c != H5T_FLOAT)
             rc = JL_FAIL_CODE(JL_EIO, "%s: dataset " TABLE " field %s does not hold numbers", path, name);
+        else if (size < 1 || size > 8) /* a corrupt type: HDF5 would convert through buffers that large */
+            rc = JL_FAIL_CODE(JL_EIO, "%s: dataset " TABLE " field %s holds %zu-byte numbers, expected at most 8 bytes",
+                              path, name, size);
         *len = (int64_t)d;
     }
     H5Tclose(m);

@@ -291,6 +291,8 @@ static int fail_oom(reader *r)
 static bool dtype_of(hid_t type, jl_dtype *out)
 {
     H5T_class_t cls = H5Tget_class(type);
+    size_t size = H5Tget_size(type);
+    if (size < 1 || size > 8) return false; /* corrupt: HDF5 would convert through buffers that large */
     if (cls == H5T_FLOAT) *out = JL_F32;
     else if (cls != H5T_INTEGER) return false;
     else if (H5Tget_size(type) == 1 && H5Tget_sign(type) == H5T_SGN_NONE) *out = JL_U8;
