@@ -26,17 +26,19 @@
 #define JL_HOST_VERSION_LINE JL_HOST_NAME " " JETLAB_VERSION " (" LUA_RELEASE ")"
 
 /* --- main.c --------------------------------------------------------------- */
-/* With JETLAB_CHECK_LEAKS=1, once the Lua state is closed: prints the live
- * tensors, storages and bytes left in core and the peak RSS on stderr, and
- * returns EXIT_FAILURE instead of a successful code when anything is live.
- * Otherwise returns code. */
+/* With JETLAB_CHECK_LEAKS=1 or JETLAB_LEAK_REPORT=FILE (enabled: 1), once
+ * the Lua state is closed: when tensors or storages are still live in core,
+ * says so on stderr and returns EXIT_FAILURE instead of a successful code;
+ * appends a line with the live counts and the peak RSS to FILE. Otherwise
+ * returns code. */
+int jl_host_leak_check_enabled(void);
 int jl_host_check_leaks(int code);
 
 /* --- state.c -------------------------------------------------------------- */
 /* Opens the standard libraries, sets package.preload["jetlab.core"], the
  * stdlib search path, package.loaded["jetlab.paths"] and the global
- * `jl = require "jetlab"`. With JETLAB_CHECK_LEAKS=1, os.exit always closes
- * the state and runs jl_host_check_leaks before exiting. Runs unprotected calls: call it from a protected
+ * `jl = require "jetlab"`. With the leak check enabled, os.exit always
+ * closes the state and runs jl_host_check_leaks before exiting. Runs unprotected calls: call it from a protected
  * C function. Returns a status (errors reported). */
 int jl_host_open(lua_State *L);
 

@@ -15,9 +15,10 @@
  *
  * JETLAB_CHECK_LEAKS=1: after the state is closed (every tensor userdata
  * collected), live tensors or storages left in core are reported on stderr and
- * turn a successful exit into status 1; a line with the peak RSS is printed.
- * os.exit does the same then (state.c), closing the state even without its
- * `close` argument.
+ * turn a successful exit into status 1. JETLAB_LEAK_REPORT=FILE does the same
+ * and appends "jetlab[pid]: at exit: N live tensors, ...; peak RSS X MiB" to
+ * FILE for every process (child processes included). os.exit does the same
+ * then (state.c), closing the state even without its `close` argument.
  */
 #include <limits.h>
 #include <signal.h>
@@ -25,6 +26,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 
@@ -176,17 +178,34 @@ static int l_pmain(lua_State *L)
     return 1;
 }
 
+int jl_host_leak_check_enabled(void)
+{
+    const char *check = getenv("JETLAB_CHECK_LEAKS"), *report = getenv("JETLAB_LEAK_REPORT");
+    return (check && strcmp(check, "1") == 0) || (report && report[0]);
+}
+
 int jl_host_check_leaks(int code)
 {
-    const char *env = getenv("JETLAB_CHECK_LEAKS");
-    if (!env || strcmp(env, "1") != 0)
+    if (!jl_host_leak_check_enabled())
         return code;
     jl_stats s = jl_stats_get();
     struct rusage ru;
     long peak_kib = getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : -1;
-    fprintf(stderr, JL_HOST_NAME ": at exit: %lld live tensors, %lld storages, %lld bytes; peak RSS %.1f MiB\n",
-            (long long)s.tensors, (long long)s.storages, (long long)s.bytes[JL_CPU], peak_kib / 1024.0);
+    char line[256];
+    snprintf(line, sizeof line,
+             JL_HOST_NAME "[%ld]: at exit: %lld live tensors, %lld storages, %lld bytes; peak RSS %.1f MiB\n",
+             (long)getpid(), (long long)s.tensors, (long long)s.storages, (long long)s.bytes[JL_CPU],
+             peak_kib / 1024.0);
+    const char *report = getenv("JETLAB_LEAK_REPORT");
+    if (report && report[0]) {
+        FILE *f = fopen(report, "a");
+        if (f) {
+            fputs(line, f);
+            fclose(f);
+        }
+    }
     if (s.tensors != 0 || s.storages != 0) {
+        fputs(line, stderr);
         fprintf(stderr, JL_HOST_NAME ": leak check failed: tensors are still live after the Lua state was closed\n");
         if (code == EXIT_SUCCESS)
             code = EXIT_FAILURE;

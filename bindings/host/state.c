@@ -1,10 +1,10 @@
 /* state.c — what every jetlab Lua state holds before any user code runs:
  * the standard libraries, package.preload["jetlab.core"] (the C module from
  * bindings/), the stdlib search path, and the global `jl = require "jetlab"`;
- * with JETLAB_CHECK_LEAKS=1, an os.exit that closes the state and checks leaks.
+ * with JETLAB_CHECK_LEAKS=1 / JETLAB_LEAK_REPORT, an os.exit that closes the
+ * state and checks leaks.
  */
 #include <stdlib.h>
-#include <string.h>
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -12,7 +12,7 @@
 #include "jl_lua.h"
 #include "host.h"
 
-/* os.exit([code [, close]]) under JETLAB_CHECK_LEAKS=1: as Lua's, but the
+/* os.exit([code [, close]]) with the leak check on (main.c): as Lua's, but the
  * state is always closed (finalizers release every tensor) and the leak check
  * runs before exit. */
 static int l_exit_checked(lua_State *L)
@@ -32,8 +32,7 @@ int jl_host_open(lua_State *L)
 {
     luaL_checkversion(L);
     luaL_openlibs(L);
-    const char *check = getenv("JETLAB_CHECK_LEAKS");
-    if (check && strcmp(check, "1") == 0) {
+    if (jl_host_leak_check_enabled()) {
         lua_getglobal(L, "os");
         lua_pushcfunction(L, l_exit_checked);
         lua_setfield(L, -2, "exit");
