@@ -298,13 +298,16 @@ local function median(list)
 end
 X.median = median
 
---- X.infer_time(model, singles, batches[, repeats = 3]) → µs per jet at batch 1
---- (median over the single-jet batches and repeats) and batched (median of
---- the per-jet time of each batch over repeats); eval mode, no_grad, after one
---- warm-up pass. The thread count is jl.get_num_threads() (the same for all).
-function X.infer_time(model, singles, batches, repeats)
+--- X.infer_time(model, singles, batches[, repeats = 3[, threads = 1]]) → µs per
+--- jet at batch 1 (median over the single-jet batches and repeats) and batched
+--- (median of the per-jet time of each batch over repeats); eval mode,
+--- no_grad, after one warm-up pass, on `threads` threads (then restored): one
+--- by default, the same for every model, since on a shared machine a
+--- multi-threaded forward waits for every pool thread to be scheduled.
+function X.infer_time(model, singles, batches, repeats, threads)
   repeats = repeats or 3
-  local was = model.training
+  local was, saved_threads = model.training, jl.get_num_threads()
+  jl.set_num_threads(threads or 1)
   model:eval()
   local t1, tb = {}, {}
   jl.no_grad(function()
@@ -323,18 +326,19 @@ function X.infer_time(model, singles, batches, repeats)
     end
   end)
   if was then model:train() end
+  jl.set_num_threads(saved_threads)
   return median(t1) * 1e6, median(tb) * 1e6
 end
 
---- X.timing_sets(fam, view[, {singles = 32, batched = 512, batch = 256}]) → singles,
---- batches for X.infer_time: the first `singles` jets of view one at a time,
---- and its first `batched` jets in batches of `batch`.
+--- X.timing_sets(fam, view[, {singles = 32, batched = 512, batch = 256, repeats = 3, threads = 1}])
+--- → {singles, batches, repeats =, threads =} for X.infer_time: the first `singles` jets of
+--- view one at a time, and its first `batched` jets in batches of `batch`.
 function X.timing_sets(fam, view, o)
   o = o or {}
   local n1, nb = o.singles or 32, o.batched or 512
   local s1 = fam:source(view:subset(math.min(1, n1 / view:size())), {batch_size = 1})
   local sb = fam:source(view:subset(math.min(1, nb / view:size())), {batch_size = o.batch or 256})
-  return {X.cached(s1), X.cached(sb), repeats = o.repeats}
+  return {X.cached(s1), X.cached(sb), repeats = o.repeats, threads = o.threads}
 end
 
 -- ------------------------------------------------------------ training
@@ -380,7 +384,8 @@ function X.fit(run, o)
   m.params = model:num_parameters()
   m.best_epoch = history.best_epoch
   if o.timing then
-    m.infer_us_per_jet, m.infer_us_per_jet_batched = X.infer_time(model, o.timing[1], o.timing[2], o.timing.repeats)
+    m.infer_us_per_jet, m.infer_us_per_jet_batched = X.infer_time(model, o.timing[1], o.timing[2], o.timing.repeats,
+      o.timing.threads)
   end
   for k, v in pairs(o.metrics or {}) do m[k] = v end
   run:record(o.label, o.variant, m)

@@ -26,35 +26,38 @@ local cfg = E.config{
   fcnn_teacher = {400, 400, 400, 400, 400}, fcnn_student = {64}, fcnn_epochs = 30, fcnn_lr = 1.2e-5, fcnn_batch = 250,
   gnn_teacher = {k = 16, blocks = {{64, 64, 64}, {128, 128, 128}, {256, 256, 256}}, fc = 256},
   gnn_student = {k = 16, blocks = {{64}}, fc = 64},
-  gnn_epochs = 20, gnn_lr = 3e-4, gnn_batch = 384,
-  infer_singles = 200, infer_batched = 2048, infer_batch = 256, infer_repeats = 5,
+  gnn_epochs = 20, gnn_lr = 3e-4, gnn_batch = 384, gnn_n_train = 0,   -- 0: all n_train jets
+  infer_singles = 200, infer_batched = 2048, infer_batch = 256, infer_repeats = 5, infer_threads = 1,
   quick = {n_jets = 10000, n_train = 3000, n_val = 600, n_test = 2000, fcnn_epochs = 5, fcnn_lr = 1e-3,
            gnn_teacher = {k = 8, blocks = {{32, 32, 32}, {32, 32, 32}, {64, 64, 64}}, fc = 64},
-           gnn_epochs = 2, gnn_lr = 2e-3, gnn_batch = 128,
+           gnn_epochs = 2, gnn_lr = 2e-3, gnn_batch = 128, gnn_n_train = 1000,
            infer_singles = 64, infer_batched = 512, infer_repeats = 3},
   full = {},
 }
 local run = E.run("compression_kd", cfg)
 local path = X.dataset(cfg, "top500")
 local tr, va, te = X.splits(path, cfg)
-print(string.format("data: %s — %d train, %d val, %d test jets; %d threads", path, tr:size(), va:size(), te:size(),
-  jl.get_num_threads()))
+print(string.format("data: %s — %d train, %d val, %d test jets; training on %d threads, inference timed on %d",
+  path, tr:size(), va:size(), te:size(), jl.get_num_threads(), cfg.infer_threads))
 
+local gnn_tr = (cfg.gnn_n_train > 0 and cfg.gnn_n_train < tr:size()) and tr:subset(cfg.gnn_n_train / tr:size()) or tr
 local MODELS = {
   fcnn = {label = "FCNN", kind = "fcnn", teacher = X.spec.fcnn(cfg.constituents, cfg.fcnn_teacher),
           student = X.spec.fcnn(cfg.constituents, cfg.fcnn_student), epochs = cfg.fcnn_epochs, lr = cfg.fcnn_lr,
-          batch = cfg.fcnn_batch},
+          batch = cfg.fcnn_batch, train = tr},
   gnn = {label = "GNN", kind = "particlenet", teacher = X.spec.particlenet(cfg.gnn_teacher),
-         student = X.spec.particlenet(cfg.gnn_student), epochs = cfg.gnn_epochs, lr = cfg.gnn_lr, batch = cfg.gnn_batch},
+         student = X.spec.particlenet(cfg.gnn_student), epochs = cfg.gnn_epochs, lr = cfg.gnn_lr, batch = cfg.gnn_batch,
+         train = gnn_tr},
 }
 local kd = loss.kd.hinton{alpha = cfg.alpha, T = cfg.T}
 
 local rows = {}
 for _, mname in ipairs(cfg.models) do
   local M = assert(MODELS[mname], "--models: unknown model " .. tostring(mname) .. " (fcnn, gnn)")
+  local tr = M.train    -- the GNN may use fewer jets (gnn_n_train)
   local fam = X.family(M.kind, cfg, tr, {batch_size = M.batch})
   local timing = X.timing_sets(fam, te, {singles = cfg.infer_singles, batched = cfg.infer_batched,
-    batch = cfg.infer_batch, repeats = cfg.infer_repeats})
+    batch = cfg.infer_batch, repeats = cfg.infer_repeats, threads = cfg.infer_threads})
   local function fit(key, variant, spec, o)
     o.key, o.label, o.variant, o.spec = mname .. "_" .. key, M.label, variant, spec
     o.epochs, o.lr, o.val, o.test, o.timing = M.epochs, M.lr, fam:source(va), fam:source(te), timing
@@ -81,7 +84,7 @@ end
 run:table("Compression: accuracy against size and speed", {"model", "variant", "params", "AUC", "1/εB@0.3", "1/εB@0.5",
   "µs/jet batch 1", "µs/jet batched", "train ms/sample"}, rows)
 run:note(string.format("Inference: median over %d single jets x %d repeats (batch 1) and over batches of %d (%d jets x " ..
-  "%d repeats), eval mode, no_grad, %d threads, on a shared 2-core machine (noisy). Hinton α = %g, T = %g. " ..
-  "Generated jets unless --data was given; preset %s.", cfg.infer_singles, cfg.infer_repeats, cfg.infer_batch,
-  cfg.infer_batched, cfg.infer_repeats, jl.get_num_threads(), cfg.alpha, cfg.T, cfg.preset))
+  "%d repeats), eval mode, no_grad, %d thread(s) for every model, on a shared 2-core machine (noisy). Hinton α = %g, T = %g. " ..
+  "Generated jets unless --data was given; preset %s, %d training jets (GNN: %d).", cfg.infer_singles, cfg.infer_repeats, cfg.infer_batch,
+  cfg.infer_batched, cfg.infer_repeats, cfg.infer_threads, cfg.alpha, cfg.T, cfg.preset, tr:size(), gnn_tr:size()))
 run:finish()

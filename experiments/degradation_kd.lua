@@ -29,11 +29,10 @@ local cfg = E.config{
   alpha = 0.5, T = 4,                                                  -- Hinton loss
   fcnn_hidden = {400, 400, 400, 400, 400}, fcnn_epochs = 30, fcnn_lr = 1.2e-5, fcnn_batch = 250,
   gnn = {k = 16, blocks = {{64, 64, 64}, {128, 128, 128}, {256, 256, 256}}, fc = 256},
-  gnn_epochs = 20, gnn_lr = 3e-4, gnn_batch = 384,
+  gnn_epochs = 20, gnn_lr = 3e-4, gnn_batch = 384, gnn_n_train = 0,   -- 0: all n_train jets
   mix = true,                                                          -- the mixed clean + degraded Teacher
   quick = {n_jets = 10000, n_train = 3000, n_val = 600, n_test = 2000, fcnn_epochs = 5, fcnn_lr = 1e-3,
-           gnn = {k = 7, blocks = {{32, 32, 32}, {64, 64, 64}}, fc = 128}, gnn_epochs = 2, gnn_lr = 2e-3,
-           gnn_batch = 128},
+           gnn = X.PN_LITE, gnn_epochs = 2, gnn_lr = 2e-3, gnn_batch = 128, gnn_n_train = 1000},
   full = {},
 }
 local run = E.run("degradation_kd", cfg)
@@ -45,17 +44,19 @@ local DEGRADE = {
   smear = {name = "smeared E, pT", steps = {data.smear{E = cfg.smear, pt = cfg.smear}}},
   undersample = {name = cfg.keep .. " constituents", steps = {data.undersample{keep = cfg.keep, mode = cfg.keep_mode}}},
 }
+local gnn_tr = (cfg.gnn_n_train > 0 and cfg.gnn_n_train < tr:size()) and tr:subset(cfg.gnn_n_train / tr:size()) or tr
 local MODELS = {
   fcnn = {label = "FCNN", kind = "fcnn", spec = X.spec.fcnn(cfg.constituents, cfg.fcnn_hidden),
-          epochs = cfg.fcnn_epochs, lr = cfg.fcnn_lr, batch = cfg.fcnn_batch},
+          epochs = cfg.fcnn_epochs, lr = cfg.fcnn_lr, batch = cfg.fcnn_batch, train = tr},
   gnn = {label = "GNN", kind = "particlenet", spec = X.spec.particlenet(cfg.gnn),
-         epochs = cfg.gnn_epochs, lr = cfg.gnn_lr, batch = cfg.gnn_batch},
+         epochs = cfg.gnn_epochs, lr = cfg.gnn_lr, batch = cfg.gnn_batch, train = gnn_tr},
 }
 local kd = loss.kd.hinton{alpha = cfg.alpha, T = cfg.T}
 
 local auc_rows, rej_rows = {}, {}
 for _, mname in ipairs(cfg.models) do
   local M = assert(MODELS[mname], "--models: unknown model " .. tostring(mname) .. " (fcnn, gnn)")
+  local tr = M.train    -- the GNN may use fewer jets (gnn_n_train)
   local clean = X.family(M.kind, cfg, tr, {batch_size = M.batch})
   local function fit(key, variant, o)
     o.key, o.label, o.variant = mname .. "_" .. key, o.label or M.label, variant
@@ -107,7 +108,7 @@ local cols = {"model · degradation", "Student", "Student + KD", "Teacher", "Tea
 if cfg.mix then cols[#cols + 1], cols[#cols + 2] = "Mixed teacher", "Mixed teacher on degraded" end
 run:table("AUC (test jets; Teacher and Mixed teacher on full-resolution jets unless 'on degraded')", cols, auc_rows)
 run:table("Background rejection 1/εB at εS = 0.5", cols, rej_rows)
-run:note(string.format("Generated jets (jetlab's built-in generator) unless --data was given; %d training jets, " ..
-  "preset %s, Hinton α = %g, T = %g, smearing σ = %g, %d constituents kept (%s).",
-  tr:size(), cfg.preset, cfg.alpha, cfg.T, cfg.smear, cfg.keep, cfg.keep_mode))
+run:note(string.format("Generated jets (jetlab's built-in generator) unless --data was given; %d training jets " ..
+  "(GNN: %d), preset %s, Hinton α = %g, T = %g, smearing σ = %g, %d constituents kept (%s).",
+  tr:size(), gnn_tr:size(), cfg.preset, cfg.alpha, cfg.T, cfg.smear, cfg.keep, cfg.keep_mode))
 run:finish()
