@@ -236,10 +236,10 @@ Family.__index = Family
 --- teacher family's statistics. fam.stats, fam.constituents.
 function X.family(kind, cfg, train_view, o)
   o = o or {}
-  local self = setmetatable({kind = kind, cfg = cfg, constituents = o.constituents or cfg.constituents, degrade = o.degrade,
-    batch_size = o.batch_size or cfg.batch, features = o.features or 5}, Family)
+  local self = setmetatable({kind = kind, cfg = cfg, constituents = o.constituents or cfg.constituents,
+    degrade = o.degrade, batch_size = o.batch_size or cfg.batch, features = o.features or 5}, Family)
   if kind == "fcnn" or kind == "particlenet" then
-    self.stats = o.stats or train_view:stats{features = {max_constituents = cfg.constituents}, degrade = o.degrade,
+    self.stats = o.stats or train_view:stats{features = {max_constituents = self.constituents}, degrade = o.degrade,
       max_jets = 20000}
   end
   return self
@@ -249,8 +249,9 @@ function Family:source(view, o)
   o = o or {}
   local cfg = self.cfg
   if self.kind == "lundnet" then
-    local src = X.lund_source(view, {features = o.features or self.features, batch_size = o.batch_size or self.batch_size,
-      shuffle = o.shuffle, device = cfg.device, constituents = self.constituents})
+    local src = X.lund_source(view, {features = o.features or self.features,
+      batch_size = o.batch_size or self.batch_size, shuffle = o.shuffle, device = cfg.device,
+      constituents = self.constituents})
     return o.shuffle and src or X.cached(src)
   end
   local teacher = o.teacher

@@ -83,8 +83,9 @@ end
 
 run:table("Compression: accuracy against size and speed", {"model", "variant", "params", "AUC", "1/εB@0.3", "1/εB@0.5",
   "µs/jet batch 1", "µs/jet batched", "train ms/sample"}, rows)
-run:note(string.format("Inference: median over %d single jets x %d repeats (batch 1) and over batches of %d (%d jets x " ..
-  "%d repeats), eval mode, no_grad, %d thread(s) for every model, on a shared 2-core machine (noisy). Hinton α = %g, T = %g. " ..
-  "Generated jets unless --data was given; preset %s, %d training jets (GNN: %d).", cfg.infer_singles, cfg.infer_repeats, cfg.infer_batch,
-  cfg.infer_batched, cfg.infer_repeats, cfg.infer_threads, cfg.alpha, cfg.T, cfg.preset, tr:size(), gnn_tr:size()))
+run:note(string.format("Inference: median over %d single jets x %d repeats (batch 1) and over batches of %d " ..
+  "(%d jets x %d repeats), eval mode, no_grad, %d thread(s) for every model, on a shared 2-core machine (noisy). " ..
+  "Hinton α = %g, T = %g. Generated jets unless --data was given; preset %s, %d training jets (GNN: %d).",
+  cfg.infer_singles, cfg.infer_repeats, cfg.infer_batch, cfg.infer_batched, cfg.infer_repeats, cfg.infer_threads,
+  cfg.alpha, cfg.T, cfg.preset, tr:size(), gnn_tr:size()))
 run:finish()

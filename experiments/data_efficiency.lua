@@ -74,8 +74,8 @@ for _, n in ipairs(sizes) do
   for i, m in ipairs(MODES) do
     local model, opt = X.transfer_setup(M.spec, m[1], pretrained, cfg.lr, div, cfg.device)
     local r = X.fit(run, {key = string.format("%s_%s_%d", cfg.model, m[1], sub:size()), label = M.label .. " · " ..
-      sub:size() .. " jets", variant = m[2], model = model, spec = M.spec, optimizer = opt, train = train_src, timing = timing,
-      val = val_src, test = test_src, epochs = cfg.epochs, milestones = cfg.milestones,
+      sub:size() .. " jets", variant = m[2], model = model, spec = M.spec, optimizer = opt, train = train_src,
+      timing = timing, val = val_src, test = test_src, epochs = cfg.epochs, milestones = cfg.milestones,
       extra = {stats = fam.stats, features = M.features}, metrics = {n_train = sub:size()}})
     series[i].x[#series[i].x + 1], series[i].y[#series[i].y + 1] = sub:size(), r.metrics.auc
     row[#row + 1] = r.metrics.auc

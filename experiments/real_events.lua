@@ -152,17 +152,19 @@ for ti, t in ipairs(taggers) do
   for k, s in ipairs(real_top) do top_text[k] = string.format("%.3f", s) end
   run:record(t.label, "generated 800-1500 GeV (particle level)", {auc = roc.auc, rej50 = (metrics.rejection(roc, 0.5)),
     n = #sr, median_top = quantile(gen_top, 0.5), median_qcd = quantile(gen_qcd, 0.5)})
-  run:record(t.label, "Pythia jets", {n = #s_real, median_qcd = #real_qcd > 0 and quantile(real_qcd, 0.5) or 0 / 0,
-    top_scores = table.concat(top_text, " "), qcd_mistag50 = #real_qcd > 0 and tagged / #real_qcd or 0 / 0,
-    auc = (#real_top > 0 and #real_qcd > 0) and metrics.auc(jl.tensor(s_real), batch.labels + 1) or 0 / 0})
-  summary[#summary + 1] = {t.label, roc.auc, quantile(gen_top, 0.5), quantile(gen_qcd, 0.5), table.concat(top_text, ", "),
-    #real_qcd > 0 and quantile(real_qcd, 0.5) or nil, gen_mistag / #gen_qcd, #real_qcd > 0 and tagged / #real_qcd or nil}
+  local rec = {n = #s_real, top_scores = table.concat(top_text, " ")}
+  if #real_qcd > 0 then rec.median_qcd, rec.qcd_mistag50 = quantile(real_qcd, 0.5), tagged / #real_qcd end
+  if #real_top > 0 and #real_qcd > 0 then rec.auc = metrics.auc(jl.tensor(s_real), batch.labels + 1) end
+  run:record(t.label, "Pythia jets", rec)
+  summary[#summary + 1] = {t.label, roc.auc, quantile(gen_top, 0.5), quantile(gen_qcd, 0.5),
+    table.concat(top_text, ", "), rec.median_qcd, gen_mistag / #gen_qcd, rec.qcd_mistag50}
   local marks = {}
   for k, s in ipairs(real_top) do marks[k] = {x = s, label = "Pythia top jet " .. k} end
   local series = {{label = "generated top", values = gen_top}, {label = "generated QCD", values = gen_qcd}}
   if #real_qcd > 0 then series[3] = {label = string.format("Pythia QCD jets (%d)", #real_qcd), values = real_qcd} end
   plot.histograms(run:path(string.format("scores_%d.png", ti)), {series = series, marks = marks, bins = 20,
-    range = {0, 1}, xlabel = "P(top)", logy = true, title = t.label .. " on 800-1500 GeV jets"})
+    range = {0, 1}, xlabel = "P(top)", logy = true, key = "top right",
+    title = t.label .. " on 800-1500 GeV jets"})
   print(string.format("%s: %s", t.label, t.path))
 end
 

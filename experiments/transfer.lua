@@ -66,7 +66,8 @@ for _, mname in ipairs(cfg.models) do
   local sources = {{name = "top2000", label = "top 2 TeV", path = source_path("top2000", cfg.source),
     div = cfg.finetune_div}}
   if mname == "lundnet5" and cfg.from_w then
-    sources[2] = {name = "w500", label = "W 500 GeV", path = source_path("w500", cfg.w_source), div = cfg.finetune_div_w}
+    sources[2] = {name = "w500", label = "W 500 GeV", path = source_path("w500", cfg.w_source),
+      div = cfg.finetune_div_w}
   end
   for _, s in ipairs(sources) do s.ckpt = pretrain(mname, M, s.name, s.path).ckpt end
 
@@ -128,7 +129,8 @@ run:table("Table 2: AUC on top jets at 500 GeV", cols, t2_rows)
 run:table("Background rejection 1/εB at εS = 0.5", cols, rej_rows)
 run:note(string.format("Generated jets (jetlab's built-in generator) unless --data/--source/--w_source were given; " ..
   "preset %s: %d target training jets, %d pre-training jets, %d epochs (%d pre-training), lr %g, fine-tune lr ÷%g " ..
-  "(÷%g from W). Frozen blocks keep updating their BatchNorm running statistics (as requires_grad=False in PyTorch). " ..
+  "(÷%g from W). Frozen blocks keep updating their BatchNorm running statistics (as requires_grad=False in " ..
+  "PyTorch). " ..
   "Timings on a shared 2-core machine are noisy.", cfg.preset, tr:size(), cfg.source_n_train, cfg.epochs,
   cfg.pretrain_epochs, cfg.lr, cfg.finetune_div, cfg.finetune_div_w))
 run:finish()
