@@ -226,7 +226,13 @@ int jl_backward(jl_tensor *root, jl_tensor *grad)
             if (!rc) rc = accumulate(&top->pending, seed);
             for (int64_t i = order.count - 1; i >= 0; i--) {
                 jl_node *n = order.items[i];
-                if (!rc && n->pending) rc = propagate(n);
+                /* a node freed by an earlier backward has no inputs or saved
+                 * tensors left: reached again from a new root (y = x + x;
+                 * y:sum():backward() twice), it must fail, not run */
+                if (!rc && n->pending && n->freed)
+                    rc = JL_FAIL("backward: the graph through %s was already freed by an earlier backward", n->name);
+                else if (!rc && n->pending)
+                    rc = propagate(n);
                 node_free_tape(n);
                 n->pending_deps = 0;
             }
