@@ -42,6 +42,20 @@ T.case("a tensor may hold itself as its grad without leaking", function()
   T.eq(live(), before, "tensors alive after the cycle went out of scope")
 end)
 
+-- core/autograd.c: a second backward from a new root reached a node freed by
+-- the first backward and ran its rule on released inputs (a segfault for
+-- x + x; for x * 2 a silent "success" that left x.grad unchanged).
+T.case("backward through a graph freed by an earlier backward is an error", function()
+  local x = jl.ones(4, {requires_grad = true})
+  local y = x + x
+  y:sum():backward()
+  T.raises(function() y:sum():backward() end, "backward: the graph through add was already freed by an earlier backward")
+  local z = x * 2
+  z:sum():backward()
+  T.raises(function() z:sum():backward() end, "already freed by an earlier backward")
+  T.eq(x.grad:tolist(), {4, 4, 4, 4})
+end)
+
 -- kernels/cpu/reduce.c: an overflowing i64 sum was signed overflow (undefined
 -- behaviour); it wraps, as torch's and numpy's.
 T.case("integer sums wrap on overflow", function()
