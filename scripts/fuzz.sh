@@ -6,7 +6,9 @@
 # starts from its committed seeds (tests/fuzz/corpus/<harness>) plus what
 # earlier runs in this build folder found (<build>/fuzz-runs/<harness>/corpus);
 # a crash, leak, timeout (10 s) or RSS over 2 GiB is written to
-# <build>/fuzz-runs/<harness>/ and fails the harness. $JETLAB_FUZZ_JOBS
+# <build>/fuzz-runs/<harness>/ and fails the harness. Before fuzzing, every
+# seed and every past crash (tests/fuzz/regressions) is replayed once (ctest
+# -R fuzz. in the fuzz build), counted as one more check. $JETLAB_FUZZ_JOBS
 # harnesses run at a time (default 2). Prints "N passed, N failed" last;
 # exits 1 when a harness failed, 77 when clang or libFuzzer is missing.
 set -uo pipefail
@@ -44,6 +46,29 @@ cmake --build "$build" --target "${targets[@]}" -j "$(nproc)" >"$build/fuzz-buil
 export ASAN_OPTIONS="allocator_may_return_null=1:detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 export LSAN_OPTIONS="suppressions=$root/tests/fuzz/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+# first the replays: every seed and every input that once crashed a harness
+# (tests/fuzz/regressions), once each
+replays_failed=0
+(cd "$build" && ctest -R '^fuzz\.' --output-on-failure) >"$build/fuzz-replays.log" 2>&1 || replays_failed=1
+if [ $replays_failed -eq 0 ]; then
+  echo "replays: passed ($(grep -oE '[0-9]+ tests failed out of [0-9]+' "$build/fuzz-replays.log" | tail -n 1))"
+else
+  echo "replays: FAILED (log $build/fuzz-replays.log)"
+  grep -E 'Failed|ERROR|SUMMARY|==jetlab-fuzz==|runtime error' "$build/fuzz-replays.log" | head -n 20
+fi
+
+# True when the log shows HDF5 itself crashing on a corrupt file: a signal
+# (not an ASan memory-error report: the buffer could be ours) whose first
+# frame outside libc, libFuzzer and the sanitizers is in libhdf5. HDF5 1.10
+# has such bugs (tests/fuzz/hdf5_crashes); they are reported, not failures.
+hdf5_internal_crash() {
+  grep -qE 'SEGV on unknown address|ERROR: libFuzzer: deadly signal|ERROR: AddressSanitizer: (BUS|FPE|ABRT)' "$1" ||
+    return 1
+  awk '/ERROR: (AddressSanitizer|libFuzzer)/ { on = 1 } on && /^ +#[0-9]+ /' "$1" |
+    grep -vE ' in (__interceptor_|__asan|__sanitizer|__memcpy|__memmove|__memset|memcpy|memmove|memset|fuzzer::)|/libc\.so|string/|sysdeps/' |
+    head -n 1 | grep -q libhdf5
+}
+
 # one harness: runs it and leaves "<rc>" in <run>/rc
 run_one() {
   local h="$1" max_len run
@@ -86,11 +111,16 @@ for h in "${harnesses[@]}"; do
   if [ "$rc" = 0 ]; then
     passed=$((passed + 1))
     echo "fuzz_$h: passed (${seconds} s, ${execs:-?} runs, ${cov:-cov: ?})"
+  elif hdf5_internal_crash "$log"; then
+    passed=$((passed + 1))
+    echo "fuzz_$h: passed, but HDF5 itself crashed on a corrupt file after ${execs:-?} runs (an HDF5 bug, not" \
+      "jetlab's): $(grep -oE 'Test unit written to .*' "$log" | sed 's/Test unit written to //')"
   else
     failed=$((failed + 1))
     echo "fuzz_$h: FAILED (exit $rc; log $log)"
     grep -E 'ERROR|SUMMARY|==jetlab-fuzz==|runtime error|Test unit written' "$log" | head -n 20
   fi
 done
+[ $replays_failed -eq 0 ] && passed=$((passed + 1)) || failed=$((failed + 1))
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]
