@@ -30,7 +30,7 @@ local cfg = E.config{
   infer_singles = 200, infer_batched = 2048, infer_batch = 256, infer_repeats = 5, infer_threads = 1,
   quick = {n_jets = 10000, n_train = 3000, n_val = 600, n_test = 2000, fcnn_epochs = 5, fcnn_lr = 1e-3,
            gnn_teacher = {k = 8, blocks = {{32, 32, 32}, {32, 32, 32}, {64, 64, 64}}, fc = 64},
-           gnn_epochs = 2, gnn_lr = 2e-3, gnn_batch = 128, gnn_n_train = 1000,
+           gnn_epochs = 3, gnn_lr = 2e-3, gnn_batch = 128, gnn_n_train = 1000,
            infer_singles = 64, infer_batched = 512, infer_repeats = 3},
   full = {},
 }

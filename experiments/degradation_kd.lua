@@ -25,14 +25,14 @@ local cfg = E.config{
   n_jets = 600000, n_train = 400000, n_val = 50000, n_test = 100000,   -- jets in the file and in each split
   constituents = 80, batch = 256,
   models = {"fcnn", "gnn"}, degradations = {"smear", "undersample"},
-  smear = 0.25, keep = 5, keep_mode = "hardest",                       -- relative σ of E and pT; constituents kept
+  smear = 0.5, keep = 5, keep_mode = "hardest",                        -- relative σ of E and pT; constituents kept
   alpha = 0.5, T = 4,                                                  -- Hinton loss
   fcnn_hidden = {400, 400, 400, 400, 400}, fcnn_epochs = 30, fcnn_lr = 1.2e-5, fcnn_batch = 250,
   gnn = {k = 16, blocks = {{64, 64, 64}, {128, 128, 128}, {256, 256, 256}}, fc = 256},
   gnn_epochs = 20, gnn_lr = 3e-4, gnn_batch = 384, gnn_n_train = 0,   -- 0: all n_train jets
   mix = true,                                                          -- the mixed clean + degraded Teacher
   quick = {n_jets = 10000, n_train = 3000, n_val = 600, n_test = 2000, fcnn_epochs = 5, fcnn_lr = 1e-3,
-           gnn = X.PN_LITE, gnn_epochs = 2, gnn_lr = 2e-3, gnn_batch = 128, gnn_n_train = 1000},
+           gnn = X.PN_LITE, gnn_epochs = 3, gnn_lr = 2e-3, gnn_batch = 128, gnn_n_train = 1000},
   full = {},
 }
 local run = E.run("degradation_kd", cfg)
