@@ -30,16 +30,24 @@ __attribute__((noreturn, format(printf, 1, 2))) static void fuzz_fail(const char
     abort();
 }
 
-/* A per-process temporary path ending in `suffix`, created once. */
+static char fuzz_temp[4096];
+
+static inline void fuzz_remove_temp(void)
+{
+    if (fuzz_temp[0]) unlink(fuzz_temp);
+}
+
+/* A per-process temporary path ending in `suffix`, made once and removed at
+ * exit (a crash leaves it behind: the input is saved by libFuzzer anyway). */
 static inline const char *fuzz_temp_path(const char *suffix)
 {
-    static char path[4096];
-    if (!path[0]) {
+    if (!fuzz_temp[0]) {
         const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
         if (!dir || !*dir) dir = "/tmp";
-        snprintf(path, sizeof path, "%s/jetlab-fuzz-%ld%s", dir, (long)getpid(), suffix);
+        snprintf(fuzz_temp, sizeof fuzz_temp, "%s/jetlab-fuzz-%ld%s", dir, (long)getpid(), suffix);
+        atexit(fuzz_remove_temp);
     }
-    return path;
+    return fuzz_temp;
 }
 
 /* Writes data to path (replacing it); aborts when it cannot (not the input's fault). */
