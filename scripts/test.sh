@@ -15,10 +15,14 @@ bash "$root/scripts/build.sh" "$root/build"
 echo "== sanitizer build (ASan + UBSan), C suites"
 bash "$root/scripts/build.sh" "$root/build-asan" -DJETLAB_SANITIZE=ON -DJETLAB_CUDA=OFF -DCMAKE_BUILD_TYPE=Debug
 # Criterion runs each test in a child process whose sanitizer reports do not
-# always fail the test, so the reports themselves are checked too.
+# always fail the test, so the reports themselves are checked too. libblosc
+# is preloaded, as in scripts/memcheck.sh: HDF5 unloads Debian's blosc filter
+# plugin at exit with blosc's global context still allocated, reported as a
+# leak of an unknown module (test_h5's blosc case).
 log="$root/build-asan/sanitizer.log"
-(cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest -V -j 2 -R '^c\.') >"$log" 2>&1 || { tail -n 80 "$log"; exit 1; }
+blosc=$(ldconfig -p 2>/dev/null | sed -n 's/.*libblosc\.so\.1 .*=> //p' | head -n 1)
+(cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=1${blosc:+:verify_asan_link_order=0} LD_PRELOAD="$blosc" \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest -V -j 2 -R '^c\.') >"$log" 2>&1 || { tail -n 80 "$log"; exit 1; }
 grep -E 'tests passed|Tested:' "$log" | tail -n 20
 if grep -nE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$log"; then
   echo "sanitizer reports found (see $log)"
