@@ -22,6 +22,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
      * from an unknown module: keep HDF5 and the plugin loaded to the end. */
     H5dont_atexit();
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    fuzz_heap_guard();
     return 0;
 }
 
@@ -29,6 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *path = fuzz_temp_path(".h5");
     fuzz_write_file(path, data, size);
+    fuzz_heap_start();
 
     jl_h5t_file *f = jl_h5t_read_all(path, "checkpoint");
     if (!f) {

@@ -16,6 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sanitizer/allocator_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#include <stdatomic.h>
+
 #include "jl_error.h"
 #include "jl_tensor.h"
 
@@ -58,6 +62,38 @@ static inline void fuzz_write_file(const char *path, const uint8_t *data, size_t
     if (size && fwrite(data, 1, size, f) != size) fuzz_fail("cannot write %s", path);
     if (fclose(f) != 0) fuzz_fail("cannot close %s", path);
 }
+
+/* The heap guard: live heap bytes, counted by ASan's malloc/free hooks. A
+ * library running away on a corrupt file (HDF5 1.10 can allocate without
+ * bound inside H5Lexists) is stopped once the heap has grown by
+ * FUZZ_HEAP_LIMIT during one input, with the stack of the allocation that
+ * crossed it ("==jetlab-fuzz== heap grew ..."), before the RSS limit kills
+ * the process without one. fuzz_heap_start() marks the start of an input. */
+#define FUZZ_HEAP_LIMIT ((long long)512 << 20)
+static atomic_llong fuzz_heap_live, fuzz_heap_base;
+static atomic_int fuzz_heap_tripped;
+
+static inline void fuzz_heap_malloc(const volatile void *p, size_t size)
+{
+    (void)p;
+    long long live = atomic_fetch_add(&fuzz_heap_live, (long long)size) + (long long)size;
+    if (live - atomic_load(&fuzz_heap_base) > FUZZ_HEAP_LIMIT && !atomic_exchange(&fuzz_heap_tripped, 1)) {
+        fprintf(stderr, "\n==jetlab-fuzz== heap grew by more than %lld MiB during one input; the allocation:\n",
+                FUZZ_HEAP_LIMIT >> 20);
+        __sanitizer_print_stack_trace();
+        fprintf(stderr, "\n");
+        abort();
+    }
+}
+
+static inline void fuzz_heap_free(const volatile void *p)
+{
+    if (p && __sanitizer_get_ownership(p))
+        atomic_fetch_sub(&fuzz_heap_live, (long long)__sanitizer_get_allocated_size(p));
+}
+
+static inline void fuzz_heap_guard(void) { __sanitizer_install_malloc_and_free_hooks(fuzz_heap_malloc, fuzz_heap_free); }
+static inline void fuzz_heap_start(void) { atomic_store(&fuzz_heap_base, atomic_load(&fuzz_heap_live)); }
 
 /* Every tensor made while handling one input must be gone afterwards. */
 static inline void fuzz_check_no_tensors(const char *what)

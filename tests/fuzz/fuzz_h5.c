@@ -46,6 +46,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
      * from an unknown module: keep HDF5 and the plugin loaded to the end. */
     H5dont_atexit();
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    fuzz_heap_guard();
     return 0;
 }
 
@@ -53,6 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *path = fuzz_temp_path(".h5");
     fuzz_write_file(path, data, size);
+    fuzz_heap_start();
     int64_t maxc = (size & 1) ? 5 : JL_H5_ATLAS_COLUMNS;
 
     jl_h5_format f = jl_h5_sniff(path);
