@@ -3,7 +3,9 @@
 #   1. the Release build (CUDA compiled when nvcc is present): ctest (C, Lua, shell suites);
 #   2. an AddressSanitizer + UndefinedBehaviorSanitizer build of core: the C suites again;
 #   3. that build's jetlab: quick training runs (interrupted, resumed) and the resume/NaN-guard
-#      suites under LeakSanitizer with JETLAB_CHECK_LEAKS=1 (scripts/memcheck.sh --asan).
+#      suites under LeakSanitizer with JETLAB_CHECK_LEAKS=1 (scripts/memcheck.sh --asan);
+#   4. the fuzz harnesses (clang, ASan + UBSan): past crashes replayed, then
+#      JETLAB_FUZZ_SECONDS (default 60) of fuzzing each (scripts/fuzz.sh).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bash "$root/scripts/install-deps.sh"
@@ -31,3 +33,12 @@ fi
 
 echo "== sanitizer build: training runs under LeakSanitizer, live tensors back to zero (scripts/memcheck.sh --asan)"
 bash "$root/scripts/memcheck.sh" --asan --build "$root/build-asan"
+
+fuzz_seconds="${JETLAB_FUZZ_SECONDS:-60}"
+echo "== fuzz: replays, then each libFuzzer harness for ${fuzz_seconds} s, 2 at a time (scripts/fuzz.sh; JETLAB_FUZZ_SECONDS=0 skips)"
+if [ "$fuzz_seconds" != 0 ]; then
+  fuzz_rc=0
+  bash "$root/scripts/fuzz.sh" "$fuzz_seconds" || fuzz_rc=$?
+  # 77: clang or libFuzzer missing; fuzz.sh said so
+  [ "$fuzz_rc" -eq 0 ] || [ "$fuzz_rc" -eq 77 ] || exit "$fuzz_rc"
+fi
