@@ -120,26 +120,43 @@ function EdgeConv:__init(k, in_channels, widths)
   self:register_module("sc_bn", BatchNorm1d(self.out_channels))
 end
 
+--- M.release(t): drops this handle's reference to t's storage now instead of at the
+--- next garbage collection (autograd keeps its own references to what backward needs),
+--- so large per-edge temporaries go back to the allocator within the step.
+function M.release(t)
+  if jl.is_tensor(t) then getmetatable(t).__close(t) end
+end
+local release = M.release
+
 --- ec:messages(x, graph) → (N, C_out): the mean over each node's edges of the edge MLP.
 function EdgeConv:messages(x, graph)
   local L = #self.widths
   if n_edges(graph) == 0 then return no_messages(x, self.out_channels) end
   local c = self.in_channels
   local w = self.lins[1].weight                          -- (C1, 2C) = [W1 W2]
-  local w2 = w:narrow(2, c + 1, c)
-  local wcat = jl.cat({w:narrow(2, 1, c) - w2, w2}, 1)    -- (2 C1, C)
-  local z = M.edge_gather(jl.linear(x, wcat), graph)     -- (E, C1)
+  local w2 <close> = w:narrow(2, c + 1, c)
+  local w1 <close> = w:narrow(2, 1, c)
+  local diff <close> = w1 - w2
+  local wcat <close> = jl.cat({diff, w2}, 1)              -- (2 C1, C)
+  local ab <close> = jl.linear(x, wcat)                  -- (N, 2 C1)
+  local z = M.edge_gather(ab, graph)                     -- (E, C1)
   for l = 1, L - 1 do
-    z = jl.linear(M.bn_relu(self.bns[l], z), self.lins[l + 1].weight)
+    local y <close> = M.bn_relu(self.bns[l], z)
+    release(z)
+    z = jl.linear(y, self.lins[l + 1].weight)
   end
-  return M.bn_relu(self.bns[L], z, graph.edge_offsets)
+  local out = M.bn_relu(self.bns[L], z, graph.edge_offsets)
+  release(z)
+  return out
 end
 
 --- ec(x, graph) → (N, C_out)
 function EdgeConv:forward(x, graph)
-  local h = self:messages(x, graph)
-  local sc = self.sc_bn(jl.linear(x, self.sc.weight))
-  return (h + sc):relu()
+  local h <close> = self:messages(x, graph)
+  local lin <close> = jl.linear(x, self.sc.weight)
+  local sc <close> = self.sc_bn(lin)
+  local sum <close> = h + sc
+  return sum:relu()
 end
 
 function EdgeConv:extra_repr()
@@ -182,17 +199,25 @@ function LundEdgeConv:forward(x, graph)
   local h = x
   local empty = n_edges(graph) == 0
   for l = 1, #self.widths do
+    local nxt
     if empty then
-      h = no_messages(x, self.widths[l])
+      nxt = no_messages(x, self.widths[l])
     else
       local th = self.theta[l].weight
-      local wcat = jl.cat({th, self.phi[l].weight - th}, 1)   -- (2 C_l, C_{l-1})
-      local z = M.edge_gather(jl.linear(h, wcat), graph)
-      h = M.bn_relu(self.bns[l], z, graph.edge_offsets)
+      local diff <close> = self.phi[l].weight - th
+      local wcat <close> = jl.cat({th, diff}, 1)          -- (2 C_l, C_{l-1})
+      local ab <close> = jl.linear(h, wcat)
+      local z <close> = M.edge_gather(ab, graph)
+      nxt = M.bn_relu(self.bns[l], z, graph.edge_offsets)
     end
+    if h ~= x then release(h) end
+    h = nxt
   end
   local sc = self.sc and self.sc(x) or x
-  return (h + sc):relu()
+  local sum <close> = h + sc
+  release(h)
+  if sc ~= x then release(sc) end
+  return sum:relu()
 end
 
 function LundEdgeConv:extra_repr()

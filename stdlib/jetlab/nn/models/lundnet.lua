@@ -98,8 +98,11 @@ function LundNet:forward(batch)
     h = self.blocks[i](h, graph)
     outs[i] = h
   end
-  local fused = self.fusion(jl.cat(outs, 2))
-  return self.head(jl.segment_mean(fused, batch.offsets))
+  local cat <close> = jl.cat(outs, 2)
+  for i = 1, #outs do edgeconv.release(outs[i]) end   -- autograd keeps what backward needs
+  local fused <close> = self.fusion(cat)
+  local pooled <close> = jl.segment_mean(fused, batch.offsets)
+  return self.head(pooled)
 end
 
 function LundNet:extra_repr() return string.format("features=%d", self.features) end

@@ -85,13 +85,18 @@ function ParticleNet:forward(batch)
   local x, offsets = batch.x, batch.offsets
   local coords = batch.coords or x:narrow(2, 1, 2)
   local h = self.bn_input(x)
-  local pts = coords
   for i = 1, #self.blocks._child_names do
     local block = self.blocks[i]
-    local nbr, eoff = jl.knn(i == 1 and pts or h:detach(), offsets, block.k)
-    h = block(h, {nbr = nbr, edge_offsets = eoff})
+    local nbr, eoff = jl.knn(i == 1 and coords or h, offsets, block.k)
+    local nxt = block(h, {nbr = nbr, edge_offsets = eoff})
+    edgeconv.release(nbr)      -- autograd keeps what backward needs; free the rest now
+    edgeconv.release(eoff)
+    edgeconv.release(h)
+    h = nxt
   end
-  return self.head(jl.segment_mean(h, offsets))
+  local pooled <close> = jl.segment_mean(h, offsets)
+  edgeconv.release(h)
+  return self.head(pooled)
 end
 
 function ParticleNet:extra_repr()
