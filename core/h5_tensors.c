@@ -317,8 +317,20 @@ static void read_dataset(reader *r, hid_t dset, const char *name)
         int64_t shape[JL_MAX_DIMS];
         H5Sget_simple_extent_dims(space, dims, NULL);
         for (int d = 0; d < ndim; d++) shape[d] = (int64_t)dims[d];
-        jl_tensor *t = jl_tensor_new(dtype, ndim, shape, JL_CPU);
-        if (!t) {
+        /* an unchunked dataset stores exactly its shape's bytes: a corrupt
+         * header claiming 10^9 elements over 16 stored bytes must not make
+         * us allocate gigabytes before HDF5 notices */
+        hid_t plist = H5Dget_create_plist(dset);
+        H5D_layout_t layout = plist >= 0 ? H5Pget_layout(plist) : H5D_LAYOUT_ERROR;
+        if (plist >= 0) H5Pclose(plist);
+        double want = (double)H5Sget_simple_extent_npoints(space) * (double)H5Tget_size(type);
+        double stored = (double)H5Dget_storage_size(dset);
+        bool mismatch = (layout == H5D_CONTIGUOUS || layout == H5D_COMPACT) && stored > 0 && stored != want;
+        jl_tensor *t = mismatch ? NULL : jl_tensor_new(dtype, ndim, shape, JL_CPU);
+        if (mismatch) {
+            r->rc = JL_FAIL_CODE(JL_EIO, "dataset %s in %s stores %.0f bytes but its shape needs %.0f (truncated "
+                                 "or corrupt?)", name, r->path, stored, want);
+        } else if (!t) {
             r->rc = JL_FAIL_CODE(jl_last_error_code(), "cannot read dataset %s in %s: %s", name, r->path,
                                  jl_last_error());
         } else if (jl_numel(t) > 0 &&
