@@ -73,4 +73,14 @@ T.case("HDF5 number types wider than 8 bytes are refused", function()
   T.ok(err:find("/table/table field values_block_0 holds 4784128%-byte numbers, expected at most 8 bytes"), err)
 end)
 
+-- core/h5_tensors.c: a checkpoint whose contiguous dataset claims 4e9
+-- elements over 16 stored bytes made the reader allocate 16.7 GB before
+-- HDF5 could fail; such a dataset is refused by its stored size.
+T.case("a checkpoint dataset whose shape exceeds its storage is refused", function()
+  local path = "tests/fuzz/regressions/ckpt/contiguous_shape_past_storage.h5"
+  local state, err = require("jetlab.ckpt").load(path)
+  T.eq(state, nil)
+  T.ok(err:find("dataset /bn/bias in " .. path:gsub("%p", "%%%0") .. " stores 16 bytes but its shape needs 16709845008"), err)
+end)
+
 T.run()
