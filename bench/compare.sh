@@ -4,6 +4,11 @@
 #
 #   bench/compare.sh FILE.h5 [--runs 5] [--steps 20] [--models "fcnn particlenet ..."]
 #                    [--max-jets N] [--batch 256] [--pad 128] [--threads 2] [--out DIR]
+#                    [--gen N]
+#
+# --summarize RUNS.jsonl: only print the table of an earlier run's log.
+# --gen N: when FILE.h5 does not exist, make it first with the built-in generator:
+# `jetlab gen --signal top --pt 500:600 -n N --seed 7 -o FILE.h5` (top vs QCD jets).
 #
 # Sides: jetlab ($JETLAB, default build/jetlab), the peer on Debian's python3-torch
 # (/usr/bin/python3), and the peer on PyPI's torch when $VENV/bin/python (default
@@ -22,7 +27,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 
 file="" runs=5 steps=20 models="fcnn fcnn-student particlenet particlenet-lite lundnet5 lundnet3"
-max_jets="" batch=256 pad=128 threads=2 out=""
+max_jets="" batch=256 pad=128 threads=2 out="" gen="" summarize=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
@@ -33,16 +38,23 @@ while [ $# -gt 0 ]; do
     --pad) pad="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --gen) gen="$2"; shift 2 ;;
+    --summarize) summarize="$2"; shift 2 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     -*) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
     *) file="$1"; shift ;;
   esac
 done
+if [ -n "$summarize" ]; then
+  log="$summarize"
+else
 [ -n "$file" ] || { echo "usage: bench/compare.sh FILE.h5 [options] (see --help)" >&2; exit 2; }
-[ -f "$file" ] || { echo "compare.sh: no file $file" >&2; exit 2; }
-
 jetlab="${JETLAB:-$root/build/jetlab}"
 [ -x "$jetlab" ] || { echo "compare.sh: no jetlab at $jetlab (build first, or set JETLAB)" >&2; exit 2; }
+if [ ! -f "$file" ] && [ -n "$gen" ]; then
+  (cd "$(dirname "$file")" && "$jetlab" gen --signal top --pt 500:600 -n "$gen" --seed 7 -o "$(basename "$file")") >&2
+fi
+[ -f "$file" ] || { echo "compare.sh: no file $file (--gen N makes one)" >&2; exit 2; }
 peer="${PEER:-$root/../shared/peers/torch_peer.py}"
 [ -f "$peer" ] || { echo "compare.sh: no peer at $peer (set PEER)" >&2; exit 2; }
 out="${out:-$(mktemp -d /tmp/jetlab-compare.XXXXXX)}"
@@ -89,6 +101,8 @@ for model in $models; do
     done
   done
 done
+
+fi
 
 /usr/bin/python3 - "$log" <<'EOF'
 import json, statistics, sys

@@ -30,13 +30,14 @@
 -- shortcut Linear(with bias) + BatchNorm when the channel count changes,
 -- else the identity; ReLU(h + shortcut(x)).
 --
--- Per edge layer the work is one fused C op: jl.batch_norm_relu (training
--- statistics over the E rows), and the last layer's mean over neighbours is
--- fused into it (jl.batch_norm_relu(z, ..., {segments = edge_offsets})), so
--- the (E, C) activations of the last layer are never written. Setting
--- nn.edgeconv.composed = true runs the same maths from the plain ops
--- (index_select, batch_norm, relu, segment_mean): the reference the tests
--- compare the fused path against.
+-- Per edge layer the work is a GEMM plus one fused C op: jl.batch_norm_relu
+-- (training statistics over the E rows), and the last layer's mean over
+-- neighbours is fused into it (jl.batch_norm_relu(z, ..., {segments =
+-- edge_offsets})), so the (E, C) activations of the last layer are never
+-- written, nor their gradient in backward. Setting
+-- require("jetlab.nn.edgeconv").composed = true runs the same maths from the
+-- plain ops (index_select, batch_norm, relu, segment_mean): the reference the
+-- tests compare the fused path against.
 --
 -- A graph with no edges (jets of one constituent) gives zero messages: the
 -- block's output is then ReLU(shortcut).
