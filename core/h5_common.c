@@ -292,6 +292,23 @@ hid_t jl_h5_dataset(const char *path, hid_t loc, const char *name, int rank, int
         H5Dclose(d);
         return H5I_INVALID_HID;
     }
+    /* an unchunked dataset stores exactly its shape's bytes; a corrupt type
+     * or shape (a 4 GB compound row over 12960 stored bytes) would make HDF5
+     * allocate that much to read a few rows */
+    hid_t plist = H5Dget_create_plist(d), ftype = H5Dget_type(d), fspace = H5Dget_space(d);
+    H5D_layout_t layout = plist >= 0 ? H5Pget_layout(plist) : H5D_LAYOUT_ERROR;
+    double want = (double)H5Sget_simple_extent_npoints(fspace) * (double)H5Tget_size(ftype);
+    double stored = (double)H5Dget_storage_size(d);
+    if (plist >= 0) H5Pclose(plist);
+    if (ftype >= 0) H5Tclose(ftype);
+    if (fspace >= 0) H5Sclose(fspace);
+    H5Eclear2(H5E_DEFAULT);
+    if ((layout == H5D_CONTIGUOUS || layout == H5D_COMPACT) && stored > 0 && stored != want) {
+        H5Dclose(d);
+        JL_FAIL_CODE(JL_EIO, "%s: dataset %s stores %.0f bytes but its shape and type need %.0f (truncated or corrupt?)",
+                     path, name, stored, want);
+        return H5I_INVALID_HID;
+    }
     return d;
 }
 
