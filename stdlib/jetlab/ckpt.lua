@@ -29,6 +29,7 @@
 -- Malformed arguments (a non-table opts, a function inside config) raise.
 
 local core = require "jetlab.core"
+local jetlab = require "jetlab"
 local literal = require "jetlab.literal"
 local options = require "jetlab.options"
 local name_matches = require("jetlab.nn.module").name_matches
@@ -61,18 +62,7 @@ function ckpt.named_tensors(model)
   return out
 end
 
-local function shape_str(t)
-  return "(" .. table.concat(t.shape, ", ") .. ")"
-end
-
-local function same_shape(a, b)
-  local sa, sb = a.shape, b.shape
-  if #sa ~= #sb then return false end
-  for i = 1, #sa do
-    if sa[i] ~= sb[i] then return false end
-  end
-  return true
-end
+local shape_str, same_shape = jetlab.shape_str, jetlab.same_shape
 
 -- A dataset name for one key (no '/', not empty, not '.').
 local function component(k)

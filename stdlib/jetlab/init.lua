@@ -30,13 +30,24 @@ function jl.empty_like(t, opts) return core.empty(t.shape, like_opts(t, opts)) e
 function jl.rand_like(t, opts) return core.rand(t.shape, like_opts(t, opts)) end
 function jl.randn_like(t, opts) return core.randn(t.shape, like_opts(t, opts)) end
 
---- jl.equal(a, b) → true when a and b have the same shape and equal values.
-function jl.equal(a, b)
+--- jl.shape_str(t) → "(3, 4)", for messages.
+function jl.shape_str(t)
+  return "(" .. table.concat(t.shape, ", ") .. ")"
+end
+
+--- jl.same_shape(a, b) → true when a and b have the same shape.
+function jl.same_shape(a, b)
   local sa, sb = a.shape, b.shape
   if #sa ~= #sb then return false end
   for i = 1, #sa do
     if sa[i] ~= sb[i] then return false end
   end
+  return true
+end
+
+--- jl.equal(a, b) → true when a and b have the same shape and equal values.
+function jl.equal(a, b)
+  if not jl.same_shape(a, b) then return false end
   if a:numel() == 0 then return true end
   return a:ne(b):to("i64"):sum():item() == 0
 end

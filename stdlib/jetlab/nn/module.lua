@@ -292,18 +292,7 @@ function Module:state_dict()
   return sd
 end
 
-local function shape_str(t)
-  return "(" .. table.concat(t.shape, ", ") .. ")"
-end
-
-local function same_shape(a, b)
-  local sa, sb = a.shape, b.shape
-  if #sa ~= #sb then return false end
-  for i = 1, #sa do
-    if sa[i] ~= sb[i] then return false end
-  end
-  return true
-end
+local shape_str, same_shape = jl.shape_str, jl.same_shape
 
 --- self:load_state_dict(sd[, {strict = true}]) → {missing = {...}, unexpected = {...}}.
 --- Copies every entry in place (converted to the model's dtype and device).

@@ -34,16 +34,7 @@ local function is_group(x)
   return type(x) == "table" and not jl.is_tensor(x) and x.params ~= nil
 end
 
-local function shape_str(t) return "(" .. table.concat(t.shape, ", ") .. ")" end
-
-local function same_shape(a, b)
-  local sa, sb = a.shape, b.shape
-  if #sa ~= #sb then return false end
-  for i = 1, #sa do
-    if sa[i] ~= sb[i] then return false end
-  end
-  return true
-end
+local shape_str, same_shape = jl.shape_str, jl.same_shape
 
 -- The group list of params_or_groups, each group {params = array, <settings>}.
 local function build_groups(what, params_or_groups, settings)
