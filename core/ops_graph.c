@@ -1,5 +1,6 @@
 /* ops_graph.c — ragged-batch graph ops: kNN inside each jet, segment ids, and
  * segment sum/mean/max with backward (see jl_ops.h for the layout). */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "jl_ops.h"
@@ -25,6 +26,10 @@ static int64_t *checked_offsets(const char *op, jl_tensor *offsets, int64_t rows
     }
     int rc = JL_OK;
     for (int64_t s = 0; s < n && !rc; s++) {
+        if (!(values[s] >= 0 && values[s] <= (double)(INT64_MAX / 16))) {
+            rc = JL_FAIL("%s: offset %g at position %lld is not a valid row count", op, values[s], (long long)s + 1);
+            break;
+        }
         host[s] = (int64_t)values[s];
         if (s == 0 && host[0] != 0) rc = JL_FAIL("%s: offsets must start at 0, got %lld", op, (long long)host[0]);
         else if (s > 0 && host[s] < host[s - 1])
@@ -119,6 +124,11 @@ jl_tensor *jl_segment_ids(jl_tensor *offsets)
             return NULL;
         }
         jl_release(tail);
+    }
+    /* a row count beyond any allocatable tensor is refused before converting */
+    if (!(last >= 0 && last <= (double)(INT64_MAX / 16))) {
+        JL_FAIL("segment_ids: offsets end at %g, not a valid row count", last);
+        return NULL;
     }
     int64_t rows = (int64_t)last;
     int64_t *off = checked_offsets("segment_ids", offsets, rows, &segments);
