@@ -38,29 +38,52 @@ int jl_h5_atlas_sniff(hid_t file)
     return 0;
 }
 
-static int atlas_read(jl_h5_reader *r, int64_t start, int64_t count, jl_h5_jets *out)
+/* Bytes of dataset k in one raw row: c floats for constituents, one float
+ * for jet-level values, an int64 label; nothing for absent weights. */
+static size_t raw_bytes(const jl_h5_reader *r, int k)
+{
+    if (r->dset[k] < 0) return 0;
+    if (k == D_LABELS) return sizeof(int64_t);
+    return (size_t)(k < D_JPT ? r->c : 1) * sizeof(float);
+}
+
+/* raw: for each dataset in order, its `count` rows (see raw_bytes). */
+static int atlas_read_raw(jl_h5_reader *r, int64_t start, int64_t count, void *raw)
+{
+    unsigned char *p = raw;
+    for (int k = 0; k < D_COUNT; k++) {
+        if (r->dset[k] < 0) continue;
+        const char *name = k == D_WEIGHTS ? r->weights_name : names[k];
+        jl_h5_guard_step("reading dataset \"%s\" jets [%lld, %lld)", name, (long long)start,
+                         (long long)(start + count));
+        hid_t mem = k == D_LABELS ? H5T_NATIVE_INT64 : H5T_NATIVE_FLOAT;
+        if (jl_h5_read_rows(r->dset[k], k < D_JPT ? 2 : 1, start, count, r->c, mem, p) < 0)
+            return JL_FAIL_CODE(JL_EIO, "%s: reading dataset %s jets [%lld, %lld): %s", r->path, name,
+                                (long long)start, (long long)(start + count), jl_h5_reason());
+        p += (size_t)count * raw_bytes(r, k);
+    }
+    return JL_OK;
+}
+
+static int atlas_decode(jl_h5_reader *r, const void *raw, int64_t count, int64_t at, jl_h5_jets *out)
 {
     jl_tensor *dst[D_COUNT] = {out->pt,     out->eta,   out->phi,    out->E,      out->jet_pt,
                                out->jet_eta, out->jet_phi, out->jet_m, out->labels, out->weights};
+    const unsigned char *p = raw;
     for (int k = 0; k < D_COUNT; k++) {
-        if (k == D_WEIGHTS && r->dset[k] < 0) {
-            jl_fill_(dst[k], 1.0);
-            continue;
-        }
-        const char *name = k == D_WEIGHTS ? r->weights_name : names[k];
-        hid_t mem = k == D_LABELS ? H5T_NATIVE_INT64 : H5T_NATIVE_FLOAT;
-        if (jl_h5_read_rows(r->dset[k], k < D_JPT ? 2 : 1, start, count, r->c, mem, jl_data(dst[k])) < 0)
-            return JL_FAIL_CODE(JL_EIO, "%s: reading dataset %s jets [%lld, %lld): %s", r->path, name,
-                                (long long)start, (long long)(start + count), jl_h5_reason());
+        size_t bytes = (size_t)count * raw_bytes(r, k);
+        unsigned char *d = (unsigned char *)jl_data(dst[k]) + (size_t)at * raw_bytes(r, k);
+        memcpy(d, p, bytes);
+        p += bytes;
         if (in_mev[k]) {
-            float *v = jl_data(dst[k]);
-            for (int64_t i = 0, m = jl_numel(dst[k]); i < m; i++) v[i] /= MEV_PER_GEV;
+            float *v = (float *)d;
+            for (size_t i = 0, m = bytes / sizeof(float); i < m; i++) v[i] /= MEV_PER_GEV;
         }
     }
     return JL_OK;
 }
 
-jl_h5_reader *jl_h5_atlas_open(const char *path, int64_t max_constituents)
+jl_h5_reader *jl_h5_atlas_open_file(const char *path, int64_t max_constituents)
 {
     if (max_constituents < 1) {
         JL_FAIL("%s: max_constituents must be >= 1, got %lld", path, (long long)max_constituents);
@@ -98,7 +121,10 @@ jl_h5_reader *jl_h5_atlas_open(const char *path, int64_t max_constituents)
     r->n = first[0];
     r->c_disk = first[1];
     r->c = max_constituents < r->c_disk ? max_constituents : r->c_disk;
-    r->read = atlas_read;
+    r->chunk_rows = jl_h5_dataset_chunk_rows(r->dset[D_PT]);
+    for (int k = 0; k < D_COUNT; k++) r->raw_row_bytes += raw_bytes(r, k);
+    r->read_raw = atlas_read_raw;
+    r->decode = atlas_decode;
     return r;
 fail:
     jl_h5_close(r);
@@ -144,7 +170,9 @@ static hid_t create_dataset(hid_t file, const char *name, int rank, hid_t type)
     return d;
 }
 
-jl_h5_writer *jl_h5_writer_open(const char *path)
+static void writer_discard(jl_h5_writer *w);
+
+static jl_h5_writer *writer_open(const char *path)
 {
     jl_h5_init();
     jl_h5_writer *w = calloc(1, sizeof *w);
@@ -173,7 +201,7 @@ jl_h5_writer *jl_h5_writer_open(const char *path)
         w->dset[k] = create_dataset(w->file, names[k], k < D_JPT ? 2 : 1, type);
         if (w->dset[k] < 0) {
             JL_FAIL_CODE(JL_EIO, "%s: cannot create dataset %s: %s", tmp, names[k], jl_h5_reason());
-            jl_h5_writer_discard(w);
+            writer_discard(w);
             return NULL;
         }
     }
@@ -280,7 +308,7 @@ static int write_block(jl_h5_writer *w, jl_tensor *const *h, int64_t c, int64_t 
     return rc;
 }
 
-int jl_h5_writer_write(jl_h5_writer *w, const jl_h5_jets *batch)
+static int writer_write(jl_h5_writer *w, const jl_h5_jets *batch)
 {
     int64_t n = 0, c = 0;
     int rc = check_batch(batch, &n, &c);
@@ -311,7 +339,7 @@ int jl_h5_writer_write(jl_h5_writer *w, const jl_h5_jets *batch)
     return rc;
 }
 
-void jl_h5_writer_discard(jl_h5_writer *w)
+static void writer_discard(jl_h5_writer *w)
 {
     if (!w) return;
     jl_h5_init();
@@ -332,7 +360,7 @@ static int sync_file(const char *path)
     return rc;
 }
 
-int jl_h5_writer_close(jl_h5_writer *w)
+static int writer_close(jl_h5_writer *w)
 {
     jl_h5_init();
     int rc = JL_OK;
@@ -350,6 +378,38 @@ int jl_h5_writer_close(jl_h5_writer *w)
         rc = JL_FAIL_CODE(JL_EIO, "cannot rename %s to %s: %s", w->tmp, w->path, strerror(errno));
     if (rc != JL_OK) remove(w->tmp);
     writer_free(w);
+    return rc;
+}
+
+/* The public writer calls: each under jl_h5_lock (no fork meets them inside HDF5). */
+jl_h5_writer *jl_h5_writer_open(const char *path)
+{
+    jl_h5_lock();
+    jl_h5_writer *w = writer_open(path);
+    jl_h5_unlock();
+    return w;
+}
+
+int jl_h5_writer_write(jl_h5_writer *w, const jl_h5_jets *batch)
+{
+    jl_h5_lock();
+    int rc = writer_write(w, batch);
+    jl_h5_unlock();
+    return rc;
+}
+
+void jl_h5_writer_discard(jl_h5_writer *w)
+{
+    jl_h5_lock();
+    writer_discard(w);
+    jl_h5_unlock();
+}
+
+int jl_h5_writer_close(jl_h5_writer *w)
+{
+    jl_h5_lock();
+    int rc = writer_close(w);
+    jl_h5_unlock();
     return rc;
 }
 

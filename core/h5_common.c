@@ -1,6 +1,9 @@
 /* h5_common.c — what both jet layouts share: opening files with clear
  * errors, checking datasets (presence, rank, dtype, filters), sniffing the
  * layout, the reader object and its range-checked read, sorting constituents.
+ * Every public entry that reads the file runs its HDF5 calls guarded
+ * (jl_h5_guard.h): opening and sniffing as a trial in a child and then
+ * in-process, data reads in a child writing into shared memory.
  */
 #include <errno.h>
 #include <math.h>
@@ -11,9 +14,13 @@
 #include <sys/stat.h>
 
 #include "h5_internal.h"
+#include "jl_ops.h"
 
 /* Where Debian's hdf5-filter-plugin-*-serial packages install their plugins. */
 #define JL_H5_DEBIAN_PLUGINS "/usr/lib/x86_64-linux-gnu/hdf5/serial/plugins"
+/* Raw bytes one guarded child reads at most: bounds the shared memory and
+ * the work lost to one crash; a loader's piece (4096 rows) is one slab. */
+#define SLAB_BYTES ((size_t)64 << 20)
 
 /* ------------------------------------------------------------- HDF5 setup */
 
@@ -97,11 +104,14 @@ jl_h5_reader *jl_h5_reader_new(const char *path, jl_h5_format f)
 void jl_h5_close(jl_h5_reader *r)
 {
     if (!r) return;
+    jl_h5_lock();
     jl_h5_init();
     for (int k = 0; k < JL_H5_MAX_DSETS; k++)
         if (r->dset[k] >= 0) H5Dclose(r->dset[k]);
     if (r->mtype >= 0) H5Tclose(r->mtype);
     if (r->file >= 0) H5Fclose(r->file);
+    jl_h5_unlock();
+    jl_h5_shared_free(r->shared, r->shared_bytes);
     free(r->path);
     free(r);
 }
@@ -112,6 +122,7 @@ int64_t jl_h5_columns_on_disk(const jl_h5_reader *r) { return r->c_disk; }
 jl_h5_format jl_h5_format_of(const jl_h5_reader *r) { return r->format; }
 const char *jl_h5_weights_name(const jl_h5_reader *r) { return r->weights_name; }
 const char *jl_h5_path(const jl_h5_reader *r) { return r->path; }
+int64_t jl_h5_chunk_rows(const jl_h5_reader *r) { return r->chunk_rows; }
 
 const char *jl_h5_format_name(jl_h5_format f)
 {
@@ -154,6 +165,37 @@ static int jets_alloc(jl_h5_jets *j, int64_t n, int64_t c)
     return JL_OK;
 }
 
+typedef struct slab {
+    jl_h5_reader *r;
+    int64_t start, count;
+} slab;
+
+static int read_slab(void *ctx)
+{
+    slab *s = ctx;
+    jl_h5_init();
+    return s->r->read_raw(s->r, s->start, s->count, s->r->shared);
+}
+
+/* Rows [start, start + count) into rows [at, at + count) of out: HDF5 in a
+ * guarded child writing r->shared, then decoded here. */
+static int read_rows_guarded(jl_h5_reader *r, int64_t start, int64_t count, int64_t at, jl_h5_jets *out)
+{
+    size_t bytes = (size_t)count * r->raw_row_bytes;
+    if (bytes > r->shared_bytes) {
+        jl_h5_shared_free(r->shared, r->shared_bytes);
+        r->shared_bytes = 0;
+        r->shared = jl_h5_shared_alloc(bytes);
+        if (!r->shared) return jl_last_error_code();
+        r->shared_bytes = bytes;
+    }
+    char what[96];
+    snprintf(what, sizeof what, "reading jets [%lld, %lld)", (long long)start, (long long)(start + count));
+    slab s = {r, start, count};
+    int rc = jl_h5_guarded(r->path, what, bytes, read_slab, &s);
+    return rc == JL_OK ? r->decode(r, r->shared, count, at, out) : rc;
+}
+
 int jl_h5_read(jl_h5_reader *r, int64_t start, int64_t count, jl_h5_jets *out)
 {
     memset(out, 0, sizeof *out);
@@ -162,8 +204,11 @@ int jl_h5_read(jl_h5_reader *r, int64_t start, int64_t count, jl_h5_jets *out)
                        (long long)start, (long long)(start + count), (long long)r->n);
     int rc = jets_alloc(out, count, r->c);
     if (rc != JL_OK) return rc;
-    jl_h5_init();
-    rc = r->read(r, start, count, out);
+    if (!r->weights_name) jl_fill_(out->weights, 1.0);
+    int64_t per_slab = (int64_t)(SLAB_BYTES / (r->raw_row_bytes ? r->raw_row_bytes : 1));
+    if (per_slab < 1) per_slab = 1;
+    for (int64_t done = 0; done < count && rc == JL_OK; done += per_slab)
+        rc = read_rows_guarded(r, start + done, count - done < per_slab ? count - done : per_slab, done, out);
     if (rc != JL_OK) {
         jl_h5_jets_free(out);
         return rc;
@@ -234,6 +279,7 @@ static const char *class_name(H5T_class_t c)
 
 int jl_h5_is_dataset(hid_t loc, const char *name)
 {
+    jl_h5_guard_step("looking up \"%s\"", name);
     H5O_info_t info;
     int yes = H5Lexists(loc, name, H5P_DEFAULT) > 0 &&
               H5Oget_info_by_name2(loc, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) >= 0 &&
@@ -249,6 +295,7 @@ hid_t jl_h5_dataset(const char *path, hid_t loc, const char *name, int rank, int
         JL_FAIL_CODE(JL_EIO, "%s: missing dataset %s", path, name);
         return H5I_INVALID_HID;
     }
+    jl_h5_guard_step("opening dataset \"%s\"", name);
     /* HDF5's default chunk cache (1 MiB, one 1024-jet chunk of 200 columns):
      * a larger one grew without bound under HDF5 1.10 on partial-chunk reads
      * (1 GB after one pass over 1M jets), the default stays flat. */
@@ -312,6 +359,18 @@ hid_t jl_h5_dataset(const char *path, hid_t loc, const char *name, int rank, int
     return d;
 }
 
+int64_t jl_h5_dataset_chunk_rows(hid_t dset)
+{
+    hid_t dcpl = H5Dget_create_plist(dset);
+    hsize_t dims[H5S_MAX_RANK] = {0};
+    int64_t rows = 0;
+    if (dcpl >= 0 && H5Pget_layout(dcpl) == H5D_CHUNKED && H5Pget_chunk(dcpl, H5S_MAX_RANK, dims) >= 1)
+        rows = (int64_t)dims[0];
+    if (dcpl >= 0) H5Pclose(dcpl);
+    H5Eclear2(H5E_DEFAULT);
+    return rows;
+}
+
 int jl_h5_read_rows(hid_t dset, int rank, int64_t start, int64_t count, int64_t cols,
                     hid_t mem_type, void *buf)
 {
@@ -339,7 +398,7 @@ jl_h5_format jl_h5_sniff_file(const char *path, hid_t file)
     return JL_H5_UNKNOWN;
 }
 
-jl_h5_format jl_h5_sniff(const char *path)
+static jl_h5_format sniff_in_process(const char *path)
 {
     jl_h5_reader *r = jl_h5_reader_new(path, JL_H5_UNKNOWN);
     if (!r) return JL_H5_UNKNOWN;
@@ -348,13 +407,68 @@ jl_h5_format jl_h5_sniff(const char *path)
     return f;
 }
 
-jl_h5_reader *jl_h5_open(const char *path, int64_t max_constituents)
+/* What to open: the layout (JL_H5_UNKNOWN: sniffed), or only sniff. */
+typedef struct opening {
+    const char *path;
+    int64_t max_constituents;
+    jl_h5_format format;
+    bool sniff_only;
+    jl_h5_format sniffed;
+} opening;
+
+static jl_h5_reader *open_in_process(opening *o)
 {
-    switch (jl_h5_sniff(path)) {
-    case JL_H5_ATLAS: return jl_h5_atlas_open(path, max_constituents);
-    case JL_H5_PYTABLES: return jl_h5_pytables_open(path, max_constituents);
+    o->sniffed = o->format != JL_H5_UNKNOWN ? o->format : sniff_in_process(o->path);
+    if (o->sniff_only) return NULL;
+    switch (o->sniffed) {
+    case JL_H5_ATLAS: return jl_h5_atlas_open_file(o->path, o->max_constituents);
+    case JL_H5_PYTABLES: return jl_h5_pytables_open_file(o->path, o->max_constituents);
     default: return NULL;
     }
+}
+
+/* The trial in the child: the same steps, closing what they opened. */
+static int open_trial(void *ctx)
+{
+    opening *o = ctx;
+    jl_h5_reader *r = open_in_process(o);
+    bool ok = o->sniff_only ? o->sniffed != JL_H5_UNKNOWN : r != NULL;
+    jl_h5_close(r);
+    if (ok) return JL_OK;
+    return jl_last_error_code() ? jl_last_error_code() : JL_EIO;
+}
+
+static jl_h5_reader *open_guarded(opening *o)
+{
+    jl_h5_lock();
+    jl_h5_reader *r = NULL;
+    o->sniffed = JL_H5_UNKNOWN;
+    if (jl_h5_trial(o->path, o->sniff_only ? "sniffing the layout" : "opening the file", 0, open_trial, o) == JL_OK)
+        r = open_in_process(o);
+    jl_h5_unlock();
+    return r;
+}
+
+jl_h5_format jl_h5_sniff(const char *path)
+{
+    opening o = {.path = path, .sniff_only = true};
+    open_guarded(&o);
+    return o.sniffed;
+}
+
+jl_h5_reader *jl_h5_open(const char *path, int64_t max_constituents)
+{
+    return open_guarded(&(opening){.path = path, .max_constituents = max_constituents});
+}
+
+jl_h5_reader *jl_h5_atlas_open(const char *path, int64_t max_constituents)
+{
+    return open_guarded(&(opening){.path = path, .max_constituents = max_constituents, .format = JL_H5_ATLAS});
+}
+
+jl_h5_reader *jl_h5_pytables_open(const char *path, int64_t max_constituents)
+{
+    return open_guarded(&(opening){.path = path, .max_constituents = max_constituents, .format = JL_H5_PYTABLES});
 }
 
 /* ------------------------------------------------------------- sorting */

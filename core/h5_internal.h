@@ -1,9 +1,13 @@
 /* h5_internal.h — what h5_common.c shares with the two layouts' files
  * (h5_atlas.c, h5_pytables.c); not part of core's API (see jl_h5.h).
  *
- * A layout's open function gets a reader from jl_h5_reader_new (file open,
- * path kept), fills dset[], n, c_disk, c, weights_name and the read callback;
- * jl_h5_read checks the range, allocates the batch, calls the callback and
+ * A layout's open function (jl_h5_*_open_file) gets a reader from
+ * jl_h5_reader_new (file open, path kept), fills dset[], n, c_disk, c,
+ * chunk_rows, weights_name, raw_row_bytes and the two read callbacks; the
+ * public openers (h5_common.c) run it first as a trial in a guarded child
+ * (jl_h5_guard.h), then in-process. jl_h5_read checks the range, allocates
+ * the batch, and per slab of rows runs read_raw in a guarded child (HDF5
+ * only, into memory shared with the parent) and decode in-process, then
  * sorts each jet's constituents; jl_h5_close closes every id that is set.
  */
 #ifndef JL_H5_INTERNAL_H
@@ -12,6 +16,7 @@
 #include <hdf5.h>
 
 #include "jl_h5.h"
+#include "jl_h5_guard.h"
 
 #define JL_H5_MAX_DSETS 10
 
@@ -22,9 +27,18 @@ struct jl_h5_reader {
     hid_t dset[JL_H5_MAX_DSETS]; /* layout-specific; H5I_INVALID_HID when unused */
     hid_t mtype;                 /* memory row type (PyTables); H5I_INVALID_HID when unused */
     int64_t n, c_disk, c;
+    int64_t chunk_rows;          /* rows per HDF5 chunk of dset[0]; 0 when not chunked */
     const char *weights_name;
-    /* Fills out (allocated (count, c) by the caller) from rows [start, start + count). */
-    int (*read)(jl_h5_reader *r, int64_t start, int64_t count, jl_h5_jets *out);
+    size_t raw_row_bytes;        /* bytes read_raw writes per row */
+    /* Reads rows [start, start + count) into raw (count * raw_row_bytes
+     * bytes) with HDF5 calls only: it runs in a guarded child. */
+    int (*read_raw)(jl_h5_reader *r, int64_t start, int64_t count, void *raw);
+    /* Turns what read_raw wrote for `count` rows into rows [at, at + count)
+     * of out (allocated by the caller; weights already 1 when the file has
+     * none). No HDF5 calls. */
+    int (*decode)(jl_h5_reader *r, const void *raw, int64_t count, int64_t at, jl_h5_jets *out);
+    void *shared;                /* the raw slab, shared with the children (jl_h5_shared_alloc) */
+    size_t shared_bytes;
 };
 
 /* Silences HDF5's error printing on this thread, clears its error stack, and
@@ -33,6 +47,12 @@ void jl_h5_init(void);
 /* The most specific message on HDF5's error stack of this thread ("" when
  * none). Thread-local buffer, valid until the next call. */
 const char *jl_h5_reason(void);
+
+/* The layouts' openers, unguarded: the file is read in-process. */
+jl_h5_reader *jl_h5_atlas_open_file(const char *path, int64_t max_constituents);
+jl_h5_reader *jl_h5_pytables_open_file(const char *path, int64_t max_constituents);
+/* Rows per HDF5 chunk of dset (its first dimension), 0 when not chunked. */
+int64_t jl_h5_dataset_chunk_rows(hid_t dset);
 
 /* Opens path read-only into a new reader of format f (dset[] all unset), or
  * NULL with an error saying why (no such file, not HDF5, HDF5's reason). */

@@ -3,7 +3,10 @@
  * Files are written with the 1.8+ object format (dense attribute storage, so
  * a long config string fits in an attribute) and a strong close degree (a
  * close really closes). HDF5's own error printing is silenced; its innermost
- * message is appended to ours.
+ * message is appended to ours. Every public call runs under jl_h5_lock;
+ * jl_h5t_read_all reads the whole file first in a guarded child
+ * (jl_h5_guard.h), then again in-process when the child succeeded, so a
+ * corrupt checkpoint that crashes HDF5 is an error, not a crash.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "jl_h5_guard.h"
 #include "jl_h5_tensors.h"
 #include "jl_ops.h"
 
@@ -99,7 +103,7 @@ static hid_t memory_type(jl_dtype dtype)
 
 /* ------------------------------------------------------------------ write */
 
-jl_h5t_writer *jl_h5t_create(const char *path)
+static jl_h5t_writer *create(const char *path)
 {
     h5_quiet();
     jl_h5t_writer *w = calloc(1, sizeof *w);
@@ -125,7 +129,7 @@ jl_h5t_writer *jl_h5t_create(const char *path)
     return w;
 }
 
-int jl_h5t_write(jl_h5t_writer *w, const char *name, jl_tensor *t)
+static int write_tensor(jl_h5t_writer *w, const char *name, jl_tensor *t)
 {
     hid_t ftype = disk_type(t->dtype), mtype = memory_type(t->dtype);
     if (ftype == H5I_INVALID_HID)
@@ -202,7 +206,7 @@ done:
     return rc;
 }
 
-int jl_h5t_attr_string(jl_h5t_writer *w, const char *object, const char *key, const char *value)
+static int attr_string(jl_h5t_writer *w, const char *object, const char *key, const char *value)
 {
     hid_t type = H5Tcopy(H5T_C_S1);
     H5Tset_size(type, strlen(value) + 1);
@@ -213,10 +217,6 @@ int jl_h5t_attr_string(jl_h5t_writer *w, const char *object, const char *key, co
     return rc;
 }
 
-int jl_h5t_attr_number(jl_h5t_writer *w, const char *object, const char *key, double value)
-{
-    return write_attr(w, object, key, H5T_NATIVE_DOUBLE, &value);
-}
 
 static void free_writer(jl_h5t_writer *w)
 {
@@ -234,7 +234,7 @@ static int sync_path(const char *path, int flags)
     return rc;
 }
 
-int jl_h5t_commit(jl_h5t_writer *w)
+static int commit(jl_h5t_writer *w)
 {
     int rc = JL_OK;
     if (H5Fclose(w->file) < 0) {
@@ -264,7 +264,7 @@ int jl_h5t_commit(jl_h5t_writer *w)
     return rc;
 }
 
-void jl_h5t_abort(jl_h5t_writer *w)
+static void abort_writer(jl_h5t_writer *w)
 {
     if (!w) return;
     H5Fclose(w->file);
@@ -425,6 +425,7 @@ static void read_attrs(reader *r, hid_t obj, const char *object)
 {
     attr_ctx c = {r, object};
     hsize_t idx = 0;
+    jl_h5_guard_step("reading the attributes of \"%s\"", object);
     if (H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, &idx, read_attr, &c) < 0 && r->rc == JL_OK)
         r->rc = JL_FAIL_CODE(JL_EIO, "cannot list the attributes of %s in %s: %s", object, r->path, h5_reason());
 }
@@ -435,6 +436,7 @@ static herr_t visit(hid_t group, const char *name, const H5L_info_t *info, void 
     if (info->type != H5L_TYPE_HARD) return 0;
     char *path = abs_name(name);
     if (!path) return fail_oom(r), -1;
+    jl_h5_guard_step("reading \"%s\"", path);
     hid_t o = H5Oopen(group, name, H5P_DEFAULT);
     if (o < 0) {
         r->rc = JL_FAIL_CODE(JL_EIO, "cannot open %s in %s: %s (truncated or corrupt?)", path, r->path,
@@ -448,7 +450,7 @@ static herr_t visit(hid_t group, const char *name, const H5L_info_t *info, void 
     return r->rc < 0 ? -1 : 0;
 }
 
-jl_h5t_file *jl_h5t_read_all(const char *path, const char *kind)
+static jl_h5t_file *read_all(const char *path, const char *kind)
 {
     h5_quiet();
     struct stat st;
@@ -482,6 +484,81 @@ jl_h5t_file *jl_h5t_read_all(const char *path, const char *kind)
         return NULL;
     }
     return r.f;
+}
+
+/* ---------------------------------------------------- the public calls */
+
+jl_h5t_writer *jl_h5t_create(const char *path)
+{
+    jl_h5_lock();
+    jl_h5t_writer *w = create(path);
+    jl_h5_unlock();
+    return w;
+}
+
+int jl_h5t_write(jl_h5t_writer *w, const char *name, jl_tensor *t)
+{
+    jl_h5_lock();
+    int rc = write_tensor(w, name, t);
+    jl_h5_unlock();
+    return rc;
+}
+
+int jl_h5t_attr_string(jl_h5t_writer *w, const char *object, const char *key, const char *value)
+{
+    jl_h5_lock();
+    int rc = attr_string(w, object, key, value);
+    jl_h5_unlock();
+    return rc;
+}
+
+int jl_h5t_attr_number(jl_h5t_writer *w, const char *object, const char *key, double value)
+{
+    jl_h5_lock();
+    int rc = write_attr(w, object, key, H5T_NATIVE_DOUBLE, &value);
+    jl_h5_unlock();
+    return rc;
+}
+
+int jl_h5t_commit(jl_h5t_writer *w)
+{
+    jl_h5_lock();
+    int rc = commit(w);
+    jl_h5_unlock();
+    return rc;
+}
+
+void jl_h5t_abort(jl_h5t_writer *w)
+{
+    jl_h5_lock();
+    abort_writer(w);
+    jl_h5_unlock();
+}
+
+typedef struct read_args {
+    const char *path, *kind;
+} read_args;
+
+/* The trial in the child: the whole read, then everything freed. */
+static int read_trial(void *ctx)
+{
+    read_args *a = ctx;
+    jl_h5t_file *f = read_all(a->path, a->kind);
+    jl_h5t_file_free(f);
+    if (f) return JL_OK;
+    return jl_last_error_code() ? jl_last_error_code() : JL_EIO;
+}
+
+jl_h5t_file *jl_h5t_read_all(const char *path, const char *kind)
+{
+    struct stat st;
+    /* the tensors the child makes: about the file's size (twice, for slack) */
+    size_t expected = stat(path, &st) == 0 && st.st_size > 0 ? 2 * (size_t)st.st_size : 0;
+    read_args a = {path, kind};
+    jl_h5_lock();
+    jl_h5t_file *f = jl_h5_trial(path, "reading the file", expected, read_trial, &a) == JL_OK ? read_all(path, kind) : NULL;
+    jl_h5_unlock();
+    return f;
 }
 
 void jl_h5t_file_free(jl_h5t_file *f)

@@ -27,6 +27,13 @@
  * file and the dataset; JL_EARG for the caller's (a range outside the file,
  * a batch of the wrong shape). HDF5's own error printing is silenced.
  *
+ * Corrupt files: sniffing, opening and every read run their HDF5 calls in a
+ * forked child first (jl_h5_guard.h), so a crash, runaway allocation or hang
+ * inside HDF5 is a JL_EIO error naming the file and the dataset ("jets.h5:
+ * HDF5 crashed (SIGSEGV) while reading dataset \"fjet_clus_pt\" ...: the
+ * file is corrupt") and this process, its tensors and its HDF5 state are
+ * untouched. Writing is not guarded (jetlab's own data).
+ *
  * Files in the ATLAS layout (flat root; N jets, C constituent columns):
  *   fjet_clus_pt, fjet_clus_eta, fjet_clus_phi, fjet_clus_E   (N, C)
  *   fjet_pt, fjet_eta, fjet_phi, fjet_m, labels               (N)
@@ -106,6 +113,9 @@ jl_h5_format jl_h5_format_of(const jl_h5_reader *r);
 const char *jl_h5_weights_name(const jl_h5_reader *r);
 /* The path the reader was opened with. Borrowed from r. */
 const char *jl_h5_path(const jl_h5_reader *r);
+/* Rows per HDF5 chunk of the constituent dataset (fjet_clus_pt or
+ * /table/table), 0 when it is not chunked. */
+int64_t jl_h5_chunk_rows(const jl_h5_reader *r);
 
 /* Reads jets [start, start + count) into *out (overwritten; owned by the
  * caller, free with jl_h5_jets_free; left all NULL on failure). The range

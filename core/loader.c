@@ -18,6 +18,7 @@
 
 #include "jl_error.h"
 #include "jl_h5.h"
+#include "jl_h5_guard.h"
 #include "jl_loader.h"
 #include "jl_philox.h"
 
@@ -315,35 +316,14 @@ static void *prefetch_main(void *arg)
 }
 
 /* Rows per HDF5 chunk of the file's jet datasets (fjet_clus_pt, or the
- * PyTables table), JL_LOADER_READ_QUANTUM when not chunked or unknown.
- * Reads are aligned to whole chunks: HDF5 decompresses whole chunks anyway,
- * and HDF5 1.10 with the reader's chunk cache (4 MiB per dataset) grows
- * without bound under random reads of partial chunks (about 1 GB after 600
- * reads of 1536 rows of a 1M-jet file), while whole-chunk reads stay flat. */
-static int64_t file_chunk_rows(const char *path)
+ * PyTables table), JL_LOADER_READ_QUANTUM when not chunked. Reads are
+ * aligned to whole chunks: HDF5 decompresses whole chunks anyway, and HDF5
+ * 1.10 with the reader's chunk cache (4 MiB per dataset) grows without bound
+ * under random reads of partial chunks (about 1 GB after 600 reads of 1536
+ * rows of a 1M-jet file), while whole-chunk reads stay flat. */
+static int64_t file_chunk_rows(const jl_h5_reader *r)
 {
-    int64_t rows = JL_LOADER_READ_QUANTUM;
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return rows;
-    }
-    static const char *const names[] = {"fjet_clus_pt", "table/table"};
-    for (int k = 0; k < 2; k++) {
-        if ((k == 1 && H5Lexists(f, "table", H5P_DEFAULT) <= 0) || H5Lexists(f, names[k], H5P_DEFAULT) <= 0)
-            continue;
-        hid_t d = H5Dopen2(f, names[k], H5P_DEFAULT);
-        hid_t dcpl = d >= 0 ? H5Dget_create_plist(d) : H5I_INVALID_HID;
-        hsize_t dims[2] = {0, 0};
-        if (dcpl >= 0 && H5Pget_layout(dcpl) == H5D_CHUNKED && H5Pget_chunk(dcpl, 2, dims) >= 1 && dims[0] > 0)
-            rows = (int64_t)dims[0];
-        if (dcpl >= 0) H5Pclose(dcpl);
-        if (d >= 0) H5Dclose(d);
-        break;
-    }
-    H5Fclose(f);
-    H5Eclear2(H5E_DEFAULT);
-    return rows;
+    return jl_h5_chunk_rows(r) > 0 ? jl_h5_chunk_rows(r) : JL_LOADER_READ_QUANTUM;
 }
 
 static int compare_i64(const void *a, const void *b)
@@ -388,7 +368,7 @@ jl_loader *jl_loader_new(const jl_loader_opts *o)
     l->ft = (jl_features_opts){.max_constituents = l->ct, .standardize = o->teacher_standardize ? &l->tst : NULL, .serial = true};
 
     int64_t n_file = l->n_file = jl_h5_count(r);
-    l->chunk_rows = file_chunk_rows(l->path);
+    l->chunk_rows = file_chunk_rows(r);
     l->piece_rows = l->chunk_rows > JL_LOADER_PIECE_ROWS ? l->chunk_rows : JL_LOADER_PIECE_ROWS;
     l->m = o->jets ? o->n_jets : n_file;
     l->scratch = malloc((size_t)(4 * l->cread + 1) * sizeof *l->scratch);
@@ -422,7 +402,9 @@ jl_loader *jl_loader_new(const jl_loader_opts *o)
     if (o->shuffle) permute(l->blocks, l->n_blocks, o->seed, (uint32_t)o->epoch, PURPOSE_BLOCKS, 0);
 
     hbool_t safe = 0;
+    jl_h5_lock();
     l->threaded = o->prefetch >= 0 && H5is_library_threadsafe(&safe) >= 0 && safe;
+    jl_h5_unlock();
     atomic_init(&l->stop, false);
     if (l->threaded) {
         l->q_cap = o->prefetch > 0 ? o->prefetch : 1;
