@@ -7,7 +7,9 @@
 --   jetlab experiments/all.lua --full --data atlas_top500.h5
 --
 -- --quick/--full, --device, --data, --seed and --out are passed to every
--- experiment. Order matters: real_events scores the checkpoints of
+-- experiment. --resume goes on after an interruption: an experiment whose
+-- latest run finished is not run again, one whose latest run did not finish
+-- is resumed (--resume), the others run. Order matters: real_events scores the checkpoints of
 -- compression_kd and transfer, and data_efficiency reuses transfer's
 -- pre-trained model. --sweep also runs experiments/kd_sweep.lua.
 
@@ -31,12 +33,29 @@ local list = {}
 for _, name in ipairs(cfg.only) do list[#list + 1] = name end
 if cfg.sweep then list[#list + 1] = "kd_sweep" end
 
+-- Under --resume: "done" when the experiment's latest run finished, "resume" when it did not, nil without one.
+local function resume_state(name)
+  if not E.resume_requested(cfg) then return nil end
+  local f = io.open(cfg.out .. "/" .. name .. "/latest/metrics.json")
+  if not f then return nil end
+  local m = require("jetlab.json").decode(f:read("a"))
+  f:close()
+  return type(m) == "table" and m.finished and "done" or "resume"
+end
+
 local timing, failed = {}, {}
 local t_all = jl.clock()
 for i, name in ipairs(list) do
   local words = {exe, dir .. "/" .. name .. ".lua"}
   for _, w in ipairs(common) do words[#words + 1] = w end
+  local state = resume_state(name)
+  if state == "resume" then words[#words + 1] = "--resume" end
   for k, w in ipairs(words) do words[k] = results.quote(w) end
+  if state == "done" then
+    print(string.format("\n==== [%d/%d] %s: finished before (%s/%s/latest) ====", i, #list, name, cfg.out, name))
+    timing[#timing + 1] = {name, 0, "finished before"}
+    goto continue
+  end
   print(string.format("\n==== [%d/%d] %s ====", i, #list, table.concat(words, " ")))
   local t0 = jl.clock()
   local ok, how, code = os.execute(table.concat(words, " "))
@@ -44,9 +63,13 @@ for i, name in ipairs(list) do
   timing[#timing + 1] = {name, seconds, ok and "ok" or string.format("failed (%s %s)", how, tostring(code))}
   if not ok then
     failed[#failed + 1] = name
-    if how == "signal" or code == 130 or code == 143 then break end   -- interrupted: stop here
+    if how == "signal" or code == 130 or code == 143 then   -- interrupted: stop here
+      io.stderr:write("all: interrupted; go on with: " .. E.command(cfg) .. " --resume\n")
+      break
+    end
     if not cfg.keep_going then break end
   end
+  ::continue::
 end
 local total = jl.clock() - t_all
 

@@ -266,10 +266,15 @@ function Family:source(view, o)
 end
 
 --- X.mix(a, b) → a source alternating the batches of sources a and b (every
---- batch of both, once per epoch): the "mixed" teacher's training data.
+--- batch of both, once per epoch): the "mixed" teacher's training data; its
+--- state_dict is theirs (for train.fit's resume).
 function X.mix(a, b)
+  local function state(s) return type(s.state_dict) == "function" and s:state_dict() or false end
+  local function load(s, sd) if sd then s:load_state_dict(sd) end end
   return {
     num_batches = function() return a:num_batches() + b:num_batches() end,
+    state_dict = function() return {state(a), state(b)} end,
+    load_state_dict = function(_, sd) load(a, sd[1]); load(b, sd[2]) end,
     batches = function()
       local ia, ib = train.batches(a), train.batches(b)
       local turn = 0
@@ -364,6 +369,9 @@ end
 --- train, val, test, epochs, lr, optimizer (else X.optimizer), milestones,
 --- teacher, loss, extra (stored in the checkpoint), seed, timing, metrics (more
 --- fields to record). o.timing = X.timing_sets(...). Returns {model=, history=, metrics=, roc=, ckpt=}.
+--- Training goes through E.fit, so under --resume a model finished before is
+--- not retrained (its checkpoint is reloaded and the metrics recorded then are
+--- reused) and an interrupted one continues from its checkpoint.
 function X.fit(run, o)
   local cfg = run.config
   local model = o.model or X.build(o.spec, cfg.device)
@@ -374,19 +382,33 @@ function X.fit(run, o)
   local extra = {spec = o.spec, constituents = cfg.constituents}
   for k, v in pairs(o.extra or {}) do extra[k] = v end
   local t0 = jl.clock()
-  local history = train.fit{model = model, optimizer = opt, train = o.train, val = o.val, epochs = o.epochs,
-    schedule = sched, teacher = o.teacher, loss = o.loss, checkpoint_dir = run:path(o.key), config = cfg,
-    extra = extra, seed = o.seed or cfg.seed}
+  local history, state = E.fit(run, o.key, {model = model, optimizer = opt, train = o.train, val = o.val,
+    epochs = o.epochs, schedule = sched, teacher = o.teacher, loss = o.loss, config = cfg, extra = extra,
+    seed = o.seed or cfg.seed})
   local seconds = jl.clock() - t0
+  if state.resumed then -- this process trained only part of it (or nothing): the epochs' own times
+    seconds = 0
+    for _, r in ipairs(history) do seconds = seconds + (r.seconds or r.train_seconds) end -- the last saved lacks seconds
+  end
   assert(ckpt.load_into(history.best_path, model))
   local m, roc = E.evaluate(model, o.test)
-  m.train_ms_per_sample = mean(history, "ms_per_sample")
-  m.train_seconds = seconds
-  m.params = model:num_parameters()
-  m.best_epoch = history.best_epoch
-  if o.timing then
-    m.infer_us_per_jet, m.infer_us_per_jet_batched = X.infer_time(model, o.timing[1], o.timing[2], o.timing.repeats,
-      o.timing.threads)
+  local prev = state.finished and E.previous(run, o.label, o.variant)
+  if prev then -- finished before --resume: what was measured then (timings included)
+    if prev.auc ~= m.auc then
+      io.stderr:write(string.format("note: %s · %s: AUC %.6g now, %.6g when it was trained\n", o.label, o.variant,
+        m.auc, prev.auc))
+    end
+    m = {}
+    for k, v in pairs(prev) do m[k] = v end
+  else
+    m.train_ms_per_sample = mean(history, "ms_per_sample")
+    m.train_seconds = seconds
+    m.params = model:num_parameters()
+    m.best_epoch = history.best_epoch
+    if o.timing then
+      m.infer_us_per_jet, m.infer_us_per_jet_batched = X.infer_time(model, o.timing[1], o.timing[2],
+        o.timing.repeats, o.timing.threads)
+    end
   end
   for k, v in pairs(o.metrics or {}) do m[k] = v end
   run:record(o.label, o.variant, m)

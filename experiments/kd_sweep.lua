@@ -6,7 +6,8 @@
 -- Each point trains a Student with KD and records AUC, accuracy, 1/εB;
 -- α = 1 is the Student without distillation (T plays no role there).
 -- Everything goes to results/kd_sweep/<tag>/ (sweep.csv, summary.md,
--- sweep.png, points/): re-running with the same settings skips finished points.
+-- sweep.png, points/): re-running with the same settings skips finished points
+-- and goes on with an interrupted Teacher from its checkpoint (--resume or not).
 --
 --   jetlab experiments/kd_sweep.lua --quick
 --   jetlab experiments/kd_sweep.lua --quick --alphas '{0.1, 0.3, 0.5, 0.7, 1}' --Ts '{1, 2, 4, 8}' --workers 2
@@ -38,11 +39,13 @@ local fam = X.family("fcnn", cfg, tr)
 local t_spec = X.spec.fcnn(cfg.constituents, cfg.teacher)
 local t_dir = string.format("%s/%s/teacher", root, tag)
 local teacher = X.build(t_spec, cfg.device)
-if not X.exists(t_dir .. "/best.h5") then
-  print("training the Teacher once: " .. t_dir)
+local point = E.resume_point(t_dir, cfg.epochs)
+if not (point and point.finished) then
+  print((point and "going on with the Teacher from " .. point.path or "training the Teacher once") .. ": " .. t_dir)
   local h = train.fit{model = teacher, optimizer = X.optimizer("fcnn", teacher:parameters(), cfg.lr),
     train = fam:source(tr, {shuffle = true}), val = fam:source(va), epochs = cfg.epochs, seed = cfg.seed,
-    checkpoint_dir = t_dir, extra = {spec = t_spec, stats = fam.stats, constituents = cfg.constituents}}
+    checkpoint_dir = t_dir, extra = {spec = t_spec, stats = fam.stats, constituents = cfg.constituents},
+    resume = point and point.path, resume_command = E.command(cfg)}
   print(string.format("Teacher: best val AUC %.4f (epoch %d)", h.best, h.best_epoch))
 end
 assert(ckpt.load_into(t_dir .. "/best.h5", teacher))

@@ -27,13 +27,35 @@
 -- E.run(name, cfg) → results.run(name, cfg, {root = cfg.out}) with config.lua
 -- written and jl.manual_seed(cfg.seed) done.
 --
+-- RESUME. Every experiment also takes --resume [RUN_DIR] (default RUN_DIR:
+-- <out>/<experiment>/latest): E.run reopens that run folder instead of making
+-- a new one (its config.lua must equal this command's resolved config, out
+-- aside: the same command with --resume added), and E.fit then reuses what is
+-- there, so that re-running the script from the top skips the work done:
+--
+--   local history, state = E.fit(run, "fcnn_teacher", {model =, optimizer =, ...})   -- train.fit options
+--
+-- trains in run:path(key) (checkpoint_dir) and, in a resumed run, goes on
+-- from that folder's interrupted.h5 or last.h5 (the later position): a model
+-- finished before is not retrained (state.finished = true; train.fit returns
+-- its saved history and leaves the last epoch's weights and jl's generator as
+-- the uninterrupted run had them), an interrupted one continues from its
+-- checkpoint (state.resumed = the path), bit-identical on the CPU. When a
+-- signal stops training, the message names the command that resumes the
+-- whole experiment. run.previous holds the records of the reopened run's
+-- metrics.json ([model][variant] = metrics), for scripts to reuse what they
+-- measured before (E.previous(run, model, variant)); run.resuming is true.
+--
 -- E.evaluate(model, data) → metrics, roc: train.predict on data, then
 -- metrics.roc (with the data's weights), AUC, accuracy, 1/ε_B at ε_S = 0.3
 -- and 0.5 — the fields run:record expects.
 
 local cli = require "jetlab.cli"
+local ckpt = require "jetlab.ckpt"
+local json = require "jetlab.json"
 local literal = require "jetlab.literal"
 local results = require "jetlab.results"
+local train = require "jetlab.train"
 
 local E = {}
 
@@ -44,9 +66,45 @@ local COMMON = {
   {"data", "string", help = "an ATLAS-format HDF5 file instead of generated jets"},
   {"seed", "integer", help = "random seed"},
   {"out", "string", help = "results root folder"},
+  {"resume", "string", help = "go on with an interrupted run (the value is optional: default " ..
+    "<out>/<experiment>/latest): finished models are reused, the interrupted one continues from its checkpoint"},
 }
 local COMMON_DEFAULTS = {device = "cpu", seed = 1, out = "results"}
-local RESERVED = {about = true, quick = true, full = true}
+local RESERVED = {about = true, quick = true, full = true, resume = true}
+
+-- What E.config learnt that is no parameter (so not in cfg nor config.lua):
+-- cfg → {resume = true | RUN_DIR | nil, words = the command line without --resume}.
+local invocation = setmetatable({}, {__mode = "k"})
+
+-- Takes --resume [RUN_DIR] / --resume=RUN_DIR out of args (its value is
+-- optional, which jetlab.cli does not do); returns the other args and the value.
+local function take_resume(args)
+  local rest, resume, i = {}, nil, 1
+  while i <= #args do
+    local a = args[i]
+    local value = a:match("^%-%-resume=(.*)$")
+    if a == "--resume" then
+      local nxt = args[i + 1]
+      if nxt ~= nil and nxt:sub(1, 1) ~= "-" then
+        resume, i = nxt, i + 1
+      else
+        resume = true
+      end
+    elseif value then
+      resume = value ~= "" and value or true
+    else
+      rest[#rest + 1] = a
+    end
+    i = i + 1
+  end
+  return rest, resume
+end
+
+-- A word for the shell: as it is when it is plain, else quoted.
+local function shell_word(w)
+  if w:match("^[%w%-_./=,:+@%%]+$") then return w end
+  return results.quote(w)
+end
 
 local function kind(v)
   local t = type(v)
@@ -99,6 +157,8 @@ function E.config(spec, args)
     io.stderr:write(string.format("%s: %s (see --help)\n", script, msg))
     os.exit(2)
   end
+  local resume
+  args, resume = take_resume(args)
   local opts = cli.parse_or_exit(args, cli_spec)
   if opts[1] then usage_error("unexpected argument '" .. opts[1] .. "'") end
   if opts.quick and opts.full then usage_error("--quick and --full exclude each other") end
@@ -118,15 +178,138 @@ function E.config(spec, args)
   if cfg.device == "cuda" and not require("jetlab").cuda_available() then
     usage_error("--device cuda: no CUDA device in this jetlab")
   end
+  local words = {arg and arg[-1] or "jetlab", script}
+  for _, a in ipairs(args) do words[#words + 1] = a end
+  invocation[cfg] = {resume = resume, words = words}
   return cfg
 end
 
---- E.run(name, cfg) → a results run (config.lua written, jl seeded).
+-- The folder a --resume names: RUN_DIR (symbolic links resolved) or
+-- <out>/<name>/latest; raises a usage error when it is no run of name.
+local function resume_dir(name, cfg, resume)
+  local given = resume == true and (cfg.out .. "/" .. name .. "/latest") or resume
+  local p = io.popen("readlink -f " .. results.quote(given) .. " 2>/dev/null")
+  local dir = p and p:read("l")
+  if p then p:close() end
+  local function bad(msg)
+    io.stderr:write(string.format("%s: --resume %s: %s\n", arg and arg[0] or name, given, msg))
+    os.exit(2)
+  end
+  local f = dir and io.open(dir .. "/metrics.json")
+  if not f then
+    bad(resume == true and "no run of " .. name .. " to resume (run it once without --resume)"
+      or "not a run folder (no metrics.json there)")
+  end
+  local m = json.decode(f:read("a"))
+  f:close()
+  if type(m) ~= "table" or m.experiment ~= name then
+    bad(string.format("a run of %s, not of %s", type(m) == "table" and tostring(m.experiment) or "nothing", name))
+  end
+  local ok, saved = pcall(dofile, dir .. "/config.lua")
+  if not ok or type(saved) ~= "table" then bad("no readable config.lua there") end
+  local keys, diff = {}, {}
+  for k in pairs(cfg) do keys[#keys + 1] = k end
+  for k in pairs(saved) do if cfg[k] == nil then keys[#keys + 1] = k end end
+  table.sort(keys)
+  for _, k in ipairs(keys) do
+    if k ~= "out" and literal.encode(cfg[k]) ~= literal.encode(saved[k]) then
+      diff[#diff + 1] = string.format("%s = %s there, %s here", k, show(saved[k]), show(cfg[k]))
+    end
+  end
+  if #diff > 0 then
+    bad("that run was made with other settings (" .. table.concat(diff, "; ") ..
+      "); resume with the command that started it, --resume added")
+  end
+  return dir, m
+end
+
+--- E.run(name, cfg) → a results run (config.lua written, jl seeded); with
+--- --resume, the reopened run (see RESUME in the header).
 function E.run(name, cfg)
-  local run = results.run(name, cfg, {root = cfg.out})
+  local inv = invocation[cfg] or {}
+  local run
+  if inv.resume then
+    local dir, m = resume_dir(name, cfg, inv.resume)
+    local parent, id = dir:match("^(.*)/([^/]+)$")
+    local root = parent:match("^(.*)/[^/]+$")
+    run = results.run(name, cfg, {root = root, run_id = id})
+    run.resuming, run.previous = true, type(m.results) == "table" and m.results or {}
+    local y, mo, d, h, mi, sec = tostring(m.started):match("^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)$")
+    if y then run.started = os.time{year = y, month = mo, day = d, hour = h, min = mi, sec = sec} end
+    run.resumed = os.time()
+    print(string.format("resuming %s: finished models are reused, an interrupted one goes on from its checkpoint",
+      run.dir))
+  else
+    run = results.run(name, cfg, {root = cfg.out})
+  end
+  run.resume_command = E.command(cfg) .. " --resume " .. shell_word(run.dir)
   run:write_config()
   require("jetlab").manual_seed(cfg.seed)
   return run
+end
+
+-- The train_state position {epoch, batch} of a checkpoint, finished or not; nil when it has none.
+local function position(path, epochs)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  f:close()
+  local c = ckpt.load(path)
+  local ts = c and c.train_state
+  if type(ts) ~= "table" or type(ts.epoch) ~= "number" then return nil end
+  return {path = path, epoch = ts.epoch, batch = ts.batch or 0,
+          finished = ts.stopped_early == true or (ts.epoch > epochs and (ts.batch or 0) == 0)}
+end
+
+--- E.resume_point(dir, epochs) → {path =, epoch =, batch =, finished =} for the
+--- later of dir/interrupted.h5 and dir/last.h5 (train.fit's resumable
+--- checkpoints), or nil when neither is there; finished: all `epochs` done.
+function E.resume_point(dir, epochs)
+  local a, b = position(dir .. "/interrupted.h5", epochs), position(dir .. "/last.h5", epochs)
+  if a and b then
+    if b.epoch > a.epoch or (b.epoch == a.epoch and b.batch > a.batch) then return b end
+    return a
+  end
+  return a or b
+end
+
+--- E.fit(run, key, fit_opts) → history, state: train.fit(fit_opts) with
+--- checkpoint_dir = run:path(key); in a resumed run from the key's
+--- checkpoint (state.resumed = its path, state.finished = nothing was left to
+--- train). A signal's message names run.resume_command.
+function E.fit(run, key, o)
+  o.checkpoint_dir = run:path(key)
+  o.resume_command = o.resume_command or run.resume_command
+  local state = {}
+  if run.resuming and o.resume == nil then
+    local point = E.resume_point(o.checkpoint_dir, o.epochs)
+    if point then
+      o.resume, state.resumed, state.finished = point.path, point.path, point.finished
+    end
+  end
+  return train.fit(o), state
+end
+
+--- E.command(cfg) → the command line that made cfg (shell-quoted, --resume left out).
+function E.command(cfg)
+  local words = {}
+  for i, w in ipairs(invocation[cfg] and invocation[cfg].words or {"jetlab", arg and arg[0] or "?"}) do
+    words[i] = shell_word(w)
+  end
+  return table.concat(words, " ")
+end
+
+--- E.resume_requested(cfg) → what --resume asked for (true: the latest run;
+--- or a RUN_DIR), nil without --resume (for scripts that run others: all.lua).
+function E.resume_requested(cfg)
+  local inv = invocation[cfg]
+  return inv and inv.resume or nil
+end
+
+--- E.previous(run, model, variant) → the metrics recorded for (model, variant)
+--- in the run that --resume reopened, or nil.
+function E.previous(run, model, variant)
+  local p = run.previous and run.previous[model]
+  return p and p[variant] or nil
 end
 
 --- E.evaluate(model, data) → {auc=, accuracy=, rej30=, rej50=, n=}, roc.

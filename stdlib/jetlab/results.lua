@@ -18,7 +18,8 @@
 -- file renamed over the target), and metrics.json and summary.md are rewritten
 -- after every record, table and note, so an interrupted run keeps what it had.
 --
--- metrics.json: {experiment, run_id, started, finished, seconds, results =
+-- metrics.json: {experiment, run_id, started, finished, resumed (set by the
+-- caller when it reopened the run), seconds, results =
 -- {[model] = {[variant] = {auc =, accuracy =, rej30 =, rej50 =,
 -- train_ms_per_sample =, infer_us_per_jet =, params =, ...}}}}; an infinite
 -- rejection (no background passes) is null there and "inf" in the tables.
@@ -389,7 +390,7 @@ function Run:save()
   local stamp = function(t) return os.date("%Y-%m-%dT%H:%M:%S", t) end
   results.write(self:path("metrics.json"), json.encode({
     experiment = self.experiment, run_id = self.id, started = stamp(self.started),
-    finished = self.finished and stamp(self.finished) or nil,
+    finished = self.finished and stamp(self.finished) or nil, resumed = self.resumed and stamp(self.resumed) or nil,
     seconds = self.finished and os.difftime(self.finished, self.started) or nil,
     results = self.records,
   }, {indent = 2}) .. "\n")

@@ -61,6 +61,9 @@
 --               uninterrupted one (the batches before the position are drawn and
 --               skipped, so a data source must repeat its order for the same
 --               generator state and :state_dict())
+--   resume_command  the command line that resumes this run (jetlab.experiment
+--               passes the experiment's), named by the interruption message
+--               instead of the resume option
 --   log         true (default): a progress bar on a terminal (epoch, batch/total,
 --               loss, samples/s, ETA; JETLAB_PROGRESS=0 turns it off) and one
 --               plain line per epoch, "*" marking a new best; false: silent;
@@ -252,7 +255,7 @@ local FIT_OPTIONS = {
   loss = OPTIONAL, teacher = OPTIONAL, val = OPTIONAL, val_loss = OPTIONAL, schedule = OPTIONAL,
   metric = OPTIONAL, checkpoint_dir = OPTIONAL, config = OPTIONAL, extra = OPTIONAL,
   early_stop = OPTIONAL, clip_grad_norm = OPTIONAL, seed = OPTIONAL, on_epoch = OPTIONAL, log = true,
-  resume = OPTIONAL, nan_guard = true,
+  resume = OPTIONAL, nan_guard = true, resume_command = OPTIONAL,
 }
 
 local TRAIN_STATE_VERSION = 1
@@ -460,6 +463,7 @@ function train.fit(opts)
     restore_source(o.val, ts.val_state)
     if ts.stopped_early then
       history.stopped_early = true
+      set_rng(ts.rng) -- as the run that stopped left it
       return history
     end
     if run.batch == 0 then -- at an epoch boundary: the generator and data as they were then
@@ -505,8 +509,9 @@ function train.fit(opts)
       where = string.format("at epoch %d, batch %d/%s", run.epoch, run.batch, total and tostring(total) or "?")
     end
     local message = string.format("train: interrupted (%s) %s; %s", signal, where,
-      path and string.format("checkpoint saved to %s; resume with --resume %s (train.fit{resume = ...})", path, path)
-        or "nothing saved (no checkpoint_dir)")
+      not path and "nothing saved (no checkpoint_dir)"
+        or o.resume_command and string.format("checkpoint saved to %s; resume with: %s", path, o.resume_command)
+        or string.format("checkpoint saved to %s; resume with --resume %s (train.fit{resume = ...})", path, path))
     error(setmetatable({interrupted = true, signal = signal, epoch = run.epoch, batch = run.batch, num_batches = total,
       path = path, history = history, message = message}, Interrupted), 0)
   end

@@ -5,6 +5,8 @@
 #   expect_eq NAME ACTUAL EXPECTED
 #   expect_match NAME TEXT ERE               # TEXT must contain a line matching ERE
 #   expect_no_match NAME TEXT ERE
+#   wait_for FILE ERE [SECONDS [AFTER]]      # polls until a line of FILE matches ERE
+#                                            # (after a line matching AFTER, when given)
 #   finish                                   # prints "N passed, N failed"; exit status
 set -u
 
@@ -46,6 +48,20 @@ expect_match() {
 
 expect_no_match() {
   if printf '%s\n' "$2" | grep -Eq -- "$3"; then fail "$1" "a line matches: $3" "in: $2"; else pass; fi
+}
+
+wait_for() {
+  local i
+  for ((i = 0; i < ${3:-30} * 50; i++)); do
+    if [ -n "${4:-}" ]; then
+      awk -v after="$4" -v want="$2" '$0 ~ after { on = 1 } on && $0 ~ want { found = 1 } END { exit !found }' \
+        "$1" 2>/dev/null && return 0
+    else
+      grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+    fi
+    sleep 0.02
+  done
+  return 1
 }
 
 finish() {

@@ -10,16 +10,6 @@ source "$(dirname "$0")/lib.sh" "$@"
 TINY=$(cd "$(dirname "$0")" && pwd)/train_tiny.lua
 EPOCHS=12
 
-# wait_for FILE ERE [SECONDS]: polls until a line of FILE matches.
-wait_for() {
-  local i
-  for ((i = 0; i < ${3:-30} * 50; i++)); do
-    grep -Eq -- "$2" "$1" 2>/dev/null && return 0
-    sleep 0.02
-  done
-  return 1
-}
-
 # interrupt_and_resume NAME SIGNAL STATUS [train_tiny options]
 interrupt_and_resume() {
   local name=$1 sig=$2 status=$3
