@@ -202,12 +202,40 @@ static int l_full_like(lua_State *L)
 
 /* --------------------------------------------------------------- random */
 
+/* rand and randn draw f32 numbers (the core ops make f32 only): another
+ * dtype would truncate every draw (to 0 for i64 from [0, 1)), so it is refused. */
+static void check_float_dtype(lua_State *L, const char *fn, const jl_lua_opts *o, int arg)
+{
+    if (o->has_dtype && o->dtype != JL_F32)
+        luaL_argerror(L, arg, lua_pushfstring(L, "%s draws floating-point numbers: dtype must be f32, got %s "
+                                                 "(jl.randint draws integers)", fn, jl_dtype_name(o->dtype)));
+}
+
+/* Integers in [lo, hi] must fit the dtype asked for exactly (u8, the boolean
+ * dtype: 0..1, as conversion maps nonzero to 1; i32; f32 up to 2^24), else the
+ * draws would collapse, wrap or round. */
+static void check_int_dtype(lua_State *L, const char *fn, const jl_lua_opts *o, int arg, lua_Integer lo,
+                            lua_Integer hi)
+{
+    lua_Integer min = LUA_MININTEGER, max = LUA_MAXINTEGER;
+    switch (o->dtype) {
+    case JL_U8: min = 0, max = 1; break;
+    case JL_I32: min = INT32_MIN, max = INT32_MAX; break;
+    case JL_F32: min = -(1 << 24), max = 1 << 24; break;
+    default: break;
+    }
+    if (lo < min || hi > max)
+        luaL_argerror(L, arg, lua_pushfstring(L, "%s: the range reaches %I, which dtype %s cannot hold (%I..%I)", fn,
+                                              lo < min ? lo : hi, jl_dtype_name(o->dtype), min, max));
+}
+
 /* jl.rand(3, 4[, opts]): uniform [0, 1). */
 static int l_rand(lua_State *L)
 {
     int64_t shape[JL_MAX_DIMS];
     int next, ndim = jl_lua_check_shape(L, 1, shape, 0, &next);
     jl_lua_opts o = jl_lua_check_opts(L, next);
+    check_float_dtype(L, "rand", &o, next);
     return jl_lua_push_opts(L, jl_rand(ndim, shape, 0.0, 1.0, o.device), &o);
 }
 
@@ -217,6 +245,7 @@ static int l_randn(lua_State *L)
     int64_t shape[JL_MAX_DIMS];
     int next, ndim = jl_lua_check_shape(L, 1, shape, 0, &next);
     jl_lua_opts o = jl_lua_check_opts(L, next);
+    check_float_dtype(L, "randn", &o, next);
     return jl_lua_push_opts(L, jl_randn(ndim, shape, 0.0, 1.0, o.device), &o);
 }
 
@@ -229,6 +258,7 @@ static int l_randint(lua_State *L)
     int next, ndim = jl_lua_check_shape(L, 3, shape, 0, &next);
     jl_lua_opts o = jl_lua_check_opts(L, next);
     if (!o.has_dtype) o.dtype = JL_I64;
+    check_int_dtype(L, "randint", &o, next, lo, hi - 1);
     return jl_lua_push_opts(L, jl_randint(ndim, shape, lo, hi, o.device), &o);
 }
 
@@ -262,6 +292,7 @@ static int l_randperm(lua_State *L)
     jl_lua_check_numel(L, 1, 1, (int64_t[]){n}, 8);
     jl_lua_opts o = jl_lua_check_opts(L, 2);
     if (!o.has_dtype) o.dtype = JL_I64;
+    check_int_dtype(L, "randperm", &o, 2, n > 0 ? 1 : 0, n);
     jl_tensor *p = jl_randperm(n, o.device);
     jl_tensor *p1 = p ? jl_affine(p, 1.0, 1.0) : NULL;
     jl_release(p);

@@ -75,7 +75,7 @@ static jl_lund_opts check_opts(lua_State *L, int arg, jl_jetdef *jetdef)
                                           jetdef ? "r, ptmin, ln_kt_min" : "features, ln_kt_min"));
         }
         if (bad)
-            luaL_argerror(L, arg, bad);
+            luaL_argerror(L, arg, lua_pushfstring(L, "%s, got %s", bad, luaL_tolstring(L, -1, NULL)));
         lua_pop(L, 1);
     }
     return o;

@@ -6,7 +6,9 @@
  *   print(jl.metrics.auc(scores, labels))
  *
  * Labels follow the training convention, 1 = background and 2 = signal;
- * {signal = 1} selects another signal value (e.g. for 0/1 labels).
+ * {signal = 1} selects 0/1 labels (background 0), {signal =, background =}
+ * any other pair. A label that is neither is an error naming it and its
+ * position (a 0 among 1/2 labels, a 2 among 0/1 ones, a third class).
  */
 #include <string.h>
 
@@ -16,38 +18,53 @@
 
 typedef struct roc_args {
     jl_tensor *scores, *labels, *weights;
-    double signal;
+    double signal, background;
 } roc_args;
 
-/* (scores, labels[, {weights=, signal=}]); unknown option keys are errors. */
-static roc_args check_roc_args(lua_State *L)
+/* (scores, labels[, {weights=, signal=, background=}]); unknown option keys
+ * are errors; every label must be background or signal. */
+static roc_args check_roc_args(lua_State *L, const char *what)
 {
-    roc_args a = {jl_lua_check(L, 1), jl_lua_check(L, 2), NULL, 2};
-    if (lua_isnoneornil(L, 3)) return a;
-    luaL_checktype(L, 3, LUA_TTABLE);
-    lua_pushnil(L);
-    while (lua_next(L, 3)) {
-        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
-        if (strcmp(k, "weights") == 0) {
-            if (!lua_isnil(L, -1)) {
-                a.weights = jl_lua_test(L, -1);
-                if (!a.weights) luaL_error(L, "option 'weights': tensor expected, got %s", luaL_typename(L, -1));
+    roc_args a = {jl_lua_check(L, 1), jl_lua_check(L, 2), NULL, 2, 1};
+    bool has_background = false;
+    if (!lua_isnoneornil(L, 3)) {
+        luaL_checktype(L, 3, LUA_TTABLE);
+        lua_pushnil(L);
+        while (lua_next(L, 3)) {
+            const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+            if (strcmp(k, "weights") == 0) {
+                if (!lua_isnil(L, -1)) {
+                    a.weights = jl_lua_test(L, -1);
+                    if (!a.weights) luaL_error(L, "option 'weights': tensor expected, got %s", luaL_typename(L, -1));
+                }
+            } else if (strcmp(k, "signal") == 0) {
+                if (!lua_isnumber(L, -1))
+                    luaL_error(L, "option 'signal': number expected, got %s", luaL_typename(L, -1));
+                a.signal = lua_tonumber(L, -1);
+            } else if (strcmp(k, "background") == 0) {
+                if (!lua_isnumber(L, -1))
+                    luaL_error(L, "option 'background': number expected, got %s", luaL_typename(L, -1));
+                a.background = lua_tonumber(L, -1);
+                has_background = true;
+            } else {
+                luaL_error(L, "unknown option '%s' (weights, signal, background)", k);
             }
-        } else if (strcmp(k, "signal") == 0) {
-            if (!lua_isnumber(L, -1)) luaL_error(L, "option 'signal': number expected, got %s", luaL_typename(L, -1));
-            a.signal = lua_tonumber(L, -1);
-        } else {
-            luaL_error(L, "unknown option '%s' (weights, signal)", k);
+            lua_pop(L, 1);
         }
-        lua_pop(L, 1);
     }
+    if (!has_background) a.background = a.signal == 1 ? 0 : 1;
+    if (a.background == a.signal) luaL_error(L, "%s: background and signal are both %f", what, a.signal);
+    /* after jl_roc's shape checks would pass: a shape error is its message */
+    if (a.labels->ndim == 1 && a.scores->ndim == 1 && a.labels->shape[0] == a.scores->shape[0] &&
+        jl_check_binary_labels(what, a.labels, a.background, a.signal) < 0)
+        jl_lua_raise(L);
     return a;
 }
 
 /* jl.metrics.roc(scores, labels[, opts]) → {eff_s=, eff_b=, thresholds=, auc=} */
 static int l_roc(lua_State *L)
 {
-    roc_args a = check_roc_args(L);
+    roc_args a = check_roc_args(L, "roc");
     jl_tensor *es, *eb, *thr;
     double auc;
     if (jl_roc(a.scores, a.labels, a.weights, a.signal, &es, &eb, &thr, &auc) < 0) return jl_lua_raise(L);
@@ -66,7 +83,7 @@ static int l_roc(lua_State *L)
 /* jl.metrics.auc(scores, labels[, opts]) → number */
 static int l_auc(lua_State *L)
 {
-    roc_args a = check_roc_args(L);
+    roc_args a = check_roc_args(L, "auc");
     double auc;
     if (jl_roc(a.scores, a.labels, a.weights, a.signal, NULL, NULL, NULL, &auc) < 0) return jl_lua_raise(L);
     lua_pushnumber(L, auc);

@@ -599,11 +599,11 @@ static int check_input(const jl_p4 *in, int64_t n, const jl_jetdef *def)
         jl_p4 p = in[i];
         if (!isfinite(p.px) || !isfinite(p.py) || !isfinite(p.pz) || !isfinite(p.E))
             return JL_FAIL("cluster: particle %lld has a non-finite component (%g %g %g %g)",
-                           (long long)i, p.px, p.py, p.pz, p.E);
+                           (long long)i + 1, p.px, p.py, p.pz, p.E);
         if (!isfinite(jl_p4_rap(p)))
             return JL_FAIL("cluster: particle %lld (%g %g %g %g) has no finite rapidity "
                            "(E < |pz| with pt = 0, or E + |pz| = 0)",
-                           (long long)i, p.px, p.py, p.pz, p.E);
+                           (long long)i + 1, p.px, p.py, p.pz, p.E);
     }
     return JL_OK;
 }

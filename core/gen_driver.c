@@ -205,7 +205,7 @@ static int run_batch(const jl_gen_config *cfg, const uint8_t *label, int64_t fir
         rc = w ? gen_one(w, cfg, label[first + i], (uint64_t)(first + i), out, i, &attempts[i]) : JL_ENOMEM;
         gen_work_free(w);
         if (rc == JL_OK) rc = JL_FAIL_CODE(status[i], "gen: jet %lld failed on a worker thread (code %d)",
-                                           (long long)(first + i), status[i]);
+                                           (long long)(first + i) + 1, status[i]);
     }
     if (rc == JL_OK && stats) {
         stats->gen_seconds += t1 - t0;

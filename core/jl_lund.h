@@ -123,7 +123,8 @@ typedef struct jl_lund_graphs {
  * GeV, jet b = p[offsets[b] .. offsets[b+1]-1] (offsets (n_jets + 1),
  * non-decreasing, offsets[0] = 0). Parallel over jets (jl_parallel_for).
  * Fills *out (overwritten; all NULL on failure) and returns JL_OK, or a
- * status with the error naming the jet (0-based). Borrows p and offsets. */
+ * status with the error naming the jet (numbered from 1, as the constituents
+ * and particles in every message). Borrows p and offsets. */
 int jl_lund_graphs_ragged(const jl_p4 *p, const int64_t *offsets, int64_t n_jets,
                           const jl_lund_opts *o, jl_lund_graphs *out);
 

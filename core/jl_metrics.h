@@ -32,4 +32,11 @@
 int jl_roc(jl_tensor *scores, jl_tensor *labels, jl_tensor *weights, double signal,
            jl_tensor **eff_s, jl_tensor **eff_b, jl_tensor **thresholds, double *auc);
 
+/* JL_OK when every entry of labels (N, any dtype, any device) equals
+ * background or signal; otherwise JL_EARG with "<what>: label <v> at position
+ * <i> is neither background (<background>) nor signal (<signal>)", i counted
+ * from 1, the first such entry. jl_roc itself takes any other value as
+ * background; callers that know the convention check first. */
+int jl_check_binary_labels(const char *what, jl_tensor *labels, double background, double signal);
+
 #endif

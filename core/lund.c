@@ -231,11 +231,11 @@ static int ca_cluster(ca_work *w, const jl_p4 *in, int n, int *root)
     for (int i = 0; i < n; i++) {
         jl_p4 p = in[i];
         if (!isfinite(p.px) || !isfinite(p.py) || !isfinite(p.pz) || !isfinite(p.E))
-            return JL_FAIL("lund: constituent %d has a non-finite component (%g %g %g %g)", i,
+            return JL_FAIL("lund: constituent %d has a non-finite component (%g %g %g %g)", i + 1,
                            p.px, p.py, p.pz, p.E);
         set_pseudojet(w, i, p);
         if (!isfinite(w->y[i]))
-            return JL_FAIL("lund: constituent %d (%g %g %g %g) has no finite rapidity", i, p.px,
+            return JL_FAIL("lund: constituent %d (%g %g %g %g) has no finite rapidity", i + 1, p.px,
                            p.py, p.pz, p.E);
         set_slot(w, i, i);
         w->snn[i] = -1;
@@ -529,7 +529,7 @@ static int fail_jet(batch *bt)
     int64_t b = (int64_t)atomic_load(&bt->bad), col = 0;
     if (!bt->p && atlas_count(bt, b, &col) < 0)
         return JL_FAIL("lund: jet %lld, constituent %lld: pt must be 0 (padding) or > 0, got %g",
-                       (long long)b, (long long)col, (double)bt->pt[b * bt->cols + col]);
+                       (long long)b + 1, (long long)col + 1, (double)bt->pt[b * bt->cols + col]);
     int64_t n = bt->ncons[b];
     jl_p4 *buf = bt->p ? NULL : malloc((size_t)(bt->cols > 0 ? bt->cols : 1) * sizeof *buf);
     jl_lund_node *nodes = malloc((size_t)(n > 1 ? n : 1) * sizeof *nodes);
@@ -541,7 +541,7 @@ static int fail_jet(batch *bt)
     free(buf);
     free(nodes);
     char what[64];
-    snprintf(what, sizeof what, "lund: jet %lld", (long long)b);
+    snprintf(what, sizeof what, "lund: jet %lld", (long long)b + 1);
     return jl_error_wrap(what);
 }
 
@@ -665,7 +665,7 @@ int jl_lund_graphs_ragged(const jl_p4 *p, const int64_t *offsets, int64_t n_jets
     for (int64_t b = 0; b < n_jets; b++)
         if (offsets[b + 1] < offsets[b] || offsets[b + 1] - offsets[b] > (1 << 28))
             return JL_FAIL("lund: offsets must be non-decreasing (jet %lld: %lld .. %lld)",
-                           (long long)b, (long long)offsets[b], (long long)offsets[b + 1]);
+                           (long long)b + 1, (long long)offsets[b], (long long)offsets[b + 1]);
     if (offsets[n_jets] > 0 && !p)
         return JL_FAIL("lund: four-vectors are NULL");
     batch bt = {.o = o, .features = features, .n_jets = n_jets, .p = p, .p_off = offsets};

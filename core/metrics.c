@@ -80,6 +80,35 @@ static jl_tensor *signal_mask(jl_tensor *labels, double signal)
     return c;
 }
 
+int jl_check_binary_labels(const char *what, jl_tensor *labels, double background, double signal)
+{
+    bool grad_mode = jl_set_grad_enabled(false);
+    jl_tensor *h = jl_to_device(labels, JL_CPU);
+    jl_tensor *c = h ? jl_contiguous(h) : NULL;
+    jl_set_grad_enabled(grad_mode);
+    jl_release(h);
+    if (!c) return jl_last_error_code() < 0 ? jl_last_error_code() : JL_ENOMEM;
+    int64_t n = jl_numel(c);
+    const void *d = jl_data(c);
+    int rc = JL_OK;
+    for (int64_t i = 0; i < n; i++) {
+        double v;
+        switch (c->dtype) {
+        case JL_F32: v = ((const float *)d)[i]; break;
+        case JL_I32: v = ((const int32_t *)d)[i]; break;
+        case JL_I64: v = (double)((const int64_t *)d)[i]; break;
+        default: v = ((const uint8_t *)d)[i]; break;
+        }
+        if (v != background && v != signal) {
+            rc = JL_FAIL("%s: label %g at position %lld is neither background (%g) nor signal (%g)", what, v,
+                         (long long)i + 1, background, signal);
+            break;
+        }
+    }
+    jl_release(c);
+    return rc;
+}
+
 static jl_tensor *vector_f32(const float *values, int64_t n)
 {
     return jl_from_host(JL_F32, 1, (int64_t[]){n}, values);

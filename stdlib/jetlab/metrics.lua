@@ -8,7 +8,9 @@
 --
 -- Labels follow the training convention: class labels 1..K, and for the
 -- binary metrics 1 = background, 2 = signal; pass {signal = 1} to roc/auc for
--- files that use 0/1 (every label other than `signal` is background).
+-- files that use 0/1 (background 0 then), {signal =, background =} for any
+-- other pair. A label outside the convention (a 0 or a 3 among 1/2 labels, a
+-- class above K for accuracy) is an error naming its value and position.
 -- Scores are the signal probability (train.predict) or any monotone score.
 --
 -- roc and auc are C (jl.metrics, core/metrics.c): one radix sort, exact on
@@ -57,6 +59,15 @@ function metrics.accuracy(x, labels, opts)
   assert(core.is_tensor(x) and (x.ndim == 1 or x.ndim == 2), "metrics.accuracy: (N, K) or (N) tensor expected")
   assert(core.is_tensor(labels) and labels.ndim == 1 and labels.shape[1] == x.shape[1],
     "metrics.accuracy: labels must be a (N) tensor matching the " .. x.shape[1] .. " rows of x")
+  local K = x.ndim == 2 and x.shape[2] or 2
+  local i = core.no_grad(function()
+    local bad = labels:lt(1):to("i64") + labels:gt(K):to("i64")
+    return labels.shape[1] > 0 and bad:sum():item() > 0 and bad:argmax(1):item() or nil
+  end)
+  if i then
+    error(string.format("metrics.accuracy: label %g at position %d is not a class 1..%d%s", labels[i], i, K,
+      x.ndim == 1 and " (1 = background, 2 = signal)" or ""), 2)
+  end
   return core.no_grad(function()
     local pred
     if x.ndim == 2 then

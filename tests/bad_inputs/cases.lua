@@ -59,6 +59,15 @@ return function(ctx)
     {"from: u8 value out of range", function() return jl.from({256}, {dtype = "u8"}) end, raises = "value 256 at %[1%] does not fit in u8"},
     {"arange: zero step", function() return jl.arange(0, 3, 0) end, raises = "step must be nonzero"},
     {"randint: empty range", function() return jl.randint(3, 3, {2}) end, raises = "hi must be greater than lo"},
+    -- random draws in a dtype that cannot hold them were silently zeros (or 0/1)
+    {"rand: an integer dtype", function() return jl.rand(3, {dtype = "i64"}) end,
+      raises = "bad argument #2 to 'rand' %(rand draws floating%-point numbers: dtype must be f32, got i64"},
+    {"randn: a u8 dtype", function() return jl.randn(2, 2, {dtype = "u8"}) end,
+      raises = "bad argument #3 to 'randn' %(randn draws floating%-point numbers: dtype must be f32, got u8"},
+    {"randint: a range u8 cannot hold", function() return jl.randint(0, 10, 3, {dtype = "u8"}) end,
+      raises = "randint: the range reaches 9, which dtype u8 cannot hold %(0%.%.1%)"},
+    {"randperm: more than u8 holds", function() return jl.randperm(5, {dtype = "u8"}) end,
+      raises = "randperm: the range reaches 5, which dtype u8 cannot hold %(0%.%.1%)"},
     {"bernoulli: probability above 1", function() return jl.bernoulli(1.5, 2) end, raises = "probability must be in %[0, 1%]"},
     {"add: shapes that do not broadcast", function() return jl.zeros(2, 3) + jl.zeros(4) end,
       raises = "add: shapes %(2, 3%) and %(4%) cannot be broadcast"},
@@ -198,9 +207,18 @@ return function(ctx)
       returns = P(events_nan) .. ":2: column 1 is not a finite number"},
     {"cluster_file: a NaN momentum", function() return jl.physics.cluster_file(events_nan, {r = 0.4}) end,
       returns = P(events_nan) .. ":2: column 1 is not a finite number"},
-    -- the particle number in this message is core's 0-based index
+    -- particles, constituents and jets are numbered from 1 in messages, as everywhere in Lua
     {"cluster: a NaN momentum", function() return jl.physics.cluster(jl.from({{1, 0, 0, 2}, {0 / 0, 0, 0, 1}})) end,
-      raises = "cluster: particle %d has a non%-finite component %(%-?nan 0 0 1%)"},
+      raises = "cluster: particle 2 has a non%-finite component %(%-?nan 0 0 1%)"},
+    {"cluster: no finite rapidity", function() return jl.physics.cluster(jl.from({{1, 0, 0, 0}, {1, 0, 0, 2}})) end,
+      raises = "cluster: particle 1 %(1 0 0 0%) has no finite rapidity"},
+    {"lund.graphs: a NaN energy in jet 1", function()
+      return jl.lund.graphs{pt = jl.from({{5, 4}}), eta = jl.zeros(1, 2), phi = jl.zeros(1, 2), E = jl.from({{5, 0 / 0}})}
+    end, raises = "lund: jet 1: lund: constituent 2 has a non%-finite component"},
+    {"lund.graphs: a negative pT in jet 2", function()
+      return jl.lund.graphs{pt = jl.from({{5, 4}, {3, -1}}), eta = jl.zeros(2, 2), phi = jl.zeros(2, 2),
+        E = jl.from({{5, 4}, {3, 2}})}
+    end, raises = "lund: jet 2, constituent 2: pt must be 0 %(padding%) or > 0, got %-1"},
     {"cluster_file: negative R", function() return jl.physics.cluster_file(events_three, {r = -1}) end,
       raises = "bad argument #2 to 'cluster_file' %(option 'r' must be a number > 0, got %-1"},
     {"cluster: unknown algorithm", function() return jl.physics.cluster(jl.zeros(2, 4), {algo = "siscone"}) end,
@@ -271,6 +289,12 @@ return function(ctx)
     end, raises = "load_state_dict: weight has shape %(3, 3%) in the checkpoint but %(2, 3%) in the model"},
     {"freeze: pattern not a string", function() return nn.Linear(3, 2):freeze(3) end, raises = "freeze: pattern must be a string or nil"},
     {"models.fcnn: zero inputs", function() return nn.models.fcnn{inputs = 0} end, raises = "fcnn: inputs must be a positive integer, got 0"},
+    {"models.lundnet: 4 features", function() return nn.models.lundnet{features = 4} end,
+      raises = "lundnet: features must be 5 %(ln z, ln Δ, ψ, ln m, ln kt%) or 3 %(ln z, ln Δ, ln kt%), got 4"},
+    {"lund.graphs: 4 features", function()
+      return jl.lund.graphs({pt = jl.from({{5, 4}}), eta = jl.zeros(1, 2), phi = jl.zeros(1, 2), E = jl.from({{5, 4}})},
+        {features = 4})
+    end, raises = "option 'features' must be 5 or 3, got 4"},
     {"models.particlenet: k = 0", function() return nn.models.particlenet{k = 0} end, raises = "particlenet: k must be a positive integer, got 0"},
     {"EdgeConv: k = 0", function() return nn.EdgeConv(0, 3, {8}) end, raises = "EdgeConv: k must be a positive integer"},
     {"EdgeConv: no in_channels", function() return nn.EdgeConv(16, nil, {8}) end, raises = "EdgeConv: in_channels must be a positive integer"},
@@ -278,12 +302,33 @@ return function(ctx)
 
     -- ------------------------------------------------------------ optimizers, schedules
     {"SGD: no learning rate", function() return optim.SGD(params(), {}) end, raises = "SGD group 1: option 'lr' is required"},
-    {"SGD: negative learning rate", function() return optim.SGD(params(), {lr = -1}) end, raises = "SGD: lr must be a number >= 0"},
+    {"SGD: negative learning rate", function() return optim.SGD(params(), {lr = -1}) end,
+      raises = "SGD: lr must be a finite number >= 0, got %-1$"},
+    {"SGD: learning rate a string", function() return optim.SGD(params(), {lr = "0.1"}) end,
+      raises = "SGD: lr must be a finite number >= 0, got \"0%.1\""},
+    {"SGD: NaN learning rate", function() return optim.SGD(params(), {lr = 0 / 0}) end,
+      raises = "SGD: lr must be a finite number >= 0, got %-?nan"},
+    {"SGD: negative momentum", function() return optim.SGD(params(), {lr = 0.1, momentum = -0.5}) end,
+      raises = "SGD: momentum must be a finite number >= 0, got %-0%.5"},
+    {"SGD: the second group's learning rate", function()
+      return optim.SGD({{params = params()}, {params = params(), lr = -0.01}}, {lr = 0.1})
+    end, raises = "SGD group 2: lr must be a finite number >= 0, got %-0%.01"},
+    {"Adam: negative learning rate", function() return optim.Adam(params(), {lr = -1e-3}) end,
+      raises = "Adam: lr must be a finite number >= 0, got %-0%.001"},
+    {"AdamW: infinite learning rate", function() return optim.AdamW(params(), {lr = math.huge}) end,
+      raises = "AdamW: lr must be a finite number >= 0, got inf"},
+    {"AdamW: learning rate a string", function() return optim.AdamW(params(), {lr = "fast"}) end,
+      raises = "AdamW: lr must be a finite number >= 0, got \"fast\""},
     {"SGD: misspelt option", function() return optim.SGD(params(), {lr = 0.1, momentun = 0.9}) end,
       raises = "SGD: unknown option 'momentun' %(expected dampening, lr, momentum, nesterov, weight_decay%)"},
-    {"Adam: one beta", function() return optim.Adam(params(), {betas = {0.9}}) end, raises = "Adam: betas must be {beta1, beta2} in %[0, 1%)"},
-    {"Adam: beta1 above 1", function() return optim.Adam(params(), {betas = {1.5, 0.9}}) end, raises = "Adam: betas must be"},
-    {"Adam: negative eps", function() return optim.Adam(params(), {eps = -1}) end, raises = "Adam: lr, eps and weight_decay must be >= 0"},
+    {"Adam: one beta", function() return optim.Adam(params(), {betas = {0.9}}) end,
+      raises = "Adam: betas%[2%] must be a finite number >= 0 and < 1, got nil"},
+    {"Adam: beta1 above 1", function() return optim.Adam(params(), {betas = {1.5, 0.9}}) end,
+      raises = "Adam: betas%[1%] must be a finite number >= 0 and < 1, got 1%.5"},
+    {"Adam: betas a number", function() return optim.Adam(params(), {betas = 0.9}) end,
+      raises = "Adam: betas must be {beta1, beta2} in %[0, 1%), got 0%.9"},
+    {"Adam: negative eps", function() return optim.Adam(params(), {eps = -1}) end,
+      raises = "Adam: eps must be a finite number >= 0, got %-1"},
     {"Adam: no parameters", function() return optim.Adam({}) end, raises = "Adam: no parameters to optimize"},
     {"AdamW: parameters a number", function() return optim.AdamW(3) end,
       raises = "AdamW: parameters %(an array of tensors or groups%) expected"},
@@ -305,6 +350,10 @@ return function(ctx)
     {"cross_entropy: f32 labels", function() return loss.cross_entropy(jl.zeros(2, 2), jl.from({1, 2})) end,
       raises = "labels must be i64 or i32, got f32"},
     {"cross_entropy: one label too many", function() return loss.cross_entropy(jl.zeros(2, 2), i64({1, 2, 1})) end,
+      raises = "loss%.cross_entropy: logits %(2, 2%) and labels %(3%) differ: one label per row expected"},
+    {"cross_entropy: logits of one dimension", function() return loss.cross_entropy(jl.zeros(2), i64({1, 2})) end,
+      raises = "loss%.cross_entropy: logits must have 2 dimensions, got %(2%)"},
+    {"jl.cross_entropy (core): one label too many", function() return jl.cross_entropy(jl.zeros(2, 2), i64({1, 2, 1})) end,
       raises = "cross_entropy: labels must be i64 of shape %(2%) for logits %(2, 2%), got i64 %(3%)"},
     {"cross_entropy: weights of the wrong length", function()
       return loss.cross_entropy(jl.zeros(2, 2), i64({1, 2}), {weights = jl.ones(3)})
@@ -312,13 +361,33 @@ return function(ctx)
     {"cross_entropy: unknown reduction", function()
       return loss.cross_entropy(jl.zeros(2, 2), i64({1, 2}), {reduction = "avg"})
     end, raises = "option 'reduction' must be \"mean\", \"sum\" or \"none\", got avg"},
-    {"mse: shapes differ", function() return loss.mse(jl.zeros(2), jl.zeros(3)) end, raises = "shapes %(2%) and %(3%) cannot be broadcast"},
+    -- shape errors name the criterion and the shapes given, not the internal op
+    {"mse: shapes differ", function() return loss.mse(jl.zeros(4, 2), jl.zeros(4, 3)) end,
+      raises = "loss%.mse: input %(4, 2%) and target %(4, 3%) differ"},
+    {"mse: a target that would broadcast", function() return loss.mse(jl.zeros(4, 2), jl.zeros(4, 1)) end,
+      raises = "loss%.mse: input %(4, 2%) and target %(4, 1%) differ"},
+    {"mse: a number as target", function() return loss.mse(jl.zeros(4, 2), 3) end,
+      raises = "loss%.mse: target must be a tensor, got number"},
+    {"mse: weights of the wrong length", function() return loss.mse(jl.zeros(4), jl.zeros(4), {weights = jl.ones(3)}) end,
+      raises = "mse: weights must be a %(4%) tensor, one per sample, got %(3%)"},
+    {"bce_with_logits: shapes differ", function() return loss.bce_with_logits(jl.zeros(4, 2), jl.zeros(4, 3)) end,
+      raises = "loss%.bce_with_logits: logits %(4, 2%) and targets %(4, 3%) differ"},
+    {"kl_div: shapes differ", function() return loss.kl_div(jl.zeros(4, 2), jl.zeros(4, 3)) end,
+      raises = "loss%.kl_div: input %(4, 2%) and target %(4, 3%) differ"},
+    {"kd.features: a teacher of another width", function()
+      return loss.kd.features{student_dim = 2, teacher_dim = 3}(jl.zeros(4, 2), jl.zeros(4, 2))
+    end, raises = "loss%.kd%.features: student %(4, 2%) and teacher %(4, 2%) do not fit %(B, 2%) and %(B, 3%)"},
+    {"kd.relational: one teacher row short", function() return loss.kd.relational{}(jl.zeros(4, 2), jl.zeros(3, 2)) end,
+      raises = "loss%.kd%.relational: .*got student %(4, 2%) and teacher %(3, 2%)"},
     {"kd.hinton: alpha above 1", function() return loss.kd.hinton{alpha = 2, T = 4} end,
       raises = "kd%.hinton: alpha must be a number in %[0, 1%], got 2"},
     {"kd.hinton: T = 0", function() return loss.kd.hinton{alpha = 0.5, T = 0} end, raises = "kd%.hinton: T must be a number in"},
     {"kd.hinton: teacher logits of another shape", function()
       return loss.kd.hinton{alpha = 0.5, T = 4}(jl.zeros(2, 2), i64({1, 2}), jl.zeros(2, 3))
-    end, raises = "shapes %(2, 3%) and %(2, 2%) cannot be broadcast"},
+    end, raises = "loss%.kd%.hinton: student logits %(2, 2%) and teacher logits %(2, 3%) differ"},
+    {"kd.hinton: one label short", function()
+      return loss.kd.hinton{alpha = 0.5, T = 4}(jl.zeros(2, 2), i64({1}), jl.zeros(2, 2))
+    end, raises = "loss%.kd%.hinton: logits %(2, 2%) and labels %(1%) differ"},
 
     -- ------------------------------------------------------------ data
     {"data.open: missing file", function() return data.open(missing) end, returns = "cannot open " .. P(missing)},
@@ -352,6 +421,20 @@ return function(ctx)
     -- ------------------------------------------------------------ metrics, generator, training, formats
     {"metrics.auc: labels and scores of different lengths", function() return jl.metrics.auc(jl.zeros(3), jl.zeros(4)) end,
       raises = "labels has 4 entries but scores have 3"},
+    -- labels outside the convention (1/2, or 0/1 with {signal = 1}) were taken as background
+    {"metrics.auc: a label 0 among 1/2", function() return jl.metrics.auc(jl.rand(4), i64({1, 2, 0, 2})) end,
+      raises = "auc: label 0 at position 3 is neither background %(1%) nor signal %(2%)"},
+    {"metrics.auc: a third class", function() return metrics.auc(jl.rand(4), i64({1, 2, 3, 2})) end,
+      raises = "auc: label 3 at position 3 is neither background %(1%) nor signal %(2%)"},
+    {"metrics.roc: a label 2 among 0/1 labels", function() return metrics.roc(jl.rand(3), i64({0, 1, 2}), {signal = 1}) end,
+      raises = "roc: label 2 at position 3 is neither background %(0%) nor signal %(1%)"},
+    {"metrics.roc: background and signal equal", function()
+      return metrics.roc(jl.rand(3), i64({0, 1, 1}), {signal = 1, background = 1})
+    end, raises = "roc: background and signal are both 1"},
+    {"metrics.accuracy: a label 0", function() return metrics.accuracy(jl.zeros(3, 2), i64({1, 0, 2})) end,
+      raises = "metrics%.accuracy: label 0 at position 2 is not a class 1%.%.2"},
+    {"metrics.accuracy: a label 3 with signal scores", function() return metrics.accuracy(jl.zeros(3), i64({1, 3, 2})) end,
+      raises = "metrics%.accuracy: label 3 at position 2 is not a class 1%.%.2 %(1 = background, 2 = signal%)"},
     {"metrics.roc: labels a string", function() return jl.metrics.roc(jl.zeros(3), "x") end,
       raises = "bad argument #2 to 'roc' %(tensor expected, got string%)"},
     {"metrics.rejection: not a roc table", function() return metrics.rejection({}, 0.5) end,

@@ -15,7 +15,11 @@
 -- per sample (B). Without weights every criterion reduces like its
 -- torch.nn.functional namesake. Gradients flow to the first argument (and to
 -- the target of mse/kl_div when it requires grad), never to the weights.
--- No criterion changes its inputs.
+-- No criterion changes its inputs. Shapes are checked at the entry, the
+-- message naming the criterion and the shapes given ("loss.mse: input (4, 2)
+-- and target (4, 3) differ"): mse, bce_with_logits and kl_div take input and
+-- target of one shape (no broadcasting), cross_entropy logits (B, K) and
+-- labels (B).
 
 local jl = require "jetlab"
 local options = require "jetlab.options"
@@ -34,7 +38,52 @@ end
 local function check_weights(what, weights, batch)
   if weights == nil then return end
   if not jl.is_tensor(weights) or weights:dim() ~= 1 or weights:size(1) ~= batch then
-    error(string.format("%s: weights must be a (%d) tensor, one per sample", what, batch), 3)
+    error(string.format("%s: weights must be a (%d) tensor, one per sample, got %s", what, batch,
+      jl.is_tensor(weights) and "(" .. table.concat(weights.shape, ", ") .. ")" or type(weights)), 3)
+  end
+end
+
+local function shape_text(t)
+  return "(" .. table.concat(t.shape, ", ") .. ")"
+end
+
+--- F.check_tensor(what, name, t[, ndim]) raises "<what>: <name> must be a
+--- tensor[ of ndim dimensions], got ..." unless it is one (level: the
+--- criterion's caller). Exposed for the criteria built elsewhere (loss.kd).
+function F.check_tensor(what, name, t, ndim, level)
+  if not jl.is_tensor(t) then
+    error(string.format("%s: %s must be a tensor, got %s", what, name, type(t)), (level or 2) + 1)
+  end
+  if ndim and t:dim() ~= ndim then
+    error(string.format("%s: %s must have %d dimension%s, got %s", what, name, ndim, ndim == 1 and "" or "s",
+      shape_text(t)), (level or 2) + 1)
+  end
+end
+
+--- F.check_same_shape(what, a_name, a, b_name, b[, level]) raises "<what>:
+--- <a_name> (4, 2) and <b_name> (4, 3) differ" unless a and b are tensors of
+--- one shape.
+function F.check_same_shape(what, a_name, a, b_name, b, level)
+  level = (level or 2) + 1
+  F.check_tensor(what, a_name, a, nil, level)
+  F.check_tensor(what, b_name, b, nil, level)
+  local sa, sb = a.shape, b.shape
+  local same = #sa == #sb
+  for i = 1, #sa do same = same and sa[i] == sb[i] end
+  if not same then
+    error(string.format("%s: %s %s and %s %s differ", what, a_name, shape_text(a), b_name, shape_text(b)), level)
+  end
+end
+
+--- F.check_labels(what, logits, labels[, level]) raises unless logits are (B, K)
+--- and labels a (B) tensor.
+function F.check_labels(what, logits, labels, level)
+  level = (level or 2) + 1
+  F.check_tensor(what, "logits", logits, 2, level)
+  F.check_tensor(what, "labels", labels, nil, level)
+  if labels:dim() ~= 1 or labels:size(1) ~= logits:size(1) then
+    error(string.format("%s: logits %s and labels %s differ: one label per row expected", what, shape_text(logits),
+      shape_text(labels)), level)
   end
 end
 
@@ -57,6 +106,7 @@ end
 --- Fused softmax cross-entropy in C (jl.cross_entropy).
 function F.cross_entropy(logits, labels, opts)
   local o = options.check("cross_entropy", opts, {weights = OPTIONAL, reduction = "mean"})
+  F.check_labels("loss.cross_entropy", logits, labels)
   return jl.cross_entropy(logits, labels, {weights = o.weights, reduction = o.reduction})
 end
 
@@ -66,6 +116,7 @@ end
 --- over (0, x): stable for any |x| and with the exact gradient σ(x) - y.
 function F.bce_with_logits(logits, targets, opts)
   local o = options.check("bce_with_logits", opts, {weights = OPTIONAL, reduction = "mean"})
+  F.check_same_shape("loss.bce_with_logits", "logits", logits, "targets", targets)
   check_reduction("bce_with_logits", o.reduction)
   check_weights("bce_with_logits", o.weights, logits:size(1))
   local last = logits:dim() + 1
@@ -79,6 +130,7 @@ end
 --- "mean" without weights averages over every element (torch's mse_loss).
 function F.mse(input, target, opts)
   local o = options.check("mse", opts, {weights = OPTIONAL, reduction = "mean"})
+  F.check_same_shape("loss.mse", "input", input, "target", target)
   check_reduction("mse", o.reduction)
   check_weights("mse", o.weights, input:size(1))
   return F.reduce((input - target) ^ 2, o.weights, o.reduction)
@@ -96,6 +148,8 @@ end
 function F.kl_div(input, target, opts)
   local o = options.check("kl_div", opts,
     {log_target = false, reduction = "batchmean", weights = OPTIONAL})
+  F.check_same_shape("loss.kl_div", "input", input, "target", target)
+  F.check_tensor("loss.kl_div", "input", input, 2)
   check_reduction("kl_div", o.reduction, {batchmean = true, sum = true, mean = true, none = true})
   check_weights("kl_div", o.weights, input:size(1))
   local pointwise

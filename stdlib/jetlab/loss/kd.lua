@@ -50,6 +50,8 @@ function kd.hinton(opts)
   local alpha, T = o.alpha, o.T
   return function(student_logits, labels, teacher_logits, call_opts)
     local c = options.check("kd.hinton criterion", call_opts, {weights = OPTIONAL})
+    F.check_labels("loss.kd.hinton", student_logits, labels)
+    F.check_same_shape("loss.kd.hinton", "student logits", student_logits, "teacher logits", teacher_logits)
     local ce = F.cross_entropy(student_logits, labels, {weights = c.weights})
     local log_p = jl.no_grad(function() return (teacher_logits:detach() * (1 / T)):log_softmax(2) end)
     local log_q = (student_logits * (1 / T)):log_softmax(2)
@@ -71,6 +73,12 @@ function kd.features(opts)
   end
   function Features:forward(student, teacher, call_opts)
     local c = options.check("kd.features criterion", call_opts, {weights = OPTIONAL})
+    F.check_tensor("loss.kd.features", "student", student, 2)
+    F.check_tensor("loss.kd.features", "teacher", teacher, 2)
+    if student:size(2) ~= o.student_dim or teacher:size(2) ~= o.teacher_dim or student:size(1) ~= teacher:size(1) then
+      error(string.format("loss.kd.features: student (%s) and teacher (%s) do not fit (B, %d) and (B, %d)",
+        table.concat(student.shape, ", "), table.concat(teacher.shape, ", "), o.student_dim, o.teacher_dim), 2)
+    end
     return F.mse(self.proj(student), teacher:detach(), {weights = c.weights})
   end
   return Features()
@@ -90,10 +98,12 @@ end
 function kd.relational(opts)
   options.check("kd.relational", opts, {})
   return function(student, teacher)
+    F.check_tensor("loss.kd.relational", "student", student, 2)
+    F.check_tensor("loss.kd.relational", "teacher", teacher, 2)
     local B = student:size(1)
     if B < 2 or teacher:size(1) ~= B then
-      error(string.format("kd.relational: needs two or more samples and one teacher row per student row, got %d and %d",
-        B, teacher:size(1)), 2)
+      error(string.format("loss.kd.relational: needs two or more samples and one teacher row per student row, " ..
+        "got student (%s) and teacher (%s)", table.concat(student.shape, ", "), table.concat(teacher.shape, ", ")), 2)
     end
     local pairs = B * (B - 1)
     local i = jl.arange(B)

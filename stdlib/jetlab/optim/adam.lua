@@ -20,15 +20,13 @@ local function class(name, weight_decay, decoupled)
     lr = 1e-3, betas = {0.9, 0.999}, eps = 1e-8, weight_decay = weight_decay,
   })
 
-  function cls:validate(g)
-    local b = g.betas
-    if type(b) ~= "table" or type(b[1]) ~= "number" or type(b[2]) ~= "number" or
-        b[1] < 0 or b[1] >= 1 or b[2] < 0 or b[2] >= 1 then
-      error(name .. ": betas must be {beta1, beta2} in [0, 1)", 3)
+  function cls:validate(g, where)
+    if type(g.betas) ~= "table" then
+      error(string.format("%s: betas must be {beta1, beta2} in [0, 1), got %s", where, tostring(g.betas)), 3)
     end
-    if g.lr < 0 or g.eps < 0 or g.weight_decay < 0 then
-      error(name .. ": lr, eps and weight_decay must be >= 0", 3)
-    end
+    Optimizer.check_number(where, "betas[1]", g.betas[1], 0, 1)
+    Optimizer.check_number(where, "betas[2]", g.betas[2], 0, 1)
+    for _, k in ipairs({"lr", "eps", "weight_decay"}) do Optimizer.check_number(where, k, g[k], 0) end
   end
 
   function cls:update(p, grad, g, state)

@@ -65,7 +65,25 @@ local function build_groups(what, params_or_groups, settings)
   return groups
 end
 
+-- A value for a message: strings quoted, the rest as tostring shows it.
+local function show(v)
+  if type(v) == "string" then return string.format("%q", v) end
+  return tostring(v)
+end
+
+--- Optimizer.check_number(where, key, v, min[, below]) raises "<where>: <key>
+--- must be a finite number >= min [and < below], got <v>" unless v is one;
+--- for the classes' validate(group, where).
+function Optimizer.check_number(where, key, v, min, below)
+  if type(v) ~= "number" or v ~= v or v == math.huge or v == -math.huge or v < min or (below and v >= below) then
+    error(string.format("%s: %s must be a finite number >= %g%s, got %s", where, key, min,
+      below and string.format(" and < %g", below) or "", show(v)), 4)
+  end
+end
+
 --- Optimizer.class(name, defaults) → a new optimizer class: Class(params, opts).
+--- A class's validate(group, where) checks one group's settings, naming
+--- where (the class, or "<class> group <i>" when there are several groups).
 function Optimizer.class(name, defaults)
   local cls = {__name = name, defaults = defaults}
   cls.__index = cls
@@ -82,7 +100,10 @@ function Optimizer.class(name, defaults)
       local self = setmetatable({settings = settings, state = {}}, c)
       self.param_groups = build_groups(name, params, group_defaults)
       if self.validate then
-        for _, g in ipairs(self.param_groups) do self:validate(g) end
+        local groups = self.param_groups
+        for gi, g in ipairs(groups) do
+          self:validate(g, #groups > 1 and string.format("%s group %d", name, gi) or name)
+        end
       end
       return self
     end,

@@ -17,11 +17,11 @@ local SGD = Optimizer.class("SGD", {
   lr = options.REQUIRED, momentum = 0, dampening = 0, nesterov = false, weight_decay = 0,
 })
 
-function SGD:validate(g)
-  if type(g.lr) ~= "number" or g.lr < 0 then error("SGD: lr must be a number >= 0", 3) end
-  if g.momentum < 0 or g.weight_decay < 0 then error("SGD: momentum and weight_decay must be >= 0", 3) end
+function SGD:validate(g, where)
+  for _, k in ipairs({"lr", "momentum", "dampening", "weight_decay"}) do Optimizer.check_number(where, k, g[k], 0) end
   if g.nesterov and (g.momentum <= 0 or g.dampening ~= 0) then
-    error("SGD: Nesterov momentum requires a momentum and zero dampening", 3)
+    error(string.format("%s: Nesterov momentum requires a momentum and zero dampening " ..
+      "(got momentum = %g, dampening = %g)", where, g.momentum, g.dampening), 3)
   end
 end
 

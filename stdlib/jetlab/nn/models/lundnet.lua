@@ -51,8 +51,9 @@ function LundNet:__init(opts)
     if defaults[k] == nil then error("lundnet: unknown option '" .. tostring(k) .. "'", 3) end
     o[k] = v
   end
-  if math.type(o.features) ~= "integer" or o.features < 1 then
-    error("lundnet: features must be a positive integer (5 or 3), got " .. tostring(o.features), 3)
+  if o.features ~= 5 and o.features ~= 3 then -- the Lund-plane node features jl.lund.graphs makes
+    error(string.format("lundnet: features must be 5 (ln z, ln Δ, ψ, ln m, ln kt) or 3 (ln z, ln Δ, ln kt), got %s",
+      type(o.features) == "string" and string.format("%q", o.features) or tostring(o.features)), 3)
   end
   self.features, self.config = o.features, o
   self:register_module("bn_input", BatchNorm1d(o.features))
