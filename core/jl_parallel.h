@@ -2,8 +2,9 @@
  *
  * Work is split into contiguous ranges of [0, n); below `grain` items per
  * worker it runs serially on the caller. Workers never touch Lua. OpenBLAS is
- * told how many threads it may use (jl_set_num_threads) so the two pools never
- * oversubscribe the machine: a GEMM runs on OpenBLAS's threads while ours wait.
+ * kept single-threaded so there is one pool only: the CPU gemm kernel splits
+ * large GEMMs over this pool (kernels/cpu/gemm.c), and no OpenBLAS thread
+ * spins while ours work.
  *
  *   static void body(void *ctx, int64_t begin, int64_t end) { ... }
  *   jl_parallel_for(rows, 4096 / cols + 1, body, &ctx);
@@ -21,7 +22,7 @@ void jl_parallel_for(int64_t n, int64_t grain, jl_range_fn fn, void *ctx);
 
 /* Number of threads used (default: online cores, or JETLAB_NUM_THREADS). */
 int jl_get_num_threads(void);
-/* Resizes the pool and sets OpenBLAS's thread count to the same value. */
+/* Resizes the pool (OpenBLAS stays at one thread). */
 void jl_set_num_threads(int n);
 /* Joins the workers (at exit; the pool restarts lazily if used again). */
 void jl_parallel_shutdown(void);

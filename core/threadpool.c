@@ -75,7 +75,7 @@ static void ensure_started(void)
 {
     if (!pool.threads) {
         pool.threads = default_threads();
-        openblas_set_num_threads(pool.threads);
+        openblas_set_num_threads(1);
     }
     while (pool.n_workers < pool.threads - 1) {
         if (pthread_create(&pool.workers[pool.n_workers], NULL, worker_main, (void *)(uintptr_t)pool.generation)) {
@@ -126,7 +126,7 @@ int jl_get_num_threads(void)
         pthread_mutex_lock(&pool.lock);
         if (!pool.threads) {
             pool.threads = default_threads();
-            openblas_set_num_threads(pool.threads);
+            openblas_set_num_threads(1);
         }
         pthread_mutex_unlock(&pool.lock);
     }
@@ -155,6 +155,6 @@ void jl_set_num_threads(int n)
     jl_parallel_shutdown();
     pthread_mutex_lock(&pool.lock);
     pool.threads = n;
-    openblas_set_num_threads(n);
+    openblas_set_num_threads(1);
     pthread_mutex_unlock(&pool.lock);
 }

@@ -5,26 +5,6 @@
 
 #include "cpu_kernels.h"
 
-/* Host blocks carry their size in a 64-byte header so freed large blocks can
- * be kept in the cache (cpu_cache.c) and handed out again without new page faults. */
-#define CPU_HEADER 64
-
-static void *cpu_alloc(size_t bytes)
-{
-    size_t rounded = jl_cpu_cache_round(bytes);
-    char *block = jl_cpu_cache_take(rounded);
-    if (!block && posix_memalign((void **)&block, CPU_HEADER, rounded + CPU_HEADER)) return NULL;
-    *(size_t *)block = rounded;
-    return block + CPU_HEADER;
-}
-
-static void cpu_free(void *p)
-{
-    if (!p) return;
-    char *block = (char *)p - CPU_HEADER;
-    if (!jl_cpu_cache_give(block, *(size_t *)block)) free(block);
-}
-
 static int cpu_memcpy(void *dst, const void *src, size_t bytes)
 {
     memcpy(dst, src, bytes);
@@ -39,8 +19,8 @@ static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
 static void cpu_init(void)
 {
     cpu_table.name = "cpu";
-    cpu_table.alloc = cpu_alloc;
-    cpu_table.free = cpu_free;
+    cpu_table.alloc = jl_cpu_host_alloc;
+    cpu_table.free = jl_cpu_host_free;
     cpu_table.to_host = cpu_memcpy;
     cpu_table.from_host = cpu_memcpy;
     cpu_table.available = cpu_available;

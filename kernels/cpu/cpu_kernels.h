@@ -23,13 +23,18 @@ void jl_cpu_register_loss(jl_backend *b);        /* loss.c: fused softmax cross-
 void jl_cpu_register_optim(jl_backend *b);       /* optim.c: fused SGD and Adam updates */
 void jl_cpu_register_edgeconv(jl_backend *b);    /* edgeconv.c: edge gather, fused batchnorm+relu(+mean) */
 
-/* The host block cache (cpu_cache.c): freed blocks of 1 MiB or more are kept
- * (up to a bounded total) and reused for the same rounded size, so large
- * temporaries do not page-fault on every op. take/give return NULL/false
- * when the cache has nothing / will not keep the block (the caller frees). */
-size_t jl_cpu_cache_round(size_t bytes);
-void *jl_cpu_cache_take(size_t rounded);
-bool jl_cpu_cache_give(void *block, size_t rounded);
+/* Host memory for tensors (cpu_cache.c). jl_cpu_host_alloc returns a 64-byte
+ * aligned block of at least `bytes` (NULL when out of memory) owned by the
+ * caller until jl_cpu_host_free. Freed blocks are kept by size class and
+ * reused, so large temporaries whose sizes change from batch to batch do not
+ * page-fault on every op and small ones skip posix_memalign; the cache holds
+ * at most the larger of 1 GiB and the peak bytes ever live. */
+void *jl_cpu_host_alloc(size_t bytes);
+void jl_cpu_host_free(void *p);
+typedef struct jl_cpu_cache_stats {
+    size_t cached_bytes, live_bytes, peak_live_bytes, limit_bytes;
+} jl_cpu_cache_stats;
+jl_cpu_cache_stats jl_cpu_cache_get_stats(void);
 /* Frees every cached block; returns the bytes released. */
 size_t jl_cpu_empty_cache(void);
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jl_parallel.h"
 #include "reference.h"
 
 static int64_t live_at_start;
@@ -62,8 +63,8 @@ static void assert_shape(const jl_tensor *t, int ndim, const int64_t *shape)
                      (long long)shape[d]);
 }
 
-/* a @ b (at least 2-D) against the naive loop; the result shape is given. */
-static void check_matmul(jl_tensor *a, jl_tensor *b, int ndim, const int64_t *shape)
+/* a @ b (at least 2-D) against the naive loop within tol; the result shape is given. */
+static void check_matmul_tol(jl_tensor *a, jl_tensor *b, int ndim, const int64_t *shape, double tol)
 {
     jl_tensor *y = jl_matmul(a, b);
     cr_assert_not_null(y, "%s @ %s: %s", jl_shape_str(a), jl_shape_str(b), jl_last_error());
@@ -71,9 +72,14 @@ static void check_matmul(jl_tensor *a, jl_tensor *b, int ndim, const int64_t *sh
     double *want = malloc(sizeof(double) * (size_t)(jl_numel(y) + 1));
     naive_matmul(a, b, want);
     double err = ref_max_rel_diff_array(y, want);
-    cr_assert_lt(err, 1e-5, "%s @ %s: error %g", jl_shape_str(a), jl_shape_str(b), err);
+    cr_assert_lt(err, tol, "%s @ %s: error %g", jl_shape_str(a), jl_shape_str(b), err);
     free(want);
     jl_release(y);
+}
+
+static void check_matmul(jl_tensor *a, jl_tensor *b, int ndim, const int64_t *shape)
+{
+    check_matmul_tol(a, b, ndim, shape, 1e-5);
 }
 
 #define SHAPE(...) (int64_t[]){__VA_ARGS__}
@@ -91,6 +97,39 @@ Test(matmul, two_d_odd_sizes)
     jl_tensor *g = RANDN(7, 300, 257), *h = RANDN(8, 257, 129);
     check_matmul(g, h, 2, SHAPE(300, 129));
     jl_tensor *all[] = {a, b, c, d, e, f, g, h};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) jl_release(all[i]);
+}
+
+/* GEMMs large enough for the pool to split them (kernels/cpu/gemm.c): by rows
+ * (M >= N), by columns (N > M), by batch entries, with transposed operands;
+ * each against the naive loop at 1, 2 and 3 threads, and bit-identical when
+ * repeated at one thread count (the split depends on the count only; OpenBLAS
+ * blocks rows differently in a part than in the whole, so the last bits may
+ * differ between counts). */
+Test(matmul, pool_split_gemms_are_correct_and_repeatable)
+{
+    jl_tensor *ra = RANDN(1, 301, 200), *rb = RANDN(2, 200, 47);  /* rows: 2.8 M multiply-adds */
+    jl_tensor *ca = RANDN(3, 19, 200), *cb = RANDN(4, 200, 517);  /* columns: 2.0 M */
+    jl_tensor *ba = RANDN(5, 4, 70, 90), *bb = RANDN(6, 4, 90, 66); /* 4 batch entries: 1.7 M */
+    jl_tensor *xa = RANDN(7, 200, 301), *xb = RANDN(8, 47, 200);
+    jl_tensor *ta = jl_transpose(xa, 0, 1), *tb = jl_transpose(xb, 0, 1); /* (301, 200), (200, 47) */
+    jl_tensor *pairs[][2] = {{ra, rb}, {ca, cb}, {ba, bb}, {ta, rb}, {ra, tb}, {ta, tb}};
+    int threads_before = jl_get_num_threads();
+    for (size_t i = 0; i < sizeof pairs / sizeof *pairs; i++) {
+        jl_tensor *a = pairs[i][0], *b = pairs[i][1];
+        for (int t = 1; t <= 3; t++) {
+            jl_set_num_threads(t);
+            jl_tensor *y = jl_matmul(a, b), *again = jl_matmul(a, b);
+            cr_assert(y && again, "%s", jl_last_error());
+            check_matmul_tol(a, b, y->ndim, y->shape, 5e-5); /* K = 200 float32 terms of size ~1 */
+            cr_assert_eq(memcmp(jl_data(y), jl_data(again), sizeof(float) * (size_t)jl_numel(y)), 0,
+                         "pair %zu at %d threads: two runs differ", i, t);
+            jl_release(y);
+            jl_release(again);
+        }
+    }
+    jl_set_num_threads(threads_before);
+    jl_tensor *all[] = {ra, rb, ca, cb, ba, bb, xa, xb, ta, tb};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) jl_release(all[i]);
 }
 
