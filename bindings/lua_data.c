@@ -338,12 +338,7 @@ static int l_split(lua_State *L)
 
 /* --- the loader -------------------------------------------------------------- */
 
-static lloader *check_loader(lua_State *L)
-{
-    lloader *u = luaL_checkudata(L, 1, LOADER_MT);
-    if (!u->l) luaL_argerror(L, 1, "attempt to use a closed loader");
-    return u;
-}
+static lloader *check_loader(lua_State *L) { return jl_lua_check_handle(L, 1, LOADER_MT, "loader"); }
 
 static const char *const loader_keys[] = {
     "jets",    "max_constituents", "teacher_max_constituents", "chunk_size", "block_size",
@@ -478,9 +473,7 @@ static int loader_prefetching(lua_State *L)
 /* loader:close(), __gc, __close: stops the prefetch thread; idempotent. */
 static int loader_close(lua_State *L)
 {
-    lloader *u = luaL_checkudata(L, 1, LOADER_MT);
-    jl_loader_free(u->l);
-    u->l = NULL;
+    jl_loader_free(jl_lua_take_handle(L, 1, LOADER_MT));
     return 0;
 }
 
@@ -505,18 +498,7 @@ static const luaL_Reg data_functions[] = {
 
 void jl_lua_open_data(lua_State *L, int module, int methods)
 {
-    luaL_newmetatable(L, LOADER_MT);
-    int mt = lua_gettop(L);
-    lua_newtable(L);
-    jl_lua_setfuncs(L, lua_gettop(L), loader_methods);
-    lua_setfield(L, mt, "__index");
-    lua_pushcfunction(L, loader_close);
-    lua_setfield(L, mt, "__gc");
-    lua_pushcfunction(L, loader_close);
-    lua_setfield(L, mt, "__close");
-    lua_pushcfunction(L, loader_tostring);
-    lua_setfield(L, mt, "__tostring");
-    lua_pop(L, 1);
+    jl_lua_new_class(L, LOADER_MT, loader_methods, loader_close, loader_close, loader_tostring);
     luaL_newmetatable(L, BATCH_MT);
     lua_pushcfunction(L, batch_gc);
     lua_setfield(L, -2, "__gc");

@@ -61,12 +61,7 @@ static int io_fail(lua_State *L)
 
 /* ------------------------------------------------------------------ reader */
 
-static lreader *check_reader(lua_State *L)
-{
-    lreader *u = luaL_checkudata(L, 1, READER_MT);
-    if (!u->r) luaL_argerror(L, 1, "attempt to use a closed jets reader");
-    return u;
-}
+static lreader *check_reader(lua_State *L) { return jl_lua_check_handle(L, 1, READER_MT, "jets reader"); }
 
 /* jl.io.open_jets(path[, {max_constituents = 200}]) → reader | nil, message */
 static int l_open_jets(lua_State *L)
@@ -172,9 +167,7 @@ static int reader_read(lua_State *L)
 /* reader:close(), __gc, __close: idempotent. */
 static int reader_close(lua_State *L)
 {
-    lreader *u = luaL_checkudata(L, 1, READER_MT);
-    jl_h5_close(u->r);
-    u->r = NULL;
+    jl_h5_close(jl_lua_take_handle(L, 1, READER_MT));
     return 0;
 }
 
@@ -219,12 +212,7 @@ static int write_status(lua_State *L, int rc)
     return 1;
 }
 
-static lwriter *check_writer(lua_State *L)
-{
-    lwriter *u = luaL_checkudata(L, 1, WRITER_MT);
-    if (!u->w) luaL_argerror(L, 1, "attempt to use a closed jets writer");
-    return u;
-}
+static lwriter *check_writer(lua_State *L) { return jl_lua_check_handle(L, 1, WRITER_MT, "jets writer"); }
 
 /* jl.io.jets_writer(path) → writer | nil, message */
 static int l_jets_writer(lua_State *L)
@@ -326,27 +314,10 @@ static const luaL_Reg io_functions[] = {
 };
 
 /* Creates metatable `name` with __index = methods and the given metamethods. */
-static void new_class(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction gc,
-                      lua_CFunction close, lua_CFunction tostring)
-{
-    luaL_newmetatable(L, name);
-    int mt = lua_gettop(L);
-    lua_newtable(L);
-    jl_lua_setfuncs(L, lua_gettop(L), methods);
-    lua_setfield(L, mt, "__index");
-    lua_pushcfunction(L, gc);
-    lua_setfield(L, mt, "__gc");
-    lua_pushcfunction(L, close);
-    lua_setfield(L, mt, "__close");
-    lua_pushcfunction(L, tostring);
-    lua_setfield(L, mt, "__tostring");
-    lua_pop(L, 1);
-}
-
 void jl_lua_open_io(lua_State *L, int module, int methods)
 {
-    new_class(L, READER_MT, reader_methods, reader_close, reader_close, reader_tostring);
-    new_class(L, WRITER_MT, writer_methods, writer_discard, writer_close_var, writer_tostring);
+    jl_lua_new_class(L, READER_MT, reader_methods, reader_close, reader_close, reader_tostring);
+    jl_lua_new_class(L, WRITER_MT, writer_methods, writer_discard, writer_close_var, writer_tostring);
     luaL_newmetatable(L, BATCH_MT);
     lua_pushcfunction(L, batch_gc);
     lua_setfield(L, -2, "__gc");

@@ -19,6 +19,38 @@ void jl_lua_setfuncs(lua_State *L, int idx, const luaL_Reg *regs)
     }
 }
 
+void jl_lua_new_class(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction gc,
+                      lua_CFunction close, lua_CFunction tostring)
+{
+    luaL_newmetatable(L, name);
+    int mt = lua_gettop(L);
+    lua_newtable(L);
+    jl_lua_setfuncs(L, lua_gettop(L), methods);
+    lua_setfield(L, mt, "__index");
+    lua_pushcfunction(L, gc);
+    lua_setfield(L, mt, "__gc");
+    lua_pushcfunction(L, close);
+    lua_setfield(L, mt, "__close");
+    lua_pushcfunction(L, tostring);
+    lua_setfield(L, mt, "__tostring");
+    lua_pop(L, 1);
+}
+
+void *jl_lua_check_handle(lua_State *L, int arg, const char *mt, const char *what)
+{
+    void **u = luaL_checkudata(L, arg, mt);
+    if (!*u) luaL_argerror(L, arg, lua_pushfstring(L, "attempt to use a closed %s", what));
+    return u;
+}
+
+void *jl_lua_take_handle(lua_State *L, int arg, const char *mt)
+{
+    void **u = luaL_checkudata(L, arg, mt);
+    void *p = *u;
+    *u = NULL;
+    return p;
+}
+
 /* jl.stats() → {tensors=, storages=, bytes=, peak_bytes=, nodes=, cuda_bytes=, cuda_peak_bytes=} */
 static int l_stats(lua_State *L)
 {

@@ -17,6 +17,19 @@
 /* Copies regs (NULL-terminated) into the table at absolute index idx. */
 void jl_lua_setfuncs(lua_State *L, int idx, const luaL_Reg *regs);
 
+/* Handles: userdata whose first field is a pointer to a C object, NULL once
+ * closed (jl.io readers and writers, jl.data loaders).
+ * jl_lua_new_class registers metatable `name`: methods as __index, gc,
+ * close and tostring as __gc, __close and __tostring.
+ * jl_lua_check_handle → the userdata at arg (of metatable mt), raising
+ * "attempt to use a closed <what>" once closed.
+ * jl_lua_take_handle → its pointer (NULL when closed already), leaving NULL
+ * behind: what a close function frees, once. */
+void jl_lua_new_class(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction gc,
+                      lua_CFunction close, lua_CFunction tostring);
+void *jl_lua_check_handle(lua_State *L, int arg, const char *mt, const char *what);
+void *jl_lua_take_handle(lua_State *L, int arg, const char *mt);
+
 /* The Tensor type: metatable, element access, fields, in-place writes (lua_tensor.c). */
 void jl_lua_open_tensor(lua_State *L, int module, int methods);
 /* __tostring (lua_print.c); exported for the metatable. */

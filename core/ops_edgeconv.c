@@ -20,8 +20,8 @@
 #include <string.h>
 
 #include "jl_ops.h"
+#include "ops_bn.h"
 
-enum { ROW_MEAN, ROW_VAR, ROW_WEIGHT, ROW_BIAS, ROW_GRAD_BIAS, ROW_GRAD_WEIGHT, TABLE_ROWS };
 
 /* --- argument checks -------------------------------------------------------------- */
 
@@ -139,51 +139,6 @@ jl_tensor *jl_edge_gather(jl_tensor *ab, jl_tensor *edge_offsets, jl_tensor *nbr
 
 /* --- batch_norm_relu ---------------------------------------------------------------- */
 
-static int check_channel(const char *name, const jl_tensor *t, const jl_tensor *x)
-{
-    if (!t) return JL_OK;
-    if (t->dtype != JL_F32 || t->ndim != 1 || t->shape[0] != x->shape[1])
-        return JL_FAIL("batch_norm_relu: %s must be f32 (%lld), got %s %s", name, (long long)x->shape[1],
-                       jl_dtype_name(t->dtype), jl_shape_str(t));
-    if (jl_device_of(t) != jl_device_of(x))
-        return JL_FAIL("batch_norm_relu: %s is on %s but x is on %s", name, jl_device_name(jl_device_of(t)),
-                       jl_device_name(jl_device_of(x)));
-    return JL_OK;
-}
-
-/* Row `row` of table <- src (C), or value when src is NULL. */
-static int set_row(jl_tensor *table, int row, jl_tensor *src, double value)
-{
-    jl_tensor *r = jl_select(table, 0, row);
-    int rc = !r ? jl_last_error_code() : src ? jl_copy_(r, src) : jl_fill_(r, value);
-    jl_release(r);
-    return rc;
-}
-
-/* running (C) <- (1 - m) * running + m * scale * row `row` of table; in place, no graph. */
-static int blend_into(jl_tensor *running, jl_tensor *table, int row, double m, double scale)
-{
-    jl_tensor *batch = jl_select(table, 0, row);
-    jl_tensor *a = batch ? jl_affine(batch, m * scale, 0.0) : NULL;
-    jl_tensor *b = a ? jl_affine(running, 1.0 - m, 0.0) : NULL;
-    jl_tensor *sum = b ? jl_add(a, b) : NULL;
-    int rc = sum ? jl_copy_(running, sum) : jl_last_error_code();
-    jl_release(batch);
-    jl_release(a);
-    jl_release(b);
-    jl_release(sum);
-    return rc;
-}
-
-/* Kernel view of `count` rows of the contiguous table starting at `first`. */
-static jl_view table_rows(const jl_tensor *table, int64_t first, int64_t count)
-{
-    jl_view v = jl_view_of(table);
-    v.data = (float *)v.data + first * table->shape[1];
-    v.shape[0] = count;
-    return v;
-}
-
 static int batch_norm_relu_backward(jl_node *node, jl_tensor *g, jl_tensor **grads)
 {
     jl_tensor *x = jl_node_saved(node, 0), *saved_table = jl_node_saved(node, 1);
@@ -227,24 +182,7 @@ jl_tensor *jl_batch_norm_relu(jl_tensor *x, jl_tensor *weight, jl_tensor *bias, 
                               jl_tensor *running_var, bool training, double momentum, double eps,
                               jl_tensor *segments)
 {
-    if (x->ndim != 2 || x->dtype != JL_F32) {
-        JL_FAIL("batch_norm_relu: x must be f32 (N, C), got %s %s", jl_dtype_name(x->dtype), jl_shape_str(x));
-        return NULL;
-    }
-    int rc = check_channel("weight", weight, x);
-    if (!rc) rc = check_channel("bias", bias, x);
-    if (!rc) rc = check_channel("running_mean", running_mean, x);
-    if (!rc) rc = check_channel("running_var", running_var, x);
-    if (!rc && !running_mean != !running_var)
-        rc = JL_FAIL("batch_norm_relu: running_mean and running_var must be given together");
-    if (!rc && !training && !running_mean)
-        rc = JL_FAIL("batch_norm_relu: eval mode needs running_mean and running_var (or training = true)");
-    if (!rc && training && x->shape[0] < 2)
-        rc = JL_FAIL("batch_norm_relu: training needs more than one row per channel, got x of shape %s",
-                     jl_shape_str(x));
-    if (!rc && !(eps >= 0)) rc = JL_FAIL("batch_norm_relu: eps must be >= 0, got %g", eps);
-    if (!rc && !(momentum >= 0 && momentum <= 1))
-        rc = JL_FAIL("batch_norm_relu: momentum must be in [0, 1], got %g", momentum);
+    int rc = jl_bn_check("batch_norm_relu", x, weight, bias, running_mean, running_var, training, momentum, eps);
     if (!rc && segments) rc = check_offsets("batch_norm_relu", "segments", segments, x->shape[0]);
     if (!rc && jl_device_of(x) != JL_CPU && segments)
         rc = JL_FAIL_CODE(JL_EDEVICE, "batch_norm_relu: segments need x on the cpu");
@@ -254,33 +192,18 @@ jl_tensor *jl_batch_norm_relu(jl_tensor *x, jl_tensor *weight, jl_tensor *bias, 
     bool was_enabled = jl_set_grad_enabled(false);
     jl_tensor *xc = jl_contiguous(x);
     jl_tensor *seg = xc && segments ? jl_contiguous(segments) : NULL;
-    jl_tensor *table = xc && (!segments || seg) ? jl_tensor_new(JL_F32, 2, (int64_t[]){TABLE_ROWS, C}, jl_device_of(x))
+    jl_tensor *table = xc && (!segments || seg) ? jl_bn_table(xc, weight, bias, running_mean, running_var, training)
                                                 : NULL;
     rc = table ? JL_OK : jl_last_error_code();
-    if (!rc && training) {
-        jl_kargs k = {.op = JL_OP_batchnorm_stats, .a = jl_view_of(xc), .i = {N, C}};
-        k.out = table_rows(table, ROW_MEAN, 2);
-        rc = jl_run(jl_device_of(x), &k);
-    } else if (!rc) {
-        rc = set_row(table, ROW_MEAN, running_mean, 0.0);
-        if (!rc) rc = set_row(table, ROW_VAR, running_var, 0.0);
-    }
-    if (!rc) rc = set_row(table, ROW_WEIGHT, weight, 1.0);
-    if (!rc) rc = set_row(table, ROW_BIAS, bias, 0.0);
-    if (!rc) rc = set_row(table, ROW_GRAD_BIAS, NULL, 0.0);
-    if (!rc) rc = set_row(table, ROW_GRAD_WEIGHT, NULL, 0.0);
     jl_tensor *out = !rc ? jl_tensor_new(JL_F32, 2, (int64_t[]){S, C}, jl_device_of(x)) : NULL;
     if (!rc && !out) rc = jl_last_error_code();
     if (!rc && S * C > 0) {
         jl_kargs k = {.op = JL_OP_bn_relu_forward, .a = jl_view_of(xc), .out = jl_view_of(out),
-                      .b = table_rows(table, ROW_MEAN, 4), .s = {eps}, .i = {N, C}};
+                      .b = jl_bn_rows(table, ROW_MEAN, 4), .s = {eps}, .i = {N, C}};
         if (seg) k.c = jl_view_of(seg);
         rc = jl_run(jl_device_of(x), &k);
     }
-    if (!rc && training && running_mean) {
-        rc = blend_into(running_mean, table, ROW_MEAN, momentum, 1.0);
-        if (!rc) rc = blend_into(running_var, table, ROW_VAR, momentum, (double)N / (double)(N - 1));
-    }
+    if (!rc && training && running_mean) rc = jl_bn_update_running(running_mean, running_var, table, momentum, N);
     jl_set_grad_enabled(was_enabled);
 
     jl_tensor *inputs[3] = {x, weight, bias};

@@ -10,12 +10,9 @@
  * does: running = (1 - momentum) * running + momentum * batch, the variance
  * unbiased (N / (N - 1)) for the running update but biased for normalising.
  */
-#include "jl_ops.h"
+#include "ops_bn.h"
 
-enum { ROW_MEAN, ROW_VAR, ROW_WEIGHT, ROW_BIAS, ROW_GRAD_BIAS, ROW_GRAD_WEIGHT, TABLE_ROWS };
-
-/* Kernel view of `count` rows of the contiguous table starting at `first`. */
-static jl_view table_rows(const jl_tensor *table, int64_t first, int64_t count)
+jl_view jl_bn_rows(const jl_tensor *table, int64_t first, int64_t count)
 {
     jl_view v = jl_view_of(table);
     v.data = (float *)v.data + first * table->shape[1];
@@ -23,41 +20,41 @@ static jl_view table_rows(const jl_tensor *table, int64_t first, int64_t count)
     return v;
 }
 
-/* Checks a per-channel argument (may be NULL): f32, shape (C), x's device. */
-static int check_channel(const char *name, const jl_tensor *t, const jl_tensor *x)
+/* Checks a per-channel argument of op (may be NULL): f32, shape (C), x's device. */
+static int check_channel(const char *op, const char *name, const jl_tensor *t, const jl_tensor *x)
 {
     if (!t) return JL_OK;
     if (t->dtype != JL_F32)
-        return JL_FAIL("batch_norm: %s must be f32, got %s", name, jl_dtype_name(t->dtype));
+        return JL_FAIL("%s: %s must be f32, got %s", op, name, jl_dtype_name(t->dtype));
     if (t->ndim != 1 || t->shape[0] != x->shape[1])
-        return JL_FAIL("batch_norm: %s has shape %s but x %s has %lld channels", name, jl_shape_str(t),
+        return JL_FAIL("%s: %s has shape %s but x %s has %lld channels", op, name, jl_shape_str(t),
                        jl_shape_str(x), (long long)x->shape[1]);
     if (jl_device_of(t) != jl_device_of(x))
-        return JL_FAIL("batch_norm: %s is on %s but x is on %s", name, jl_device_name(jl_device_of(t)),
+        return JL_FAIL("%s: %s is on %s but x is on %s", op, name, jl_device_name(jl_device_of(t)),
                        jl_device_name(jl_device_of(x)));
     return JL_OK;
 }
 
-static int check_batch_norm(const jl_tensor *x, const jl_tensor *weight, const jl_tensor *bias,
-                            const jl_tensor *running_mean, const jl_tensor *running_var, bool training,
-                            double momentum, double eps)
+int jl_bn_check(const char *op, const jl_tensor *x, const jl_tensor *weight, const jl_tensor *bias,
+                const jl_tensor *running_mean, const jl_tensor *running_var, bool training, double momentum,
+                double eps)
 {
-    if (x->ndim != 2) return JL_FAIL("batch_norm: x must be (N, C), got shape %s", jl_shape_str(x));
-    if (x->dtype != JL_F32) return JL_FAIL("batch_norm: x must be f32, got %s", jl_dtype_name(x->dtype));
-    int rc = check_channel("weight", weight, x);
-    if (!rc) rc = check_channel("bias", bias, x);
-    if (!rc) rc = check_channel("running_mean", running_mean, x);
-    if (!rc) rc = check_channel("running_var", running_var, x);
+    if (x->ndim != 2) return JL_FAIL("%s: x must be (N, C), got shape %s", op, jl_shape_str(x));
+    if (x->dtype != JL_F32) return JL_FAIL("%s: x must be f32, got %s", op, jl_dtype_name(x->dtype));
+    int rc = check_channel(op, "weight", weight, x);
+    if (!rc) rc = check_channel(op, "bias", bias, x);
+    if (!rc) rc = check_channel(op, "running_mean", running_mean, x);
+    if (!rc) rc = check_channel(op, "running_var", running_var, x);
     if (rc) return rc;
     if (!running_mean != !running_var)
-        return JL_FAIL("batch_norm: running_mean and running_var must be given together");
+        return JL_FAIL("%s: running_mean and running_var must be given together", op);
     if (!training && !running_mean)
-        return JL_FAIL("batch_norm: eval mode needs running_mean and running_var (or training = true)");
+        return JL_FAIL("%s: eval mode needs running_mean and running_var (or training = true)", op);
     if (training && x->shape[0] < 2)
-        return JL_FAIL("batch_norm: training needs more than one row per channel, got x of shape %s",
+        return JL_FAIL("%s: training needs more than one row per channel, got x of shape %s", op,
                        jl_shape_str(x));
-    if (!(eps >= 0)) return JL_FAIL("batch_norm: eps must be >= 0, got %g", eps);
-    if (!(momentum >= 0 && momentum <= 1)) return JL_FAIL("batch_norm: momentum must be in [0, 1], got %g", momentum);
+    if (!(eps >= 0)) return JL_FAIL("%s: eps must be >= 0, got %g", op, eps);
+    if (!(momentum >= 0 && momentum <= 1)) return JL_FAIL("%s: momentum must be in [0, 1], got %g", op, momentum);
     return JL_OK;
 }
 
@@ -85,9 +82,16 @@ static int blend_into(jl_tensor *running, jl_tensor *table, int row, double m, d
     return rc;
 }
 
-/* The channel table (6, C) of this forward (the stats from xc when training); +1. */
-static jl_tensor *build_table(jl_tensor *xc, jl_tensor *weight, jl_tensor *bias, jl_tensor *running_mean,
-                              jl_tensor *running_var, bool training)
+int jl_bn_update_running(jl_tensor *running_mean, jl_tensor *running_var, jl_tensor *table, double momentum,
+                         int64_t N)
+{
+    int rc = blend_into(running_mean, table, ROW_MEAN, momentum, 1.0);
+    if (!rc) rc = blend_into(running_var, table, ROW_VAR, momentum, (double)N / (double)(N - 1));
+    return rc;
+}
+
+jl_tensor *jl_bn_table(jl_tensor *xc, jl_tensor *weight, jl_tensor *bias, jl_tensor *running_mean,
+                       jl_tensor *running_var, bool training)
 {
     int64_t N = xc->shape[0], C = xc->shape[1];
     jl_tensor *table = jl_tensor_new(JL_F32, 2, (int64_t[]){TABLE_ROWS, C}, jl_device_of(xc));
@@ -95,7 +99,7 @@ static jl_tensor *build_table(jl_tensor *xc, jl_tensor *weight, jl_tensor *bias,
     int rc = JL_OK;
     if (training) {
         jl_kargs k = {.op = JL_OP_batchnorm_stats, .a = jl_view_of(xc), .i = {N, C}};
-        k.out = table_rows(table, ROW_MEAN, 2);
+        k.out = jl_bn_rows(table, ROW_MEAN, 2);
         rc = jl_run(jl_device_of(xc), &k);
     } else {
         rc = set_row(table, ROW_MEAN, running_mean, 0.0);
@@ -143,22 +147,19 @@ static int batch_norm_backward(jl_node *node, jl_tensor *g, jl_tensor **grads)
 jl_tensor *jl_batch_norm(jl_tensor *x, jl_tensor *weight, jl_tensor *bias, jl_tensor *running_mean,
                          jl_tensor *running_var, bool training, double momentum, double eps)
 {
-    if (check_batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps)) return NULL;
+    if (jl_bn_check("batch_norm", x, weight, bias, running_mean, running_var, training, momentum, eps)) return NULL;
     int64_t N = x->shape[0], C = x->shape[1];
     bool was_enabled = jl_set_grad_enabled(false);
     jl_tensor *xc = jl_contiguous(x);
-    jl_tensor *table = xc ? build_table(xc, weight, bias, running_mean, running_var, training) : NULL;
+    jl_tensor *table = xc ? jl_bn_table(xc, weight, bias, running_mean, running_var, training) : NULL;
     jl_tensor *out = table ? jl_tensor_new(JL_F32, 2, x->shape, jl_device_of(x)) : NULL;
     int rc = out ? JL_OK : jl_last_error_code();
     if (!rc && N * C > 0) {
         jl_kargs k = {.op = JL_OP_batchnorm_forward, .a = jl_view_of(xc), .out = jl_view_of(out),
-                      .b = table_rows(table, ROW_MEAN, 4), .s = {eps}, .i = {N, C}};
+                      .b = jl_bn_rows(table, ROW_MEAN, 4), .s = {eps}, .i = {N, C}};
         rc = jl_run(jl_device_of(x), &k);
     }
-    if (!rc && training && running_mean) {
-        rc = blend_into(running_mean, table, ROW_MEAN, momentum, 1.0);
-        if (!rc) rc = blend_into(running_var, table, ROW_VAR, momentum, (double)N / (double)(N - 1));
-    }
+    if (!rc && training && running_mean) rc = jl_bn_update_running(running_mean, running_var, table, momentum, N);
     jl_set_grad_enabled(was_enabled);
 
     jl_tensor *inputs[3] = {x, weight, bias};

@@ -20,6 +20,7 @@ package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
 local jl = require "jetlab"
 local E = require "jetlab.experiment"
 local data = require "jetlab.data"
+local events = require "jetlab.events"
 local train = require "jetlab.train"
 local metrics = require "jetlab.metrics"
 local plot = require "jetlab.plot"
@@ -39,45 +40,12 @@ local cfg = E.config{
 local run = E.run("real_events", cfg)
 
 -- 1. cluster the events into jets, in the ATLAS layout (GeV; the writer stores MeV)
-local is_top = {}
+local is_top, labels = {}, {}
 for _, i in ipairs(cfg.top_events) do is_top[i] = true end
-local C = cfg.constituents
-local cols = {pt = {}, eta = {}, phi = {}, E = {}, jet_pt = {}, jet_eta = {}, jet_phi = {}, jet_m = {}, labels = {}}
-local info = {}
-for fi, file in ipairs(cfg.events) do
-  local events = assert(jl.physics.read_events(file))
-  local name = file:match("([^/]+)$")
-  for ev, p in ipairs(events) do
-    local particles = p:tolist()
-    for ji, j in ipairs(jl.physics.cluster(p, {algo = "antikt", r = cfg.r, ptmin = cfg.ptmin})) do
-      if math.abs(j.eta) < cfg.max_eta then
-        local cons = {}
-        for _, k in ipairs(j.constituents) do
-          local px, py, pz, e = table.unpack(particles[k])
-          local pt = math.sqrt(px * px + py * py)
-          if pt > 0 then
-            local eta = math.log((math.sqrt(pt * pt + pz * pz) + pz) / pt)   -- asinh(pz / pt)
-            cons[#cons + 1] = {pt, eta, math.atan(py, px), e}
-          end
-        end
-        table.sort(cons, function(a, b) return a[1] > b[1] end)
-        local row = {pt = {}, eta = {}, phi = {}, E = {}}
-        for c = 1, C do
-          local q = cons[c] or {0, 0, 0, 0}
-          row.pt[c], row.eta[c], row.phi[c], row.E[c] = q[1], q[2], q[3], q[4]
-        end
-        for _, k in ipairs({"pt", "eta", "phi", "E"}) do cols[k][#cols[k] + 1] = row[k] end
-        cols.jet_pt[#cols.jet_pt + 1], cols.jet_eta[#cols.jet_eta + 1] = j.pt, j.eta
-        cols.jet_phi[#cols.jet_phi + 1], cols.jet_m[#cols.jet_m + 1] = j.phi, j.m
-        cols.labels[#cols.labels + 1] = is_top[fi] and 1 or 0
-        info[#info + 1] = {file = name, event = ev, jet = ji, pt = j.pt, m = j.m, n = #cons, top = is_top[fi] or false}
-      end
-    end
-  end
-end
-assert(#info > 0, "no jet above ptmin in the event files")
-local batch = {weights = jl.ones(#info)}
-for k, v in pairs(cols) do batch[k] = jl.tensor(v, k == "labels" and {dtype = "i64"} or nil) end
+for fi in ipairs(cfg.events) do labels[fi] = is_top[fi] and 1 or 0 end
+local batch, info = assert(events.jets(cfg.events, {algo = "antikt", r = cfg.r, ptmin = cfg.ptmin,
+  max_eta = cfg.max_eta, constituents = cfg.constituents, labels = labels}))
+for _, j in ipairs(info) do j.top = j.label == 1 end
 local real_path = run:path("pythia_jets.h5")
 assert(jl.io.write_jets(real_path, batch))
 print(string.format("%d Pythia jets (anti-kt R = %g, pT > %g GeV, |eta| < %g) written to %s", #info, cfg.r, cfg.ptmin,

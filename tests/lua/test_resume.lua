@@ -16,6 +16,9 @@ local nn = require "jetlab.nn"
 local optim = require "jetlab.optim"
 local schedule = require "jetlab.schedule"
 
+package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
+local D = require "train_data"
+
 local root = os.tmpname()
 os.remove(root)
 local dirs = 0
@@ -24,11 +27,7 @@ local function fresh_dir()
   return string.format("%s.%d", root, dirs)
 end
 
-local function exists(p)
-  local f = io.open(p, "rb")
-  if f then f:close() end
-  return f ~= nil
-end
+local exists = D.exists
 
 -- Exact text of every element (%a: every bit of the f32 value, sign of zero included).
 local function bits(t)
@@ -47,36 +46,12 @@ local function same_bits(a, b, what)
 end
 
 -- Features, labels and weights of n samples (4 features, a fixed hyperplane).
-local function make_data(n, seed)
-  jl.manual_seed(seed)
-  local x = jl.randn(n, 4)
-  local y = (x:matmul(jl.tensor({{1.5}, {-2}, {0.5}, {1}})):select(2, 1) + 0.3):gt(0):to("i64") + 1
-  local w = jl.rand(n) + 0.5
-  return x, y, w
-end
-
-local tx, ty, tw = make_data(200, 11)
-local vx, vy, vw = make_data(64, 12)
+local tx, ty, tw = D.make_data(200, 11)
+local vx, vy, vw = D.make_data(64, 12)
 local NB = 7 -- batches per epoch: 200 / 32, the last one short
 
 -- Shuffled with jl.randperm at the start of every pass (train.lua's contract).
-local function shuffled_source()
-  local n, batch = tx.shape[1], 32
-  return {
-    num_batches = (n + batch - 1) // batch,
-    batches = function()
-      local perm = jl.randperm(n)
-      local start = 1
-      return function()
-        if start > n then return nil end
-        local len = math.min(batch, n - start + 1)
-        local idx = perm:narrow(1, start, len)
-        start = start + len
-        return {x = tx:index_select(1, idx), y = ty:index_select(1, idx), w = tw:index_select(1, idx), n = len}
-      end
-    end,
-  }
-end
+local function shuffled_source() return D.shuffled_source(tx, ty, tw, 32) end
 
 local val = {{x = vx, y = vy, w = vw}}
 

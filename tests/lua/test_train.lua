@@ -10,43 +10,14 @@ local optim = require "jetlab.optim"
 local loss = require "jetlab.loss"
 local schedule = require "jetlab.schedule"
 
+package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
+local D = require "train_data"
+
 local dir = os.tmpname()
 os.remove(dir)
 
-local function exists(p)
-  local f = io.open(p, "rb")
-  if f then f:close() end
-  return f ~= nil
-end
-
--- n samples of 4 features, labelled by a fixed hyperplane (2 = signal above it).
-local function make_data(n, seed)
-  jl.manual_seed(seed)
-  local x = jl.randn(n, 4)
-  local direction = jl.tensor({{1.5}, {-2}, {0.5}, {1}})
-  local y = (x:matmul(direction):select(2, 1) + 0.3):gt(0):to("i64") + 1
-  local w = jl.rand(n) + 0.5
-  return x, y, w
-end
-
--- A data source shuffling with jl's generator every epoch (as the data engineer's will).
-local function shuffled_source(x, y, w, batch)
-  local n = x.shape[1]
-  return {
-    num_batches = (n + batch - 1) // batch,
-    batches = function()
-      local perm = jl.randperm(n)
-      local start = 1
-      return function()
-        if start > n then return nil end
-        local len = math.min(batch, n - start + 1)
-        local idx = perm:narrow(1, start, len)
-        start = start + len
-        return {x = x:index_select(1, idx), y = y:index_select(1, idx), w = w:index_select(1, idx), n = len}
-      end
-    end,
-  }
-end
+-- n samples of 4 features, labelled by a fixed hyperplane; a source shuffling with jl's generator.
+local exists, make_data, shuffled_source = D.exists, D.make_data, D.shuffled_source
 
 -- An array of fixed batches.
 local function batch_array(x, y, w, batch)

@@ -7,6 +7,7 @@
 #   expect_no_match NAME TEXT ERE
 #   wait_for FILE ERE [SECONDS [AFTER]]      # polls until a line of FILE matches ERE
 #                                            # (after a line matching AFTER, when given)
+#   fastjet_events HELPER_VAR                # FJ, files: the FastJet helper and event files
 #   finish                                   # prints "N passed, N failed"; exit status
 set -u
 
@@ -62,6 +63,31 @@ wait_for() {
     sleep 0.02
   done
   return 1
+}
+
+# fastjet_events HELPER_VAR: FJ = the FastJet reference helper named by the
+# variable HELPER_VAR (ctest sets it: tests/fastjet), and the array files =
+# every event file of Debian's fastjet-examples (plain or gzipped;
+# JETLAB_FJ_EXAMPLES overrides their folder), copied to $TMP/events. Without
+# the helper or the files, the test is skipped (exit 0).
+fastjet_events() {
+  FJ=${!1:-}
+  local examples=${JETLAB_FJ_EXAMPLES:-/usr/share/doc/fastjet-examples/examples} f
+  if [ -z "$FJ" ] || [ ! -x "$FJ" ]; then
+    echo "SKIP: no FastJet helper ($1 unset: build with libfastjet-dev installed)"
+    finish
+    exit
+  fi
+  mkdir -p "$TMP/events"
+  shopt -s nullglob
+  for f in "$examples"/*.dat; do cp "$f" "$TMP/events/"; done
+  for f in "$examples"/*.dat.gz; do gunzip -c "$f" > "$TMP/events/$(basename "${f%.gz}")"; done
+  files=("$TMP"/events/*.dat)
+  if [ ${#files[@]} -eq 0 ]; then
+    echo "SKIP: no event files in $examples (install fastjet-examples)"
+    finish
+    exit
+  fi
 }
 
 finish() {

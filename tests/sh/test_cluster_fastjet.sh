@@ -8,24 +8,7 @@
 # example files (JETLAB_FJ_EXAMPLES overrides their folder), the test is skipped.
 source "$(dirname "$0")/lib.sh" "$@"
 
-FJ=${JETLAB_FJ_CLUSTER:-}
-EXAMPLES=${JETLAB_FJ_EXAMPLES:-/usr/share/doc/fastjet-examples/examples}
-if [ -z "$FJ" ] || [ ! -x "$FJ" ]; then
-  echo "SKIP: no FastJet helper (JETLAB_FJ_CLUSTER unset: build with libfastjet-dev installed)"
-  finish
-  exit
-fi
-
-mkdir -p "$TMP/events"
-shopt -s nullglob
-for f in "$EXAMPLES"/*.dat; do cp "$f" "$TMP/events/"; done
-for f in "$EXAMPLES"/*.dat.gz; do gunzip -c "$f" > "$TMP/events/$(basename "${f%.gz}")"; done
-files=("$TMP"/events/*.dat)
-if [ ${#files[@]} -eq 0 ]; then
-  echo "SKIP: no event files in $EXAMPLES (install fastjet-examples)"
-  finish
-  exit
-fi
+fastjet_events JETLAB_FJ_CLUSTER
 
 # compare.py MANIFEST: each line "LABEL<TAB>JETLAB.json<TAB>FASTJET.json"; prints
 # "ok LABEL N" (N jets equal) or "FAIL LABEL: the first differences" per line.

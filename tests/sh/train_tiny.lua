@@ -13,6 +13,8 @@
 -- numbers), so that a signal lands mid-run. --weights writes every parameter
 -- in %a (exact) notation at the end. Prints one line per epoch ("epoch 3/20
 -- ...") and, at the end, "done", the live tensor count and the peak RSS.
+package.path = (arg[0]:match("^(.*)/") or ".") .. "/../lua/?.lua;" .. package.path
+local D = require "train_data"
 local cli = require "jetlab.cli"
 local train = require "jetlab.train"
 local data = require "jetlab.data"
@@ -44,21 +46,8 @@ local function tensor_source()
   local x = jl.randn(o.n, inputs)
   local y = (x:narrow(2, 1, 4):sum(2) + x:select(2, 5) * 0.5):gt(0):to("i64") + 1
   local w = jl.rand(o.n) + 0.5
-  local n, batch = o.n, o.batch
-  return {
-    num_batches = (n + batch - 1) // batch,
-    batches = function()
-      local perm = jl.randperm(n)
-      local start = 1
-      return function()
-        if start > n then return nil end
-        local len = math.min(batch, n - start + 1)
-        local idx = perm:narrow(1, start, len)
-        start = start + len
-        return {x = x:index_select(1, idx), y = y:index_select(1, idx), w = w:index_select(1, idx), n = len}
-      end
-    end,
-  }, {{x = x:narrow(1, 1, math.min(64, n)), y = y:narrow(1, 1, math.min(64, n))}}
+  local n = o.n
+  return D.shuffled_source(x, y, w, o.batch), {{x = x:narrow(1, 1, math.min(64, n)), y = y:narrow(1, 1, math.min(64, n))}}
 end
 
 local function file_source()
