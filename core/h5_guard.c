@@ -41,28 +41,28 @@ static record *child_record;
 
 /* ------------------------------------------------------------- settings */
 
-static atomic_bool isolation = true;
+static atomic_int isolation = JL_H5_ISOLATE_OPEN;
 static atomic_llong memory_mb = 1024, timeout_s = 60;
 static pthread_once_t settings_once = PTHREAD_ONCE_INIT;
 
 static void read_environment(void)
 {
     const char *iso = getenv("JETLAB_H5_ISOLATION");
-    if (iso && strcmp(iso, "0") == 0) atomic_store(&isolation, false);
+    if (iso && *iso) atomic_store(&isolation, atoi(iso));
     const char *mb = getenv("JETLAB_H5_MEMORY_MB"), *s = getenv("JETLAB_H5_TIMEOUT");
     jl_h5_guard_limits(mb ? atoll(mb) : 0, s ? atoll(s) : 0);
 }
 
-bool jl_h5_isolation(void)
+int jl_h5_isolation(void)
 {
     pthread_once(&settings_once, read_environment);
     return atomic_load(&isolation);
 }
 
-void jl_h5_set_isolation(bool on)
+void jl_h5_set_isolation(int level)
 {
     pthread_once(&settings_once, read_environment);
-    atomic_store(&isolation, on);
+    atomic_store(&isolation, level);
 }
 
 void jl_h5_guard_limits(int64_t mb, int64_t seconds)
@@ -282,13 +282,13 @@ static int run_in_child(const char *file, const char *what, size_t expected_byte
 int jl_h5_guarded(const char *file, const char *what, size_t expected_bytes, jl_h5_guard_fn fn, void *ctx)
 {
     jl_h5_lock();
-    int rc = jl_h5_isolation() ? run_in_child(file, what, expected_bytes, fn, ctx) : fn(ctx);
+    int rc = jl_h5_isolation() >= JL_H5_ISOLATE_OPEN ? run_in_child(file, what, expected_bytes, fn, ctx) : fn(ctx);
     jl_h5_unlock();
     return rc;
 }
 
 int jl_h5_trial(const char *file, const char *what, size_t expected_bytes, jl_h5_guard_fn fn, void *ctx)
 {
-    if (!jl_h5_isolation()) return JL_OK;
+    if (jl_h5_isolation() < JL_H5_ISOLATE_OPEN) return JL_OK;
     return jl_h5_guarded(file, what, expected_bytes, fn, ctx);
 }

@@ -6,8 +6,8 @@
  * chunk_rows, weights_name, raw_row_bytes and the two read callbacks; the
  * public openers (h5_common.c) run it first as a trial in a guarded child
  * (jl_h5_guard.h), then in-process. jl_h5_read checks the range, allocates
- * the batch, and per slab of rows runs read_raw in a guarded child (HDF5
- * only, into memory shared with the parent) and decode in-process, then
+ * the batch, and per slab of rows runs read_raw (HDF5 only, into memory
+ * shared with a guarded child at isolation level 2) and decode, then
  * sorts each jet's constituents; jl_h5_close closes every id that is set.
  */
 #ifndef JL_H5_INTERNAL_H

@@ -140,19 +140,6 @@ int jl_h5_pytables_sniff(const char *path, hid_t file)
     return -1;
 }
 
-static int probe_first_row(jl_h5_reader *r)
-{
-    unsigned char *row = malloc(H5Tget_size(r->mtype));
-    int rc = row ? JL_OK : JL_FAIL_CODE(JL_ENOMEM, "out of memory opening %s", r->path);
-    for (int k = 0; k < 2 && rc == JL_OK; k++) {
-        jl_h5_guard_step("reading dataset \"" TABLE "\" row 0");
-        if (jl_h5_read_rows(r->dset[0], 1, 0, 1, 0, r->mtype, row) < 0)
-            rc = JL_FAIL_CODE(JL_EIO, "%s: reading dataset " TABLE " row 0: %s", r->path, jl_h5_reason());
-    }
-    free(row);
-    return rc;
-}
-
 jl_h5_reader *jl_h5_pytables_open_file(const char *path, int64_t max_constituents)
 {
     if (max_constituents < 1) {
@@ -187,11 +174,6 @@ jl_h5_reader *jl_h5_pytables_open_file(const char *path, int64_t max_constituent
         JL_FAIL_CODE(JL_EIO, "%s: cannot build the row type: %s", path, jl_h5_reason());
         goto fail;
     }
-    /* a first row, read twice: HDF5 1.10 sets up the compound conversion
-     * on the first read and, on a corrupt type, uses memory it freed on the
-     * next one (tests/fuzz/hdf5_crashes/conv_struct_use_after_free.h5), so
-     * that happens here, in the guarded trial, rather than in a data read */
-    if (n > 0 && probe_first_row(r) != JL_OK) goto fail;
     r->n = n;
     r->c_disk = nf / 4 - 1;
     r->c = max_constituents < r->c_disk ? max_constituents : r->c_disk;

@@ -24,9 +24,20 @@
  * when a child starts. The child runs only HDF5 calls and plain C (no thread
  * pool, no BLAS): the only threads the fork copies are the caller's.
  *
- * Settings, read from the environment once and changeable at run time:
- *   JETLAB_H5_ISOLATION=0   off: reads run in-process (coverage-guided
- *                           fuzzing; a crash of HDF5 is a crash of jetlab)
+ * What runs in a child (JETLAB_H5_ISOLATION, or jl_h5_set_isolation):
+ *   1 (default)  opening and sniffing jets files, whose trial also reads the
+ *                first row of every dataset (filters, type conversion, the
+ *                chunk index: H5Dget_storage_size walks it), and whole
+ *                checkpoint reads. Later jet data reads run in-process: a
+ *                fork costs about 2 ms plus 70 ms per GiB of this process's
+ *                resident memory (bench/h5_guard_overhead.lua), too much per
+ *                loader read. Not covered: a crash in a data chunk other
+ *                than the first (none known in Release; the over-reads of
+ *                tests/fuzz/hdf5_crashes in later chunks read garbage).
+ *   2            also every jet data read (jl_h5_read), in slabs of 64 MiB.
+ *   0            off: everything in-process (coverage-guided fuzzing; a
+ *                crash of HDF5 is a crash of jetlab).
+ * Other settings, read from the environment once:
  *   JETLAB_H5_MEMORY_MB     a child's growth limit (default 1024) on top of
  *                           the bytes its caller expects it to produce
  *   JETLAB_H5_TIMEOUT       a child's time limit in seconds (default 60)
@@ -41,7 +52,7 @@
 /* Work to run guarded: returns a status, leaving the message in jl_last_error(). */
 typedef int (*jl_h5_guard_fn)(void *ctx);
 
-/* Runs fn(ctx) in a forked child when isolation is on (else on this thread,
+/* Runs fn(ctx) in a forked child when isolation is >= 1 (else on this thread,
  * under jl_h5_lock). `what` names the step for messages ("reading jets
  * [0, 4096)"); expected_bytes is what fn legitimately allocates or writes
  * (added to the memory limit). fn's results reach the caller only through
@@ -70,9 +81,10 @@ void jl_h5_shared_free(void *p, size_t bytes);
 void jl_h5_lock(void);
 void jl_h5_unlock(void);
 
-/* Whether reads run in a child (default on; JETLAB_H5_ISOLATION=0 turns it off). */
-bool jl_h5_isolation(void);
-void jl_h5_set_isolation(bool on);
+enum { JL_H5_ISOLATE_OFF = 0, JL_H5_ISOLATE_OPEN = 1, JL_H5_ISOLATE_ALL = 2 };
+/* What runs in a child (above; default JL_H5_ISOLATE_OPEN). */
+int jl_h5_isolation(void);
+void jl_h5_set_isolation(int level);
 /* Sets a child's memory growth limit (MiB) and time limit (seconds); a value <= 0 keeps the current one. */
 void jl_h5_guard_limits(int64_t memory_mb, int64_t seconds);
 
