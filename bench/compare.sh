@@ -18,7 +18,8 @@
 # ratio peer / jetlab of the medians (> 1: jetlab faster). Runs alternate the sides
 # (jetlab, peer, peer, jetlab, ...) so load from other processes hits both alike.
 # The peer has no lundnet3 (shown as n/a). Extra rows: fcnn-student at --pad 5 (the
-# distillation student's 5 constituents), and jetlab's batch-1 inference latency.
+# distillation student's 5 constituents), jetlab's batch-1 inference latency, and
+# for the FCNNs the same model as one C inference plan (nn.compile), batched and batch 1.
 # OpenBLAS's core-type overrides are unset for both sides (benchmark runs only).
 # PEER_STEPS_particlenet=N (etc., '-' for '_') sets a model's peer steps (default
 # --steps): the padded peer's ParticleNet takes tens of seconds per step here.
@@ -127,7 +128,7 @@ for field, short in (("train_ms_per_sample", "train"), ("infer_ms_per_sample", "
         head.append("%s %s ms/jet" % (s, short))
     for s in sides[1:]:
         head.append("%s/jetlab %s" % (s, short))
-head.append("jetlab batch-1 infer ms/jet")
+head += ["jetlab batch-1 infer ms/jet", "jetlab compiled infer ms/jet", "jetlab compiled batch-1 ms/jet"]
 print("| " + " | ".join(head) + " |")
 print("|" + "---|" * len(head))
 for model, pad in keys:
@@ -138,7 +139,8 @@ for model, pad in keys:
         cells += [fmt(v) for v in vals]
         for s, v in zip(sides[1:], vals[1:]):
             cells.append("n/a" if v is None or not ours else "%.1fx" % (v / ours))
-    cells.append(fmt(med(model, pad, "jetlab", "infer_ms_per_sample_batch1")[0]))
+    for field in ("infer_ms_per_sample_batch1", "infer_ms_per_sample_compiled", "infer_ms_per_sample_batch1_compiled"):
+        cells.append(fmt(med(model, pad, "jetlab", field)[0]))
     print("| " + " | ".join(cells) + " |")
 n = {s: len([r for r in rows if r["side"] == s]) for s in sides}
 print("\nruns per side: " + ", ".join("%s %d" % kv for kv in n.items()) +

@@ -17,7 +17,10 @@
 -- Inference: eval mode, no grad, the test jets in order in batches of --batch,
 -- softmax; infer_ms_per_sample = wall time / test jets. With --batch1 the
 -- inference is also timed one jet at a time over the first --batch1 test jets
--- (infer_ms_per_sample_batch1).
+-- (infer_ms_per_sample_batch1). For fcnn and fcnn-student on the CPU the same
+-- model is also timed as one C inference plan (nn.compile, softmax included;
+-- rows taken with narrow): infer_ms_per_sample_compiled and, with --batch1,
+-- infer_ms_per_sample_batch1_compiled.
 --
 -- Inputs per model (the peer's): fcnn, fcnn-student: the flat (B, pad*7) features
 -- standardised with the training jets' mean and std (+1e-6); particlenet,
@@ -92,6 +95,7 @@ local kind = model_name:match("^fcnn") and "flat" or model_name:match("^particle
 local function ints(t) return t:tolist() end
 
 local make          -- make(idx: Lua array of 1-based jets) → model input
+local flat_X        -- fcnn models: the standardised (n, pad * 7) features
 local graph_note
 local n_real        -- mean real constituents per jet
 local flat_inputs   -- fcnn: pad * 7 (fewer when the file has fewer columns)
@@ -106,6 +110,7 @@ do
     local train = X:narrow(1, 1, ntr)
     local mu, sd = train:mean(1), train:std(1) + 1e-6
     X = ((X - mu) / sd):contiguous():to(device)
+    flat_X = X
     make = function(idx) return X:index_select(1, jl.tensor(idx, {dtype = "i64", device = device})) end
     graph_note = "none (flat features)"
   elseif kind == "ragged" then
@@ -229,7 +234,7 @@ local train_ms = (jl.clock() - t0) / opts["train-steps"] / bs * 1e3
 model:eval()
 local te0 = math.floor(0.85 * n) + 1
 local n_test = n - te0 + 1
-local infer_ms, infer1_ms
+local infer_ms, infer1_ms, compiled_ms, compiled1_ms
 jl.no_grad(function()
   local batches = {}
   for s = te0, n, bs do
@@ -249,6 +254,20 @@ jl.no_grad(function()
     for j = te0, te0 + m - 1 do scores[j] = model(make({j})):softmax(2):select(2, 2):to("cpu") end
     infer1_ms = (jl.clock() - t) / m * 1e3
   end
+  if flat_X and device == "cpu" then -- the same model as one C plan (nn.compile), softmax included
+    local plan = nn.compile(model, {softmax = true})
+    collectgarbage()
+    t = jl.clock()
+    for s = te0, n, bs do scores[s] = plan(flat_X:narrow(1, s, math.min(bs, n - s + 1))) end
+    compiled_ms = (jl.clock() - t) / n_test * 1e3
+    if opts.batch1 > 0 then
+      local m = math.min(opts.batch1, n_test)
+      collectgarbage()
+      t = jl.clock()
+      for j = te0, te0 + m - 1 do scores[j] = plan(flat_X:narrow(1, j, 1)) end
+      compiled1_ms = (jl.clock() - t) / m * 1e3
+    end
+  end
 end)
 
 -- ------------------------------------------------------------------ report
@@ -259,6 +278,8 @@ local fields = {
   {"train_ms_per_sample", num(train_ms)}, {"infer_ms_per_sample", num(infer_ms)},
 }
 if infer1_ms then fields[#fields + 1] = {"infer_ms_per_sample_batch1", num(infer1_ms)} end
+if compiled_ms then fields[#fields + 1] = {"infer_ms_per_sample_compiled", num(compiled_ms)} end
+if compiled1_ms then fields[#fields + 1] = {"infer_ms_per_sample_batch1_compiled", num(compiled1_ms)} end
 fields[#fields + 1] = {"graph_building", string.format("%q", graph_note)}
 fields[#fields + 1] = {"jets", n}
 fields[#fields + 1] = {"mean_constituents", num(n_real)}

@@ -9,7 +9,8 @@
 --
 -- nn.Module (module.lua) is the base class; nn.init holds the weight
 -- initialisers (initializers.lua), nn.functional the stateless forms,
--- nn.models the reference architectures (models/).
+-- nn.models the reference architectures (models/), nn.compile a feed-forward
+-- model as one C inference plan (compile.lua).
 
 local activation = require "jetlab.nn.activation"
 
@@ -32,5 +33,6 @@ local nn = {
 }
 
 nn.models = require "jetlab.nn.models"
+nn.compile = require("jetlab.nn.compile").compile
 
 return nn
