@@ -21,6 +21,8 @@
 /* Raw bytes one guarded child reads at most: bounds the shared memory and
  * the work lost to one crash; a loader's piece (4096 rows) is one slab. */
 #define SLAB_BYTES ((size_t)64 << 20)
+/* Rows of the first chunk the open trial reads at most. */
+#define PROBE_ROWS 4096
 
 /* ------------------------------------------------------------- HDF5 setup */
 
@@ -421,18 +423,22 @@ typedef struct opening {
     jl_h5_format sniffed;
 } opening;
 
-/* Reads the first row of every dataset of r, twice: the filters, the type
- * conversion and the first chunk get exercised in the guarded trial. Twice,
- * because HDF5 1.10 sets a compound conversion up on the first read and, on
- * a corrupt type, uses memory it freed on the next one
+/* Reads the first chunk of every dataset of r (its first chunk_rows rows,
+ * at most PROBE_ROWS), twice: the filters, the type conversion and the
+ * chunk's decoding get exercised in the guarded trial. Twice, because HDF5
+ * 1.10 sets a compound conversion up on the first read and, on a corrupt
+ * type, uses memory it freed on the next one
  * (tests/fuzz/hdf5_crashes/conv_struct_use_after_free.h5). */
-static int probe_first_row(jl_h5_reader *r)
+static int probe_first_chunk(jl_h5_reader *r)
 {
-    if (r->n == 0) return JL_OK;
-    void *row = malloc(r->raw_row_bytes);
-    int rc = row ? JL_OK : JL_FAIL_CODE(JL_ENOMEM, "out of memory opening %s", r->path);
-    for (int k = 0; k < 2 && rc == JL_OK; k++) rc = r->read_raw(r, 0, 1, row);
-    free(row);
+    int64_t rows = r->chunk_rows > 0 ? r->chunk_rows : 1;
+    if (rows > PROBE_ROWS) rows = PROBE_ROWS;
+    if (rows > r->n) rows = r->n;
+    if (rows == 0) return JL_OK;
+    void *buf = malloc((size_t)rows * r->raw_row_bytes);
+    int rc = buf ? JL_OK : JL_FAIL_CODE(JL_ENOMEM, "out of memory opening %s", r->path);
+    for (int k = 0; k < 2 && rc == JL_OK; k++) rc = r->read_raw(r, 0, rows, buf);
+    free(buf);
     return rc;
 }
 
@@ -443,7 +449,7 @@ static jl_h5_reader *open_in_process(opening *o)
     jl_h5_reader *r = NULL;
     if (o->sniffed == JL_H5_ATLAS) r = jl_h5_atlas_open_file(o->path, o->max_constituents);
     else if (o->sniffed == JL_H5_PYTABLES) r = jl_h5_pytables_open_file(o->path, o->max_constituents);
-    if (r && probe_first_row(r) != JL_OK) {
+    if (r && probe_first_chunk(r) != JL_OK) {
         jl_h5_close(r);
         return NULL;
     }

@@ -26,8 +26,9 @@
  *
  * What runs in a child (JETLAB_H5_ISOLATION, or jl_h5_set_isolation):
  *   1 (default)  opening and sniffing jets files, whose trial also reads the
- *                first row of every dataset (filters, type conversion, the
- *                chunk index: H5Dget_storage_size walks it), and whole
+ *                first chunk (at most 4096 rows) of every dataset twice
+ *                (filters, type conversion, the chunk index:
+ *                H5Dget_storage_size walks it), and whole
  *                checkpoint reads. Later jet data reads run in-process: a
  *                fork costs about 2 ms plus 70 ms per GiB of this process's
  *                resident memory (bench/h5_guard_overhead.lua), too much per
@@ -41,6 +42,8 @@
  *   JETLAB_H5_MEMORY_MB     a child's growth limit (default 1024) on top of
  *                           the bytes its caller expects it to produce
  *   JETLAB_H5_TIMEOUT       a child's time limit in seconds (default 60)
+ *   JETLAB_H5_CHILD_STDERR=1  keep a child's stderr (dropped by default:
+ *                           a sanitizer's report of a fault inside HDF5)
  */
 #ifndef JL_H5_GUARD_H
 #define JL_H5_GUARD_H
