@@ -2,8 +2,9 @@
  * errors, checking datasets (presence, rank, dtype, filters), sniffing the
  * layout, the reader object and its range-checked read, sorting constituents.
  * Every public entry that reads the file runs its HDF5 calls guarded
- * (jl_h5_guard.h): opening and sniffing as a trial in a child and then
- * in-process, data reads in a child writing into shared memory.
+ * (jl_h5_guard.h): opening and sniffing (with a read of every dataset's
+ * first chunk) as a trial in a child and then in-process; data reads in a
+ * child writing into shared memory at isolation level 2, else in-process.
  */
 #include <errno.h>
 #include <math.h>

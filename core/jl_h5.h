@@ -27,12 +27,14 @@
  * file and the dataset; JL_EARG for the caller's (a range outside the file,
  * a batch of the wrong shape). HDF5's own error printing is silenced.
  *
- * Corrupt files: sniffing, opening and every read run their HDF5 calls in a
- * forked child first (jl_h5_guard.h), so a crash, runaway allocation or hang
- * inside HDF5 is a JL_EIO error naming the file and the dataset ("jets.h5:
- * HDF5 crashed (SIGSEGV) while reading dataset \"fjet_clus_pt\" ...: the
- * file is corrupt") and this process, its tensors and its HDF5 state are
- * untouched. Writing is not guarded (jetlab's own data).
+ * Corrupt files: sniffing and opening (which reads the first chunk of every
+ * dataset) run their HDF5 calls in a forked child first, and so does every
+ * read with JETLAB_H5_ISOLATION=2 (jl_h5_guard.h), so a crash, runaway
+ * allocation or hang inside HDF5 is a JL_EIO error naming the file and the
+ * dataset ("jets.h5: HDF5 crashed (SIGSEGV) while reading dataset
+ * \"fjet_clus_pt\" ...: the file is corrupt") and this process, its tensors
+ * and its HDF5 state are untouched. Writing is not guarded (jetlab's own
+ * data).
  *
  * Files in the ATLAS layout (flat root; N jets, C constituent columns):
  *   fjet_clus_pt, fjet_clus_eta, fjet_clus_phi, fjet_clus_E   (N, C)
