@@ -110,10 +110,23 @@ jl_tensor *jl_detach(jl_tensor *t)
 }
 
 /* --- gradient accumulation --------------------------------------------- */
-/* *slot += g (g borrowed); *slot is created as a fresh contiguous copy so a
- * gradient never aliases another tensor. */
+/* True when the caller's reference is the only way to reach g's values: one
+ * header reference, one storage reference, and the header spans the storage. */
+static bool exclusively_held(const jl_tensor *g)
+{
+    return atomic_load(&g->refcount) == 1 && atomic_load(&g->storage->refcount) == 1 && g->offset == 0 &&
+           jl_is_contiguous(g) && (size_t)jl_numel(g) * jl_dtype_size(g->dtype) == g->storage->bytes;
+}
+
+/* *slot += g (g borrowed). A new *slot never aliases another tensor: it is g
+ * itself when nothing else can reach g's values (the usual fresh gradient of a
+ * backward rule: no copy), else a contiguous copy. */
 static int accumulate(jl_tensor **slot, jl_tensor *g)
 {
+    if (!*slot && exclusively_held(g)) {
+        *slot = jl_retain(g);
+        return JL_OK;
+    }
     jl_tensor *sum = *slot ? jl_add(*slot, g) : jl_clone(g);
     if (!sum) return jl_last_error_code();
     jl_release(*slot);
