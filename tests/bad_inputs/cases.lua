@@ -455,6 +455,18 @@ return function(ctx)
       local m = nn.Linear(3, 2)
       return train.fit{model = m, train = 3, optimizer = optim.SGD(m:parameters(), {lr = 0.1}), epochs = 1, log = false}
     end, raises = "a data source must be a function returning an iterator, an object with :batches%(%) or an array of batches"},
+    {"nn.compile: a graph network", function() return nn.compile(nn.models.particlenet_lite()) end,
+      raises = "nn%.compile: .* is not supported; a plan takes Sequential, Linear"},
+    {"nn.compile: misspelt option", function() return nn.compile(nn.Linear(3, 2), {sofmax = true}) end,
+      raises = "nn%.compile: unknown option 'sofmax'"},
+    {"plan: input of the wrong width", function() return nn.compile(nn.Linear(3, 2))(jl.zeros(4, 5)) end,
+      raises = "plan: the input must be %(rows, 3%), got %(4, 5%)"},
+    {"plan: i64 input", function() return nn.compile(nn.Linear(3, 2))(jl.zeros(4, 3, {dtype = "i64"})) end,
+      raises = "plan: the input must be an f32 cpu tensor, got i64 on cpu"},
+    {"jl.plan: weight of the wrong width", function() return jl.plan(3, {{"linear", jl.ones(2, 4)}}) end,
+      raises = "jl%.plan step 1: plan: the linear weight must be %(2, 3%), got %(2, 4%)"},
+    {"jl.plan: unknown step", function() return jl.plan(3, {{"gelu"}}) end,
+      raises = "step 1: unknown step 'gelu' %(linear, affine, relu, sigmoid, tanh, softmax%)"},
     {"literal.decode: truncated text", function() return literal.decode("{a = ", "config") end, returns = "config:1: unexpected symbol"},
     {"json.decode: truncated text", function() return json.decode("{\"a\": ") end, returns = "json: unexpected end of text at byte 7"},
   }
