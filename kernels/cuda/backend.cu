@@ -81,6 +81,7 @@ static void table_init(void)
     jl_cuda_register_optim(&cuda_table);
     jl_cuda_register_nn(&cuda_table);
     jl_cuda_register_graph(&cuda_table);
+    jl_cuda_register_edgeconv(&cuda_table);
 }
 
 extern "C" const jl_backend *jl_cuda_backend(void)

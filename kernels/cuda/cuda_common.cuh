@@ -42,6 +42,7 @@ void jl_cuda_register_loss(jl_backend *b);        /* loss.cu: cross_entropy and 
 void jl_cuda_register_optim(jl_backend *b);       /* optim.cu: sgd_update, adam_update */
 void jl_cuda_register_nn(jl_backend *b);          /* nn.cu: batchnorm stats, forward, backward */
 void jl_cuda_register_graph(jl_backend *b);       /* graph.cu: knn, segment_ids, segment_reduce */
+void jl_cuda_register_edgeconv(jl_backend *b);    /* edgeconv.cu: edge_gather, bn_relu and backward */
 
 /* --- errors ------------------------------------------------------------------ */
 

@@ -816,6 +816,164 @@ Test(cuda_parity, knn_and_segments)
     }
 }
 
+/* --- EdgeConv building blocks ------------------------------------------------------------------- */
+
+/* A ragged CSR graph over n nodes: node i has (i * 7 + 3) % (max_deg + 1) edges (some none),
+ * neighbours (i * 13 + e * 5) % n (repeats, and nodes that are nobody's neighbour). *eoff (n+1)
+ * and *nbr (E) i64 CPU tensors; returns E. */
+static int64_t ragged_graph(int64_t n, int64_t max_deg, jl_tensor **eoff, jl_tensor **nbr)
+{
+    int64_t *off = malloc(sizeof(int64_t) * (size_t)(n + 1));
+    off[0] = 0;
+    for (int64_t i = 0; i < n; i++) off[i + 1] = off[i] + (i * 7 + 3) % (max_deg + 1);
+    int64_t E = off[n], *nb = malloc(sizeof(int64_t) * (size_t)(E + 1));
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t e = off[i]; e < off[i + 1]; e++) nb[e] = (i * 13 + e * 5) % (n > 3 ? n - 2 : n);
+    *eoff = i64_from(n + 1, off);
+    *nbr = i64_from(E, nb);
+    free(off);
+    free(nb);
+    return E;
+}
+
+/* Segment offsets (S+1) over n rows, segment s holding (s * 5 + 1) % 4 rows (some empty), the
+ * last one taking the rest; *S receives the count. */
+static jl_tensor *ragged_segments(int64_t n, int64_t *S)
+{
+    int64_t cap = n + 2, *off = malloc(sizeof(int64_t) * (size_t)(cap + 1)), s = 0;
+    off[0] = 0;
+    while (off[s] < n && s < cap - 1) {
+        int64_t next = off[s] + (s * 5 + 1) % 4;
+        off[s + 1] = next < n ? next : n;
+        s++;
+    }
+    off[s] = n;
+    *S = s;
+    jl_tensor *t = i64_from(s + 1, off);
+    free(off);
+    return t;
+}
+
+/* (nodes, max degree, C): small; C > 32 threads along features; many nodes */
+static const int64_t gather_cases[][3] = {{9, 5, 5}, {40, 9, 70}, {700, 17, 33}};
+
+Test(cuda_parity, edge_gather_and_backward)
+{
+    require_cuda();
+    for (size_t t = 0; t < sizeof gather_cases / sizeof *gather_cases; t++) {
+        int64_t N = gather_cases[t][0], C = gather_cases[t][2];
+        jl_tensor *eoff, *nbr;
+        int64_t E = ragged_graph(N, gather_cases[t][1], &eoff, &nbr);
+        /* forward: ab (N, 2C) a column window of (N, 2C + 3): row stride 2C + 3, offset 1 */
+        parity p = new_parity(JL_OP_edge_gather, 0); /* one add per value: exact */
+        p.buf[1] = randn_t(2, (int64_t[]){N, 2 * C + 3}, 140 + t, 1, 0);
+        p.buf[2] = jl_retain(eoff);
+        p.buf[3] = jl_retain(nbr);
+        p.buf[0] = jl_tensor_new(JL_F32, 2, (int64_t[]){E, C}, JL_CPU);
+        p.k.a = view_in(p.buf[1], 2, (int64_t[]){N, 2 * C}, (int64_t[]){2 * C + 3, 1}, 1);
+        p.k.b = whole(p.buf[2]);
+        p.k.c = whole(p.buf[3]);
+        p.k.out = whole(p.buf[0]);
+        p.written = 1;
+        check_parity(&p, "edge_gather");
+
+        /* backward: both halves summed in edge order, as the CPU: exact */
+        p = new_parity(JL_OP_edge_gather_backward, 0);
+        p.buf[1] = randn_t(2, (int64_t[]){E, C}, 150 + t, 1, 0);
+        p.buf[2] = jl_retain(eoff);
+        p.buf[3] = jl_retain(nbr);
+        p.buf[0] = jl_tensor_new(JL_F32, 2, (int64_t[]){N, 2 * C}, JL_CPU);
+        p.k.a = whole(p.buf[1]);
+        p.k.b = whole(p.buf[2]);
+        p.k.c = whole(p.buf[3]);
+        p.k.out = whole(p.buf[0]);
+        p.written = 1;
+        check_parity(&p, "edge_gather_backward");
+        jl_release(eoff);
+        jl_release(nbr);
+    }
+}
+
+/* (N, C): one line per channel over many rows; few rows, more channels than a warp */
+static const int64_t bnr_shapes[][2] = {{1000, 13}, {37, 70}};
+
+Test(cuda_parity, bn_relu_forward_plain_and_segment_mean)
+{
+    require_cuda();
+    for (size_t t = 0; t < sizeof bnr_shapes / sizeof *bnr_shapes; t++) {
+        int64_t N = bnr_shapes[t][0], C = bnr_shapes[t][1], S;
+        for (int segmented = 0; segmented < 2; segmented++) {
+            /* the CPU build may contract alpha * d + beta into an FMA (-march=native): 1e-5 */
+            parity p = new_parity(JL_OP_bn_relu_forward, 1e-5);
+            p.buf[1] = randn_t(2, (int64_t[]){N, C}, 160 + t, 1.5, 0);
+            p.buf[2] = bn_table(4, C);
+            p.k.a = whole(p.buf[1]);
+            p.k.b = whole(p.buf[2]);
+            if (segmented) {
+                p.buf[3] = ragged_segments(N, &S);
+                p.k.c = whole(p.buf[3]);
+            } else {
+                S = N;
+            }
+            p.buf[0] = jl_tensor_new(JL_F32, 2, (int64_t[]){S, C}, JL_CPU);
+            p.k.out = whole(p.buf[0]);
+            p.k.s[0] = 1e-5;
+            p.k.i[0] = N;
+            p.k.i[1] = C;
+            p.written = 1;
+            check_parity(&p, segmented ? "bn_relu_forward with segments" : "bn_relu_forward");
+        }
+    }
+}
+
+Test(cuda_parity, bn_relu_backward_plain_and_segment_mean)
+{
+    require_cuda();
+    for (size_t t = 0; t < sizeof bnr_shapes / sizeof *bnr_shapes; t++) {
+        int64_t N = bnr_shapes[t][0], C = bnr_shapes[t][1];
+        for (int segmented = 0; segmented < 2; segmented++) {
+            for (int variant = 0; variant < 3; variant++) { /* batch stats, constant stats, no grad x */
+                parity p = new_parity(JL_OP_bn_relu_backward, 1e-5);
+                int64_t S = N;
+                p.buf[2] = randn_t(2, (int64_t[]){N, C}, 170 + t, 1.5, 0);
+                p.k.b = whole(p.buf[2]);
+                if (segmented) { /* a = [g (S, C); table (6, C)], c = offsets */
+                    p.buf[4] = ragged_segments(N, &S);
+                    jl_tensor *g = randn_t(2, (int64_t[]){S, C}, 180 + t, 1, 0), *tab = bn_table(6, C);
+                    jl_tensor *parts[2] = {g, tab};
+                    p.buf[1] = jl_cat(2, parts, 0);
+                    cr_assert_not_null(p.buf[1], "%s", jl_last_error());
+                    jl_release(g);
+                    jl_release(tab);
+                    p.k.a = whole(p.buf[1]);
+                    p.k.c = whole(p.buf[4]);
+                    p.written = 2;
+                } else { /* a = g (N, C), c = table */
+                    p.buf[1] = randn_t(2, (int64_t[]){N, C}, 180 + t, 1, 0);
+                    p.buf[3] = bn_table(6, C);
+                    p.k.a = whole(p.buf[1]);
+                    p.k.c = whole(p.buf[3]);
+                    p.written = 8;
+                }
+                if (variant < 2) {
+                    p.buf[0] = jl_tensor_new(JL_F32, 2, (int64_t[]){N, C}, JL_CPU);
+                    p.k.out = whole(p.buf[0]);
+                    p.written |= 1;
+                }
+                p.k.s[0] = 1e-5;
+                p.k.s[1] = variant == 0;
+                p.k.i[0] = N;
+                p.k.i[1] = C;
+                p.reads_written = true; /* the table's rows 0..3 are inputs */
+                char what[96];
+                snprintf(what, sizeof what, "bn_relu_backward (%lld, %lld)%s, variant %d", (long long)N,
+                         (long long)C, segmented ? " with segments" : "", variant);
+                check_parity(&p, what);
+            }
+        }
+    }
+}
+
 /* --- whole paths through core --------------------------------------------------------------------- */
 
 static void assert_same(jl_tensor *cpu, jl_tensor *cuda, double tol, const char *what)
@@ -882,6 +1040,180 @@ Test(cuda_parity, autograd_through_the_device)
     assert_same(jl_retain(w->grad), jl_retain(gw->grad), 1e-4, "grad w");
     jl_tensor *objs[] = {x, w, t, gx, gw, gt, loss, gloss};
     for (size_t i = 0; i < sizeof objs / sizeof *objs; i++) jl_release(objs[i]);
+}
+
+/* The EdgeConv ops through core. Core reads and checks the graph's index tensors on the
+ * host, so edge_offsets and nbr stay CPU tensors for either device (ops_edgeconv.c), and
+ * it refuses batch_norm_relu's segments with x on cuda: the segment-mean form is covered
+ * by the kernel cases above, and the block below takes segment_mean after an unsegmented
+ * batch_norm_relu instead (the composed path of nn/edgeconv.lua). */
+
+/* A fresh leaf holding cpu's values (cpu never requires grad) on device; +1 */
+static jl_tensor *leaf_on(jl_tensor *cpu, jl_device device, bool requires_grad)
+{
+    jl_tensor *t = device == JL_CPU ? jl_clone(cpu) : jl_to_device(cpu, device);
+    cr_assert_not_null(t, "%s", jl_last_error());
+    t->requires_grad = requires_grad;
+    return t;
+}
+
+/* sum(y * w) as a 0-d loss; releases nothing */
+static jl_tensor *projected_sum(jl_tensor *y, jl_tensor *w)
+{
+    jl_tensor *m = jl_mul(y, w), *s = m ? jl_sum(m, JL_ALL_DIMS, false) : NULL;
+    jl_release(m);
+    cr_assert_not_null(s, "%s", jl_last_error());
+    return s;
+}
+
+Test(cuda_parity, edge_gather_autograd_through_core)
+{
+    require_cuda();
+    int64_t N = 40, C = 6;
+    jl_tensor *eoff, *nbr;
+    int64_t E = ragged_graph(N, 9, &eoff, &nbr);
+    jl_tensor *wide = randn_t(2, (int64_t[]){N, 2 * C + 4}, 190, 1, 0);
+    jl_tensor *proj = randn_t(2, (int64_t[]){E, C}, 191, 1, 0);
+    jl_tensor *out[2], *grad[2];
+    for (int d = 0; d < 2; d++) {
+        jl_device dev = d ? JL_CUDA : JL_CPU;
+        jl_tensor *w = leaf_on(wide, dev, true), *pr = leaf_on(proj, dev, false);
+        jl_tensor *ab = jl_narrow(w, 1, 2, 2 * C); /* a column slice, as the Lua layers pass */
+        out[d] = jl_edge_gather(ab, eoff, nbr);
+        cr_assert_not_null(out[d], "edge_gather on %s: %s", jl_device_name(dev), jl_last_error());
+        jl_tensor *loss = projected_sum(out[d], pr);
+        cr_assert_eq(jl_backward(loss, NULL), JL_OK, "%s", jl_last_error());
+        grad[d] = jl_retain(w->grad);
+        jl_tensor *objs[] = {w, pr, ab, loss};
+        for (size_t i = 0; i < sizeof objs / sizeof *objs; i++) jl_release(objs[i]);
+    }
+    assert_same(out[0], out[1], 0, "edge_gather");
+    assert_same(grad[0], grad[1], 0, "edge_gather: grad of ab");
+    jl_tensor *objs[] = {eoff, nbr, wide, proj};
+    for (size_t i = 0; i < sizeof objs / sizeof *objs; i++) jl_release(objs[i]);
+}
+
+Test(cuda_parity, batch_norm_relu_autograd_through_core)
+{
+    require_cuda();
+    int64_t N = 300, C = 11;
+    jl_tensor *x = randn_t(2, (int64_t[]){N, C}, 200, 2, 0.5), *proj = randn_t(2, (int64_t[]){N, C}, 201, 1, 0);
+    jl_tensor *w = randn_t(1, (int64_t[]){C}, 202, 0.3, 1), *b = randn_t(1, (int64_t[]){C}, 203, 0.3, 0);
+    jl_tensor *rm0 = randn_t(1, (int64_t[]){C}, 204, 0.2, 0), *rv0 = randn_t(1, (int64_t[]){C}, 205, 0.1, 1);
+    for (int training = 1; training >= 0; training--) {
+        jl_tensor *y[2], *gx[2], *gw[2], *gb[2], *rm[2], *rv[2];
+        for (int d = 0; d < 2; d++) {
+            jl_device dev = d ? JL_CUDA : JL_CPU;
+            jl_tensor *xd = leaf_on(x, dev, true), *wd = leaf_on(w, dev, true), *bd = leaf_on(b, dev, true);
+            jl_tensor *pr = leaf_on(proj, dev, false);
+            rm[d] = leaf_on(rm0, dev, false);
+            rv[d] = leaf_on(rv0, dev, false);
+            y[d] = jl_batch_norm_relu(xd, wd, bd, rm[d], rv[d], training, 0.1, 1e-5, NULL);
+            cr_assert_not_null(y[d], "batch_norm_relu on %s: %s", jl_device_name(dev), jl_last_error());
+            jl_tensor *loss = projected_sum(y[d], pr);
+            cr_assert_eq(jl_backward(loss, NULL), JL_OK, "%s", jl_last_error());
+            gx[d] = jl_retain(xd->grad);
+            gw[d] = jl_retain(wd->grad);
+            gb[d] = jl_retain(bd->grad);
+            jl_tensor *objs[] = {xd, wd, bd, pr, loss};
+            for (size_t i = 0; i < sizeof objs / sizeof *objs; i++) jl_release(objs[i]);
+        }
+        assert_same(y[0], y[1], 1e-5, training ? "batch_norm_relu (training)" : "batch_norm_relu (eval)");
+        assert_same(gx[0], gx[1], 1e-4, "batch_norm_relu: grad x");
+        assert_same(gw[0], gw[1], 1e-4, "batch_norm_relu: grad weight");
+        assert_same(gb[0], gb[1], 1e-4, "batch_norm_relu: grad bias");
+        assert_same(rm[0], rm[1], 1e-5, "batch_norm_relu: running mean");
+        assert_same(rv[0], rv[1], 1e-5, "batch_norm_relu: running var");
+    }
+    jl_tensor *objs[] = {x, proj, w, b, rm0, rv0};
+    for (size_t i = 0; i < sizeof objs / sizeof *objs; i++) jl_release(objs[i]);
+}
+
+/* --- a whole EdgeConv model on a tiny ragged batch ----------------------------------------------- */
+
+/* ParticleNet-style: input BatchNorm; one EdgeConv block (kNN k = 3 on the first two
+ * features, two edge layers through edge_gather + batch_norm_relu, mean over neighbours,
+ * shortcut Linear + BatchNorm, ReLU(h + shortcut)); mean over each jet; Linear head;
+ * cross entropy. Parameters in the order below. */
+enum { P_BN0_W, P_BN0_B, P_WAB, P_BN1_W, P_BN1_B, P_W2, P_BN2_W, P_BN2_B, P_WSC, P_BNS_W, P_BNS_B, P_WH, P_BH,
+       N_PARAMS };
+static const char *const param_names[N_PARAMS] = {"bn0.w", "bn0.b", "wab", "bn1.w", "bn1.b", "w2", "bn2.w",
+                                                 "bn2.b", "wsc", "bns.w", "bns.b", "head.w", "head.b"};
+#define MODEL_IN 4
+#define MODEL_C1 8
+#define MODEL_C2 6
+
+static jl_tensor *model_loss(jl_tensor *x, jl_tensor *const *p, jl_tensor *offsets, jl_tensor *eoff_cpu,
+                             jl_tensor *nbr_cpu, jl_tensor *eoff_dev, jl_tensor *labels)
+{
+    jl_tensor *h0 = jl_batch_norm(x, p[P_BN0_W], p[P_BN0_B], NULL, NULL, true, 0.1, 1e-5);
+    jl_tensor *ab = jl_linear(h0, p[P_WAB], NULL);                                     /* (N, 2 C1) */
+    jl_tensor *z = jl_edge_gather(ab, eoff_cpu, nbr_cpu);                               /* (E, C1) */
+    jl_tensor *y = jl_batch_norm_relu(z, p[P_BN1_W], p[P_BN1_B], NULL, NULL, true, 0.1, 1e-5, NULL);
+    jl_tensor *z2 = jl_linear(y, p[P_W2], NULL);                                        /* (E, C2) */
+    jl_tensor *y2 = jl_batch_norm_relu(z2, p[P_BN2_W], p[P_BN2_B], NULL, NULL, true, 0.1, 1e-5, NULL);
+    jl_tensor *h = jl_segment_mean(y2, eoff_dev);                                       /* (N, C2) */
+    jl_tensor *lin = jl_linear(h0, p[P_WSC], NULL);
+    jl_tensor *sc = jl_batch_norm(lin, p[P_BNS_W], p[P_BNS_B], NULL, NULL, true, 0.1, 1e-5);
+    jl_tensor *sum = jl_add(h, sc), *out = jl_relu(sum);
+    jl_tensor *pooled = jl_segment_mean(out, offsets);                                  /* (B, C2) */
+    jl_tensor *logits = jl_linear(pooled, p[P_WH], p[P_BH]);                            /* (B, 2) */
+    jl_tensor *loss = jl_cross_entropy(logits, labels, NULL, JL_REDUCTION_MEAN);
+    cr_assert_not_null(loss, "model: %s", jl_last_error());
+    jl_tensor *tmp[] = {h0, ab, z, y, z2, y2, h, lin, sc, sum, out, pooled, logits};
+    for (size_t i = 0; i < sizeof tmp / sizeof *tmp; i++) jl_release(tmp[i]);
+    return loss;
+}
+
+Test(cuda_parity, edgeconv_model_forward_and_backward_on_a_ragged_batch)
+{
+    require_cuda();
+    int64_t live = ref_live();
+    static const int64_t jet_off[] = {0, 5, 6, 15, 18}; /* jets of 5, 1 (no edges), 9 and 3 */
+    static const int64_t labels_v[] = {1, 0, 1, 0};
+    int64_t B = 4, N = jet_off[B];
+    jl_tensor *x = randn_t(2, (int64_t[]){N, MODEL_IN}, 210, 1.5, 0.3);
+    jl_tensor *offsets = i64_from(B + 1, jet_off), *labels = i64_from(B, labels_v);
+    jl_tensor *coords = jl_narrow(x, 1, 0, 2), *eoff = NULL;
+    jl_tensor *nbr = jl_knn(coords, offsets, 3, &eoff); /* the graph, on the host for both devices */
+    cr_assert_not_null(nbr, "%s", jl_last_error());
+    static const int64_t shapes[N_PARAMS][2] = {
+        {MODEL_IN, 0}, {MODEL_IN, 0}, {2 * MODEL_C1, MODEL_IN}, {MODEL_C1, 0}, {MODEL_C1, 0}, {MODEL_C2, MODEL_C1},
+        {MODEL_C2, 0}, {MODEL_C2, 0}, {MODEL_C2, MODEL_IN}, {MODEL_C2, 0}, {MODEL_C2, 0}, {2, MODEL_C2}, {2, 0}};
+    jl_tensor *init[N_PARAMS];
+    for (int i = 0; i < N_PARAMS; i++) {
+        bool bn_weight = i == P_BN0_W || i == P_BN1_W || i == P_BN2_W || i == P_BNS_W;
+        int ndim = shapes[i][1] ? 2 : 1;
+        init[i] = randn_t(ndim, shapes[i], 220 + i, bn_weight ? 0.2 : 0.5, bn_weight ? 1 : 0);
+    }
+    jl_tensor *loss[2], *grads[2][N_PARAMS + 1];
+    for (int d = 0; d < 2; d++) {
+        jl_device dev = d ? JL_CUDA : JL_CPU;
+        jl_tensor *p[N_PARAMS];
+        for (int i = 0; i < N_PARAMS; i++) p[i] = leaf_on(init[i], dev, true);
+        jl_tensor *xd = leaf_on(x, dev, true), *od = leaf_on(offsets, dev, false);
+        jl_tensor *ld = leaf_on(labels, dev, false), *ed = leaf_on(eoff, dev, false);
+        loss[d] = model_loss(xd, p, od, eoff, nbr, ed, ld);
+        cr_assert_eq(jl_backward(loss[d], NULL), JL_OK, "backward on %s: %s", jl_device_name(dev), jl_last_error());
+        for (int i = 0; i < N_PARAMS; i++) {
+            cr_assert_not_null(p[i]->grad, "%s: no gradient on %s", param_names[i], jl_device_name(dev));
+            grads[d][i] = jl_retain(p[i]->grad);
+            jl_release(p[i]);
+        }
+        grads[d][N_PARAMS] = jl_retain(xd->grad);
+        jl_tensor *objs[] = {xd, od, ld, ed};
+        for (size_t i = 0; i < sizeof objs / sizeof *objs; i++) jl_release(objs[i]);
+    }
+    assert_same(loss[0], loss[1], 1e-4, "model loss");
+    for (int i = 0; i <= N_PARAMS; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "model: grad of %s", i < N_PARAMS ? param_names[i] : "x");
+        assert_same(grads[0][i], grads[1][i], 1e-4, what);
+    }
+    for (int i = 0; i < N_PARAMS; i++) jl_release(init[i]);
+    jl_tensor *objs[] = {x, offsets, labels, coords, eoff, nbr};
+    for (size_t i = 0; i < sizeof objs / sizeof *objs; i++) jl_release(objs[i]);
+    cr_assert_eq(ref_live(), live, "tensors leaked");
 }
 
 Test(cuda_parity, rng_stream_gives_the_same_tensors_on_both_devices)
