@@ -16,7 +16,6 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -180,20 +179,18 @@ static double seconds_since(const struct timespec *t0)
 enum { ENDED, OVER_MEMORY, OVER_TIME, LOST };
 
 /* Waits for the child; kills it when it grows by more than limit_pages over
- * base_pages or runs past `seconds`. Says which, and leaves its wait status. */
-static int wait_child(pid_t pid, long long base_pages, long long limit_pages, long long seconds, int *status)
+ * base_pages or runs past `seconds`. Says which, and leaves its wait status.
+ * alive: the read end of a pipe whose write end only the child holds (it
+ * hangs up when the child ends, however it ends), or -1. */
+static int wait_child(pid_t pid, int alive, long long base_pages, long long limit_pages, long long seconds,
+                      int *status)
 {
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-#ifdef SYS_pidfd_open
-    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-#else
-    int pidfd = -1;
-#endif
     int why = ENDED;
     for (;;) {
-        if (pidfd >= 0) {
-            struct pollfd p = {.fd = pidfd, .events = POLLIN};
+        if (alive >= 0) {
+            struct pollfd p = {.fd = alive, .events = POLLIN};
             poll(&p, 1, POLL_MS);
         } else {
             nanosleep(&(struct timespec){0, 200000}, NULL);
@@ -212,7 +209,6 @@ static int wait_child(pid_t pid, long long base_pages, long long limit_pages, lo
             break;
         }
     }
-    if (pidfd >= 0) close(pidfd);
     return why;
 }
 
@@ -263,17 +259,24 @@ static int run_in_child(const char *file, const char *what, size_t expected_byte
     long long page = sysconf(_SC_PAGESIZE) > 0 ? sysconf(_SC_PAGESIZE) : 4096;
     long long limit_pages = (mb << 20) / page + (long long)(expected_bytes / (size_t)page) + 1;
     long long base_pages = resident_pages(getpid());
+    int alive[2] = {-1, -1};
+    if (pipe2(alive, O_CLOEXEC) != 0) alive[0] = alive[1] = -1;
     pid_t pid = fork();
-    if (pid == 0) child_main(rec, seconds, fn, ctx);
+    if (pid == 0) {
+        if (alive[0] >= 0) close(alive[0]);
+        child_main(rec, seconds, fn, ctx);
+    }
+    if (alive[1] >= 0) close(alive[1]);
     int rc;
     if (pid < 0) {
         rc = JL_FAIL_CODE(JL_ENOMEM, "%s: cannot start a process to read the file safely (%s); "
                           "JETLAB_H5_ISOLATION=0 reads in-process", file, strerror(errno));
     } else {
         int status = 0;
-        int why = wait_child(pid, base_pages, limit_pages, seconds, &status);
+        int why = wait_child(pid, alive[0], base_pages, limit_pages, seconds, &status);
         rc = report(file, what, rec, why, status, mb, seconds);
     }
+    if (alive[0] >= 0) close(alive[0]);
     jl_h5_shared_free(rec, sizeof *rec);
     return rc;
 }
