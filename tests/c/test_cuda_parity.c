@@ -125,6 +125,8 @@ typedef struct parity {
     jl_kargs k;               /* views point into buf[] */
     jl_tensor *buf[MAX_BUFS]; /* contiguous CPU buffers (owned; NULL unused) */
     unsigned written;         /* bit i: the op writes buf[i] */
+    unsigned host;            /* bit i: buf[i] stays on the CPU for the CUDA run too (index arrays
+                               * as core passes them to the EdgeConv kernels); never written */
     bool reads_written;       /* written buffers are read too (accumulation) or only partly written */
     double tol;               /* f32: max normalised difference */
     int max_ulp;              /* f32, when >= 0: max ulp distance instead of tol */
@@ -158,6 +160,10 @@ static void check_parity(parity *p, const char *what)
     jl_tensor *cu[MAX_BUFS] = {0};
     for (int i = 0; i < MAX_BUFS; i++) {
         if (!p->buf[i]) continue;
+        if (p->host >> i & 1) {
+            cu[i] = jl_retain(p->buf[i]);
+            continue;
+        }
         bool poison = (p->written >> i & 1) && !p->reads_written;
         jl_tensor *src = poison ? poisoned_like(p->buf[i]) : jl_retain(p->buf[i]);
         cu[i] = jl_to_device(src, JL_CUDA);
@@ -854,43 +860,48 @@ static jl_tensor *ragged_segments(int64_t n, int64_t *S)
     return t;
 }
 
-/* (nodes, max degree, C): small; C > 32 threads along features; many nodes */
-static const int64_t gather_cases[][3] = {{9, 5, 5}, {40, 9, 70}, {700, 17, 33}};
+/* edge_gather and its backward on ragged_graph(N, max_deg) with C features; host: the
+ * index arrays stay on the CPU for the CUDA run (as core passes them) */
+static void edge_gather_case(int64_t N, int64_t max_deg, int64_t C, bool host, uint64_t seed)
+{
+    jl_tensor *eoff, *nbr;
+    int64_t E = ragged_graph(N, max_deg, &eoff, &nbr);
+    /* forward: ab (N, 2C) a column window of (N, 2C + 3): row stride 2C + 3, offset 1 */
+    parity p = new_parity(JL_OP_edge_gather, 0); /* one add per value: exact */
+    p.buf[1] = randn_t(2, (int64_t[]){N, 2 * C + 3}, seed, 1, 0);
+    p.buf[2] = jl_retain(eoff);
+    p.buf[3] = jl_retain(nbr);
+    p.buf[0] = jl_tensor_new(JL_F32, 2, (int64_t[]){E, C}, JL_CPU);
+    p.k.a = view_in(p.buf[1], 2, (int64_t[]){N, 2 * C}, (int64_t[]){2 * C + 3, 1}, 1);
+    p.k.b = whole(p.buf[2]);
+    p.k.c = whole(p.buf[3]);
+    p.k.out = whole(p.buf[0]);
+    p.written = 1;
+    p.host = host ? 4 | 8 : 0;
+    check_parity(&p, host ? "edge_gather, host index arrays" : "edge_gather");
+
+    /* backward: both halves summed in edge order, as the CPU: exact */
+    p = new_parity(JL_OP_edge_gather_backward, 0);
+    p.buf[1] = randn_t(2, (int64_t[]){E, C}, seed + 1, 1, 0);
+    p.buf[2] = eoff;
+    p.buf[3] = nbr;
+    p.buf[0] = jl_tensor_new(JL_F32, 2, (int64_t[]){N, 2 * C}, JL_CPU);
+    p.k.a = whole(p.buf[1]);
+    p.k.b = whole(p.buf[2]);
+    p.k.c = whole(p.buf[3]);
+    p.k.out = whole(p.buf[0]);
+    p.written = 1;
+    p.host = host ? 4 | 8 : 0;
+    check_parity(&p, host ? "edge_gather_backward, host index arrays" : "edge_gather_backward");
+}
 
 Test(cuda_parity, edge_gather_and_backward)
 {
     require_cuda();
-    for (size_t t = 0; t < sizeof gather_cases / sizeof *gather_cases; t++) {
-        int64_t N = gather_cases[t][0], C = gather_cases[t][2];
-        jl_tensor *eoff, *nbr;
-        int64_t E = ragged_graph(N, gather_cases[t][1], &eoff, &nbr);
-        /* forward: ab (N, 2C) a column window of (N, 2C + 3): row stride 2C + 3, offset 1 */
-        parity p = new_parity(JL_OP_edge_gather, 0); /* one add per value: exact */
-        p.buf[1] = randn_t(2, (int64_t[]){N, 2 * C + 3}, 140 + t, 1, 0);
-        p.buf[2] = jl_retain(eoff);
-        p.buf[3] = jl_retain(nbr);
-        p.buf[0] = jl_tensor_new(JL_F32, 2, (int64_t[]){E, C}, JL_CPU);
-        p.k.a = view_in(p.buf[1], 2, (int64_t[]){N, 2 * C}, (int64_t[]){2 * C + 3, 1}, 1);
-        p.k.b = whole(p.buf[2]);
-        p.k.c = whole(p.buf[3]);
-        p.k.out = whole(p.buf[0]);
-        p.written = 1;
-        check_parity(&p, "edge_gather");
-
-        /* backward: both halves summed in edge order, as the CPU: exact */
-        p = new_parity(JL_OP_edge_gather_backward, 0);
-        p.buf[1] = randn_t(2, (int64_t[]){E, C}, 150 + t, 1, 0);
-        p.buf[2] = jl_retain(eoff);
-        p.buf[3] = jl_retain(nbr);
-        p.buf[0] = jl_tensor_new(JL_F32, 2, (int64_t[]){N, 2 * C}, JL_CPU);
-        p.k.a = whole(p.buf[1]);
-        p.k.b = whole(p.buf[2]);
-        p.k.c = whole(p.buf[3]);
-        p.k.out = whole(p.buf[0]);
-        p.written = 1;
-        check_parity(&p, "edge_gather_backward");
-        jl_release(eoff);
-        jl_release(nbr);
+    for (int host = 0; host < 2; host++) {
+        edge_gather_case(9, 5, 5, host, 140);    /* small, nodes without edges */
+        edge_gather_case(40, 9, 70, host, 142);  /* more features than a warp */
+        edge_gather_case(700, 17, 33, host, 144); /* many nodes */
     }
 }
 
@@ -902,7 +913,7 @@ Test(cuda_parity, bn_relu_forward_plain_and_segment_mean)
     require_cuda();
     for (size_t t = 0; t < sizeof bnr_shapes / sizeof *bnr_shapes; t++) {
         int64_t N = bnr_shapes[t][0], C = bnr_shapes[t][1], S;
-        for (int segmented = 0; segmented < 2; segmented++) {
+        for (int segmented = 0; segmented < 3; segmented++) { /* none, on the device, on the host */
             /* the CPU build may contract alpha * d + beta into an FMA (-march=native): 1e-5 */
             parity p = new_parity(JL_OP_bn_relu_forward, 1e-5);
             p.buf[1] = randn_t(2, (int64_t[]){N, C}, 160 + t, 1.5, 0);
@@ -912,6 +923,7 @@ Test(cuda_parity, bn_relu_forward_plain_and_segment_mean)
             if (segmented) {
                 p.buf[3] = ragged_segments(N, &S);
                 p.k.c = whole(p.buf[3]);
+                p.host = segmented == 2 ? 8 : 0;
             } else {
                 S = N;
             }
@@ -921,7 +933,9 @@ Test(cuda_parity, bn_relu_forward_plain_and_segment_mean)
             p.k.i[0] = N;
             p.k.i[1] = C;
             p.written = 1;
-            check_parity(&p, segmented ? "bn_relu_forward with segments" : "bn_relu_forward");
+            static const char *const what[] = {"bn_relu_forward", "bn_relu_forward with segments",
+                                               "bn_relu_forward with segments on the host"};
+            check_parity(&p, what[segmented]);
         }
     }
 }
@@ -931,7 +945,7 @@ Test(cuda_parity, bn_relu_backward_plain_and_segment_mean)
     require_cuda();
     for (size_t t = 0; t < sizeof bnr_shapes / sizeof *bnr_shapes; t++) {
         int64_t N = bnr_shapes[t][0], C = bnr_shapes[t][1];
-        for (int segmented = 0; segmented < 2; segmented++) {
+        for (int segmented = 0; segmented < 3; segmented++) { /* none, on the device, on the host */
             for (int variant = 0; variant < 3; variant++) { /* batch stats, constant stats, no grad x */
                 parity p = new_parity(JL_OP_bn_relu_backward, 1e-5);
                 int64_t S = N;
@@ -948,6 +962,7 @@ Test(cuda_parity, bn_relu_backward_plain_and_segment_mean)
                     p.k.a = whole(p.buf[1]);
                     p.k.c = whole(p.buf[4]);
                     p.written = 2;
+                    p.host = segmented == 2 ? 16 : 0;
                 } else { /* a = g (N, C), c = table */
                     p.buf[1] = randn_t(2, (int64_t[]){N, C}, 180 + t, 1, 0);
                     p.buf[3] = bn_table(6, C);
@@ -966,8 +981,9 @@ Test(cuda_parity, bn_relu_backward_plain_and_segment_mean)
                 p.k.i[1] = C;
                 p.reads_written = true; /* the table's rows 0..3 are inputs */
                 char what[96];
+                static const char *const kind[] = {"", " with segments", " with segments on the host"};
                 snprintf(what, sizeof what, "bn_relu_backward (%lld, %lld)%s, variant %d", (long long)N,
-                         (long long)C, segmented ? " with segments" : "", variant);
+                         (long long)C, kind[segmented], variant);
                 check_parity(&p, what);
             }
         }
