@@ -191,7 +191,13 @@ static int wait_child(pid_t pid, int alive, long long base_pages, long long limi
     for (;;) {
         if (alive >= 0) {
             struct pollfd p = {.fd = alive, .events = POLLIN};
-            poll(&p, 1, POLL_MS);
+            /* hung up: the child is exiting, its status is moments away */
+            if (poll(&p, 1, POLL_MS) == 1 && (p.revents & POLLHUP)) {
+                pid_t w;
+                while ((w = waitpid(pid, status, 0)) < 0 && errno == EINTR) {}
+                if (w < 0) why = LOST;
+                break;
+            }
         } else {
             nanosleep(&(struct timespec){0, 200000}, NULL);
         }
