@@ -22,9 +22,16 @@ __attribute__((weak)) volatile int jl_lua_interrupted = 0;
 /* ------------------------------------------------------------- push/check */
 
 /* Tensors live outside the Lua heap, so the collector cannot see their
- * weight: run a full collection whenever live tensor memory has doubled since
- * the last one (amortised, like torch7's heap tracking). */
+ * weight. Two measures: every pushed tensor advances the incremental collector
+ * as if its header and new values had been allocated in Lua (a steady pace:
+ * without it a loop of small ops kept 100,000s of dead tensors alive between
+ * cycles), and a full collection runs whenever live tensor memory has doubled
+ * since the last one (amortised, like torch7's heap tracking). */
+#define TENSOR_OVERHEAD_BYTES 320 /* header, storage record, userdata, block header */
+#define GC_STEP_BYTES ((size_t)64 << 10)
+
 static int64_t gc_threshold = (int64_t)256 << 20;
+static size_t gc_debt;
 
 static int64_t live_bytes(void)
 {
@@ -34,8 +41,14 @@ static int64_t live_bytes(void)
     return n;
 }
 
-static void maybe_collect(lua_State *L)
+static void maybe_collect(lua_State *L, const jl_tensor *t)
 {
+    gc_debt += TENSOR_OVERHEAD_BYTES;
+    if (atomic_load(&t->storage->refcount) == 1) gc_debt += t->storage->bytes; /* new values, not a view */
+    if (gc_debt >= GC_STEP_BYTES) {
+        lua_gc(L, LUA_GCSTEP, (int)(gc_debt >> 10));
+        gc_debt = 0;
+    }
     if (live_bytes() <= gc_threshold) return;
     lua_gc(L, LUA_GCCOLLECT);
     int64_t live = live_bytes(), floor = (int64_t)256 << 20;
@@ -54,7 +67,7 @@ int jl_lua_push(lua_State *L, jl_tensor *t)
     jl_lua_tensor *u = lua_newuserdatauv(L, sizeof *u, 0);
     u->t = t;
     luaL_setmetatable(L, JL_TENSOR_MT);
-    maybe_collect(L);
+    maybe_collect(L, t);
     return 1;
 }
 

@@ -30,6 +30,10 @@ jl_cuda_memory jl_cuda_memory_stats(void);
 /* Returns every cached (free) block to the driver; blocks in use are kept. */
 void jl_cuda_empty_cache(void);
 
+/* Loads cuBLAS now (it is otherwise opened by the first CUDA gemm): JL_OK, or
+ * JL_EDEVICE with a message naming the library. Needs no device. */
+int jl_cuda_load_cublas(void);
+
 /* gemm through TF32 tensor cores when on != 0; off (full f32) by default. */
 void jl_cuda_set_tf32(int on);
 int jl_cuda_tf32(void);

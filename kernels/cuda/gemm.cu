@@ -12,12 +12,13 @@
  * cuBLAS is column-major, and a row-major (R, C) matrix is its column-major
  * transpose, so out^T = op(b)^T op(a)^T is computed: operands swapped, M and
  * N swapped, transpose flags kept. One handle on the backend's stream, made
- * on first use. Full f32 arithmetic unless jl_cuda_set_tf32(1).
+ * on first use (cuBLAS itself is loaded then: cublas_loader.cu). Full f32
+ * arithmetic unless jl_cuda_set_tf32(1).
  */
-#include <cublas_v2.h>
 #include <limits.h>
 #include <pthread.h>
 
+#include "cublas_loader.cuh"
 #include "cuda_common.cuh"
 
 static pthread_mutex_t gemm_lock = PTHREAD_MUTEX_INITIALIZER; /* the handle and its math mode */
@@ -44,21 +45,21 @@ static bool fits_int(int64_t v) { return v >= 0 && v <= INT_MAX; }
 
 /* The handle, made on first use and set to the stream and the math mode;
  * gemm_lock held. *step names the call that failed. */
-static cublasStatus_t ready_handle(const char **step)
+static cublasStatus_t ready_handle(const jl_cublas_api *api, const char **step)
 {
     cublasStatus_t st = CUBLAS_STATUS_SUCCESS;
     if (!handle_made) {
         *step = "cublasCreate";
-        if ((st = cublasCreate(&handle)) != CUBLAS_STATUS_SUCCESS) return st;
+        if ((st = api->create(&handle)) != CUBLAS_STATUS_SUCCESS) return st;
         *step = "cublasSetStream";
-        if ((st = cublasSetStream(handle, jl_cuda_stream())) != CUBLAS_STATUS_SUCCESS) {
-            cublasDestroy(handle);
+        if ((st = api->set_stream(handle, jl_cuda_stream())) != CUBLAS_STATUS_SUCCESS) {
+            api->destroy(handle);
             return st;
         }
         handle_made = true;
     }
     *step = "cublasSetMathMode";
-    return cublasSetMathMode(handle, use_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH);
+    return api->set_math_mode(handle, use_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH);
 }
 
 /* out (batch, M, N) <- s[0] * op(a) op(b) + s[1] * out, layouts above */
@@ -78,21 +79,23 @@ static int cuda_gemm(const jl_kargs *k)
                             "gemm: sizes (batch %lld, M %lld, N %lld, K %lld) exceed the cuBLAS integer range",
                             (long long)batch, (long long)M, (long long)N, (long long)K);
     if (batch == 0 || M == 0 || N == 0) return JL_OK;
+    const jl_cublas_api *api = jl_cublas();
+    if (!api) return jl_error_wrap("gemm");
     float alpha = (float)k->s[0], beta = (float)k->s[1];
     const char *step = "";
     pthread_mutex_lock(&gemm_lock);
-    cublasStatus_t st = ready_handle(&step);
+    cublasStatus_t st = ready_handle(api, &step);
     if (st == CUBLAS_STATUS_SUCCESS) {
         step = "cublasSgemmStridedBatched";
-        st = cublasSgemmStridedBatched(handle, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N,
+        st = api->sgemm_strided_batched(handle, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N,
                                        (int)N, (int)M, (int)K, &alpha, (const float *)b->data, (int)ldb,
                                        b->strides[0], (const float *)a->data, (int)lda, a->strides[0], &beta,
                                        (float *)out->data, (int)ldc, out->strides[0], (int)batch);
     }
     pthread_mutex_unlock(&gemm_lock);
     if (st != CUBLAS_STATUS_SUCCESS)
-        return JL_FAIL_CODE(JL_EDEVICE, "gemm: cuBLAS error %s in %s: %s", cublasGetStatusName(st), step,
-                            cublasGetStatusString(st));
+        return JL_FAIL_CODE(JL_EDEVICE, "gemm: cuBLAS error %s in %s: %s", api->status_name(st), step,
+                            api->status_string(st));
     return JL_OK;
 }
 
