@@ -8,7 +8,7 @@
  *                       (E, C) activations are written once (or never); the node saves
  *                       only x and the channel table, and the backward recomputes the
  *                       ReLU mask from them;
- *   jl_edges_by_dst     edge lists grouped by destination (LundNet's CSR).
+ *   jl_edges_by_dst     edge lists grouped by destination (LundNet's CSR), on the inputs' device.
  *
  * The channel table (6, C) is the one of ops_nn.c: rows mean, variance (biased),
  * weight, bias, grad bias, grad weight; statistics come from the batchnorm_stats
@@ -25,47 +25,54 @@
 
 /* --- argument checks -------------------------------------------------------------- */
 
-/* Checks offsets (S+1) i64 on the CPU (values are read on the host): starts at 0, never
- * decreases, ends at rows. */
+/* A +1 contiguous copy of t on device (t itself when it already is). */
+static jl_tensor *contiguous_on(jl_tensor *t, jl_device device)
+{
+    jl_tensor *c = jl_contiguous(t);
+    jl_tensor *moved = c ? jl_to_device(c, device) : NULL;
+    jl_release(c);
+    return moved;
+}
+
+/* Checks offsets (S+1) i64 on any device (values are read from a host copy): starts at 0,
+ * never decreases, ends at rows. */
 static int check_offsets(const char *op, const char *name, jl_tensor *offsets, int64_t rows)
 {
     if (offsets->dtype != JL_I64 || offsets->ndim != 1 || offsets->shape[0] < 1)
         return JL_FAIL("%s: %s must be a 1-D i64 tensor (count + 1), got %s %s", op, name,
                        jl_dtype_name(offsets->dtype), jl_shape_str(offsets));
-    if (jl_device_of(offsets) != JL_CPU)
-        return JL_FAIL_CODE(JL_EDEVICE, "%s: %s must be on the cpu, got %s", op, name,
-                            jl_device_name(jl_device_of(offsets)));
-    int64_t n = offsets->shape[0], stride = offsets->strides[0];
-    const int64_t *o = jl_data(offsets);
-    if (o[0] != 0) return JL_FAIL("%s: %s must start at 0, got %lld", op, name, (long long)o[0]);
-    for (int64_t s = 1; s < n; s++)
-        if (o[s * stride] < o[(s - 1) * stride])
-            return JL_FAIL("%s: %s decrease at position %lld (%lld after %lld)", op, name, (long long)s + 1,
-                           (long long)o[s * stride], (long long)o[(s - 1) * stride]);
-    if (o[(n - 1) * stride] != rows)
-        return JL_FAIL("%s: %s end at %lld but there are %lld rows", op, name, (long long)o[(n - 1) * stride],
-                       (long long)rows);
-    return JL_OK;
+    jl_tensor *h = contiguous_on(offsets, JL_CPU);
+    if (!h) return jl_last_error_code();
+    int64_t n = h->shape[0];
+    const int64_t *o = jl_data(h);
+    int rc = JL_OK;
+    if (o[0] != 0) rc = JL_FAIL("%s: %s must start at 0, got %lld", op, name, (long long)o[0]);
+    for (int64_t s = 1; s < n && !rc; s++)
+        if (o[s] < o[s - 1])
+            rc = JL_FAIL("%s: %s decrease at position %lld (%lld after %lld)", op, name, (long long)s + 1,
+                         (long long)o[s], (long long)o[s - 1]);
+    if (!rc && o[n - 1] != rows)
+        rc = JL_FAIL("%s: %s end at %lld but there are %lld rows", op, name, (long long)o[n - 1], (long long)rows);
+    jl_release(h);
+    return rc;
 }
 
-/* Checks rows (E) i64 on the CPU, every value in [0, n). */
+/* Checks rows (E) i64 on any device (read from a host copy), every value in [0, n). */
 static int check_rows(const char *op, const char *name, jl_tensor *rows, int64_t n)
 {
     if (rows->dtype != JL_I64 || rows->ndim != 1)
         return JL_FAIL("%s: %s must be a 1-D i64 tensor, got %s %s", op, name, jl_dtype_name(rows->dtype),
                        jl_shape_str(rows));
-    if (jl_device_of(rows) != JL_CPU)
-        return JL_FAIL_CODE(JL_EDEVICE, "%s: %s must be on the cpu, got %s", op, name,
-                            jl_device_name(jl_device_of(rows)));
-    const int64_t *r = jl_data(rows);
-    int64_t m = rows->shape[0], stride = rows->strides[0];
-    for (int64_t e = 0; e < m; e++) {
-        int64_t v = r[e * stride];
-        if (v < 0 || v >= n)
-            return JL_FAIL("%s: %s[%lld] = %lld is outside 0..%lld", op, name, (long long)e, (long long)v,
-                           (long long)n - 1);
-    }
-    return JL_OK;
+    jl_tensor *h = contiguous_on(rows, JL_CPU);
+    if (!h) return jl_last_error_code();
+    const int64_t *r = jl_data(h);
+    int rc = JL_OK;
+    for (int64_t e = 0; e < h->shape[0] && !rc; e++)
+        if (r[e] < 0 || r[e] >= n)
+            rc = JL_FAIL("%s: %s[%lld] = %lld is outside 0..%lld", op, name, (long long)e, (long long)r[e],
+                         (long long)n - 1);
+    jl_release(h);
+    return rc;
 }
 
 /* --- edge_gather ------------------------------------------------------------------ */
@@ -106,8 +113,9 @@ jl_tensor *jl_edge_gather(jl_tensor *ab, jl_tensor *edge_offsets, jl_tensor *nbr
     }
     /* a column slice of a GEMM output is fine as it is; anything else is made contiguous */
     jl_tensor *a = ab->strides[1] == 1 && ab->strides[0] >= 2 * C ? jl_retain(ab) : jl_contiguous(ab);
-    jl_tensor *eo = a ? jl_contiguous(edge_offsets) : NULL;
-    jl_tensor *nb = eo ? jl_contiguous(nbr) : NULL;
+    /* the graph on ab's device: the kernels read it there */
+    jl_tensor *eo = a ? contiguous_on(edge_offsets, jl_device_of(ab)) : NULL;
+    jl_tensor *nb = eo ? contiguous_on(nbr, jl_device_of(ab)) : NULL;
     jl_tensor *out = nb ? jl_tensor_new(JL_F32, 2, (int64_t[]){nbr->shape[0], C}, jl_device_of(ab)) : NULL;
     int rc = out ? JL_OK : jl_last_error_code();
     if (!rc && jl_numel(out) > 0) {
@@ -184,14 +192,12 @@ jl_tensor *jl_batch_norm_relu(jl_tensor *x, jl_tensor *weight, jl_tensor *bias, 
 {
     int rc = jl_bn_check("batch_norm_relu", x, weight, bias, running_mean, running_var, training, momentum, eps);
     if (!rc && segments) rc = check_offsets("batch_norm_relu", "segments", segments, x->shape[0]);
-    if (!rc && jl_device_of(x) != JL_CPU && segments)
-        rc = JL_FAIL_CODE(JL_EDEVICE, "batch_norm_relu: segments need x on the cpu");
     if (rc) return NULL;
 
     int64_t N = x->shape[0], C = x->shape[1], S = segments ? segments->shape[0] - 1 : N;
     bool was_enabled = jl_set_grad_enabled(false);
     jl_tensor *xc = jl_contiguous(x);
-    jl_tensor *seg = xc && segments ? jl_contiguous(segments) : NULL;
+    jl_tensor *seg = xc && segments ? contiguous_on(segments, jl_device_of(x)) : NULL;
     jl_tensor *table = xc && (!segments || seg) ? jl_bn_table(xc, weight, bias, running_mean, running_var, training)
                                                 : NULL;
     rc = table ? JL_OK : jl_last_error_code();
@@ -233,6 +239,16 @@ jl_tensor *jl_batch_norm_relu(jl_tensor *x, jl_tensor *weight, jl_tensor *bias, 
 
 /* --- edges_by_dst ------------------------------------------------------------------- */
 
+/* *t (+1, host) replaced by its copy on device (no-op on the cpu); 0 or the error code. */
+static int move_to(jl_tensor **t, jl_device device)
+{
+    if (!*t || device == JL_CPU) return JL_OK;
+    jl_tensor *moved = jl_to_device(*t, device);
+    jl_release(*t);
+    *t = moved;
+    return moved ? JL_OK : jl_last_error_code();
+}
+
 jl_tensor *jl_edges_by_dst(jl_tensor *src, jl_tensor *dst, int64_t n_nodes, jl_tensor **edge_offsets,
                            jl_tensor **perm)
 {
@@ -248,31 +264,46 @@ jl_tensor *jl_edges_by_dst(jl_tensor *src, jl_tensor *dst, int64_t n_nodes, jl_t
         JL_FAIL("edges_by_dst: src has %lld edges but dst %lld", (long long)src->shape[0], (long long)dst->shape[0]);
         return NULL;
     }
+    if (jl_device_of(src) != jl_device_of(dst)) {
+        JL_FAIL_CODE(JL_EDEVICE, "edges_by_dst: src is on %s but dst on %s", jl_device_name(jl_device_of(src)),
+                     jl_device_name(jl_device_of(dst)));
+        return NULL;
+    }
+    /* a counting sort on the host; the results go back to src's device */
     int64_t E = src->shape[0];
-    jl_tensor *eo = jl_zeros(JL_I64, 1, (int64_t[]){n_nodes + 1}, JL_CPU);
+    jl_tensor *hs = contiguous_on(src, JL_CPU), *hd = hs ? contiguous_on(dst, JL_CPU) : NULL;
+    jl_tensor *eo = hd ? jl_zeros(JL_I64, 1, (int64_t[]){n_nodes + 1}, JL_CPU) : NULL;
     jl_tensor *nbr = eo ? jl_tensor_new(JL_I64, 1, &E, JL_CPU) : NULL;
     jl_tensor *p = nbr && perm ? jl_tensor_new(JL_I64, 1, &E, JL_CPU) : NULL;
     int64_t *next = nbr ? malloc(sizeof(int64_t) * (size_t)(n_nodes + 1)) : NULL;
-    if (!next || (perm && !p)) {
-        if (nbr && !next) JL_FAIL_CODE(JL_ENOMEM, "edges_by_dst: out of memory");
-        free(next);
+    int rc = JL_OK;
+    if (!next || (perm && !p))
+        rc = nbr && !next ? JL_FAIL_CODE(JL_ENOMEM, "edges_by_dst: out of memory") : jl_last_error_code();
+    if (!rc) {
+        const int64_t *s = jl_data(hs), *d = jl_data(hd);
+        int64_t *off = jl_data(eo), *nb = jl_data(nbr), *pp = p ? jl_data(p) : NULL;
+        for (int64_t e = 0; e < E; e++) off[d[e] + 1]++;
+        for (int64_t i = 0; i < n_nodes; i++) off[i + 1] += off[i];
+        memcpy(next, off, sizeof(int64_t) * (size_t)(n_nodes + 1));
+        for (int64_t e = 0; e < E; e++) {
+            int64_t at = next[d[e]]++;
+            nb[at] = s[e];
+            if (pp) pp[at] = e;
+        }
+        jl_device device = jl_device_of(src);
+        rc = move_to(&eo, device);
+        if (!rc) rc = move_to(&nbr, device);
+        if (!rc) rc = move_to(&p, device);
+    }
+    free(next);
+    jl_release(hs);
+    jl_release(hd);
+    if (rc) {
         jl_release(eo);
         jl_release(nbr);
         jl_release(p);
         return NULL;
     }
-    const int64_t *s = jl_data(src), *d = jl_data(dst);
-    int64_t ss = src->strides[0], ds = dst->strides[0];
-    int64_t *off = jl_data(eo), *nb = jl_data(nbr), *pp = p ? jl_data(p) : NULL;
-    for (int64_t e = 0; e < E; e++) off[d[e * ds] + 1]++;
-    for (int64_t i = 0; i < n_nodes; i++) off[i + 1] += off[i];
-    memcpy(next, off, sizeof(int64_t) * (size_t)(n_nodes + 1));
-    for (int64_t e = 0; e < E; e++) {
-        int64_t at = next[d[e * ds]]++;
-        nb[at] = s[e * ss];
-        if (pp) pp[at] = e;
-    }
-    free(next);
     *edge_offsets = eo;
     if (perm) *perm = p;
     return nbr;
