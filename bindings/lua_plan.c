@@ -83,9 +83,7 @@ static int l_plan(lua_State *L)
 
 static jl_plan *check_plan(lua_State *L)
 {
-    lplan *u = luaL_checkudata(L, 1, PLAN_MT);
-    if (!u->p) luaL_argerror(L, 1, "attempt to use a freed plan");
-    return u->p;
+    return ((lplan *)jl_lua_check_handle(L, 1, PLAN_MT, "plan"))->p;
 }
 
 /* plan(x) → (B, outputs) */
@@ -97,9 +95,7 @@ static int l_call(lua_State *L)
 
 static int l_gc(lua_State *L)
 {
-    lplan *u = luaL_checkudata(L, 1, PLAN_MT);
-    jl_plan_free(u->p);
-    u->p = NULL;
+    jl_plan_free(jl_lua_take_handle(L, 1, PLAN_MT));
     return 0;
 }
 
