@@ -18,6 +18,22 @@
 
 #include "cpu_kernels.h"
 
+/* Under AddressSanitizer a cached block's payload is poisoned until handed out
+ * again, so a use after jl_cpu_host_free is still reported. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) && !defined(__SANITIZE_ADDRESS__)
+#define __SANITIZE_ADDRESS__ 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 #define CACHE_MIN ((size_t)64)
 #define CACHE_MIN_LOG2 6
 #define STEPS_LOG2 3 /* eight classes per power of two */
@@ -103,6 +119,7 @@ void *jl_cpu_host_alloc(size_t bytes)
         if (cache.live > cache.peak_live) cache.peak_live = cache.live;
     }
     pthread_mutex_unlock(&cache.lock);
+    if (b) UNPOISON((char *)b + HEADER, b->capacity);
     if (!b) {
         if (posix_memalign((void **)&b, HEADER, HEADER + capacity)) return NULL;
         b->capacity = capacity;
@@ -119,6 +136,7 @@ void jl_cpu_host_free(void *p)
 {
     if (!p) return;
     block *b = (block *)((char *)p - HEADER);
+    POISON(p, b->capacity);
     block *evicted = NULL;
     pthread_mutex_lock(&cache.lock);
     cache.live -= b->capacity;
