@@ -30,9 +30,11 @@
  *                (filters, type conversion, the chunk index:
  *                H5Dget_storage_size walks it), and whole
  *                checkpoint reads. Later jet data reads run in-process: a
- *                fork costs about 2 ms plus 70 ms per GiB of this process's
- *                resident memory (bench/h5_guard_overhead.lua), too much per
- *                loader read. Not covered: a crash in a data chunk other
+ *                fork costs about 0.3 ms plus 50 ms per GiB of this
+ *                process's resident memory (2-4 times that on a loaded
+ *                machine), too much per loader read: level 2 made a pass
+ *                over 50k jets 1.9x slower, 9x with 2 GiB resident
+ *                (bench/h5_guard_overhead.lua). Not covered: a crash in a data chunk other
  *                than the first (none known in Release; the over-reads of
  *                tests/fuzz/hdf5_crashes in later chunks read garbage).
  *   2            also every jet data read (jl_h5_read), in slabs of 64 MiB.
