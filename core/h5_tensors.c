@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <hdf5.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,6 +281,10 @@ typedef struct reader {
     jl_h5t_file *f;
     int cap_datasets, cap_attrs;
     int rc;
+    /* the guarded trial: datasets are read into plain malloc'ed memory, not
+     * tensors (the host cache's lock may have been held by another thread
+     * at the fork), and not kept */
+    bool trial;
 } reader;
 
 static int fail_oom(reader *r)
@@ -326,18 +331,22 @@ static void read_dataset(reader *r, hid_t dset, const char *name)
         double want = (double)H5Sget_simple_extent_npoints(space) * (double)H5Tget_size(type);
         double stored = (double)H5Dget_storage_size(dset);
         bool mismatch = (layout == H5D_CONTIGUOUS || layout == H5D_COMPACT) && stored > 0 && stored != want;
-        jl_tensor *t = mismatch ? NULL : jl_tensor_new(dtype, ndim, shape, JL_CPU);
+        double bytes = (double)H5Sget_simple_extent_npoints(space) * (double)jl_dtype_size(dtype);
+        jl_tensor *t = NULL;
+        void *scratch = NULL;
+        if (!mismatch && !r->trial) t = jl_tensor_new(dtype, ndim, shape, JL_CPU);
+        else if (!mismatch && bytes < (double)(SIZE_MAX / 2)) scratch = malloc(bytes > 0 ? (size_t)bytes : 1);
+        void *dst = t ? jl_data(t) : scratch;
         if (mismatch) {
             r->rc = JL_FAIL_CODE(JL_EIO, "dataset %s in %s stores %.0f bytes but its shape needs %.0f (truncated "
                                  "or corrupt?)", name, r->path, stored, want);
-        } else if (!t) {
-            r->rc = JL_FAIL_CODE(jl_last_error_code(), "cannot read dataset %s in %s: %s", name, r->path,
-                                 jl_last_error());
-        } else if (jl_numel(t) > 0 &&
-                   H5Dread(dset, memory_type(dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, jl_data(t)) < 0) {
+        } else if (!dst) {
+            r->rc = JL_FAIL_CODE(r->trial ? JL_ENOMEM : jl_last_error_code(), "cannot read dataset %s in %s: %s",
+                                 name, r->path, r->trial ? "out of memory" : jl_last_error());
+        } else if (bytes > 0 && H5Dread(dset, memory_type(dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0) {
             r->rc = JL_FAIL_CODE(JL_EIO, "cannot read dataset %s in %s: %s (truncated or corrupt?)", name,
                                  r->path, h5_reason());
-        } else {
+        } else if (t) {
             jl_h5t_file *f = r->f;
             if (f->n_datasets == r->cap_datasets) {
                 int cap = r->cap_datasets ? 2 * r->cap_datasets : 16;
@@ -354,6 +363,7 @@ static void read_dataset(reader *r, hid_t dset, const char *name)
             }
         }
         jl_release(t);
+        free(scratch);
     }
     H5Tclose(type);
     H5Sclose(space);
@@ -450,7 +460,7 @@ static herr_t visit(hid_t group, const char *name, const H5L_info_t *info, void 
     return r->rc < 0 ? -1 : 0;
 }
 
-static jl_h5t_file *read_all(const char *path, const char *kind)
+static jl_h5t_file *read_all(const char *path, const char *kind, bool trial)
 {
     h5_quiet();
     struct stat st;
@@ -467,7 +477,7 @@ static jl_h5t_file *read_all(const char *path, const char *kind)
                      kind ? kind : "file", why[0] ? " [HDF5: " : "", why, why[0] ? "]" : "");
         return NULL;
     }
-    reader r = {.path = path, .f = calloc(1, sizeof(jl_h5t_file))};
+    reader r = {.path = path, .f = calloc(1, sizeof(jl_h5t_file)), .trial = trial};
     if (!r.f) {
         fail_oom(&r);
     } else {
@@ -543,7 +553,7 @@ typedef struct read_args {
 static int read_trial(void *ctx)
 {
     read_args *a = ctx;
-    jl_h5t_file *f = read_all(a->path, a->kind);
+    jl_h5t_file *f = read_all(a->path, a->kind, true);
     jl_h5t_file_free(f);
     if (f) return JL_OK;
     return jl_last_error_code() ? jl_last_error_code() : JL_EIO;
@@ -556,7 +566,7 @@ jl_h5t_file *jl_h5t_read_all(const char *path, const char *kind)
     size_t expected = stat(path, &st) == 0 && st.st_size > 0 ? 2 * (size_t)st.st_size : 0;
     read_args a = {path, kind};
     jl_h5_lock();
-    jl_h5t_file *f = jl_h5_trial(path, "reading the file", expected, read_trial, &a) == JL_OK ? read_all(path, kind) : NULL;
+    jl_h5t_file *f = jl_h5_trial(path, "reading the file", expected, read_trial, &a) == JL_OK ? read_all(path, kind, false) : NULL;
     jl_h5_unlock();
     return f;
 }

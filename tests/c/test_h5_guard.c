@@ -9,7 +9,9 @@
  * the step; a child's status and message and its shared output come back.
  */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +136,48 @@ Test(h5_guard, checkpoint_reader_survives_every_hdf5_crash)
     cr_assert_not_null(good, "%s", jl_last_error());
     cr_assert_gt(good->n_datasets, 0);
     jl_h5t_file_free(good);
+}
+
+/* Other threads allocating tensors, and reading jets in-process, while this
+ * one forks for checkpoint trials: no child may inherit a lock held by
+ * another thread (jetlab's HDF5 lock, the host cache's), or it hangs to the
+ * time limit. */
+static atomic_bool stop_busy;
+
+static void *allocating_thread(void *arg)
+{
+    while (!atomic_load(&stop_busy)) jl_release(jl_tensor_new(JL_F32, 1, (int64_t[]){1000}, JL_CPU));
+    return NULL;
+}
+
+static void *reading_thread(void *arg)
+{
+    jl_h5_reader *r = arg;
+    while (!atomic_load(&stop_busy)) {
+        jl_h5_jets j;
+        if (jl_h5_read(r, 0, jl_h5_count(r), &j) == JL_OK) jl_h5_jets_free(&j);
+    }
+    return NULL;
+}
+
+Test(h5_guard, forks_while_other_threads_read_and_allocate)
+{
+    jl_h5_guard_limits(0, 5);
+    jl_h5_reader *r = jl_h5_open(test_file("fixtures", "atlas2024.h5"), 200);
+    cr_assert_not_null(r, "%s", jl_last_error());
+    atomic_store(&stop_busy, false);
+    pthread_t alloc, read;
+    cr_assert_eq(pthread_create(&alloc, NULL, allocating_thread, NULL), 0);
+    cr_assert_eq(pthread_create(&read, NULL, reading_thread, r), 0);
+    for (int k = 0; k < 40; k++) {
+        jl_h5t_file *f = jl_h5t_read_all(test_file("fixtures", "golden_mlp.h5"), "checkpoint");
+        cr_assert_not_null(f, "read %d: %s", k, jl_last_error());
+        jl_h5t_file_free(f);
+    }
+    atomic_store(&stop_busy, true);
+    pthread_join(alloc, NULL);
+    pthread_join(read, NULL);
+    jl_h5_close(r);
 }
 
 /* ------------------------------------------------------------ the guard */
