@@ -25,6 +25,21 @@
 
 #define POLL_MS 10 /* how often the parent checks a running child's memory and time */
 
+/* AddressSanitizer's allocator (gcc 12's libasan, clang 14) has no fork
+ * handlers: a child forked while another thread is inside malloc can hang
+ * in malloc until the time limit. Sanitizer builds, which test jetlab
+ * itself, read in-process unless JETLAB_H5_ISOLATION says otherwise. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) && !defined(__SANITIZE_ADDRESS__)
+#define __SANITIZE_ADDRESS__ 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define DEFAULT_ISOLATION JL_H5_ISOLATE_OFF
+#else
+#define DEFAULT_ISOLATION JL_H5_ISOLATE_OPEN
+#endif
+
 /* What a child reports, in memory shared with its parent. */
 typedef struct record {
     atomic_int done;      /* fn returned */
@@ -39,7 +54,7 @@ static record *child_record;
 
 /* ------------------------------------------------------------- settings */
 
-static atomic_int isolation = JL_H5_ISOLATE_OPEN;
+static atomic_int isolation = DEFAULT_ISOLATION;
 static atomic_llong memory_mb = 1024, timeout_s = 60;
 static pthread_once_t settings_once = PTHREAD_ONCE_INIT;
 

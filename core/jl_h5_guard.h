@@ -39,7 +39,9 @@
  *                tests/fuzz/hdf5_crashes in later chunks read garbage).
  *   2            also every jet data read (jl_h5_read), in slabs of 64 MiB.
  *   0            off: everything in-process (coverage-guided fuzzing; a
- *                crash of HDF5 is a crash of jetlab).
+ *                crash of HDF5 is a crash of jetlab). The default of
+ *                AddressSanitizer builds, whose allocator is not fork-safe
+ *                with other threads allocating (a child could hang).
  * Other settings, read from the environment once:
  *   JETLAB_H5_MEMORY_MB     a child's growth limit (default 1024) on top of
  *                           the bytes its caller expects it to produce
