@@ -68,19 +68,21 @@ fi
 # overrun by HDF5 still fails), or the heap guard stopping an allocation
 # that ran away ("==jetlab-fuzz== heap grew"); HDF5's filter plugins count as
 # HDF5 (blosc's output over-read by H5Dread). HDF5 1.10 has such bugs
-# (tests/fuzz/hdf5_crashes); they are reported, not failures.
+# (tests/fuzz/hdf5_crashes); they are reported, not failures. (sed -n 1p, not
+# head: under pipefail head's early exit can kill the writer with SIGPIPE and
+# make a long stack look like a non-HDF5 crash.)
 hdf5_internal_crash() {
   local hdf5='libhdf5|/hdf5/serial/plugins/|libH5Z'  # the library and its filter plugins
   local skip=' in (__interceptor_|__asan|__sanitizer|fuzzer::|(__mem[a-z_]*|mem[a-z]*|bcmp|str[a-z]*|malloc|calloc|realloc|posix_memalign|free|fuzz_heap_malloc) )|/libc\.so|string/|sysdeps/'
   if grep -q '==jetlab-fuzz== heap grew' "$1"; then
-    awk '/==jetlab-fuzz== heap grew/ { on = 1; next } on && /^ +#[0-9]+ /' "$1" | grep -vE "$skip" | head -n 1 | grep -qE "$hdf5"
+    awk '/==jetlab-fuzz== heap grew/ { on = 1; next } on && /^ +#[0-9]+ /' "$1" | grep -vE "$skip" | sed -n 1p | grep -qE "$hdf5"
     return
   fi
   awk '/ERROR: (AddressSanitizer|libFuzzer)/ { on = 1 } /(allocated|freed) by thread/ { exit } on && /^ +#[0-9]+ /' "$1" |
-    grep -vE "$skip" | head -n 1 | grep -qE "$hdf5" || return 1
+    grep -vE "$skip" | sed -n 1p | grep -qE "$hdf5" || return 1
   grep -qE 'SEGV on unknown address|ERROR: libFuzzer: deadly signal|ERROR: AddressSanitizer: (BUS|FPE|ABRT|SEGV)' "$1" &&
     return 0
-  awk '/allocated by thread/ { on = 1; next } on && /^ +#[0-9]+ /' "$1" | grep -vE "$skip" | head -n 1 | grep -qE "$hdf5"
+  awk '/allocated by thread/ { on = 1; next } on && /^ +#[0-9]+ /' "$1" | grep -vE "$skip" | sed -n 1p | grep -qE "$hdf5"
 }
 
 # one harness: runs it for $seconds and leaves "<rc>" in <run>/rc, the log of
