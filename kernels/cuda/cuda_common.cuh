@@ -72,12 +72,15 @@ static inline int jl_cuda_launched(const char *what, const char *file, int line)
 /* Grid-stride kernels never need more blocks than this to fill a device. */
 #define JL_CUDA_MAX_BLOCKS 65536
 
-static inline unsigned jl_cuda_grid(int64_t work)
+/* Blocks for `work` items at `per_block` items a block, at least 1, capped. */
+static inline unsigned jl_cuda_grid_of(int64_t work, int64_t per_block)
 {
-    int64_t blocks = (work + JL_CUDA_THREADS - 1) / JL_CUDA_THREADS;
+    int64_t blocks = (work + per_block - 1) / per_block;
     if (blocks < 1) blocks = 1;
     return (unsigned)(blocks < JL_CUDA_MAX_BLOCKS ? blocks : JL_CUDA_MAX_BLOCKS);
 }
+
+static inline unsigned jl_cuda_grid(int64_t work) { return jl_cuda_grid_of(work, JL_CUDA_THREADS); }
 
 /* for (e = this thread's first item; e < n; e += all threads of the grid) */
 #define JL_CUDA_FOR(e, n)                                                          \

@@ -36,12 +36,7 @@
 #define FEAT_THREADS 32
 #define ROW_THREADS (JL_CUDA_THREADS / FEAT_THREADS)
 
-static inline unsigned row_grid(int64_t rows)
-{
-    int64_t blocks = (rows + ROW_THREADS - 1) / ROW_THREADS;
-    if (blocks < 1) blocks = 1;
-    return (unsigned)(blocks < JL_CUDA_MAX_BLOCKS ? blocks : JL_CUDA_MAX_BLOCKS);
-}
+static inline unsigned row_grid(int64_t rows) { return jl_cuda_grid_of(rows, ROW_THREADS); }
 
 /* for (r = this block row's first row; r < n; r += all block rows of the grid) */
 #define ROWS_FOR(r, n)                                                               \

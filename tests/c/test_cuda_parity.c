@@ -205,6 +205,24 @@ static parity new_parity(jl_op op, double tol)
     return p;
 }
 
+/* What every batch-norm backward case shares: the x gradient (N, C) unless
+ * variant 2 (none asked), eps, batch statistics for variant 0, the sizes, and
+ * the table's rows 0..3 read as inputs. */
+static void bn_backward_common(parity *p, int64_t N, int64_t C, int variant)
+{
+    if (variant < 2) {
+        p->buf[0] = jl_tensor_new(JL_F32, 2, (int64_t[]){N, C}, JL_CPU);
+        p->k.out = whole(p->buf[0]);
+        p->written |= 1;
+    }
+    p->k.s[0] = 1e-5;
+    p->k.s[1] = variant == 0;
+    p->k.i[0] = N;
+    p->k.i[1] = C;
+    p->reads_written = true;
+}
+
+
 /* --- memory ----------------------------------------------------------------------------- */
 
 Test(cuda_parity, copy_strided_broadcast_and_converting)
@@ -738,16 +756,7 @@ Test(cuda_parity, batchnorm)
         p.k.b = whole(p.buf[2]);
         p.k.c = whole(p.buf[3]);
         p.written = 8;
-        if (variant < 2) {
-            p.buf[0] = jl_tensor_new(JL_F32, 2, (int64_t[]){N, C}, JL_CPU);
-            p.k.out = whole(p.buf[0]);
-            p.written |= 1;
-        }
-        p.k.s[0] = 1e-5;
-        p.k.s[1] = variant == 0;
-        p.k.i[0] = N;
-        p.k.i[1] = C;
-        p.reads_written = true; /* the table's rows 0..3 are inputs */
+        bn_backward_common(&p, N, C, variant);
         check_parity(&p, "batchnorm_backward");
     }
 }
@@ -970,16 +979,7 @@ Test(cuda_parity, bn_relu_backward_plain_and_segment_mean)
                     p.k.c = whole(p.buf[3]);
                     p.written = 8;
                 }
-                if (variant < 2) {
-                    p.buf[0] = jl_tensor_new(JL_F32, 2, (int64_t[]){N, C}, JL_CPU);
-                    p.k.out = whole(p.buf[0]);
-                    p.written |= 1;
-                }
-                p.k.s[0] = 1e-5;
-                p.k.s[1] = variant == 0;
-                p.k.i[0] = N;
-                p.k.i[1] = C;
-                p.reads_written = true; /* the table's rows 0..3 are inputs */
+                bn_backward_common(&p, N, C, variant);
                 char what[96];
                 static const char *const kind[] = {"", " with segments", " with segments on the host"};
                 snprintf(what, sizeof what, "bn_relu_backward (%lld, %lld)%s, variant %d", (long long)N,
