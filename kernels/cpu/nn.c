@@ -4,8 +4,9 @@
  * from N and C only, so results never depend on the thread count): each task
  * sums its chunk's rows into its own double partials for every channel (the
  * channel loop is contiguous and vectorises), then the partials are added in
- * chunk order. Statistics take two passes (mean, then squared deviations from
- * it), all in double. Elementwise passes split rows across the pool with
+ * chunk order. Statistics take one pass over deviations from a shift (the
+ * first row: sums of x - K and (x - K)^2 in double, so var = E[(x-K)^2] -
+ * E[x-K]^2 does not cancel when |mean| >> std). Elementwise passes split rows across the pool with
  * per-channel coefficients computed once.
  *
  * Views (see core/jl_ops.def): k->i[0] = N, k->i[1] = C; all contiguous f32;
@@ -35,13 +36,13 @@ static chunking split_rows(int64_t n, int64_t c)
 }
 
 /* What one pass over the rows of a chunk accumulates into part (2, C) doubles. */
-typedef enum { SUM_X, SUM_SQDEV, SUM_G_GXMU } sum_kind;
+typedef enum { SUM_SHIFTED, SUM_G_GXMU } sum_kind;
 
 typedef struct sums_task {
     chunking s;
     sum_kind kind;
     const float *x, *g;  /* x (N, C); g (N, C) for SUM_G_GXMU */
-    const double *mean;  /* (C), for SUM_SQDEV and SUM_G_GXMU */
+    const double *mean;  /* (C): the shift K for SUM_SHIFTED, the mean for SUM_G_GXMU */
     double *partials;    /* (chunks, 2, C) */
 } sums_task;
 
@@ -55,12 +56,11 @@ static void sums_range(void *ctx, int64_t begin, int64_t end)
         int64_t r0 = chunk * t->s.rows, r1 = r0 + t->s.rows < t->s.n ? r0 + t->s.rows : t->s.n;
         for (int64_t r = r0; r < r1; r++) {
             const float *x = t->x + r * C;
-            if (t->kind == SUM_X) {
-                for (int64_t j = 0; j < C; j++) p0[j] += x[j];
-            } else if (t->kind == SUM_SQDEV) {
+            if (t->kind == SUM_SHIFTED) {
                 for (int64_t j = 0; j < C; j++) {
                     double d = x[j] - t->mean[j];
-                    p0[j] += d * d;
+                    p0[j] += d;
+                    p1[j] += d * d;
                 }
             } else {
                 const float *g = t->g + r * C;
@@ -105,15 +105,15 @@ static int cpu_batchnorm_stats(const jl_kargs *k)
     chunking s = split_rows(N, C);
     scratch m = {0};
     if (scratch_new(&s, &m, "batchnorm_stats")) return JL_ENOMEM;
-    sums_task t = {.s = s, .kind = SUM_X, .x = k->a.data, .mean = m.mean, .partials = m.partials};
-    run_sums(&t, m.sums);
-    for (int64_t j = 0; j < C; j++) m.mean[j] = m.sums[j] / (double)N;
-    t.kind = SUM_SQDEV;
+    const float *x = k->a.data;
+    for (int64_t j = 0; j < C; j++) m.mean[j] = N > 0 ? x[j] : 0; /* the shift K: row 0 */
+    sums_task t = {.s = s, .kind = SUM_SHIFTED, .x = x, .mean = m.mean, .partials = m.partials};
     run_sums(&t, m.sums);
     float *out = k->out.data;
     for (int64_t j = 0; j < C; j++) {
-        out[j] = (float)m.mean[j];
-        out[C + j] = (float)(m.sums[j] / (double)N);
+        double d = m.sums[j] / (double)N, var = m.sums[C + j] / (double)N - d * d;
+        out[j] = (float)(m.mean[j] + d);
+        out[C + j] = (float)(var > 0 ? var : 0);
     }
     free(m.partials);
     return JL_OK;
