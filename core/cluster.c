@@ -103,11 +103,21 @@ static double momentum_factor(double pt2, double p)
     return pow(pt2, p);
 }
 
+/* A merged pseudojet's rapidity: the inputs are checked to have finite ones,
+ * but a sum with negative energies can still have E + |pz| <= 0 (0/0 or
+ * log of infinity); it then takes the beam value, as a pt = 0, E = |pz| one. */
+static double merged_rapidity(jl_p4 p)
+{
+    double rap = jl_p4_rap(p);
+    if (isfinite(rap)) return rap;
+    return p.pz >= 0.0 ? JL_MAX_RAP + fabs(p.pz) : -(JL_MAX_RAP + fabs(p.pz));
+}
+
 static brief make_brief(const jl_cluster *c, int jet, double r2)
 {
     jl_p4 p = c->p[jet];
     return (brief){
-        .rap = jl_p4_rap(p),
+        .rap = merged_rapidity(p),
         .phi = jl_p4_phi(p),
         .kt2 = momentum_factor(jl_p4_pt2(p), c->def.p),
         .nn_dist = r2,
@@ -320,8 +330,8 @@ typedef struct tiled {
 static int tile_of(const tiled *t, const brief *b)
 {
     double fy = (b->rap - t->ymin) / t->ywidth, fp = b->phi / t->phiwidth;
-    int iy = fy < 0 ? 0 : fy >= t->ny ? t->ny - 1 : (int)fy;
-    int ip = fp >= t->nphi ? t->nphi - 1 : (int)fp;
+    int iy = !(fy >= 0) ? 0 : fy >= t->ny ? t->ny - 1 : (int)fy; /* NaN would make (int) undefined */
+    int ip = !(fp >= 0) ? 0 : fp >= t->nphi ? t->nphi - 1 : (int)fp;
     return iy * t->nphi + ip;
 }
 

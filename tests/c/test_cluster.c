@@ -341,6 +341,23 @@ Test(cluster, tiled_and_plain_strategies_give_the_same_merges_and_jets)
     }
 }
 
+/* Found by fuzz_events: particles with negative energies, each with a finite
+ * rapidity, can sum to a pseudojet with E + |pz| <= 0, whose rapidity was 0/0;
+ * the tiled search then turned the NaN into a tile number (undefined
+ * behaviour). Such a pseudojet now takes the beam rapidity. */
+Test(cluster, merges_with_negative_energies_stay_finite)
+{
+    jl_p4 event[] = {{0.5, 0, 3, -1}, {-0.5, 0, -3, -1}, {0.1, 0.1, 0, 0.5}, {3, 1, 0, 4}, {0, 0.2, 1, -0.9}};
+    for (int i = 0; i < 5; i++) cr_assert(isfinite(jl_p4_rap(event[i])), "particle %d", i + 1);
+    for (jl_strategy s = JL_STRATEGY_AUTO; s <= JL_STRATEGY_TILED; s++) {
+        jl_cluster *c = run_with(event, 5, JL_ANTIKT, 0.4, 0.0, s);
+        int in_jets = 0;
+        for (int j = 0; j < c->n_jets; j++) in_jets += c->jets[j].n;
+        cr_assert_eq(in_jets, 5, "strategy %d: %d of 5 particles in jets", (int)s, in_jets);
+        jl_cluster_free(c);
+    }
+}
+
 Test(cluster, zero_pt_and_empty_inputs)
 {
     jl_p4 p[4] = {{0, 0, 3, 3}, {0, 0, 2, 2}, {0, 0, -1, 1}, {1, 0, 0, 1}};
