@@ -22,6 +22,7 @@
 
 #include "jl_error.h"
 #include "jl_h5_guard.h"
+#include "jl_sanitize.h"
 
 #define POLL_MS 10 /* how often the parent checks a running child's memory and time */
 
@@ -29,12 +30,7 @@
  * handlers: a child forked while another thread is inside malloc can hang
  * in malloc until the time limit. Sanitizer builds, which test jetlab
  * itself, read in-process unless JETLAB_H5_ISOLATION says otherwise. */
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) && !defined(__SANITIZE_ADDRESS__)
-#define __SANITIZE_ADDRESS__ 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
+#if JL_ASAN
 #define DEFAULT_ISOLATION JL_H5_ISOLATE_OFF
 #else
 #define DEFAULT_ISOLATION JL_H5_ISOLATE_OPEN

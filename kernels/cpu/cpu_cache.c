@@ -17,15 +17,11 @@
 #include <stdlib.h>
 
 #include "cpu_kernels.h"
+#include "jl_sanitize.h"
 
 /* Under AddressSanitizer a cached block's payload is poisoned until handed out
  * again, so a use after jl_cpu_host_free is still reported. */
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) && !defined(__SANITIZE_ADDRESS__)
-#define __SANITIZE_ADDRESS__ 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
+#if JL_ASAN
 #include <sanitizer/asan_interface.h>
 #define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
 #define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))

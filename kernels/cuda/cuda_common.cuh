@@ -87,6 +87,19 @@ static inline unsigned jl_cuda_grid(int64_t work) { return jl_cuda_grid_of(work,
     for (int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; e < (n);      \
          e += (int64_t)gridDim.x * blockDim.x)
 
+/* The segment of row r among S segments with offsets off (S + 1): the largest
+ * s < S with off[s] <= r (so off[s + 1] > r for a row inside). */
+static __device__ __forceinline__ int64_t jl_cuda_segment_of(const int64_t *off, int64_t S, int64_t r)
+{
+    int64_t lo = 0, hi = S - 1;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo + 1) / 2;
+        if (off[mid] <= r) lo = mid;
+        else hi = mid - 1;
+    }
+    return lo;
+}
+
 /* --- dtypes ----------------------------------------------------------------------- */
 
 /* The C type of each dtype, for kernels templated on it. */

@@ -79,18 +79,6 @@ static int device_i64(const char *op, const jl_view *v, int64_t n, const int64_t
     return JL_OK;
 }
 
-/* The segment of row r: the largest s < S with off[s] <= r (so off[s + 1] > r). */
-static __device__ __forceinline__ int64_t segment_of(const int64_t *off, int64_t S, int64_t r)
-{
-    int64_t lo = 0, hi = S - 1;
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo + 1) / 2;
-        if (off[mid] <= r) lo = mid;
-        else hi = mid - 1;
-    }
-    return lo;
-}
-
 /* The first position p of sorted keys (n) with keys[p] >= v. */
 static __device__ __forceinline__ int64_t lower_bound(const int64_t *keys, int64_t n, int64_t v)
 {
@@ -111,7 +99,7 @@ __global__ void jl_cuda_edge_gather_kernel(const float *a, int64_t sa, const int
 {
     ROWS_FOR(e, E)
     {
-        const float *ai = a + segment_of(eoff, N, e) * sa, *bj = a + nbr[e] * sa + C;
+        const float *ai = a + jl_cuda_segment_of(eoff, N, e) * sa, *bj = a + nbr[e] * sa + C;
         float *o = out + e * C;
         for (int64_t f = threadIdx.x; f < C; f += blockDim.x) o[f] = __fadd_rn(ai[f], bj[f]);
     }

@@ -10,18 +10,6 @@
 
 /* --- kNN --------------------------------------------------------------------------- */
 
-/* The jet of row i: the last s < jets with off[s] <= i (so off[s + 1] > i). */
-static __device__ int64_t jet_of(const int64_t *off, int64_t jets, int64_t i)
-{
-    int64_t lo = 0, hi = jets - 1;
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo + 1) / 2;
-        if (off[mid] <= i) lo = mid;
-        else hi = mid - 1;
-    }
-    return lo;
-}
-
 /* For each row i of coords (N, D): its m = edges[i+1] - edges[i] nearest other
  * rows of its jet into nbr[edges[i] ..], nearest first, ties by row index, by
  * insertion into a sorted list (m is small); best_d (E) holds the distances. */
@@ -30,7 +18,7 @@ __global__ void jl_cuda_knn_kernel(const float *coords, int64_t N, int64_t D, co
 {
     JL_CUDA_FOR(i, N)
     {
-        int64_t jet = jet_of(jet_off, jets, i), begin = jet_off[jet], end = jet_off[jet + 1];
+        int64_t jet = jl_cuda_segment_of(jet_off, jets, i), begin = jet_off[jet], end = jet_off[jet + 1];
         int64_t m = edges[i + 1] - edges[i], found = 0;
         int64_t *best = nbr + edges[i];
         float *bd = best_d + edges[i];
