@@ -20,6 +20,11 @@
 # The peer has no lundnet3 (shown as n/a). Extra rows: fcnn-student at --pad 5 (the
 # distillation student's 5 constituents), jetlab's batch-1 inference latency, and
 # for the FCNNs the same model as one C inference plan (nn.compile), batched and batch 1.
+# Before the models, every side measures the f32 GEMM rate it reaches here
+# (bench/gemm_peak.lua, bench/gemm_peak.py); a second table divides jetlab's
+# training GEMM work per jet (jl.stats().gemm_flops) by the best of them: the
+# floor no engine doing those products can beat, and the bound it puts on the
+# speed-up over each peer.
 # OpenBLAS's core-type overrides are unset for both sides (benchmark runs only).
 # PEER_STEPS_particlenet=N (etc., '-' for '_') sets a model's peer steps (default
 # --steps): the padded peer's ParticleNet takes tens of seconds per step here.
@@ -92,6 +97,14 @@ run() {
   echo "  $side $model pad $p: $line" >&2
 }
 
+# the f32 GEMM rate each side reaches on this machine (bench/gemm_peak.*), for the bound table
+for side in "${sides[@]}"; do
+  if [ "$side" = jetlab ]; then line=$("$jetlab" "$root/bench/gemm_peak.lua" "$threads") || continue
+  else line=$("${python[$side]}" "$root/bench/gemm_peak.py" "$threads") || continue; fi
+  echo "{\"side\": \"$side\", \"pad_run\": 0, ${line#\{}" >> "$log"
+  echo "  $side gemm-peak: $line" >&2
+done
+
 for model in $models; do
   pads="$pad"
   [ "$model" = fcnn-student ] && [ "$pad" != 5 ] && pads="$pad 5"
@@ -115,7 +128,7 @@ for r in rows:
 keys = []
 for r in rows:
     k = (r["model"], r["pad_run"])
-    if k not in keys:
+    if k not in keys and r["model"] != "gemm-peak":
         keys.append(k)
 def med(model, pad, side, field):
     v = [r[field] for r in rows if r["model"] == model and r["pad_run"] == pad and r["side"] == side and field in r]
@@ -142,7 +155,32 @@ for model, pad in keys:
     for field in ("infer_ms_per_sample_batch1", "infer_ms_per_sample_compiled", "infer_ms_per_sample_batch1_compiled"):
         cells.append(fmt(med(model, pad, "jetlab", field)[0]))
     print("| " + " | ".join(cells) + " |")
-n = {s: len([r for r in rows if r["side"] == s]) for s in sides}
+peaks = {r["side"]: r["gemm_gflops"] for r in rows if r["model"] == "gemm-peak"}
+if peaks:
+    peak = max(peaks.values())
+    print("\nGEMM bound: the f32 matrix-product rate of this machine (bench/gemm_peak.*, best shape's median: " +
+          ", ".join("%s %.0f" % kv for kv in peaks.items()) + " GFLOP/s; peak %.0f). jetlab's training does the "
+          "matrix products below per jet; at the peak rate with nothing else costing time, a step would take "
+          "at least MFLOP / peak, which bounds the speed-up any engine doing these products could show "
+          "against a peer's measured time." % peak)
+    print()
+    bhead = ["model", "pad", "jetlab GEMM MFLOP/jet (train)", "jetlab GEMM GFLOP/s (train)",
+             "floor ms/jet at peak", "jetlab ms/jet / floor"] + ["bound on %s/jetlab train" % s for s in sides[1:]]
+    print("| " + " | ".join(bhead) + " |")
+    print("|" + "---|" * len(bhead))
+    for model, pad in keys:
+        mflop, _ = med(model, pad, "jetlab", "train_gemm_mflop_per_sample")
+        if not mflop:
+            continue
+        ours, _ = med(model, pad, "jetlab", "train_ms_per_sample")
+        rate, _ = med(model, pad, "jetlab", "train_gemm_gflops")
+        floor = mflop / peak
+        cells = [model, str(pad), "%.3g" % mflop, fmt(rate), "%.4g" % floor, "%.2f" % (ours / floor)]
+        for s in sides[1:]:
+            v = med(model, pad, s, "train_ms_per_sample")[0]
+            cells.append("n/a" if v is None else "%.1fx" % (v / floor))
+        print("| " + " | ".join(cells) + " |")
+n = {s: len([r for r in rows if r["side"] == s and r["model"] != "gemm-peak"]) for s in sides}
 print("\nruns per side: " + ", ".join("%s %d" % kv for kv in n.items()) +
       "; torch versions: " + ", ".join(sorted({r.get("torch", "") for r in rows if "torch" in r})))
 EOF

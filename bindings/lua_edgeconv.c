@@ -6,6 +6,7 @@
  *   local y = jl.batch_norm_relu(z, w, b, rm, rv, {training = true, momentum = 0.1, eps = 1e-5})
  *   local m = jl.batch_norm_relu(z, w, b, rm, rv, {training = true, segments = eoff})  -- (N, C)
  *   local nbr2, eoff2, perm = jl.edges_by_dst(src, dst, n_nodes)  -- 1-based src/dst/nbr/perm
+ *   local rows, off, src2, dst2, eoff3 = jl.graph_select(offsets, eoff2, nbr2, jets)  -- jets 1-based
  *
  * Index conventions as jl.knn: neighbour rows (nbr, src, dst, perm) are 1-based,
  * offsets are cumulative counts.
@@ -105,10 +106,48 @@ static int l_edges_by_dst(lua_State *L)
     return 3;
 }
 
+/* *t (0-based rows, +1) replaced by its 1-based copy; false on error (*t then NULL). */
+static bool to_one_based(jl_tensor **t)
+{
+    jl_tensor *one = jl_affine(*t, 1, 1);
+    jl_release(*t);
+    *t = one;
+    return one != NULL;
+}
+
+/* jl.graph_select(offsets (B+1), edge_offsets (N+1), src (E) 1-based grouped by dst,
+ * jets (K) 1-based) → rows (M) 1-based, offsets (K+1), src (E') 1-based, dst (E') 1-based,
+ * edge_offsets (M+1): the batch of those graphs (core jl_graph_select) */
+static int l_graph_select(lua_State *L)
+{
+    jl_tensor *offsets = jl_lua_check(L, 1), *eoff = jl_lua_check(L, 2);
+    jl_tensor *jets_in = jl_lua_check(L, 4);
+    if (jets_in->dtype != JL_I64)
+        luaL_error(L, "graph_select: jets must be an i64 tensor, got %s", jl_dtype_name(jets_in->dtype));
+    jl_tensor *src = zero_based(L, 3, "graph_select: src");
+    jl_tensor *jets = src ? jl_affine(jets_in, 1, -1) : NULL;
+    jl_graph_batch b = {0};
+    int rc = jets ? jl_graph_select(offsets, eoff, src, jets, &b) : jl_last_error_code();
+    jl_release(src);
+    jl_release(jets);
+    if (!rc && !(to_one_based(&b.rows) && to_one_based(&b.src) && to_one_based(&b.dst))) rc = jl_last_error_code();
+    if (rc) {
+        jl_graph_batch_release(&b);
+        return jl_lua_raise(L);
+    }
+    jl_lua_push(L, b.rows);
+    jl_lua_push(L, b.offsets);
+    jl_lua_push(L, b.src);
+    jl_lua_push(L, b.dst);
+    jl_lua_push(L, b.edge_offsets);
+    return 5;
+}
+
 static const luaL_Reg edgeconv_functions[] = {
     {"edge_gather", l_edge_gather},
     {"batch_norm_relu", l_batch_norm_relu},
     {"edges_by_dst", l_edges_by_dst},
+    {"graph_select", l_graph_select},
     {NULL, NULL},
 };
 

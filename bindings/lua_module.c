@@ -6,6 +6,7 @@
  *   print(core.stats().tensors)
  */
 #include "jl_parallel.h"
+#include "jl_profile.h"
 #include "lua_args.h"
 #include "lua_module.h"
 
@@ -51,11 +52,12 @@ void *jl_lua_take_handle(lua_State *L, int arg, const char *mt)
     return p;
 }
 
-/* jl.stats() → {tensors=, storages=, bytes=, peak_bytes=, nodes=, cuda_bytes=, cuda_peak_bytes=} */
+/* jl.stats() → {tensors=, storages=, bytes=, peak_bytes=, nodes=, cuda_bytes=, cuda_peak_bytes=,
+ *               gemm_flops=} */
 static int l_stats(lua_State *L)
 {
     jl_stats s = jl_stats_get();
-    lua_createtable(L, 0, 7);
+    lua_createtable(L, 0, 8);
     const struct {
         const char *name;
         int64_t value;
@@ -67,10 +69,42 @@ static int l_stats(lua_State *L)
         {"nodes", s.nodes},
         {"cuda_bytes", s.bytes[JL_CUDA]},
         {"cuda_peak_bytes", s.peak_bytes[JL_CUDA]},
+        {"gemm_flops", s.gemm_flops},
     };
     for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) {
         lua_pushinteger(L, (lua_Integer)fields[k].value);
         lua_setfield(L, -2, fields[k].name);
+    }
+    return 1;
+}
+
+/* core.profile_start(): clears the op profiler's counters and turns it on. */
+static int l_profile_start(lua_State *L)
+{
+    (void)L;
+    jl_profile_start();
+    return 0;
+}
+
+/* core.profile_stop() → {{name=, kind="op"|"backward", calls=, seconds=}, ...}: turns
+ * the profiler off and returns its entries in first-seen order (jetlab.profile formats them). */
+static int l_profile_stop(lua_State *L)
+{
+    jl_profile_stop();
+    jl_profile_entry entries[JL_PROFILE_MAX_ENTRIES];
+    int n = jl_profile_entries(entries, JL_PROFILE_MAX_ENTRIES);
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) {
+        lua_createtable(L, 0, 4);
+        lua_pushstring(L, entries[i].name);
+        lua_setfield(L, -2, "name");
+        lua_pushstring(L, entries[i].kind == JL_PROFILE_BACKWARD ? "backward" : "op");
+        lua_setfield(L, -2, "kind");
+        lua_pushinteger(L, (lua_Integer)entries[i].calls);
+        lua_setfield(L, -2, "calls");
+        lua_pushnumber(L, entries[i].seconds);
+        lua_setfield(L, -2, "seconds");
+        lua_rawseti(L, -2, i + 1);
     }
     return 1;
 }
@@ -124,6 +158,8 @@ static int l_cuda_available(lua_State *L)
 
 static const luaL_Reg module_functions[] = {
     {"stats", l_stats},
+    {"profile_start", l_profile_start},
+    {"profile_stop", l_profile_stop},
     {"set_num_threads", l_set_num_threads},
     {"get_num_threads", l_get_num_threads},
     {"manual_seed", l_manual_seed},

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "jl_ops.h"
+#include "jl_profile.h"
 
 static _Thread_local bool grad_disabled;
 
@@ -193,6 +194,7 @@ static int topo_order(jl_node *root, node_list *order)
 static int propagate(jl_node *n)
 {
     jl_tensor *grads[JL_NODE_MAX_INPUTS] = {0};
+    int64_t token = jl_profile_begin();
     int rc = n->backward(n, n->pending, grads);
     if (rc) {
         char context[96];
@@ -212,6 +214,7 @@ static int propagate(jl_node *n)
         }
     }
     for (int i = 0; i < JL_NODE_MAX_INPUTS; i++) jl_release(grads[i]);
+    jl_profile_end(token, n->name, JL_PROFILE_BACKWARD);
     return rc;
 }
 

@@ -2,6 +2,7 @@
  * moving tensors between devices. */
 #include <string.h>
 
+#include "jl_profile.h"
 #include "jl_tensor.h"
 
 static const char *const op_names[JL_OP_COUNT] = {
@@ -80,7 +81,11 @@ int jl_run(jl_device device, const jl_kargs *k)
     if (!be) return JL_EDEVICE;
     jl_kernel_fn fn = be->fn[k->op];
     if (!fn) return JL_FAIL_CODE(JL_EDEVICE, "%s: not supported on %s", jl_op_name(k->op), be->name);
-    return fn(k);
+    if (!jl_profile_on()) return fn(k);
+    int64_t token = jl_profile_begin();
+    int rc = fn(k);
+    jl_profile_end(token, jl_op_name(k->op), JL_PROFILE_OP);
+    return rc;
 }
 
 jl_tensor *jl_to_device(jl_tensor *t, jl_device device)

@@ -48,13 +48,18 @@ jl_tensor *jl_retain(jl_tensor *t);
 /* -1 on t (NULL allowed); frees header, grad, grad_fn and storage at zero. */
 void jl_release(jl_tensor *t);
 
-/* Live counts for jl.stats(): tensors headers, storage blocks, bytes per device. */
+/* Live counts for jl.stats(): tensors headers, storage blocks, bytes per device;
+ * gemm_flops: 2 M N K summed over every matrix product run since the start (any
+ * device; jl_matmul, jl_linear and their backward), for GFLOP/s figures. */
 typedef struct jl_stats {
     int64_t tensors, storages, bytes[JL_DEVICE_COUNT], peak_bytes[JL_DEVICE_COUNT], nodes;
+    int64_t gemm_flops;
 } jl_stats;
 jl_stats jl_stats_get(void);
 /* Counts autograd nodes (called by autograd.c only). */
 void jl_stats_node_delta(int delta);
+/* Adds a finished matrix product's floating-point operations (ops_matmul.c only). */
+void jl_stats_count_gemm(int64_t flops);
 
 /* --- construction -------------------------------------------------------- */
 /* New contiguous tensor, uninitialised; +1. shape may have ndim == 0 (a scalar). */

@@ -8,7 +8,8 @@
  *                       (E, C) activations are written once (or never); the node saves
  *                       only x and the channel table, and the backward recomputes the
  *                       ReLU mask from them;
- *   jl_edges_by_dst     edge lists grouped by destination (LundNet's CSR), on the inputs' device.
+ *   jl_edges_by_dst     edge lists grouped by destination (LundNet's CSR), on the inputs' device;
+ *   jl_graph_select     a batch of some graphs of such a table (LundNet's batches).
  *
  * The channel table (6, C) is the one of ops_nn.c: rows mean, variance (biased),
  * weight, bias, grad bias, grad weight; statistics come from the batchnorm_stats
@@ -307,4 +308,113 @@ jl_tensor *jl_edges_by_dst(jl_tensor *src, jl_tensor *dst, int64_t n_nodes, jl_t
     *edge_offsets = eo;
     if (perm) *perm = p;
     return nbr;
+}
+
+/* --- graph_select --------------------------------------------------------------------- */
+
+/* The node and edge counts of the selected jets (of B), checking each jet number and
+ * that every edge stays in its jet. Messages number jets, nodes and edges from 1. */
+static int count_selection(const int64_t *off, int64_t B, const int64_t *eoff, const int64_t *src,
+                           const int64_t *jets, int64_t K, int64_t *M, int64_t *E)
+{
+    *M = *E = 0;
+    for (int64_t k = 0; k < K; k++) {
+        int64_t j = jets[k], first, last;
+        if (j < 0 || j >= B)
+            return JL_FAIL("graph_select: jet %lld (position %lld of the selection) is not one of the %lld graphs "
+                           "(1..%lld)",
+                           (long long)j + 1, (long long)k + 1, (long long)B, (long long)B);
+        first = off[j], last = off[j + 1];
+        for (int64_t e = eoff[first]; e < eoff[last]; e++)
+            if (src[e] < first || src[e] >= last)
+                return JL_FAIL("graph_select: edge %lld of jet %lld comes from node %lld, outside the jet's nodes "
+                               "%lld..%lld",
+                               (long long)e + 1, (long long)j + 1, (long long)src[e] + 1, (long long)first + 1,
+                               (long long)last);
+        *M += last - first;
+        *E += eoff[last] - eoff[first];
+    }
+    return JL_OK;
+}
+
+/* Fills the selection (all host tensors of the counted sizes). */
+static void fill_selection(const int64_t *off, const int64_t *eoff, const int64_t *src, const int64_t *jets,
+                           int64_t K, const jl_graph_batch *b)
+{
+    int64_t *rows = jl_data(b->rows), *o = jl_data(b->offsets), *s = jl_data(b->src), *d = jl_data(b->dst);
+    int64_t *eo = jl_data(b->edge_offsets);
+    int64_t m = 0, e_out = 0;
+    o[0] = eo[0] = 0;
+    for (int64_t k = 0; k < K; k++) {
+        int64_t j = jets[k], first = off[j], shift = m - first;
+        for (int64_t node = first; node < off[j + 1]; node++, m++) {
+            rows[m] = node;
+            for (int64_t e = eoff[node]; e < eoff[node + 1]; e++, e_out++) {
+                s[e_out] = src[e] + shift;
+                d[e_out] = m;
+            }
+            eo[m + 1] = e_out;
+        }
+        o[k + 1] = m;
+    }
+}
+
+int jl_graph_select(jl_tensor *offsets, jl_tensor *edge_offsets, jl_tensor *src, jl_tensor *jets,
+                    jl_graph_batch *out)
+{
+    *out = (jl_graph_batch){0};
+    if (edge_offsets->dtype != JL_I64 || edge_offsets->ndim != 1 || edge_offsets->shape[0] < 1)
+        return JL_FAIL("graph_select: edge_offsets must be a 1-D i64 tensor (nodes + 1), got %s %s",
+                       jl_dtype_name(edge_offsets->dtype), jl_shape_str(edge_offsets));
+    if (src->dtype != JL_I64 || src->ndim != 1)
+        return JL_FAIL("graph_select: src must be a 1-D i64 tensor, got %s %s", jl_dtype_name(src->dtype),
+                       jl_shape_str(src));
+    int64_t N = edge_offsets->shape[0] - 1;
+    int rc = check_offsets("graph_select", "offsets", offsets, N);
+    if (!rc) rc = check_offsets("graph_select", "edge_offsets", edge_offsets, src->shape[0]);
+    if (!rc) rc = check_rows("graph_select", "src", src, N);
+    if (!rc && (jets->dtype != JL_I64 || jets->ndim != 1))
+        rc = JL_FAIL("graph_select: jets must be a 1-D i64 tensor, got %s %s", jl_dtype_name(jets->dtype),
+                     jl_shape_str(jets));
+    if (rc) return rc;
+    jl_tensor *ho = contiguous_on(offsets, JL_CPU), *he = ho ? contiguous_on(edge_offsets, JL_CPU) : NULL;
+    jl_tensor *hs = he ? contiguous_on(src, JL_CPU) : NULL, *hj = hs ? contiguous_on(jets, JL_CPU) : NULL;
+    int64_t K = jets->shape[0], M = 0, E = 0;
+    rc = hj ? count_selection(jl_data(ho), offsets->shape[0] - 1, jl_data(he), jl_data(hs), jl_data(hj), K, &M, &E)
+            : jl_last_error_code();
+    jl_graph_batch b = {0};
+    if (!rc) {
+        b.rows = jl_tensor_new(JL_I64, 1, &M, JL_CPU);
+        b.offsets = jl_tensor_new(JL_I64, 1, (int64_t[]){K + 1}, JL_CPU);
+        b.src = jl_tensor_new(JL_I64, 1, &E, JL_CPU);
+        b.dst = jl_tensor_new(JL_I64, 1, &E, JL_CPU);
+        b.edge_offsets = jl_tensor_new(JL_I64, 1, (int64_t[]){M + 1}, JL_CPU);
+        if (!b.rows || !b.offsets || !b.src || !b.dst || !b.edge_offsets) rc = jl_last_error_code();
+    }
+    if (!rc) {
+        fill_selection(jl_data(ho), jl_data(he), jl_data(hs), jl_data(hj), K, &b);
+        jl_device device = jl_device_of(offsets);
+        jl_tensor **all[] = {&b.rows, &b.offsets, &b.src, &b.dst, &b.edge_offsets};
+        for (size_t i = 0; i < sizeof all / sizeof all[0] && !rc; i++) rc = move_to(all[i], device);
+    }
+    jl_release(ho);
+    jl_release(he);
+    jl_release(hs);
+    jl_release(hj);
+    if (rc) {
+        jl_graph_batch_release(&b);
+        return rc;
+    }
+    *out = b;
+    return JL_OK;
+}
+
+void jl_graph_batch_release(jl_graph_batch *b)
+{
+    jl_release(b->rows);
+    jl_release(b->offsets);
+    jl_release(b->src);
+    jl_release(b->dst);
+    jl_release(b->edge_offsets);
+    *b = (jl_graph_batch){0};
 }

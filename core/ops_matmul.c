@@ -148,6 +148,7 @@ static int gemm_into(jl_tensor *out, jl_tensor *a, bool ta, jl_tensor *b, bool t
         gemm_view(&mb, &k.b, &k.i[2]);
         gemm_view(&mo, &k.out, &unused);
         rc = jl_run(jl_device_of(out), &k);
+        if (rc == JL_OK) jl_stats_count_gemm(2 * mo.batch * mo.rows * mo.cols * K);
     }
     jl_release(ca);
     jl_release(cb);

@@ -9,12 +9,12 @@
 #include "jl_autograd.h"
 
 /* --- live counts ---------------------------------------------------------- */
-static atomic_llong live_tensors, live_storages, live_nodes;
+static atomic_llong live_tensors, live_storages, live_nodes, gemm_flops;
 static atomic_llong live_bytes[JL_DEVICE_COUNT], peak_bytes[JL_DEVICE_COUNT];
 
 jl_stats jl_stats_get(void)
 {
-    jl_stats s = {.tensors = live_tensors, .storages = live_storages, .nodes = live_nodes};
+    jl_stats s = {.tensors = live_tensors, .storages = live_storages, .nodes = live_nodes, .gemm_flops = gemm_flops};
     for (int d = 0; d < JL_DEVICE_COUNT; d++) {
         s.bytes[d] = live_bytes[d];
         s.peak_bytes[d] = peak_bytes[d];
@@ -23,6 +23,8 @@ jl_stats jl_stats_get(void)
 }
 
 void jl_stats_node_delta(int delta) { live_nodes += delta; }
+
+void jl_stats_count_gemm(int64_t flops) { gemm_flops += flops; }
 
 static void count_bytes(jl_device device, int64_t delta)
 {

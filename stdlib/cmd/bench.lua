@@ -11,7 +11,10 @@
 -- the first 70% are the training jets, the last 15% the test jets. Training: Adam
 -- (lr --lr), mean cross-entropy, --train-steps + 2 batches of --batch distinct
 -- training jets drawn at random (seeded), the first 2 untimed (warm-up);
--- train_ms_per_sample = timed wall time / (steps * batch). A step includes building
+-- train_ms_per_sample = timed wall time / (steps * batch); train_gemm_mflop_per_sample
+-- and train_gemm_gflops: the matrix products of the timed steps (jl.stats().gemm_flops,
+-- 2 M N K each), per sample and per second of the timed wall time; --profile prints
+-- where the timed steps' time went, op by op (jl.profile), to stderr. A step includes building
 -- the batch from the jets' features (the peer's X[idx]), the forward (for
 -- ParticleNet the kNN graphs of every block), the backward and the update.
 -- Inference: eval mode, no grad, the test jets in order in batches of --batch,
@@ -27,8 +30,9 @@
 -- particlenet-lite: ragged raw features {x, offsets, coords} (the peer pads them to
 -- --pad with masks; jetlab never pads); lundnet5, lundnet3: Lund-plane graphs of
 -- every jet, declustered once before timing (jl.lund.graphs: C/A re-clustering of
--- the real constituents; without jl.lund, random trees of the same sizes, n - 1
--- nodes per jet, like the peer's lund_batch). The "graph_building" field says so.
+-- the real constituents; the peer's lund_batch makes random trees of the same
+-- sizes, n - 1 nodes per jet), each step's batch selected from them in C
+-- (lundnet.select). The "graph_building" field says so.
 -- The peer builds its LundNet trees (random, in Python) inside each timed step;
 -- the peer has no lundnet3 (its LundNet(3) class is the same network on 3 features).
 
@@ -36,13 +40,14 @@ local cli = require "jetlab.cli"
 local nn = require "jetlab.nn"
 local loss = require "jetlab.loss"
 local optim = require "jetlab.optim"
+local lundnet = require "jetlab.nn.models.lundnet"
 
 local MODELS = {"fcnn", "fcnn-student", "particlenet", "particlenet-lite", "lundnet5", "lundnet3"}
 
 local spec = {
   name = "jetlab bench",
   usage = "jetlab bench MODEL FILE.h5 [--batch 256] [--train-steps 20] [--pad 128] [--threads 2] " ..
-          "[--device cpu] [--lr 1e-3] [--max-jets N] [--batch1 N]",
+          "[--device cpu] [--lr 1e-3] [--max-jets N] [--batch1 N] [--profile]",
   about = "Times training and inference of MODEL (" .. table.concat(MODELS, ", ") .. ") on the jets of\n" ..
           "FILE.h5 (ATLAS layout) as shared/peers/torch_peer.py does, and prints one JSON line.",
   options = {
@@ -55,6 +60,7 @@ local spec = {
     {"max-jets", "integer", 0, help = "use only the first N jets of the file (0: all)"},
     {"batch1", "integer", 0, help = "also time inference one jet at a time over N test jets"},
     {"seed", "integer", 0, help = "seed of the weights and of the batch draws"},
+    {"profile", "boolean", false, help = "print the op profile (jl.profile) of the timed training steps to stderr"},
   },
 }
 
@@ -132,61 +138,10 @@ do
     graph_note = "kNN inside the timed region (every block, every step); no padding"
   else
     local features = model_name == "lundnet3" and 3 or 5
-    local g
-    if jl.lund and jl.lund.graphs then
-      g = jl.lund.graphs(raw, {features = features})
-      graph_note = "Lund declustering (jl.lund.graphs, C/A) of every jet before timing; edges gathered per step"
-    else
-      -- random trees with the declustering's sizes (n - 1 nodes), as the peer's lund_batch
-      local off = ints(offsets)
-      local src, dst, noff, eoff, base = {}, {}, {0}, {0}, 0
-      local counts = {}
-      for j = 1, n do
-        local m = math.max(off[j + 1] - off[j] - 1, 0)
-        counts[j] = m
-        noff[j + 1] = noff[j] + m
-      end
-      local N = noff[n + 1]
-      local incoming = {}
-      for j = 1, n do
-        local b = noff[j]
-        for child = 2, counts[j] do
-          local parent = math.random(1, child - 1)
-          incoming[b + child] = incoming[b + child] or {}
-          incoming[b + parent] = incoming[b + parent] or {}
-          table.insert(incoming[b + child], b + parent)
-          table.insert(incoming[b + parent], b + child)
-        end
-      end
-      for i = 1, N do
-        for _, s in ipairs(incoming[i] or {}) do src[#src + 1], dst[#dst + 1] = s, i end
-        eoff[i + 1] = #src
-      end
-      g = {x = jl.randn(N, features), offsets = jl.tensor(noff, {dtype = "i64"}),
-        src = jl.tensor(src, {dtype = "i64"}), dst = jl.tensor(dst, {dtype = "i64"}),
-        edge_offsets = jl.tensor(eoff, {dtype = "i64"})}
-      graph_note = "random trees of the declustering's sizes (jl.lund missing) built before timing"
-    end
-    local gx = g.x:to(device)
-    local noff, eoff, src = ints(g.offsets), ints(g.edge_offsets), ints(g.src)
-    make = function(idx)
-      local rows, o, esrc, edst, eo = {}, {0}, {}, {}, {0}
-      for b, j in ipairs(idx) do
-        local first, shift = noff[j], #rows - noff[j]
-        for node = first + 1, noff[j + 1] do
-          rows[#rows + 1] = node
-          for e = eoff[node] + 1, eoff[node + 1] do
-            esrc[#esrc + 1] = src[e] + shift
-            edst[#edst + 1] = node + shift
-          end
-          eo[#eo + 1] = #esrc
-        end
-        o[b + 1] = #rows
-      end
-      return {x = gx:index_select(1, jl.tensor(rows, {dtype = "i64", device = device})),
-        offsets = jl.tensor(o, {dtype = "i64"}), src = jl.tensor(esrc, {dtype = "i64"}),
-        dst = jl.tensor(edst, {dtype = "i64"}), edge_offsets = jl.tensor(eo, {dtype = "i64"})}
-    end
+    local g = jl.lund.graphs(raw, {features = features})
+    graph_note = "Lund declustering (jl.lund.graphs, C/A) of every jet before timing; batches selected per step"
+    g.x = g.x:to(device)
+    make = function(idx) return lundnet.select(g, idx) end
   end
 end
 
@@ -219,16 +174,19 @@ for s = 1, opts["train-steps"] + 2 do
   for i = 1, bs do p[i] = math.tointeger(p[i]) end     -- 1-based training jets
   perm_batches[s] = p
 end
-local t0
-for s, idx in ipairs(perm_batches) do
-  if s == 3 then
-    collectgarbage()
-    t0 = jl.clock()
+for s = 1, 2 do step(perm_batches[s]) end       -- warm-up
+local function timed_steps()
+  for s = 3, #perm_batches do
+    local l = step(perm_batches[s])
+    if s == #perm_batches then l:item() end    -- (eager ops: everything has run)
   end
-  local l = step(idx)
-  if s == #perm_batches then l:item() end   -- (eager ops: everything has run)
 end
-local train_ms = (jl.clock() - t0) / opts["train-steps"] / bs * 1e3
+collectgarbage()
+local t0, flops0 = jl.clock(), jl.stats().gemm_flops
+if opts.profile then io.stderr:write(tostring(jl.profile(timed_steps)), "\n") else timed_steps() end
+local train_s = jl.clock() - t0
+local train_ms = train_s / opts["train-steps"] / bs * 1e3
+local train_flops = jl.stats().gemm_flops - flops0   -- matrix products of the timed steps
 
 -- ------------------------------------------------------------------ timed inference
 model:eval()
@@ -276,6 +234,8 @@ local fields = {
   {"model", string.format("%q", model_name)}, {"params", params}, {"batch", bs}, {"pad", opts.pad},
   {"threads", opts.threads}, {"jetlab", string.format("%q", jl.version)}, {"device", string.format("%q", device)},
   {"train_ms_per_sample", num(train_ms)}, {"infer_ms_per_sample", num(infer_ms)},
+  {"train_gemm_mflop_per_sample", num(train_flops / opts["train-steps"] / bs / 1e6)},
+  {"train_gemm_gflops", num(train_flops / train_s / 1e9)},
 }
 if infer1_ms then fields[#fields + 1] = {"infer_ms_per_sample_batch1", num(infer1_ms)} end
 if compiled_ms then fields[#fields + 1] = {"infer_ms_per_sample_compiled", num(compiled_ms)} end

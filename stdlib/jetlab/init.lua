@@ -66,6 +66,14 @@ function jl.allclose(a, b, rtol, atol)
   end)
 end
 
+--- jl.profile(fn, ...) → report of fn's time op by op (stdlib/jetlab/profile.lua).
+function jl.profile(fn, ...)
+  if type(fn) ~= "function" then
+    error("jl.profile: expected a function to run, got " .. type(fn), 2)
+  end
+  return require("jetlab.profile").profile(fn, ...)
+end
+
 -- Lua libraries reachable as jl.<name>, loaded on first use: jl.nn is require "jetlab.nn".
 local lazy = {nn = "jetlab.nn"}
 setmetatable(jl, {__index = function(t, key)

@@ -8,6 +8,8 @@ local T = require "jetlab.test"
 
 local FIX = "tests/fixtures/"
 
+local function nn_lundnet5() return require("jetlab.nn").models.lundnet5{dropout = 0} end
+
 local function massless(pt, y, phi)
   return {pt * math.cos(phi), pt * math.sin(phi), pt * math.sinh(y), pt * math.cosh(y)}
 end
@@ -185,6 +187,46 @@ T.case("events: anti-kt jets of a file, declustered; I/O failures are nil, messa
   local none, msg = jl.lund.events("/nonexistent/events.dat")
   T.eq(none, nil)
   T.ok(msg:find("cannot open", 1, true), msg)
+end)
+
+T.case("lundnet.select: a batch of some jets equals declustering those jets alone", function()
+  local lundnet = require "jetlab.nn.models.lundnet"
+  local b = batch()
+  local g = jl.lund.graphs(b)
+  local B = g.offsets.shape[1] - 1
+  local picks = {{B, 1, 3}, {2, 2}, {}, {1}}
+  for _, jets in ipairs(picks) do
+    local sel = lundnet.select(g, jets)
+    -- the reference: the same jets' constituents declustered on their own
+    local sub = {}
+    for _, k in ipairs({"pt", "eta", "phi", "E"}) do
+      local rows = {}
+      for i, j in ipairs(jets) do rows[i] = b[k][j] end
+      sub[k] = #jets > 0 and jl.stack(rows) or jl.zeros(0, b[k].shape[2])
+    end
+    local want = jl.lund.graphs(sub)
+    for _, k in ipairs({"offsets", "src", "dst", "edge_offsets"}) do T.eq(sel[k]:tolist(), want[k]:tolist(), k) end
+    T.eq(sel.x.shape, want.x.shape)
+    T.near(sel.x, want.x, 0)
+  end
+  -- an i64 tensor of jets works as a list does
+  T.eq(lundnet.select(g, jl.tensor({2, 1}, {dtype = "i64"})).src:tolist(), lundnet.select(g, {2, 1}).src:tolist())
+  -- and LundNet takes the batch
+  local net = nn_lundnet5()
+  net:eval()
+  T.eq(net(lundnet.select(g, {1, 2})).shape, {2, 2})
+  T.raises(function() lundnet.select(g, {1, B + 1}) end,
+    "graph_select: jet " .. (B + 1) .. " %(position 2 of the selection%) is not one of the " .. B .. " graphs")
+  T.raises(function() lundnet.select(g, {0}) end, "jet 0 %(position 1")
+  T.raises(function() lundnet.select({x = g.x}, {1}) end, "expected a graph table")
+  T.raises(function() jl.graph_select(g.offsets, g.edge_offsets, g.src, jl.tensor({1})) end,
+    "jets must be an i64 tensor, got f32")
+  local crossing = g.src:clone()
+  crossing[1] = g.x.shape[1]   -- the first edge now comes from the last jet's last node
+  T.raises(function() jl.graph_select(g.offsets, g.edge_offsets, crossing, jl.tensor({1}, {dtype = "i64"})) end,
+    "graph_select: edge 1 of jet 1 comes from node " .. g.x.shape[1] .. ", outside the jet's nodes")
+  T.raises(function() jl.graph_select(g.offsets, g.offsets, g.src, jl.tensor({1}, {dtype = "i64"})) end,
+    "graph_select: offsets end at")
 end)
 
 T.case("errors name the problem", function()

@@ -425,6 +425,23 @@ T.case("stats and threads", function()
   T.eq(type(jl.cuda_available()), "boolean")
 end)
 
+T.case("stats count the floating-point operations of matrix products", function()
+  local function flops_of(fn)
+    local before = jl.stats().gemm_flops
+    fn()
+    return jl.stats().gemm_flops - before
+  end
+  T.eq(flops_of(function() return jl.matmul(jl.ones(3, 4), jl.ones(4, 5)) end), 2 * 3 * 4 * 5)
+  T.eq(flops_of(function() return jl.matmul(jl.ones(2, 3, 4), jl.ones(2, 4, 5)) end), 2 * 2 * 3 * 4 * 5)
+  T.eq(flops_of(function() return jl.ones(2, 3) + 1 end), 0)
+  -- linear (8, 6) -> (8, 5): forward x W^T, backward dx = dy W and dW = dy^T x
+  local x = jl.ones(8, 6, {requires_grad = true})
+  local w = jl.ones(5, 6, {requires_grad = true})
+  local y
+  T.eq(flops_of(function() y = jl.linear(x, w) end), 2 * 8 * 6 * 5)
+  T.eq(flops_of(function() y:sum():backward() end), 2 * (2 * 8 * 6 * 5))
+end)
+
 T.case("the garbage collector frees tensors", function()
   collectgarbage()
   local before = jl.stats().tensors

@@ -18,6 +18,8 @@
 -- graph is cached in the batch table (batch._graph) for the next forward.
 -- A node without incoming edges gets a zero message (PyTorch's index_add_ / clamp(deg, 1)).
 --
+--   local batch = models.lundnet.select(g, {3, 17, 42})  -- some jets of a graph table, as a batch
+--
 -- Sub-modules: bn_input, blocks (1..6, nn.LundEdgeConv: theta, phi, bns, sc), fusion
 -- (1 Linear, 2 ReLU, 3 BatchNorm1d), head (1 Linear, 2 ReLU, 3 Dropout, 4 Linear).
 -- Names map one to one to the PyTorch peer's (torch_peer.py LundNet), indices + 1:
@@ -84,6 +86,21 @@ function M.graph(batch)
   end
   batch._graph = g
   return g
+end
+
+--- M.select(graphs, jets) → the batch {x, offsets, src, dst, edge_offsets} of the
+--- graphs jets (a list of 1-based jet numbers or an i64 tensor) of a graph table
+--- (jl.lund.graphs's fields; edges grouped by dst). The bookkeeping is one C call
+--- (jl.graph_select); x is gathered on its own device.
+function M.select(graphs, jets)
+  if type(graphs) ~= "table" or not jl.is_tensor(graphs.x) or not jl.is_tensor(graphs.offsets)
+    or not jl.is_tensor(graphs.src) or not jl.is_tensor(graphs.edge_offsets) then
+    error("lundnet.select: expected a graph table {x, offsets, src, edge_offsets} (jl.lund.graphs)", 2)
+  end
+  if not jl.is_tensor(jets) then jets = jl.tensor(jets, {dtype = "i64"}) end
+  local rows, offsets, src, dst, edge_offsets = jl.graph_select(graphs.offsets, graphs.edge_offsets, graphs.src, jets)
+  return {x = graphs.x:index_select(1, rows:to(graphs.x.device)), offsets = offsets, src = src, dst = dst,
+    edge_offsets = edge_offsets}
 end
 
 --- net(batch) → logits (B, outputs)

@@ -1,0 +1,70 @@
+/* profile.c — the op profiler (jl_profile.h): a small table of (name, kind)
+ * counters behind a mutex, touched only while profiling is on. */
+#include "jl_profile.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+static atomic_bool profiling;
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+static jl_profile_entry table[JL_PROFILE_MAX_ENTRIES];
+static int n_entries;
+static _Thread_local int depth; /* > 0 inside a timed call on this thread */
+
+static int64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+void jl_profile_start(void)
+{
+    pthread_mutex_lock(&table_lock);
+    n_entries = 0;
+    pthread_mutex_unlock(&table_lock);
+    atomic_store(&profiling, true);
+}
+
+void jl_profile_stop(void) { atomic_store(&profiling, false); }
+
+bool jl_profile_on(void) { return atomic_load_explicit(&profiling, memory_order_relaxed); }
+
+int jl_profile_entries(jl_profile_entry *out, int max)
+{
+    pthread_mutex_lock(&table_lock);
+    int n = n_entries < max ? n_entries : max;
+    memcpy(out, table, (size_t)n * sizeof *out);
+    pthread_mutex_unlock(&table_lock);
+    return n;
+}
+
+#define NOT_TIMED (-1) /* profiling was off */
+#define NESTED (-2)    /* inside an outer timed call */
+
+int64_t jl_profile_begin(void)
+{
+    if (!jl_profile_on()) return NOT_TIMED;
+    if (depth++ > 0) return NESTED;
+    return now_ns();
+}
+
+void jl_profile_end(int64_t token, const char *name, jl_profile_kind kind)
+{
+    if (token == NOT_TIMED) return;
+    depth--;
+    if (token == NESTED) return;
+    double seconds = (double)(now_ns() - token) * 1e-9;
+    pthread_mutex_lock(&table_lock);
+    int i = 0;
+    while (i < n_entries && !(table[i].kind == kind && strcmp(table[i].name, name) == 0)) i++;
+    if (i == n_entries && n_entries < JL_PROFILE_MAX_ENTRIES)
+        table[n_entries++] = (jl_profile_entry){.name = name, .kind = kind};
+    if (i < n_entries) {
+        table[i].calls++;
+        table[i].seconds += seconds;
+    }
+    pthread_mutex_unlock(&table_lock);
+}

@@ -1,0 +1,59 @@
+-- jetlab.profile — where the time of a piece of Lua goes, op by op (the C op
+-- profiler of core/jl_profile.h): every kernel op (forward, loss, optimizer
+-- update) and every autograd node's backward, with calls and wall time; what is
+-- left of the wall time went to Lua, allocation and autograd bookkeeping.
+--
+--   local report = jl.profile(function()
+--     for _ = 1, 10 do opt:zero_grad(); loss.cross_entropy(net(batch), y):backward(); opt:step() end
+--   end)
+--   print(report)              -- a table, largest first
+--   report.entries[1]          -- {name = "gemm", kind = "op", calls = 380, ms = 912.4, share = 0.41}
+--   report.wall_ms, report.ops_ms
+--
+-- Times are the calling thread's wall time, the pool's parallel work included;
+-- nested calls count to the outermost (a gemm inside linear's backward counts to
+-- "backward linear"). On CUDA an op's time is its launch unless it waits for the
+-- device. jl.profile(fn, ...) passes the extra arguments to fn; an error in fn
+-- stops the profiler and is raised again.
+
+local core = require "jetlab.core"
+
+local M = {}
+
+local Report = {}
+Report.__index = Report
+
+function Report:__tostring()
+  local lines = {string.format("op profile: %.1f ms wall, %.1f ms (%.0f%%) in ops and backward, "
+    .. "%.1f ms in Lua, allocation and autograd bookkeeping", self.wall_ms, self.ops_ms,
+    self.wall_ms > 0 and 100 * self.ops_ms / self.wall_ms or 0, self.wall_ms - self.ops_ms)}
+  lines[2] = string.format("%-32s %8s %10s %7s", "op", "calls", "ms", "share")
+  for _, e in ipairs(self.entries) do
+    local name = e.kind == "backward" and ("backward " .. e.name) or e.name
+    lines[#lines + 1] = string.format("%-32s %8d %10.2f %6.1f%%", name, e.calls, e.ms, 100 * e.share)
+  end
+  return table.concat(lines, "\n")
+end
+
+--- jl.profile(fn, ...) → report: runs fn(...) with the op profiler on.
+function M.profile(fn, ...)
+  if type(fn) ~= "function" then
+    error("jl.profile: expected a function to run, got " .. type(fn), 2)
+  end
+  local t0 = core.clock()
+  core.profile_start()
+  local ok, err = pcall(fn, ...)
+  local raw = core.profile_stop()
+  if not ok then error(err, 0) end
+  local wall_ms = (core.clock() - t0) * 1e3
+  local entries, ops_ms = {}, 0
+  for i, e in ipairs(raw) do
+    entries[i] = {name = e.name, kind = e.kind, calls = e.calls, ms = e.seconds * 1e3}
+    ops_ms = ops_ms + e.seconds * 1e3
+  end
+  for _, e in ipairs(entries) do e.share = wall_ms > 0 and e.ms / wall_ms or 0 end
+  table.sort(entries, function(a, b) return a.ms > b.ms end)
+  return setmetatable({wall_ms = wall_ms, ops_ms = ops_ms, entries = entries}, Report)
+end
+
+return M
