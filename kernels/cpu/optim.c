@@ -23,16 +23,21 @@ typedef struct sgd_ctx {
 static void sgd_range(void *c, int64_t begin, int64_t end)
 {
     const sgd_ctx *x = c;
+    float *restrict p = x->p, *restrict buf = x->buf;
+    const float *restrict g = x->g;
+    const float lr = x->lr, momentum = x->momentum, one_minus_dampening = x->one_minus_dampening;
+    const float weight_decay = x->weight_decay;
+    const bool nesterov = x->nesterov, fresh = x->fresh;
     for (int64_t i = begin; i < end; i++) {
-        float g = x->g[i];
-        if (x->weight_decay != 0.0f) g = g + x->weight_decay * x->p[i];
-        float d = g;
-        if (x->buf) {
-            float b = x->fresh ? g : x->buf[i] * x->momentum + x->one_minus_dampening * g;
-            x->buf[i] = b;
-            d = x->nesterov ? g + x->momentum * b : b;
+        float gi = g[i];
+        if (weight_decay != 0.0f) gi = gi + weight_decay * p[i];
+        float d = gi;
+        if (buf) {
+            float b = fresh ? gi : buf[i] * momentum + one_minus_dampening * gi;
+            buf[i] = b;
+            d = nesterov ? gi + momentum * b : b;
         }
-        x->p[i] = x->p[i] - x->lr * d;
+        p[i] = p[i] - lr * d;
     }
 }
 
@@ -54,17 +59,25 @@ typedef struct adam_ctx {
     float one_minus_beta1, beta2, one_minus_beta2, neg_step_size, bias2_sqrt, eps;
 } adam_ctx;
 
+/* The update loops read the constants into locals and the arrays through restrict
+ * pointers: through x-> the stores could alias the constants, and GCC would reload
+ * them every element instead of vectorising. sqrtf vectorises because the build
+ * has -fno-math-errno (CMakeLists.txt). */
 static void adam_range(void *c, int64_t begin, int64_t end)
 {
     const adam_ctx *x = c;
+    float *restrict p = x->p, *restrict m = x->m, *restrict v = x->v;
+    const float *restrict g = x->g;
+    const float one_minus_beta1 = x->one_minus_beta1, beta2 = x->beta2, one_minus_beta2 = x->one_minus_beta2;
+    const float neg_step_size = x->neg_step_size, bias2_sqrt = x->bias2_sqrt, eps = x->eps;
     for (int64_t i = begin; i < end; i++) {
-        float g = x->g[i];
-        float m = x->m[i] + x->one_minus_beta1 * (g - x->m[i]);
-        float v = x->v[i] * x->beta2 + x->one_minus_beta2 * g * g;
-        x->m[i] = m;
-        x->v[i] = v;
-        float denom = sqrtf(v) / x->bias2_sqrt + x->eps;
-        x->p[i] = x->p[i] + x->neg_step_size * (m / denom);
+        float gi = g[i];
+        float mi = m[i] + one_minus_beta1 * (gi - m[i]);
+        float vi = v[i] * beta2 + one_minus_beta2 * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        float denom = sqrtf(vi) / bias2_sqrt + eps;
+        p[i] = p[i] + neg_step_size * (mi / denom);
     }
 }
 
