@@ -106,35 +106,16 @@ static int l_edges_by_dst(lua_State *L)
     return 3;
 }
 
-/* *t (0-based rows, +1) replaced by its 1-based copy; false on error (*t then NULL). */
-static bool to_one_based(jl_tensor **t)
-{
-    jl_tensor *one = jl_affine(*t, 1, 1);
-    jl_release(*t);
-    *t = one;
-    return one != NULL;
-}
-
 /* jl.graph_select(offsets (B+1), edge_offsets (N+1), src (E) 1-based grouped by dst,
  * jets (K) 1-based) → rows (M) 1-based, offsets (K+1), src (E') 1-based, dst (E') 1-based,
- * edge_offsets (M+1): the batch of those graphs (core jl_graph_select) */
+ * edge_offsets (M+1): the batch of those graphs (core jl_graph_select, base 1: no copy
+ * of the table, work in proportion to the selection) */
 static int l_graph_select(lua_State *L)
 {
     jl_tensor *offsets = jl_lua_check(L, 1), *eoff = jl_lua_check(L, 2);
-    jl_tensor *jets_in = jl_lua_check(L, 4);
-    if (jets_in->dtype != JL_I64)
-        luaL_error(L, "graph_select: jets must be an i64 tensor, got %s", jl_dtype_name(jets_in->dtype));
-    jl_tensor *src = zero_based(L, 3, "graph_select: src");
-    jl_tensor *jets = src ? jl_affine(jets_in, 1, -1) : NULL;
-    jl_graph_batch b = {0};
-    int rc = jets ? jl_graph_select(offsets, eoff, src, jets, &b) : jl_last_error_code();
-    jl_release(src);
-    jl_release(jets);
-    if (!rc && !(to_one_based(&b.rows) && to_one_based(&b.src) && to_one_based(&b.dst))) rc = jl_last_error_code();
-    if (rc) {
-        jl_graph_batch_release(&b);
-        return jl_lua_raise(L);
-    }
+    jl_tensor *src = jl_lua_check(L, 3), *jets = jl_lua_check(L, 4);
+    jl_graph_batch b;
+    if (jl_graph_select(offsets, eoff, src, jets, 1, &b)) return jl_lua_raise(L);
     jl_lua_push(L, b.rows);
     jl_lua_push(L, b.offsets);
     jl_lua_push(L, b.src);

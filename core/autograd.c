@@ -119,12 +119,15 @@ static bool exclusively_held(const jl_tensor *g)
            jl_is_contiguous(g) && (size_t)jl_numel(g) * jl_dtype_size(g->dtype) == g->storage->bytes;
 }
 
-/* *slot += g (g borrowed). A new *slot never aliases another tensor: it is g
- * itself when nothing else can reach g's values (the usual fresh gradient of a
- * backward rule: no copy), else a contiguous copy. */
-static int accumulate(jl_tensor **slot, jl_tensor *g)
+/* *slot += g (g borrowed). A leaf's .grad (user-visible, updated in place by the
+ * optimizers) never aliases another tensor: a new one is g itself when nothing else
+ * can reach g's values (the usual fresh gradient of a backward rule: no copy), else
+ * a contiguous copy. A node's pending gradient (shared = true) may alias: backward
+ * rules only read their incoming gradient and sums are new tensors, so a view (cat's
+ * or narrow's backward) or a gradient handed to several inputs is kept as it is. */
+static int accumulate(jl_tensor **slot, jl_tensor *g, bool shared)
 {
-    if (!*slot && exclusively_held(g)) {
+    if (!*slot && (shared || exclusively_held(g))) {
         *slot = jl_retain(g);
         return JL_OK;
     }
@@ -208,9 +211,9 @@ static int propagate(jl_node *n)
             rc = JL_FAIL("backward of %s: gradient %s does not match input %d of shape %s", n->name,
                          jl_shape_str(grads[i]), i + 1, jl_shape_str(in));
         } else if (in->grad_fn) {
-            rc = accumulate(&in->grad_fn->pending, grads[i]);
+            rc = accumulate(&in->grad_fn->pending, grads[i], true);
         } else if (in->requires_grad) {
-            rc = accumulate(&in->grad, grads[i]);
+            rc = accumulate(&in->grad, grads[i], false);
         }
     }
     for (int i = 0; i < JL_NODE_MAX_INPUTS; i++) jl_release(grads[i]);
@@ -231,7 +234,7 @@ int jl_backward(jl_tensor *root, jl_tensor *grad)
     jl_tensor *seed = grad ? jl_retain(grad) : jl_full_like(root, 1.0);
     int rc = seed ? JL_OK : jl_last_error_code();
     if (!rc && !root->grad_fn) {
-        rc = accumulate(&root->grad, seed);
+        rc = accumulate(&root->grad, seed, false);
     } else if (!rc) {
         jl_node *top = root->grad_fn;
         if (top->freed) {
@@ -239,7 +242,7 @@ int jl_backward(jl_tensor *root, jl_tensor *grad)
         } else {
             node_list order = {0};
             rc = topo_order(top, &order);
-            if (!rc) rc = accumulate(&top->pending, seed);
+            if (!rc) rc = accumulate(&top->pending, seed, true);
             for (int64_t i = order.count - 1; i >= 0; i--) {
                 jl_node *n = order.items[i];
                 /* a node freed by an earlier backward has no inputs or saved

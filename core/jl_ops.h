@@ -214,17 +214,19 @@ jl_tensor *jl_batch_norm_relu(jl_tensor *x, jl_tensor *weight, jl_tensor *bias, 
 jl_tensor *jl_edges_by_dst(jl_tensor *src, jl_tensor *dst, int64_t n_nodes, jl_tensor **edge_offsets,
                            jl_tensor **perm);
 
-/* A batch of graphs in CSR form grouped by destination, all i64 0-based (each +1, owned
- * by the struct): rows (M) the batch's nodes as rows of the source table, offsets (K+1)
- * per graph, src and dst (E) node rows in the batch, edge_offsets (M+1) per node. */
+/* A batch of graphs in CSR form grouped by destination, all i64 (each +1, owned by the
+ * struct): rows (M) the batch's nodes as rows of the source table, offsets (K+1) per
+ * graph, src and dst (E) node rows in the batch, edge_offsets (M+1) per node. */
 typedef struct jl_graph_batch {
     jl_tensor *rows, *offsets, *src, *dst, *edge_offsets;
 } jl_graph_batch;
-/* The graphs jets (K) i64 0-based of a table of graphs: offsets (B+1) per graph,
- * edge_offsets (N+1) per node, src (E) the source of each edge grouped by destination
- * (jl.lund.graphs's layout; every edge inside its graph). Graphs keep their node and
- * edge order; on offsets' device. 0 or the error code (*out then empty). No gradient. */
-int jl_graph_select(jl_tensor *offsets, jl_tensor *edge_offsets, jl_tensor *src, jl_tensor *jets,
+/* The graphs jets (K) of a table of graphs: offsets (B+1) per graph, edge_offsets (N+1)
+ * per node, src (E) the source of each edge grouped by destination (jl.lund.graphs's
+ * layout; every edge inside its graph). Node rows (in src, rows, the batch's src and dst)
+ * and jet numbers count from base: 0 in C, 1 for Lua. Graphs keep their node and edge
+ * order; the work and the checks cover the selected graphs only. On offsets' device.
+ * 0 or the error code (*out then empty). No gradient. */
+int jl_graph_select(jl_tensor *offsets, jl_tensor *edge_offsets, jl_tensor *src, jl_tensor *jets, int64_t base,
                     jl_graph_batch *out);
 /* Releases the batch's tensors (NULL ones allowed) and empties it. */
 void jl_graph_batch_release(jl_graph_batch *b);

@@ -312,46 +312,63 @@ jl_tensor *jl_edges_by_dst(jl_tensor *src, jl_tensor *dst, int64_t n_nodes, jl_t
 
 /* --- graph_select --------------------------------------------------------------------- */
 
-/* The node and edge counts of the selected jets (of B), checking each jet number and
- * that every edge stays in its jet. Messages number jets, nodes and edges from 1. */
-static int count_selection(const int64_t *off, int64_t B, const int64_t *eoff, const int64_t *src,
-                           const int64_t *jets, int64_t K, int64_t *M, int64_t *E)
+/* The table's arrays on the host and their sizes; node rows in src and jets count from base. */
+typedef struct graph_table {
+    const int64_t *off, *eoff, *src, *jets;
+    int64_t B, N, E, K, base;
+} graph_table;
+
+/* The node and edge counts of the selected jets, checking everything the selection
+ * reads (so the cost stays proportional to the selection, not the table): each jet
+ * number, its node range, its nodes' edge ranges and that every edge stays in the
+ * jet. Messages number jets, nodes, edges and positions from 1. */
+static int count_selection(const graph_table *t, int64_t *M, int64_t *E)
 {
     *M = *E = 0;
-    for (int64_t k = 0; k < K; k++) {
-        int64_t j = jets[k], first, last;
-        if (j < 0 || j >= B)
+    for (int64_t k = 0; k < t->K; k++) {
+        int64_t j = t->jets[k] - t->base;
+        if (j < 0 || j >= t->B)
             return JL_FAIL("graph_select: jet %lld (position %lld of the selection) is not one of the %lld graphs "
                            "(1..%lld)",
-                           (long long)j + 1, (long long)k + 1, (long long)B, (long long)B);
-        first = off[j], last = off[j + 1];
-        for (int64_t e = eoff[first]; e < eoff[last]; e++)
-            if (src[e] < first || src[e] >= last)
-                return JL_FAIL("graph_select: edge %lld of jet %lld comes from node %lld, outside the jet's nodes "
-                               "%lld..%lld",
-                               (long long)e + 1, (long long)j + 1, (long long)src[e] + 1, (long long)first + 1,
-                               (long long)last);
+                           (long long)j + 1, (long long)k + 1, (long long)t->B, (long long)t->B);
+        int64_t first = t->off[j], last = t->off[j + 1];
+        if (first < 0 || first > last || last > t->N)
+            return JL_FAIL("graph_select: offsets give jet %lld the nodes %lld..%lld, outside 1..%lld", (long long)j + 1,
+                           (long long)first + 1, (long long)last, (long long)t->N);
+        for (int64_t node = first; node < last; node++) {
+            int64_t e0 = t->eoff[node], e1 = t->eoff[node + 1];
+            if (e0 < 0 || e0 > e1 || e1 > t->E)
+                return JL_FAIL("graph_select: edge_offsets give node %lld the edges %lld..%lld, outside 1..%lld",
+                               (long long)node + 1, (long long)e0 + 1, (long long)e1, (long long)t->E);
+            for (int64_t e = e0; e < e1; e++) {
+                int64_t from = t->src[e] - t->base;
+                if (from < first || from >= last)
+                    return JL_FAIL("graph_select: edge %lld of jet %lld comes from node %lld, outside the jet's "
+                                   "nodes %lld..%lld",
+                                   (long long)e + 1, (long long)j + 1, (long long)from + 1, (long long)first + 1,
+                                   (long long)last);
+            }
+        }
         *M += last - first;
-        *E += eoff[last] - eoff[first];
+        *E += t->eoff[last] - t->eoff[first];
     }
     return JL_OK;
 }
 
-/* Fills the selection (all host tensors of the counted sizes). */
-static void fill_selection(const int64_t *off, const int64_t *eoff, const int64_t *src, const int64_t *jets,
-                           int64_t K, const jl_graph_batch *b)
+/* Fills the selection (host tensors of the counted sizes); node rows count from base. */
+static void fill_selection(const graph_table *t, const jl_graph_batch *b)
 {
     int64_t *rows = jl_data(b->rows), *o = jl_data(b->offsets), *s = jl_data(b->src), *d = jl_data(b->dst);
     int64_t *eo = jl_data(b->edge_offsets);
     int64_t m = 0, e_out = 0;
     o[0] = eo[0] = 0;
-    for (int64_t k = 0; k < K; k++) {
-        int64_t j = jets[k], first = off[j], shift = m - first;
-        for (int64_t node = first; node < off[j + 1]; node++, m++) {
-            rows[m] = node;
-            for (int64_t e = eoff[node]; e < eoff[node + 1]; e++, e_out++) {
-                s[e_out] = src[e] + shift;
-                d[e_out] = m;
+    for (int64_t k = 0; k < t->K; k++) {
+        int64_t j = t->jets[k] - t->base, first = t->off[j], shift = m - first;
+        for (int64_t node = first; node < t->off[j + 1]; node++, m++) {
+            rows[m] = node + t->base;
+            for (int64_t e = t->eoff[node]; e < t->eoff[node + 1]; e++, e_out++) {
+                s[e_out] = t->src[e] + shift;
+                d[e_out] = m + t->base;
             }
             eo[m + 1] = e_out;
         }
@@ -359,40 +376,46 @@ static void fill_selection(const int64_t *off, const int64_t *eoff, const int64_
     }
 }
 
-int jl_graph_select(jl_tensor *offsets, jl_tensor *edge_offsets, jl_tensor *src, jl_tensor *jets,
+/* A 1-D i64 tensor, or an error naming it. */
+static int check_index_vector(const char *name, const jl_tensor *t, int64_t min_len)
+{
+    if (t->dtype != JL_I64 || t->ndim != 1 || t->shape[0] < min_len)
+        return JL_FAIL("graph_select: %s must be a 1-D i64 tensor%s, got %s %s", name,
+                       min_len ? " (count + 1)" : "", jl_dtype_name(t->dtype), jl_shape_str(t));
+    return JL_OK;
+}
+
+int jl_graph_select(jl_tensor *offsets, jl_tensor *edge_offsets, jl_tensor *src, jl_tensor *jets, int64_t base,
                     jl_graph_batch *out)
 {
     *out = (jl_graph_batch){0};
-    if (edge_offsets->dtype != JL_I64 || edge_offsets->ndim != 1 || edge_offsets->shape[0] < 1)
-        return JL_FAIL("graph_select: edge_offsets must be a 1-D i64 tensor (nodes + 1), got %s %s",
-                       jl_dtype_name(edge_offsets->dtype), jl_shape_str(edge_offsets));
-    if (src->dtype != JL_I64 || src->ndim != 1)
-        return JL_FAIL("graph_select: src must be a 1-D i64 tensor, got %s %s", jl_dtype_name(src->dtype),
-                       jl_shape_str(src));
-    int64_t N = edge_offsets->shape[0] - 1;
-    int rc = check_offsets("graph_select", "offsets", offsets, N);
-    if (!rc) rc = check_offsets("graph_select", "edge_offsets", edge_offsets, src->shape[0]);
-    if (!rc) rc = check_rows("graph_select", "src", src, N);
-    if (!rc && (jets->dtype != JL_I64 || jets->ndim != 1))
-        rc = JL_FAIL("graph_select: jets must be a 1-D i64 tensor, got %s %s", jl_dtype_name(jets->dtype),
-                     jl_shape_str(jets));
+    int rc = check_index_vector("offsets", offsets, 1);
+    if (!rc) rc = check_index_vector("edge_offsets", edge_offsets, 1);
+    if (!rc) rc = check_index_vector("src", src, 0);
+    if (!rc) rc = check_index_vector("jets", jets, 0);
     if (rc) return rc;
     jl_tensor *ho = contiguous_on(offsets, JL_CPU), *he = ho ? contiguous_on(edge_offsets, JL_CPU) : NULL;
     jl_tensor *hs = he ? contiguous_on(src, JL_CPU) : NULL, *hj = hs ? contiguous_on(jets, JL_CPU) : NULL;
-    int64_t K = jets->shape[0], M = 0, E = 0;
-    rc = hj ? count_selection(jl_data(ho), offsets->shape[0] - 1, jl_data(he), jl_data(hs), jl_data(hj), K, &M, &E)
-            : jl_last_error_code();
+    graph_table t = {.B = offsets->shape[0] - 1, .N = edge_offsets->shape[0] - 1, .E = src->shape[0],
+                     .K = jets->shape[0], .base = base};
+    int64_t M = 0, E = 0;
+    if (hj) {
+        t.off = jl_data(ho), t.eoff = jl_data(he), t.src = jl_data(hs), t.jets = jl_data(hj);
+        rc = count_selection(&t, &M, &E);
+    } else {
+        rc = jl_last_error_code();
+    }
     jl_graph_batch b = {0};
     if (!rc) {
         b.rows = jl_tensor_new(JL_I64, 1, &M, JL_CPU);
-        b.offsets = jl_tensor_new(JL_I64, 1, (int64_t[]){K + 1}, JL_CPU);
+        b.offsets = jl_tensor_new(JL_I64, 1, (int64_t[]){t.K + 1}, JL_CPU);
         b.src = jl_tensor_new(JL_I64, 1, &E, JL_CPU);
         b.dst = jl_tensor_new(JL_I64, 1, &E, JL_CPU);
         b.edge_offsets = jl_tensor_new(JL_I64, 1, (int64_t[]){M + 1}, JL_CPU);
         if (!b.rows || !b.offsets || !b.src || !b.dst || !b.edge_offsets) rc = jl_last_error_code();
     }
     if (!rc) {
-        fill_selection(jl_data(ho), jl_data(he), jl_data(hs), jl_data(hj), K, &b);
+        fill_selection(&t, &b);
         jl_device device = jl_device_of(offsets);
         jl_tensor **all[] = {&b.rows, &b.offsets, &b.src, &b.dst, &b.edge_offsets};
         for (size_t i = 0; i < sizeof all / sizeof all[0] && !rc; i++) rc = move_to(all[i], device);

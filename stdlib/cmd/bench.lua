@@ -32,7 +32,7 @@
 -- every jet, declustered once before timing (jl.lund.graphs: C/A re-clustering of
 -- the real constituents; the peer's lund_batch makes random trees of the same
 -- sizes, n - 1 nodes per jet), each step's batch selected from them in C
--- (lundnet.select). The "graph_building" field says so.
+-- (nn.models.lundnet_select). The "graph_building" field says so.
 -- The peer builds its LundNet trees (random, in Python) inside each timed step;
 -- the peer has no lundnet3 (its LundNet(3) class is the same network on 3 features).
 
@@ -40,7 +40,6 @@ local cli = require "jetlab.cli"
 local nn = require "jetlab.nn"
 local loss = require "jetlab.loss"
 local optim = require "jetlab.optim"
-local lundnet = require "jetlab.nn.models.lundnet"
 
 local MODELS = {"fcnn", "fcnn-student", "particlenet", "particlenet-lite", "lundnet5", "lundnet3"}
 
@@ -141,7 +140,7 @@ do
     local g = jl.lund.graphs(raw, {features = features})
     graph_note = "Lund declustering (jl.lund.graphs, C/A) of every jet before timing; batches selected per step"
     g.x = g.x:to(device)
-    make = function(idx) return lundnet.select(g, idx) end
+    make = function(idx) return nn.models.lundnet_select(g, idx) end
   end
 end
 

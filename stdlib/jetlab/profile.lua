@@ -12,8 +12,9 @@
 --
 -- Times are the calling thread's wall time, the pool's parallel work included;
 -- nested calls count to the outermost (a gemm inside linear's backward counts to
--- "backward linear"). On CUDA an op's time is its launch unless it waits for the
--- device. jl.profile(fn, ...) passes the extra arguments to fn; an error in fn
+-- "backward linear"); ops run meanwhile by jetlab's own background threads (the
+-- data prefetch) count too. On CUDA an op's time is its launch unless it waits for
+-- the device. jl.profile(fn, ...) passes the extra arguments to fn; an error in fn
 -- stops the profiler and is raised again.
 
 local core = require "jetlab.core"

@@ -189,14 +189,14 @@ T.case("events: anti-kt jets of a file, declustered; I/O failures are nil, messa
   T.ok(msg:find("cannot open", 1, true), msg)
 end)
 
-T.case("lundnet.select: a batch of some jets equals declustering those jets alone", function()
-  local lundnet = require "jetlab.nn.models.lundnet"
+T.case("nn.models.lundnet_select: a batch of some jets equals declustering those jets alone", function()
+  local select = require("jetlab.nn").models.lundnet_select
   local b = batch()
   local g = jl.lund.graphs(b)
   local B = g.offsets.shape[1] - 1
   local picks = {{B, 1, 3}, {2, 2}, {}, {1}}
   for _, jets in ipairs(picks) do
-    local sel = lundnet.select(g, jets)
+    local sel = select(g, jets)
     -- the reference: the same jets' constituents declustered on their own
     local sub = {}
     for _, k in ipairs({"pt", "eta", "phi", "E"}) do
@@ -210,23 +210,38 @@ T.case("lundnet.select: a batch of some jets equals declustering those jets alon
     T.near(sel.x, want.x, 0)
   end
   -- an i64 tensor of jets works as a list does
-  T.eq(lundnet.select(g, jl.tensor({2, 1}, {dtype = "i64"})).src:tolist(), lundnet.select(g, {2, 1}).src:tolist())
+  T.eq(select(g, jl.tensor({2, 1}, {dtype = "i64"})).src:tolist(), select(g, {2, 1}).src:tolist())
   -- and LundNet takes the batch
   local net = nn_lundnet5()
   net:eval()
-  T.eq(net(lundnet.select(g, {1, 2})).shape, {2, 2})
-  T.raises(function() lundnet.select(g, {1, B + 1}) end,
+  T.eq(net(select(g, {1, 2})).shape, {2, 2})
+  T.raises(function() select(g, {1, B + 1}) end,
     "graph_select: jet " .. (B + 1) .. " %(position 2 of the selection%) is not one of the " .. B .. " graphs")
-  T.raises(function() lundnet.select(g, {0}) end, "jet 0 %(position 1")
-  T.raises(function() lundnet.select({x = g.x}, {1}) end, "expected a graph table")
-  T.raises(function() jl.graph_select(g.offsets, g.edge_offsets, g.src, jl.tensor({1})) end,
-    "jets must be an i64 tensor, got f32")
-  local crossing = g.src:clone()
-  crossing[1] = g.x.shape[1]   -- the first edge now comes from the last jet's last node
-  T.raises(function() jl.graph_select(g.offsets, g.edge_offsets, crossing, jl.tensor({1}, {dtype = "i64"})) end,
-    "graph_select: edge 1 of jet 1 comes from node " .. g.x.shape[1] .. ", outside the jet's nodes")
-  T.raises(function() jl.graph_select(g.offsets, g.offsets, g.src, jl.tensor({1}, {dtype = "i64"})) end,
-    "graph_select: offsets end at")
+  T.raises(function() select(g, {0}) end, "jet 0 %(position 1")
+  T.raises(function() select({x = g.x}, {1}) end, "expected a graph table")
+end)
+
+T.case("jl.graph_select: by hand, and every range it reads is checked", function()
+  local i64 = function(t) return jl.tensor(t, {dtype = "i64"}) end
+  -- jet 1: nodes 1, 2 with edges 2 -> 1 and 1 -> 2; jet 2: node 3 alone
+  local off, eoff, src = i64({0, 2, 3}), i64({0, 1, 2, 2}), i64({2, 1})
+  local rows, o, s, d, eo = jl.graph_select(off, eoff, src, i64({2, 1}))
+  T.eq(rows:tolist(), {3, 1, 2})
+  T.eq(o:tolist(), {0, 1, 3})
+  T.eq(s:tolist(), {3, 2})
+  T.eq(d:tolist(), {2, 3})
+  T.eq(eo:tolist(), {0, 0, 1, 2})
+  T.eq(jl.graph_select(off, eoff, src, i64({})):numel(), 0)
+  T.raises(function() jl.graph_select(off, eoff, src, jl.tensor({1})) end,
+    "graph_select: jets must be a 1%-D i64 tensor, got f32")
+  T.raises(function() jl.graph_select(i64({0, 5, 3}), eoff, src, i64({1})) end,
+    "graph_select: offsets give jet 1 the nodes 1..5, outside 1..3")
+  T.raises(function() jl.graph_select(off, i64({0, 1, 9, 2}), src, i64({1})) end,
+    "graph_select: edge_offsets give node 2 the edges 2..9, outside 1..2")
+  T.raises(function() jl.graph_select(off, eoff, i64({3, 1}), i64({1})) end,
+    "graph_select: edge 1 of jet 1 comes from node 3, outside the jet's nodes 1..2")
+  -- a broken jet that is not selected is not read
+  T.eq(jl.graph_select(i64({0, 2, 9}), eoff, src, i64({1})):tolist(), {1, 2})
 end)
 
 T.case("errors name the problem", function()

@@ -21,4 +21,5 @@ return {
   lundnet = lundnet.lundnet,
   lundnet5 = lundnet.lundnet5,
   lundnet3 = lundnet.lundnet3,
+  lundnet_select = lundnet.select,
 }

@@ -18,7 +18,7 @@
 -- graph is cached in the batch table (batch._graph) for the next forward.
 -- A node without incoming edges gets a zero message (PyTorch's index_add_ / clamp(deg, 1)).
 --
---   local batch = models.lundnet.select(g, {3, 17, 42})  -- some jets of a graph table, as a batch
+--   local batch = models.lundnet_select(g, {3, 17, 42})  -- some jets of a graph table, as a batch
 --
 -- Sub-modules: bn_input, blocks (1..6, nn.LundEdgeConv: theta, phi, bns, sc), fusion
 -- (1 Linear, 2 ReLU, 3 BatchNorm1d), head (1 Linear, 2 ReLU, 3 Dropout, 4 Linear).
@@ -95,7 +95,7 @@ end
 function M.select(graphs, jets)
   if type(graphs) ~= "table" or not jl.is_tensor(graphs.x) or not jl.is_tensor(graphs.offsets)
     or not jl.is_tensor(graphs.src) or not jl.is_tensor(graphs.edge_offsets) then
-    error("lundnet.select: expected a graph table {x, offsets, src, edge_offsets} (jl.lund.graphs)", 2)
+    error("lundnet_select: expected a graph table {x, offsets, src, edge_offsets} (jl.lund.graphs)", 2)
   end
   if not jl.is_tensor(jets) then jets = jl.tensor(jets, {dtype = "i64"}) end
   local rows, offsets, src, dst, edge_offsets = jl.graph_select(graphs.offsets, graphs.edge_offsets, graphs.src, jets)
