@@ -3,7 +3,8 @@
  * without edges), jl_batch_norm_relu against relu(jl_batch_norm) and its segment
  * mean (training and eval, running buffers, empty segments, many row chunks),
  * every backward against central differences, jl_edges_by_dst against a naive
- * grouping, thread-count independence, errors naming the problem, no leaks. */
+ * grouping, jl_graph_select against selecting the edges by hand (base 0 and 1),
+ * thread-count independence, errors naming the problem, no leaks. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
@@ -237,6 +238,78 @@ Test(edgeconv, edges_by_dst_groups_stably)
         cr_assert_eq((int64_t)ref_at(nbr, e), src[want_perm[e]]);
     }
     jl_tensor *tmp[] = {s, d, eoff, perm, nbr};
+    for (size_t i = 0; i < sizeof tmp / sizeof *tmp; i++) jl_release(tmp[i]);
+}
+
+/* The graph table above as jets: jet 0 = nodes 0..3, jet 1 = nodes 4..6. */
+static const int64_t JET_OFF[] = {0, 4, 7};
+
+/* Checks batch b of jets sel (base 0) against the edges picked by hand from EOFF/NBR. */
+static void check_selection(const jl_graph_batch *b, const int64_t *sel, int64_t K, int64_t base)
+{
+    int64_t m = 0, e = 0;
+    cr_assert_eq((int64_t)ref_at(b->offsets, 0), 0);
+    for (int64_t k = 0; k < K; k++) {
+        int64_t first = JET_OFF[sel[k]], shift = m - first;
+        for (int64_t node = first; node < JET_OFF[sel[k] + 1]; node++, m++) {
+            cr_assert_eq((int64_t)ref_at(b->rows, m), node + base);
+            for (int64_t i = EOFF[node]; i < EOFF[node + 1]; i++, e++) {
+                cr_assert_eq((int64_t)ref_at(b->src, e), NBR[i] + shift + base, "edge %lld", (long long)e);
+                cr_assert_eq((int64_t)ref_at(b->dst, e), m + base);
+            }
+            cr_assert_eq((int64_t)ref_at(b->edge_offsets, m + 1), e);
+        }
+        cr_assert_eq((int64_t)ref_at(b->offsets, k + 1), m);
+    }
+    cr_assert_eq(b->rows->shape[0], m);
+    cr_assert_eq(b->src->shape[0], e);
+}
+
+Test(edgeconv, graph_select_matches_picking_by_hand)
+{
+    static const int64_t sel[] = {1, 0, 1};
+    jl_tensor *off = i64(3, JET_OFF), *eoff = i64(NODES + 1, EOFF), *nbr = i64(EDGES, NBR);
+    for (int64_t base = 0; base <= 1; base++) {
+        int64_t src_b[EDGES], sel_b[3];
+        for (int e = 0; e < EDGES; e++) src_b[e] = NBR[e] + base;
+        for (int k = 0; k < 3; k++) sel_b[k] = sel[k] + base;
+        jl_tensor *src = i64(EDGES, src_b), *jets = i64(3, sel_b);
+        jl_graph_batch b;
+        cr_assert_eq(jl_graph_select(off, eoff, src, jets, base, &b), JL_OK, "%s", jl_last_error());
+        check_selection(&b, sel, 3, base);
+        jl_graph_batch_release(&b);
+        cr_assert_null(b.rows);
+        jl_release(src);
+        jl_release(jets);
+    }
+    jl_tensor *none = jl_tensor_new(JL_I64, 1, SHAPE(0), JL_CPU);
+    jl_graph_batch b;
+    cr_assert_eq(jl_graph_select(off, eoff, nbr, none, 0, &b), JL_OK, "%s", jl_last_error());
+    cr_assert_eq(b.rows->shape[0], 0);
+    cr_assert_eq(b.offsets->shape[0], 1);
+    jl_graph_batch_release(&b);
+    jl_tensor *tmp[] = {off, eoff, nbr, none};
+    for (size_t i = 0; i < sizeof tmp / sizeof *tmp; i++) jl_release(tmp[i]);
+}
+
+Test(edgeconv, graph_select_refuses_what_it_cannot_read)
+{
+    static const int64_t jet_2[] = {2}, crossing[EDGES] = {1, 2, 3, 0, 3, 1, 0, 1, 5, 6, 0};
+    jl_tensor *off = i64(3, JET_OFF), *eoff = i64(NODES + 1, EOFF), *nbr = i64(EDGES, NBR);
+    jl_tensor *jets = i64(1, jet_2), *bad = i64(EDGES, crossing);
+    jl_graph_batch b;
+    cr_assert_neq(jl_graph_select(off, eoff, nbr, jets, 0, &b), JL_OK);
+    cr_assert(strstr(jl_last_error(), "jet 3 (position 1 of the selection) is not one of the 2 graphs") != NULL, "%s",
+              jl_last_error());
+    cr_assert_null(b.rows);
+    jl_tensor *jet_1 = i64(1, (const int64_t[]){1});
+    cr_assert_neq(jl_graph_select(off, eoff, bad, jet_1, 0, &b), JL_OK);
+    cr_assert(strstr(jl_last_error(), "edge 11 of jet 2 comes from node 1, outside the jet's nodes 5..7") != NULL,
+              "%s", jl_last_error());
+    jl_tensor *f32 = ref_randn(1, SHAPE(2), 70, false);
+    cr_assert_neq(jl_graph_select(off, eoff, nbr, f32, 0, &b), JL_OK);
+    cr_assert(strstr(jl_last_error(), "jets must be a 1-D i64 tensor") != NULL, "%s", jl_last_error());
+    jl_tensor *tmp[] = {off, eoff, nbr, jets, bad, jet_1, f32};
     for (size_t i = 0; i < sizeof tmp / sizeof *tmp; i++) jl_release(tmp[i]);
 }
 
