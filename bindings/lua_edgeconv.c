@@ -7,6 +7,8 @@
  *   local m = jl.batch_norm_relu(z, w, b, rm, rv, {training = true, segments = eoff})  -- (N, C)
  *   local nbr2, eoff2, perm = jl.edges_by_dst(src, dst, n_nodes)  -- 1-based src/dst/nbr/perm
  *   local rows, off, src2, dst2, eoff3 = jl.graph_select(offsets, eoff2, nbr2, jets)  -- jets 1-based
+ *   local f = jl.edge_features(x, eoff, nbr)                -- x (N, C) → (E, 2C) [x_i, x_j - x_i]
+ *   local m = jl.scatter_mean(msg, dst, n_nodes)            -- msg (E, C), dst (E) 1-based → (n, C)
  *
  * Index conventions as jl.knn: neighbour rows (nbr, src, dst, perm) are 1-based,
  * offsets are cumulative counts.
@@ -32,6 +34,30 @@ static int l_edge_gather(lua_State *L)
     if (!nbr) return jl_lua_raise(L);
     jl_tensor *out = jl_edge_gather(ab, eoff, nbr);
     jl_release(nbr);
+    return jl_lua_push(L, out);
+}
+
+/* jl.edge_features(x (N, C), edge_offsets (N+1), nbr (E) 1-based) → (E, 2C) */
+static int l_edge_features(lua_State *L)
+{
+    jl_tensor *x = jl_lua_check(L, 1), *eoff = jl_lua_check(L, 2);
+    jl_tensor *nbr = zero_based(L, 3, "edge_features: nbr");
+    if (!nbr) return jl_lua_raise(L);
+    jl_tensor *out = jl_edge_features(x, eoff, nbr);
+    jl_release(nbr);
+    return jl_lua_push(L, out);
+}
+
+/* jl.scatter_mean(src (E, F), index (E) 1-based, n) → (n, F) */
+static int l_scatter_mean(lua_State *L)
+{
+    jl_tensor *src = jl_lua_check(L, 1);
+    lua_Integer n = luaL_checkinteger(L, 3);
+    luaL_argcheck(L, n >= 0, 3, "the number of targets must be >= 0");
+    jl_tensor *index = zero_based(L, 2, "scatter_mean: index");
+    if (!index) return jl_lua_raise(L);
+    jl_tensor *out = jl_scatter_mean(src, index, (int64_t)n);
+    jl_release(index);
     return jl_lua_push(L, out);
 }
 
@@ -126,6 +152,8 @@ static int l_graph_select(lua_State *L)
 
 static const luaL_Reg edgeconv_functions[] = {
     {"edge_gather", l_edge_gather},
+    {"edge_features", l_edge_features},
+    {"scatter_mean", l_scatter_mean},
     {"batch_norm_relu", l_batch_norm_relu},
     {"edges_by_dst", l_edges_by_dst},
     {"graph_select", l_graph_select},

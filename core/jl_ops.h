@@ -181,6 +181,10 @@ jl_tensor *jl_segment_ids(jl_tensor *offsets);
 jl_tensor *jl_segment_sum(jl_tensor *x, jl_tensor *offsets);
 jl_tensor *jl_segment_mean(jl_tensor *x, jl_tensor *offsets);
 jl_tensor *jl_segment_max(jl_tensor *x, jl_tensor *offsets);
+/* Mean of the rows of src (E, F) sent to each of n targets by index (E) i64 0-based
+ * (any order; a scatter-mean over an edge list): out (n, F), 0 for a target nothing
+ * is sent to. Gradient to src. */
+jl_tensor *jl_scatter_mean(jl_tensor *src, jl_tensor *index, int64_t n);
 
 /* --- nn functional (ops_nn.c) --------------------------------------------- */
 /* Batch normalisation of a node table: out (N, C) <- (x - mean) / sqrt(var + eps) * weight + bias,
@@ -200,6 +204,10 @@ jl_tensor *jl_batch_norm(jl_tensor *x, jl_tensor *weight, jl_tensor *bias, jl_te
  * EdgeConv layer without building edge features, ab = x [W1 - W2; W2]^T (one GEMM
  * on nodes). ab may be a column slice (unit column stride). Gradient to ab. */
 jl_tensor *jl_edge_gather(jl_tensor *ab, jl_tensor *edge_offsets, jl_tensor *nbr);
+/* The edge features of DGCNN/ParticleNet: out (E, 2C) row e = [x[centre(e)], x[nbr[e]] -
+ * x[centre(e)]] for x (N, C). One edge_gather of the node table [x, -x, 0, x] (N, 4C),
+ * so it runs on every backend and its backward is edge_gather's. Gradient to x. */
+jl_tensor *jl_edge_features(jl_tensor *x, jl_tensor *edge_offsets, jl_tensor *nbr);
 /* relu(batch_norm(x)) fused, x (N, C), arguments as jl_batch_norm (statistics over the N
  * rows, running buffers updated in training). With segments (S+1) i64 (NULL: none) the
  * result is instead the mean of those rows over each segment, (S, C) (0 for an empty

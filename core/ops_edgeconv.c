@@ -3,6 +3,7 @@
  *
  *   jl_edge_gather      out[e] = ab[centre(e), :C] + ab[nbr[e], C:]  (first layer without
  *                       (E, 2C) edge features), backward = segment sum | scatter-add;
+ *   jl_edge_features    [x_i, x_j - x_i] per edge, as one edge_gather;
  *   jl_batch_norm_relu  relu(batch_norm(x)) in one pass, optionally averaged over
  *                       segments (the last layer's mean over neighbours), so the
  *                       (E, C) activations are written once (or never); the node saves
@@ -143,6 +144,26 @@ jl_tensor *jl_edge_gather(jl_tensor *ab, jl_tensor *edge_offsets, jl_tensor *nbr
         jl_release(out);
         return NULL;
     }
+    return out;
+}
+
+/* --- edge_features ------------------------------------------------------------------ */
+
+jl_tensor *jl_edge_features(jl_tensor *x, jl_tensor *edge_offsets, jl_tensor *nbr)
+{
+    if (x->dtype != JL_F32 || x->ndim != 2) {
+        JL_FAIL("edge_features: x must be f32 (N, C), got %s %s", jl_dtype_name(x->dtype), jl_shape_str(x));
+        return NULL;
+    }
+    /* [x, -x | 0, x]: the centre's half gives [x_i, -x_i], the neighbour's [0, x_j] */
+    jl_tensor *neg = jl_neg(x), *zero = neg ? jl_zeros_like(x) : NULL;
+    jl_tensor *parts[4] = {x, neg, zero, x};
+    jl_tensor *table = zero ? jl_cat(4, parts, 1) : NULL;
+    jl_tensor *out = table ? jl_edge_gather(table, edge_offsets, nbr) : NULL;
+    jl_release(neg);
+    jl_release(zero);
+    jl_release(table);
+    if (!out) jl_error_wrap("edge_features");
     return out;
 }
 

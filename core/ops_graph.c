@@ -1,5 +1,8 @@
-/* ops_graph.c — ragged-batch graph ops: kNN inside each jet, segment ids, and
- * segment sum/mean/max with backward (see jl_ops.h for the layout). */
+/* ops_graph.c — ragged-batch graph ops: kNN inside each jet, segment ids,
+ * segment sum/mean/max with backward (see jl_ops.h for the layout), and the
+ * scatter-mean over an edge list in any order (index_add of the rows and of the
+ * counts, both backends). */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -256,3 +259,36 @@ static jl_tensor *segment_reduce(int mode, jl_tensor *x, jl_tensor *offsets)
 jl_tensor *jl_segment_sum(jl_tensor *x, jl_tensor *offsets) { return segment_reduce(SEGMENT_SUM, x, offsets); }
 jl_tensor *jl_segment_mean(jl_tensor *x, jl_tensor *offsets) { return segment_reduce(SEGMENT_MEAN, x, offsets); }
 jl_tensor *jl_segment_max(jl_tensor *x, jl_tensor *offsets) { return segment_reduce(SEGMENT_MAX, x, offsets); }
+
+/* --- scatter_mean ------------------------------------------------------------------- */
+
+jl_tensor *jl_scatter_mean(jl_tensor *src, jl_tensor *index, int64_t n)
+{
+    if (src->dtype != JL_F32 || src->ndim != 2) {
+        JL_FAIL("scatter_mean: src must be f32 (E, F), got %s %s", jl_dtype_name(src->dtype), jl_shape_str(src));
+        return NULL;
+    }
+    if (index->dtype != JL_I64 || index->ndim != 1 || index->shape[0] != src->shape[0]) {
+        JL_FAIL("scatter_mean: index must be i64 (E) with E = %lld rows of src, got %s %s",
+                (long long)src->shape[0], jl_dtype_name(index->dtype), jl_shape_str(index));
+        return NULL;
+    }
+    if (n < 0) {
+        JL_FAIL("scatter_mean: the number of targets must be >= 0, got %lld", (long long)n);
+        return NULL;
+    }
+    jl_device device = jl_device_of(src);
+    /* sum of the rows per target (index_add checks the index range), divided by the count */
+    jl_tensor *zeros = jl_zeros(JL_F32, 2, (int64_t[]){n, src->shape[1]}, device);
+    jl_tensor *sum = zeros ? jl_index_add(zeros, 0, index, src) : NULL;
+    jl_tensor *no_counts = sum ? jl_zeros(JL_F32, 1, &n, device) : NULL;
+    jl_tensor *ones = no_counts ? jl_full(JL_F32, 1, src->shape, 1.0, device) : NULL;
+    jl_tensor *count = ones ? jl_index_add(no_counts, 0, index, ones) : NULL;
+    jl_tensor *at_least_1 = count ? jl_clamp(count, 1.0, INFINITY) : NULL;
+    jl_tensor *column = at_least_1 ? jl_unsqueeze(at_least_1, 1) : NULL;
+    jl_tensor *out = column ? jl_div(sum, column) : NULL;
+    jl_tensor *tmp[] = {zeros, sum, no_counts, ones, count, at_least_1, column};
+    for (size_t i = 0; i < sizeof tmp / sizeof tmp[0]; i++) jl_release(tmp[i]);
+    if (!out) jl_error_wrap("scatter_mean");
+    return out;
+}

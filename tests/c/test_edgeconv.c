@@ -3,7 +3,8 @@
  * without edges), jl_batch_norm_relu against relu(jl_batch_norm) and its segment
  * mean (training and eval, running buffers, empty segments, many row chunks),
  * every backward against central differences, jl_edges_by_dst against a naive
- * grouping, jl_graph_select against selecting the edges by hand (base 0 and 1),
+ * grouping, jl_edge_features and jl_scatter_mean against naive loops and central
+ * differences, jl_graph_select against selecting the edges by hand (base 0 and 1),
  * thread-count independence, errors naming the problem, no leaks. */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -72,6 +73,68 @@ Test(edgeconv, edge_gather_backward_central_differences)
     jl_release(ab);
     jl_release(eoff);
     jl_release(nbr);
+}
+
+static jl_tensor *features_fn(jl_tensor **in, void *ctx)
+{
+    jl_tensor **g = ctx;
+    return jl_edge_features(in[0], g[0], g[1]);
+}
+
+Test(edgeconv, edge_features_match_naive_loop_and_central_differences)
+{
+    jl_tensor *eoff = i64(NODES + 1, EOFF), *nbr = i64(EDGES, NBR);
+    const int64_t C = 3;
+    jl_tensor *x = ref_randn(2, SHAPE(NODES, C), 3, true);
+    jl_tensor *out = jl_edge_features(x, eoff, nbr);
+    cr_assert_not_null(out, "%s", jl_last_error());
+    cr_assert_eq(out->shape[0], EDGES);
+    cr_assert_eq(out->shape[1], 2 * C);
+    for (int64_t i = 0; i < NODES; i++)
+        for (int64_t e = EOFF[i]; e < EOFF[i + 1]; e++)
+            for (int64_t f = 0; f < C; f++) {
+                double xi = ref_at(x, i * C + f), xj = ref_at(x, NBR[e] * C + f);
+                cr_assert_float_eq(ref_at(out, e * 2 * C + f), xi, 1e-6);
+                cr_assert_float_eq(ref_at(out, e * 2 * C + C + f), xj - xi, 1e-6);
+            }
+    jl_tensor *ctx[2] = {eoff, nbr};
+    cr_assert_lt(ref_gradcheck(features_fn, 1, &x, ctx), 1e-2);
+    jl_tensor *bad = jl_tensor_new(JL_I64, 2, SHAPE(NODES, C), JL_CPU);
+    cr_assert_null(jl_edge_features(bad, eoff, nbr));
+    cr_assert(strstr(jl_last_error(), "edge_features: x must be f32 (N, C)") != NULL, "%s", jl_last_error());
+    jl_tensor *tmp[] = {eoff, nbr, x, out, bad};
+    for (size_t i = 0; i < sizeof tmp / sizeof *tmp; i++) jl_release(tmp[i]);
+}
+
+static jl_tensor *scatter_mean_fn(jl_tensor **in, void *ctx) { return jl_scatter_mean(in[0], ctx, 5); }
+
+Test(edgeconv, scatter_mean_matches_naive_loop_and_central_differences)
+{
+    /* 7 rows sent to 5 targets in any order; target 3 receives nothing */
+    static const int64_t to[] = {4, 0, 2, 4, 1, 0, 4};
+    const int64_t E = 7, F = 2, n = 5;
+    jl_tensor *index = i64(E, to), *src = ref_randn(2, SHAPE(E, F), 4, true);
+    jl_tensor *out = jl_scatter_mean(src, index, n);
+    cr_assert_not_null(out, "%s", jl_last_error());
+    for (int64_t t = 0; t < n; t++)
+        for (int64_t f = 0; f < F; f++) {
+            double sum = 0;
+            int count = 0;
+            for (int64_t e = 0; e < E; e++)
+                if (to[e] == t) sum += ref_at(src, e * F + f), count++;
+            cr_assert_float_eq(ref_at(out, t * F + f), count ? sum / count : 0.0, 1e-6, "target %lld", (long long)t);
+        }
+    cr_assert_lt(ref_gradcheck(scatter_mean_fn, 1, &src, index), 1e-2);
+    static const int64_t outside[] = {4, 0, 2, 5, 1, 0, 4};
+    jl_tensor *bad = i64(E, outside);
+    cr_assert_null(jl_scatter_mean(src, bad, n));
+    cr_assert(strstr(jl_last_error(), "scatter_mean") != NULL, "%s", jl_last_error());
+    jl_tensor *short_index = i64(3, to);
+    cr_assert_null(jl_scatter_mean(src, short_index, n));
+    cr_assert(strstr(jl_last_error(), "index must be i64 (E) with E = 7 rows of src") != NULL, "%s",
+              jl_last_error());
+    jl_tensor *tmp[] = {index, src, out, bad, short_index};
+    for (size_t i = 0; i < sizeof tmp / sizeof *tmp; i++) jl_release(tmp[i]);
 }
 
 /* The reference: relu(batch_norm(x)), and its segment mean when off is given. */

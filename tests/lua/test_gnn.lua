@@ -2,7 +2,8 @@
 -- their EdgeConv blocks: parameter counts equal to the PyTorch peer's, named
 -- sub-modules for transfer (freeze("blocks"), reset_parameters("head")), k larger
 -- than every jet, empty and one-constituent jets, eval mode, the fused ops equal
--- to the plain-op composition (forward and gradients), LundNet with edges given
+-- to the plain-op composition (forward and gradients), jl.edge_features and
+-- jl.scatter_mean against theirs, LundNet with edges given
 -- grouped (edge_offsets) or in any order, and bad batches named in errors.
 local T = require "jetlab.test"
 local nn = require "jetlab.nn"
@@ -171,6 +172,41 @@ T.case("LundNet: edges given grouped by dst (edge_offsets) or in any order give 
   local nbr, eoff, perm = jl.edges_by_dst(b.src, b.dst, b.x.shape[1])
   local grouped = {x = b.x, offsets = b.offsets, src = nbr, dst = b.dst:index_select(1, perm), edge_offsets = eoff}
   T.near(m2(grouped), m(b), 1e-5)
+end)
+
+T.case("jl.edge_features and jl.scatter_mean equal their plain-op compositions, gradients included", function()
+  local b = ragged({6, 1, 4}, 21, 3)
+  local nbr, eoff = jl.knn(b.coords, b.offsets, 3)
+  local ctr = jl.segment_ids(eoff)
+  local results = {}
+  for _, fused in ipairs({true, false}) do
+    local x = b.x:clone():requires_grad_()
+    local f
+    if fused then
+      f = jl.edge_features(x, eoff, nbr)
+    else
+      local xi = x:index_select(1, ctr)
+      f = jl.cat({xi, x:index_select(1, nbr) - xi}, 2)
+    end
+    local m
+    if fused then
+      m = jl.scatter_mean(f, nbr, x.shape[1])             -- mean of the features each node sends
+    else
+      local sum = jl.zeros(x.shape[1], f.shape[2]):index_add(1, nbr, f)
+      local count = jl.zeros(x.shape[1]):index_add(1, nbr, jl.ones(f.shape[1])):clamp(1, math.huge)
+      m = sum / count:unsqueeze(2)
+    end
+    ;(m * m):sum():backward()
+    results[#results + 1] = {f = f, m = m, grad = x.grad}
+  end
+  T.eq(results[1].f.shape, {nbr.shape[1], 6})
+  T.near(results[1].f, results[2].f, 1e-6)
+  T.near(results[1].m, results[2].m, 1e-6)
+  T.near(results[1].grad, results[2].grad, 1e-5)
+  T.raises(function() jl.scatter_mean(jl.ones(3, 2), jl.tensor({1, 2}, {dtype = "i64"}), 4) end,
+    "scatter_mean: index must be i64 %(E%) with E = 3 rows of src")
+  T.raises(function() jl.scatter_mean(jl.ones(2, 2), jl.tensor({1, 5}, {dtype = "i64"}), 4) end, "scatter_mean")
+  T.raises(function() jl.edge_features(jl.ones(3), eoff, nbr) end, "edge_features: x must be f32 %(N, C%)")
 end)
 
 T.case("EdgeConv and LundEdgeConv blocks: shapes, shortcut only when the width changes", function()
