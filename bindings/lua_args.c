@@ -268,33 +268,55 @@ jl_tensor *jl_lua_check_operand(lua_State *L, int arg, const jl_tensor *like, jl
     return *tmp;
 }
 
-jl_tensor *jl_lua_check_index_tensor(lua_State *L, int arg, int dim0, int64_t size)
+/* The first value of the integer tensor idx outside 1..size and its 0-based
+ * position (*pos = -1 when all are inside); raises on failure. */
+static int64_t first_outside(lua_State *L, jl_tensor *idx, int64_t size, int64_t *pos)
 {
-    jl_tensor *idx = jl_lua_check(L, arg);
-    if (idx->dtype != JL_I64 && idx->dtype != JL_I32)
-        luaL_argerror(L, arg, lua_pushfstring(L, "index tensor must be i64 or i32, got %s", jl_dtype_name(idx->dtype)));
-
-    /* range check on the host, so the message shows the user's 1-based value */
+    /* on the host, so the message shows the user's 1-based value */
     jl_tensor *host = jl_to_device(idx, JL_CPU);
     jl_tensor *flat = host ? jl_contiguous(host) : NULL;
     jl_release(host);
     if (!flat) jl_lua_raise(L);
     int64_t n = jl_numel(flat), bad = 0;
-    bool found = false;
     const void *data = jl_data(flat);
-    for (int64_t k = 0; k < n && !found; k++) {
+    *pos = -1;
+    for (int64_t k = 0; k < n; k++) {
         int64_t v = flat->dtype == JL_I64 ? ((const int64_t *)data)[k] : ((const int32_t *)data)[k];
         if (v < 1 || v > size) {
             bad = v;
-            found = true;
+            *pos = k;
+            break;
         }
     }
     jl_release(flat);
-    if (found)
+    return bad;
+}
+
+jl_tensor *jl_lua_check_index_tensor(lua_State *L, int arg, int dim0, int64_t size)
+{
+    jl_tensor *idx = jl_lua_check(L, arg);
+    if (idx->dtype != JL_I64 && idx->dtype != JL_I32)
+        luaL_argerror(L, arg, lua_pushfstring(L, "index tensor must be i64 or i32, got %s", jl_dtype_name(idx->dtype)));
+    int64_t pos, bad = first_outside(L, idx, size, &pos);
+    if (pos >= 0)
         luaL_error(L, "index %I out of range for dim %d of size %I%s", (lua_Integer)bad, dim0 + 1,
                    (lua_Integer)size, bad == 0 ? " (indices are 1-based)" : "");
 
     jl_tensor *zero_based = jl_affine(idx, 1.0, -1.0);
+    if (!zero_based) jl_lua_raise(L);
+    return zero_based;
+}
+
+jl_tensor *jl_lua_check_rows(lua_State *L, int arg, const char *what, int64_t n)
+{
+    jl_tensor *rows = jl_lua_check(L, arg);
+    if (rows->dtype != JL_I64 || rows->ndim != 1)
+        luaL_error(L, "%s must be a 1-D i64 tensor, got %s %s", what, jl_dtype_name(rows->dtype), jl_shape_str(rows));
+    int64_t pos, bad = first_outside(L, rows, n, &pos);
+    if (pos >= 0)
+        luaL_error(L, "%s[%I] = %I is outside 1..%I%s", what, (lua_Integer)pos + 1, (lua_Integer)bad, (lua_Integer)n,
+                   bad == 0 ? " (rows are 1-based)" : "");
+    jl_tensor *zero_based = jl_affine(rows, 1.0, -1.0);
     if (!zero_based) jl_lua_raise(L);
     return zero_based;
 }

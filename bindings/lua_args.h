@@ -87,6 +87,10 @@ jl_tensor *jl_lua_check_operand(lua_State *L, int arg, const jl_tensor *like, jl
  * 0-based dim, for the message): checks the dtype (i64/i32) and every value's
  * range, reporting the user's 1-based value, and returns a 0-based copy (+1). */
 jl_tensor *jl_lua_check_index_tensor(lua_State *L, int arg, int dim0, int64_t size);
+/* A 1-D i64 tensor of 1-based rows of a table of n rows (a graph's nbr, src, dst, an
+ * edge list's targets): checks every value, naming what ("edge_gather: nbr") and
+ * the first bad entry 1-based, and returns a 0-based copy (+1). */
+jl_tensor *jl_lua_check_rows(lua_State *L, int arg, const char *what, int64_t n);
 
 /* --- numbers out ---------------------------------------------------------- */
 /* Pushes v as a Lua integer for integer dtypes, a float for f32. */

@@ -13,39 +13,42 @@
  * Index conventions as jl.knn: neighbour rows (nbr, src, dst, perm) are 1-based,
  * offsets are cumulative counts.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "lua_args.h"
 #include "lua_module.h"
 
-/* A +1 0-based copy of the 1-based i64 index tensor at arg. */
-static jl_tensor *zero_based(lua_State *L, int arg, const char *what)
+/* The rows of the node table at arg (its first dim; unlimited when it is not 2-D,
+ * which the op itself then reports). */
+static int64_t table_rows(lua_State *L, int arg)
 {
     jl_tensor *t = jl_lua_check(L, arg);
-    if (t->dtype != JL_I64) luaL_error(L, "%s must be an i64 tensor, got %s", what, jl_dtype_name(t->dtype));
-    return jl_affine(t, 1, -1);
+    return t->ndim == 2 ? t->shape[0] : INT64_MAX;
+}
+
+/* The 1-based rows at arg as a 0-based copy owned by the Lua stack (pushed), so a
+ * later error cannot leak it; returns it borrowed. */
+static jl_tensor *stacked_rows(lua_State *L, int arg, const char *what, int64_t n)
+{
+    jl_lua_push(L, jl_lua_check_rows(L, arg, what, n));
+    return jl_lua_check(L, -1);
 }
 
 /* jl.edge_gather(ab (N, 2C), edge_offsets (N+1), nbr (E) 1-based) → (E, C) */
 static int l_edge_gather(lua_State *L)
 {
     jl_tensor *ab = jl_lua_check(L, 1), *eoff = jl_lua_check(L, 2);
-    jl_tensor *nbr = zero_based(L, 3, "edge_gather: nbr");
-    if (!nbr) return jl_lua_raise(L);
-    jl_tensor *out = jl_edge_gather(ab, eoff, nbr);
-    jl_release(nbr);
-    return jl_lua_push(L, out);
+    jl_tensor *nbr = stacked_rows(L, 3, "edge_gather: nbr", table_rows(L, 1));
+    return jl_lua_push(L, jl_edge_gather(ab, eoff, nbr));
 }
 
 /* jl.edge_features(x (N, C), edge_offsets (N+1), nbr (E) 1-based) → (E, 2C) */
 static int l_edge_features(lua_State *L)
 {
     jl_tensor *x = jl_lua_check(L, 1), *eoff = jl_lua_check(L, 2);
-    jl_tensor *nbr = zero_based(L, 3, "edge_features: nbr");
-    if (!nbr) return jl_lua_raise(L);
-    jl_tensor *out = jl_edge_features(x, eoff, nbr);
-    jl_release(nbr);
-    return jl_lua_push(L, out);
+    jl_tensor *nbr = stacked_rows(L, 3, "edge_features: nbr", table_rows(L, 1));
+    return jl_lua_push(L, jl_edge_features(x, eoff, nbr));
 }
 
 /* jl.scatter_mean(src (E, F), index (E) 1-based, n) → (n, F) */
@@ -54,11 +57,8 @@ static int l_scatter_mean(lua_State *L)
     jl_tensor *src = jl_lua_check(L, 1);
     lua_Integer n = luaL_checkinteger(L, 3);
     luaL_argcheck(L, n >= 0, 3, "the number of targets must be >= 0");
-    jl_tensor *index = zero_based(L, 2, "scatter_mean: index");
-    if (!index) return jl_lua_raise(L);
-    jl_tensor *out = jl_scatter_mean(src, index, (int64_t)n);
-    jl_release(index);
-    return jl_lua_push(L, out);
+    jl_tensor *index = stacked_rows(L, 2, "scatter_mean: index", (int64_t)n);
+    return jl_lua_push(L, jl_scatter_mean(src, index, (int64_t)n));
 }
 
 static jl_tensor *opt_tensor(lua_State *L, int arg)
@@ -106,17 +106,10 @@ static int l_edges_by_dst(lua_State *L)
 {
     lua_Integer n = luaL_checkinteger(L, 3);
     luaL_argcheck(L, n >= 0, 3, "n_nodes must be >= 0");
-    jl_tensor *src = zero_based(L, 1, "edges_by_dst: src");
-    if (!src) return jl_lua_raise(L);
-    jl_tensor *dst = zero_based(L, 2, "edges_by_dst: dst");
-    if (!dst) {
-        jl_release(src);
-        return jl_lua_raise(L);
-    }
+    jl_tensor *src = stacked_rows(L, 1, "edges_by_dst: src", (int64_t)n);
+    jl_tensor *dst = stacked_rows(L, 2, "edges_by_dst: dst", (int64_t)n);
     jl_tensor *eoff = NULL, *perm = NULL;
     jl_tensor *nbr = jl_edges_by_dst(src, dst, (int64_t)n, &eoff, &perm);
-    jl_release(src);
-    jl_release(dst);
     if (!nbr) return jl_lua_raise(L);
     jl_tensor *nbr1 = jl_affine(nbr, 1, 1), *perm1 = nbr1 ? jl_affine(perm, 1, 1) : NULL;
     jl_release(nbr);

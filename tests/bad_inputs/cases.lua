@@ -141,6 +141,27 @@ return function(ctx)
       raises = "segment_sum: offsets decrease at position 3 %(2 after 3%)"},
     {"segment_mean: f32 offsets", function() return jl.segment_mean(jl.zeros(3, 2), jl.from({0, 3})) end,
       raises = "segment_mean: offsets must be a 1%-D i64 tensor of length segments%+1, got f32 %(2%)"},
+    {"edge_gather: a neighbour row past the table", function()
+      return jl.edge_gather(jl.zeros(2, 4), i64({0, 1, 2}), i64({2, 3}))
+    end, raises = "edge_gather: nbr%[2%] = 3 is outside 1..2"},
+    {"edge_features: a 0 neighbour (rows are 1-based)", function()
+      return jl.edge_features(jl.zeros(2, 3), i64({0, 1, 2}), i64({0, 1}))
+    end, raises = "edge_features: nbr%[1%] = 0 is outside 1..2 %(rows are 1%-based%)"},
+    {"edge_features: edge offsets past the edges", function()
+      return jl.edge_features(jl.zeros(2, 3), i64({0, 1, 3}), i64({2, 1}))
+    end, raises = "edge_features: edge_gather: edge_offsets end at 3 but there are 2 rows"},
+    {"scatter_mean: a target past n", function()
+      return jl.scatter_mean(jl.zeros(3, 2), i64({1, 4, 2}), 3)
+    end, raises = "scatter_mean: index%[2%] = 4 is outside 1..3"},
+    {"scatter_mean: index and src disagree", function()
+      return jl.scatter_mean(jl.zeros(3, 2), i64({1, 2}), 3)
+    end, raises = "scatter_mean: index must be i64 %(E%) with E = 3 rows of src, got i64 %(2%)"},
+    {"edges_by_dst: f32 sources", function()
+      return jl.edges_by_dst(jl.from({1, 2}), i64({2, 1}), 2)
+    end, raises = "edges_by_dst: src must be a 1%-D i64 tensor, got f32 %(2%)"},
+    {"graph_select: a jet past the table", function()
+      return jl.graph_select(i64({0, 1}), i64({0, 0}), i64({}), i64({2}))
+    end, raises = "graph_select: jet 2 %(position 1 of the selection%) is not one of the 1 graphs"},
     {"sgd_update_: grad shape differs from the parameter", function()
       return jl.sgd_update_(jl.zeros(3), jl.zeros(4), nil, {lr = 0.1})
     end, raises = "sgd_update_: grad must be f32 %(3%) on cpu like the parameter, got f32 %(4%)"},
