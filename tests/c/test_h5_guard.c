@@ -54,7 +54,7 @@ static const char *test_file(const char *sub, const char *name)
 static const char *const crashes[] = {
     "h5lexists_accum_read_segv.h5", "h5dget_type_fpe.h5",        "conv_struct_use_after_free.h5",
     "h5lexists_runaway_heap.h5",    "chunk_read_overflow.h5",    "node_iterate_name_overread.h5",
-    "blosc_chunk_overread.h5",
+    "blosc_chunk_overread.h5",      "ent_to_link_strdup_overread.h5", "h5lvisit_heap_growth.h5",
 };
 #define N_CRASHES (sizeof crashes / sizeof crashes[0])
 
