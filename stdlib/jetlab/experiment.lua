@@ -19,9 +19,10 @@
 -- takes a Lua literal: --channels '{16, 32}'). Always there: --quick (the
 -- default) and --full pick a preset, --device cpu|cuda, --data FILE.h5 (a
 -- user's ATLAS-format file instead of generated jets), --seed (1), --out
--- (results). A flag beats the preset, the preset beats the default; a preset
--- key that is no default is an error. cfg holds every resolved value plus
--- cfg.preset ("quick" or "full"). --help prints the options with their
+-- (results), --profile (each model's first training epoch op by op, printed
+-- and in its folder's profile.txt; not part of cfg). A flag beats the preset,
+-- the preset beats the default; a preset key that is no default is an error.
+-- cfg holds every resolved value plus cfg.preset ("quick" or "full"). --help prints the options with their
 -- defaults and presets; a bad flag prints a usage error and exits 2.
 --
 -- E.run(name, cfg) → results.run(name, cfg, {root = cfg.out}) with config.lua
@@ -68,12 +69,15 @@ local COMMON = {
   {"out", "string", help = "results root folder"},
   {"resume", "string", help = "go on with an interrupted run (the value is optional: default " ..
     "<out>/<experiment>/latest): finished models are reused, the interrupted one continues from its checkpoint"},
+  {"profile", "boolean", help = "where each model's first training epoch spends its time, op by op (jl.profile): " ..
+    "printed and written to the model's folder as profile.txt"},
 }
 local COMMON_DEFAULTS = {device = "cpu", seed = 1, out = "results"}
-local RESERVED = {about = true, quick = true, full = true, resume = true}
+local RESERVED = {about = true, quick = true, full = true, resume = true, profile = true}
 
 -- What E.config learnt that is no parameter (so not in cfg nor config.lua):
--- cfg → {resume = true | RUN_DIR | nil, words = the command line without --resume}.
+-- cfg → {resume = true | RUN_DIR | nil, profile = true | nil, words = the command line
+-- without --resume}.
 local invocation = setmetatable({}, {__mode = "k"})
 
 -- Takes --resume [RUN_DIR] / --resume=RUN_DIR out of args (its value is
@@ -180,7 +184,7 @@ function E.config(spec, args)
   end
   local words = {arg and arg[-1] or "jetlab", script}
   for _, a in ipairs(args) do words[#words + 1] = a end
-  invocation[cfg] = {resume = resume, words = words}
+  invocation[cfg] = {resume = resume, profile = opts.profile, words = words}
   return cfg
 end
 
@@ -279,6 +283,7 @@ end
 function E.fit(run, key, o)
   o.checkpoint_dir = run:path(key)
   o.resume_command = o.resume_command or run.resume_command
+  if o.profile == nil then o.profile = (invocation[run.config] or {}).profile end
   local state = {}
   if run.resuming and o.resume == nil then
     local point = E.resume_point(o.checkpoint_dir, o.epochs)
@@ -286,7 +291,9 @@ function E.fit(run, key, o)
       o.resume, state.resumed, state.finished = point.path, point.path, point.finished
     end
   end
-  return train.fit(o), state
+  local history = train.fit(o)
+  if history.profile then results.write(o.checkpoint_dir .. "/profile.txt", tostring(history.profile) .. "\n") end
+  return history, state
 end
 
 --- E.command(cfg) → the command line that made cfg (shell-quoted, --resume left out).

@@ -1,7 +1,8 @@
 -- jetlab.profile — where the time of a piece of Lua goes, op by op (the C op
 -- profiler of core/jl_profile.h): every kernel op (forward, loss, optimizer
 -- update) and every autograd node's backward, with calls and wall time; what is
--- left of the wall time went to Lua, allocation and autograd bookkeeping.
+-- left of the wall time went elsewhere: Lua, reading and batching the data,
+-- allocation, autograd bookkeeping.
 --
 --   local report = jl.profile(function()
 --     for _ = 1, 10 do opt:zero_grad(); loss.cross_entropy(net(batch), y):backward(); opt:step() end
@@ -26,7 +27,7 @@ Report.__index = Report
 
 function Report:__tostring()
   local lines = {string.format("op profile: %.1f ms wall, %.1f ms (%.0f%%) in ops and backward, "
-    .. "%.1f ms in Lua, allocation and autograd bookkeeping", self.wall_ms, self.ops_ms,
+    .. "%.1f ms elsewhere (Lua, reading and batching data, allocation, autograd bookkeeping)", self.wall_ms, self.ops_ms,
     self.wall_ms > 0 and 100 * self.ops_ms / self.wall_ms or 0, self.wall_ms - self.ops_ms)}
   lines[2] = string.format("%-32s %8s %10s %7s", "op", "calls", "ms", "share")
   for _, e in ipairs(self.entries) do

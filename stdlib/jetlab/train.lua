@@ -64,6 +64,9 @@
 --   resume_command  the command line that resumes this run (jetlab.experiment
 --               passes the experiment's), named by the interruption message
 --               instead of the resume option
+--   profile     true: the first epoch this call trains runs under jl.profile;
+--               its report (where the time went, op by op) is history.profile
+--               and is printed (or passed to log) after that epoch
 --   log         true (default): a progress bar on a terminal (epoch, batch/total,
 --               loss, samples/s, ETA; JETLAB_PROGRESS=0 turns it off) and one
 --               plain line per epoch, "*" marking a new best; false: silent;
@@ -89,7 +92,8 @@
 -- whole epoch: training, validation, checkpoints), train_seconds,
 -- ms_per_sample (training time per sample in the epoch, data loading included
 -- — the seed papers' unit), samples}, plus the fields metric, best_epoch, best
--- (its value), best_path, last_path (when checkpointing) and stopped_early.
+-- (its value), best_path, last_path (when checkpointing), stopped_early and,
+-- with profile, profile.
 
 local jl = require "jetlab"
 local ckpt = require "jetlab.ckpt"
@@ -255,7 +259,7 @@ local FIT_OPTIONS = {
   loss = OPTIONAL, teacher = OPTIONAL, val = OPTIONAL, val_loss = OPTIONAL, schedule = OPTIONAL,
   metric = OPTIONAL, checkpoint_dir = OPTIONAL, config = OPTIONAL, extra = OPTIONAL,
   early_stop = OPTIONAL, clip_grad_norm = OPTIONAL, seed = OPTIONAL, on_epoch = OPTIONAL, log = true,
-  resume = OPTIONAL, nan_guard = true, resume_command = OPTIONAL,
+  resume = OPTIONAL, nan_guard = true, resume_command = OPTIONAL, profile = OPTIONAL,
 }
 
 local TRAIN_STATE_VERSION = 1
@@ -480,6 +484,7 @@ function train.fit(opts)
     end
     local h = {}
     for k, v in pairs(history) do h[k] = v end
+    h.profile = nil -- a report of this process's run, not a state to resume
     return {
       version = TRAIN_STATE_VERSION, epoch = run.epoch, batch = run.batch, num_batches = num_batches(o.train),
       step = run.step, sum = run.sum, samples = run.samples, seconds = run.seconds,
@@ -528,7 +533,14 @@ function train.fit(opts)
     end
     local t0 = jl.clock() - run.seconds
     local lr = current_lr(o.optimizer)
-    local train_loss, samples, train_seconds, interrupted = train_epoch(o, run, show_bar)
+    local train_loss, samples, train_seconds, interrupted
+    local function pass() train_loss, samples, train_seconds, interrupted = train_epoch(o, run, show_bar) end
+    if o.profile and not history.profile then
+      history.profile = jl.profile(pass)
+      if emit then emit(tostring(history.profile)) end
+    else
+      pass()
+    end
     if interrupted then stop(jl.interrupted()) end
     local r = {epoch = epoch, train_loss = train_loss, lr = lr, samples = samples, train_seconds = train_seconds,
       ms_per_sample = 1000 * train_seconds / samples}

@@ -233,6 +233,26 @@ T.case("experiment run: config.lua written in <out>/<name>/<id>/", function()
   end)
 end)
 
+T.case("experiment --profile: not part of cfg; each model's first epoch profiled into profile.txt", function()
+  with_tmp(function(dir)
+    local cfg = E.config(SPEC, {"--out", dir, "--profile"})
+    T.eq(cfg.profile, nil)
+    T.eq(cfg, E.config(SPEC, {"--out", dir}))
+    local run = E.run("harness", cfg)
+    run.log = function() end
+    local nn, optim = require "jetlab.nn", require "jetlab.optim"
+    local model = nn.Linear(3, 2)
+    local batch = {x = jl.randn(8, 3), y = jl.tensor({1, 2, 1, 2, 1, 2, 1, 2}, {dtype = "i64"})}
+    local history = E.fit(run, "tiny", {model = model, optimizer = optim.SGD(model:parameters(), {lr = 0.1}),
+      train = {batch, batch}, epochs = 2, log = false})
+    T.ok(history.profile and #history.profile.entries > 0, "a report")
+    local f = assert(io.open(run:path("tiny") .. "/profile.txt"))
+    T.ok(f:read("a"):find("^op profile: "))
+    f:close()
+    run:finish()
+  end)
+end)
+
 T.case("experiment evaluate: AUC, accuracy and rejections of a model's scores", function()
   -- four background and four signal jets; a logit difference d gives P(signal) = sigmoid(d)
   local d = {-3, -2, -1, 1.5, -0.5, 2, 2.5, 3}

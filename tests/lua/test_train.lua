@@ -68,6 +68,29 @@ T.case("logistic regression learns separable data; the history has every field",
   T.ok(history.best_epoch >= 1 and history.best == history[history.best_epoch].val_auc)
 end)
 
+T.case("profile = true: the first epoch's op profile, logged once and not in checkpoints", function()
+  local lines = {}
+  local dir_p = dir .. "_profile"
+  local history = fit({profile = true, epochs = 2, checkpoint_dir = dir_p,
+    log = function(line) lines[#lines + 1] = line end})
+  local report = history.profile
+  T.ok(report and report.wall_ms > 0 and #report.entries > 0, "a report")
+  local names = {}
+  for _, e in ipairs(report.entries) do names[e.kind .. " " .. e.name] = e.calls end
+  T.eq(names["op gemm"], 1024 / 64, "one forward GEMM per batch of the first epoch only")
+  T.ok(names["backward linear"] == 1024 / 64, "one linear backward per batch")
+  local printed = 0
+  for _, line in ipairs(lines) do if line:find("^op profile: ") then printed = printed + 1 end end
+  T.eq(printed, 1)
+  -- the same run without profile: no report, same weights (profiling changes no arithmetic)
+  local plain = fit({epochs = 2})
+  T.eq(plain.profile, nil)
+  T.eq(plain[2].train_loss, history[2].train_loss)
+  local state = assert(ckpt.load(dir_p .. "/last.h5"))
+  T.eq(state.train_state.history.profile, nil)
+  os.execute("rm -rf '" .. dir_p .. "'")
+end)
+
 T.case("the same seed gives bit-identical weights; another seed does not", function()
   local _, a = fit({})
   local _, b = fit({})
