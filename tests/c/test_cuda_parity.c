@@ -869,6 +869,27 @@ static jl_tensor *ragged_segments(int64_t n, int64_t *S)
     return t;
 }
 
+/* A graph op (E = eoff's graph) on CPU and CUDA: a = input (owned) read through a_view,
+ * out (rows, cols), b = eoff and c = nbr (owned), host as in edge_gather_case. */
+static void graph_op_parity(jl_op op, jl_tensor *a, jl_view a_view, int64_t rows, int64_t cols, jl_tensor *eoff,
+                            jl_tensor *nbr, bool host, const char *name)
+{
+    parity p = new_parity(op, 0); /* adds only, in the CPU's order: exact */
+    p.buf[1] = a;
+    p.buf[2] = eoff;
+    p.buf[3] = nbr;
+    p.buf[0] = jl_tensor_new(JL_F32, 2, (int64_t[]){rows, cols}, JL_CPU);
+    p.k.a = a_view;
+    p.k.b = whole(p.buf[2]);
+    p.k.c = whole(p.buf[3]);
+    p.k.out = whole(p.buf[0]);
+    p.written = 1;
+    p.host = host ? 4 | 8 : 0;
+    char label[96];
+    snprintf(label, sizeof label, "%s%s", name, host ? ", host index arrays" : "");
+    check_parity(&p, label);
+}
+
 /* edge_gather and its backward on ragged_graph(N, max_deg) with C features; host: the
  * index arrays stay on the CPU for the CUDA run (as core passes them) */
 static void edge_gather_case(int64_t N, int64_t max_deg, int64_t C, bool host, uint64_t seed)
@@ -876,32 +897,12 @@ static void edge_gather_case(int64_t N, int64_t max_deg, int64_t C, bool host, u
     jl_tensor *eoff, *nbr;
     int64_t E = ragged_graph(N, max_deg, &eoff, &nbr);
     /* forward: ab (N, 2C) a column window of (N, 2C + 3): row stride 2C + 3, offset 1 */
-    parity p = new_parity(JL_OP_edge_gather, 0); /* one add per value: exact */
-    p.buf[1] = randn_t(2, (int64_t[]){N, 2 * C + 3}, seed, 1, 0);
-    p.buf[2] = jl_retain(eoff);
-    p.buf[3] = jl_retain(nbr);
-    p.buf[0] = jl_tensor_new(JL_F32, 2, (int64_t[]){E, C}, JL_CPU);
-    p.k.a = view_in(p.buf[1], 2, (int64_t[]){N, 2 * C}, (int64_t[]){2 * C + 3, 1}, 1);
-    p.k.b = whole(p.buf[2]);
-    p.k.c = whole(p.buf[3]);
-    p.k.out = whole(p.buf[0]);
-    p.written = 1;
-    p.host = host ? 4 | 8 : 0;
-    check_parity(&p, host ? "edge_gather, host index arrays" : "edge_gather");
-
-    /* backward: both halves summed in edge order, as the CPU: exact */
-    p = new_parity(JL_OP_edge_gather_backward, 0);
-    p.buf[1] = randn_t(2, (int64_t[]){E, C}, seed + 1, 1, 0);
-    p.buf[2] = eoff;
-    p.buf[3] = nbr;
-    p.buf[0] = jl_tensor_new(JL_F32, 2, (int64_t[]){N, 2 * C}, JL_CPU);
-    p.k.a = whole(p.buf[1]);
-    p.k.b = whole(p.buf[2]);
-    p.k.c = whole(p.buf[3]);
-    p.k.out = whole(p.buf[0]);
-    p.written = 1;
-    p.host = host ? 4 | 8 : 0;
-    check_parity(&p, host ? "edge_gather_backward, host index arrays" : "edge_gather_backward");
+    jl_tensor *ab = randn_t(2, (int64_t[]){N, 2 * C + 3}, seed, 1, 0);
+    jl_view ab_view = view_in(ab, 2, (int64_t[]){N, 2 * C}, (int64_t[]){2 * C + 3, 1}, 1);
+    graph_op_parity(JL_OP_edge_gather, ab, ab_view, E, C, jl_retain(eoff), jl_retain(nbr), host, "edge_gather");
+    /* backward: both halves summed in edge order, as the CPU */
+    jl_tensor *g = randn_t(2, (int64_t[]){E, C}, seed + 1, 1, 0);
+    graph_op_parity(JL_OP_edge_gather_backward, g, whole(g), N, 2 * C, eoff, nbr, host, "edge_gather_backward");
 }
 
 Test(cuda_parity, edge_gather_and_backward)
