@@ -96,9 +96,6 @@ if ntr < bs then fail(string.format("%d training jets, fewer than one batch of %
 local labels = (raw.labels:to("i64") + 1)                     -- classes 1 (background), 2 (signal)
 local kind = model_name:match("^fcnn") and "flat" or model_name:match("^particlenet") and "ragged" or "lund"
 
--- Host copy of an i64 tensor as a Lua array.
-local function ints(t) return t:tolist() end
-
 local make          -- make(idx: Lua array of 1-based jets) → model input
 local flat_X        -- fcnn models: the standardised (n, pad * 7) features
 local graph_note
@@ -122,7 +119,7 @@ do
     local coords
     x, offsets, coords = jl.data.features(raw.pt, raw.eta, raw.phi, raw.E, {format = "ragged",
       max_constituents = opts.pad})
-    local off = ints(offsets)
+    local off = offsets:tolist()
     x, coords = x:to(device), coords:to(device)
     make = function(idx)
       local rows, o = {}, {0}
