@@ -1,5 +1,5 @@
 /* lua_data.c — jl.data: features, degradation, standardisation moments,
- * splits and the streaming loader (core/jl_features.h, core/jl_loader.h).
+ * splits and the streaming loader (core/data/jl_features.h, core/data/jl_loader.h).
  * stdlib/jetlab/data.lua builds the user-facing datasets on top of these.
  *
  *   local x = jl.data.features(pt, eta, phi, E, {max_constituents = 80})      -- (N, 80, 7)

@@ -1,4 +1,4 @@
-/* lua_edgeconv.c — the EdgeConv building blocks (core/ops_edgeconv.c), for
+/* lua_edgeconv.c — the EdgeConv building blocks (core/tensor/ops_edgeconv.c), for
  * stdlib/jetlab/nn/edgeconv.lua. Opened by jl_lua_open_graph.
  *
  *   local nbr, eoff = jl.knn(coords, offsets, 16)           -- 1-based nbr

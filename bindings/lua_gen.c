@@ -1,4 +1,4 @@
-/* lua_gen.c — jl.gen: the built-in jet generator (core/jl_gen.h).
+/* lua_gen.c — jl.gen: the built-in jet generator (core/gen/jl_gen.h).
  *
  *   local jets, s = jl.gen.jets{signal = "top", pt = {500, 600}, n = 2000, seed = 1}
  *   print(jets.pt.shape, jets.labels:sum():item())   --> {2000, 200}  1000

@@ -1,5 +1,5 @@
 /* lua_h5_tensors.c — jl.h5tensors: named tensors and scalar attributes in an
- * HDF5 file (core/jl_h5_tensors.h), the layer under stdlib/jetlab/ckpt.lua.
+ * HDF5 file (core/io/jl_h5_tensors.h), the layer under stdlib/jetlab/ckpt.lua.
  *
  *   assert(jl.h5tensors.save("w.h5", {{"/model/fc.weight", w}, {"/extra/mean", m}},
  *                            {{"/", "epoch", 3}, {"/", "config", "{lr=0.001}"}}))

@@ -1,4 +1,4 @@
-/* lua_io.c — jl.io: jets files in HDF5 (core/jl_h5.h), the ATLAS layout
+/* lua_io.c — jl.io: jets files in HDF5 (core/io/jl_h5.h), the ATLAS layout
  * (read, write) and the PyTables Top Quark Tagging Reference Dataset (read).
  *
  *   local f = assert(jl.io.open_jets("train.h5", {max_constituents = 80}))

@@ -1,5 +1,5 @@
 /* lua_loss.c — jl.cross_entropy: the fused softmax cross-entropy of core
- * (core/ops_loss.c) with Lua's 1-based class labels.
+ * (core/tensor/ops_loss.c) with Lua's 1-based class labels.
  *
  *   local logits = model(x)                       -- (B, K)
  *   local loss = jl.cross_entropy(logits, y)      -- y (B) i64 in 1..K

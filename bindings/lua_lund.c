@@ -1,4 +1,4 @@
-/* lua_lund.c — jl.lund: Lund-plane declustering (core/jl_lund.h) from Lua.
+/* lua_lund.c — jl.lund: Lund-plane declustering (core/physics/jl_lund.h) from Lua.
  *
  *   local f = assert(jl.io.open_jets("train.h5"))
  *   local g = jl.lund.graphs(f:read(1, 256), {features = 5, ln_kt_min = -1})
@@ -14,7 +14,7 @@
  * counts as in jl.knn (jet b owns nodes offsets[b]+1 .. offsets[b+1]); src,
  * dst and parent are 1-based global node rows, parent 0 for a jet's root;
  * a node table's parent is its 1-based position in the jet's list, 0 for the
- * root. Node order, features and the ln kt cut are those of core/jl_lund.h.
+ * root. Node order, features and the ln kt cut are those of core/physics/jl_lund.h.
  * Options: features = 5 (default) | 3 (graphs only), ln_kt_min = number (no
  * cut when absent); events also takes r = 1.0 and ptmin = 0 (anti-kt jets,
  * as jl.physics.cluster_file). events returns nil, message when the file is

@@ -1,4 +1,4 @@
-/* lua_metrics.c — jl.metrics: ROC curve and AUC in C (core/jl_metrics.h);
+/* lua_metrics.c — jl.metrics: ROC curve and AUC in C (core/data/jl_metrics.h);
  * stdlib/jetlab/metrics.lua adds rejection and accuracy to the same table.
  *
  *   local roc = jl.metrics.roc(scores, labels, {weights = w})

@@ -1,4 +1,4 @@
-/* lua_optim.c — the low-level optimizer updates of core/ops_optim.c, for
+/* lua_optim.c — the low-level optimizer updates of core/tensor/ops_optim.c, for
  * stdlib/jetlab/optim.lua. Each updates param (and its state) in place, with
  * torch.optim's formulas, and returns param.
  *

@@ -1,4 +1,4 @@
-/* lua_physics.c — jl.physics: event files and jet clustering (core/jl_jets.h).
+/* lua_physics.c — jl.physics: event files and jet clustering (core/physics/jl_jets.h).
  *
  *   local events = assert(jl.physics.read_events("single-event.dat"))
  *   print(#events, events[1].shape[1])              -- events: (n, 4) f32 px py pz E

@@ -1,4 +1,4 @@
-/* lua_plan.c — jl.plan: inference plans (core/jl_plan.h) from Lua. nn.compile
+/* lua_plan.c — jl.plan: inference plans (core/tensor/jl_plan.h) from Lua. nn.compile
  * (stdlib/jetlab/nn/compile.lua) builds them from modules; this is the raw form.
  *
  *   local p = jl.plan(35, {{"linear", w1, b1}, {"relu"}, {"linear", w2, b2}, {"softmax"}})

@@ -1,6 +1,6 @@
 /* cpu_kernels.h — the CPU backend's parts. Each file of kernels/cpu fills its
  * slots of the one CPU table through its register function (called once by
- * backend.c). Kernels receive checked jl_kargs (see core/jl_ops.def). */
+ * backend.c). Kernels receive checked jl_kargs (see core/tensor/backend/jl_ops.def). */
 #ifndef JL_CPU_KERNELS_H
 #define JL_CPU_KERNELS_H
 
@@ -22,6 +22,7 @@ void jl_cpu_register_graph(jl_backend *b);       /* graph.c: knn, segment ids an
 void jl_cpu_register_loss(jl_backend *b);        /* loss.c: fused softmax cross-entropy and backward */
 void jl_cpu_register_optim(jl_backend *b);       /* optim.c: fused SGD and Adam updates */
 void jl_cpu_register_edgeconv(jl_backend *b);    /* edgeconv.c: edge gather, fused batchnorm+relu(+mean) */
+void jl_cpu_register_plan(jl_backend *b);        /* plan.c: inference plans (run_plan) */
 
 /* Host memory for tensors (cpu_cache.c). jl_cpu_host_alloc returns a 64-byte
  * aligned block of at least `bytes` (NULL when out of memory) owned by the

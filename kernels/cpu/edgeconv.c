@@ -1,5 +1,5 @@
-/* edgeconv.c — CPU kernels of the EdgeConv building blocks (core/ops_edgeconv.c;
- * core/jl_ops.def documents the arguments):
+/* edgeconv.c — CPU kernels of the EdgeConv building blocks (core/tensor/ops_edgeconv.c;
+ * core/tensor/backend/jl_ops.def documents the arguments):
  *
  *   edge_gather           out[e] = a[centre(e), :C] + a[nbr[e], C:], parallel over centres;
  *   edge_gather_backward  left half: per-centre sums of the edge gradients (rows in

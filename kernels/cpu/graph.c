@@ -1,5 +1,5 @@
 /* graph.c — CPU kernels for ragged-batch graphs: kNN inside each jet, segment
- * ids and segment sum/mean/max (core/jl_ops.def documents the arguments). */
+ * ids and segment sum/mean/max (core/tensor/backend/jl_ops.def documents the arguments). */
 #include <float.h>
 #include <stdlib.h>
 

@@ -9,7 +9,7 @@
  * E[x-K]^2 does not cancel when |mean| >> std). Elementwise passes split rows across the pool with
  * per-channel coefficients computed once.
  *
- * Views (see core/jl_ops.def): k->i[0] = N, k->i[1] = C; all contiguous f32;
+ * Views (see core/tensor/backend/jl_ops.def): k->i[0] = N, k->i[1] = C; all contiguous f32;
  * the channel table has rows mean, var, weight, bias, grad bias, grad weight.
  */
 #include <math.h>

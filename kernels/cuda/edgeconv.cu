@@ -1,5 +1,5 @@
-/* edgeconv.cu — CUDA kernels of the EdgeConv building blocks (core/ops_edgeconv.c;
- * core/jl_ops.def documents the arguments), with kernels/cpu/edgeconv.c's formulas
+/* edgeconv.cu — CUDA kernels of the EdgeConv building blocks (core/tensor/ops_edgeconv.c;
+ * core/tensor/backend/jl_ops.def documents the arguments), with kernels/cpu/edgeconv.c's formulas
  * and summation orders:
  *
  *   edge_gather           out[e] = a[centre(e), :C] + a[nbr[e], C:]; a block row of

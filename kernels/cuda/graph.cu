@@ -1,5 +1,5 @@
 /* graph.cu — CUDA kernels for ragged-batch graphs: kNN inside each jet,
- * segment ids and segment sum/mean/max (core/jl_ops.def documents the
+ * segment ids and segment sum/mean/max (core/tensor/backend/jl_ops.def documents the
  * arguments), with kernels/cpu/graph.c's arithmetic and orders, so results
  * match it exactly: per-row distances accumulate in the same order, and each
  * segment output is one thread walking its rows in order.

@@ -8,7 +8,7 @@
  *   out (N, C) <- alpha[c] * (a - mu[c]) + beta[c] (+ gamma[c] * b)
  *
  * (subtracting mu first keeps values far from zero exact).
- * Views (core/jl_ops.def): k->i[0] = N, k->i[1] = C; all contiguous f32;
+ * Views (core/tensor/backend/jl_ops.def): k->i[0] = N, k->i[1] = C; all contiguous f32;
  * the channel table has rows mean, var, weight, bias, grad bias, grad weight.
  */
 #include <math.h>

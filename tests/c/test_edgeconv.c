@@ -1,4 +1,4 @@
-/* test_edgeconv.c — the EdgeConv building blocks (core/ops_edgeconv.c):
+/* test_edgeconv.c — the EdgeConv building blocks (core/tensor/ops_edgeconv.c):
  * jl_edge_gather against a naive loop (contiguous and column-slice inputs, nodes
  * without edges), jl_batch_norm_relu against relu(jl_batch_norm) and its segment
  * mean (training and eval, running buffers, empty segments, many row chunks),

@@ -1,4 +1,4 @@
-/* test_gen.c — the built-in generator's internals (core/gen_internal.h):
+/* test_gen.c — the built-in generator's internals (core/gen/gen_internal.h):
  * four-momentum conservation from the hard object through the shower and the
  * hadronisation, resonance masses surviving hadronisation, angular ordering
  * and the kt cut-off of every branching, the label shuffle, determinism per

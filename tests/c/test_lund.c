@@ -1,4 +1,4 @@
-/* test_lund.c — Lund-plane declustering (core/jl_lund.h): a hand-built
+/* test_lund.c — Lund-plane declustering (core/physics/jl_lund.h): a hand-built
  * 3-particle jet with hand-computed features, the node order and parents, the
  * ln kt cut, the dedicated C/A against jl_cluster_run's tree on random jets
  * (nodes recomputed by a plain recursive walk here), the graph batch layout

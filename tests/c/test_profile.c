@@ -1,4 +1,4 @@
-/* test_profile.c — the op profiler (core/jl_profile.h): kernel ops and autograd
+/* test_profile.c — the op profiler (core/tensor/jl_profile.h): kernel ops and autograd
  * backwards counted with their calls while on, nothing while off, nested kernels
  * counted to the outermost call, counters cleared by each start. */
 #include <criterion/criterion.h>

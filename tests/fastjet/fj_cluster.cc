@@ -2,7 +2,7 @@
 //
 //   fj_cluster FILE.dat ALGO R PTMIN      ALGO: antikt | cambridge | kt
 //
-// Reads the event file with jetlab's rules (core/jl_jets.h: `px py pz E` and
+// Reads the event file with jetlab's rules (core/physics/jl_jets.h: `px py pz E` and
 // any further columns per line, `#END` closes an event, other `#` lines and
 // blank lines skipped), clusters each event with FastJet (E-scheme, Best
 // strategy) and prints one JSON line per inclusive jet (pt >= PTMIN, by

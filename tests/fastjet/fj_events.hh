@@ -2,7 +2,7 @@
 //
 //   fj_read_events(path, [](int event, std::vector<fastjet::PseudoJet> &particles) { ... });
 //
-// jetlab's rules (core/jl_jets.h): `px py pz E` and any further columns per
+// jetlab's rules (core/physics/jl_jets.h): `px py pz E` and any further columns per
 // line, `#END` closes an event (which may be empty), other `#` lines and blank
 // lines are skipped, particles after the last `#END` form a last event. Each
 // particle's user_index is its 0-based position in its event; events are

@@ -9,7 +9,7 @@
 // hardest jet declustered recursively along both branches with has_parents,
 // j1 the harder by pt2 (swapped only when j1.pt2() < j2.pt2()), nodes
 // depth-first with the harder branch first. Prints the lines of `jetlab lund
-// --events`, the features as core/jl_lund.h defines them:
+// --events`, the features as core/physics/jl_lund.h defines them:
 //   {"event":1,"pt":..,"m":..,"n":..,"nodes":[[parent,lnz,lnDelta,psi,lnm,lnkt],...]}
 // With LN_KT_MIN, a declustering with ln kt < LN_KT_MIN is no node and only its
 // harder branch is followed.

@@ -1,5 +1,5 @@
 /* fuzz_ckpt.c — libFuzzer harness for checkpoint loading: the C reader under
- * stdlib/jetlab/ckpt.lua, jl_h5t_read_all (core/h5_tensors.c), on mutated
+ * stdlib/jetlab/ckpt.lua, jl_h5t_read_all (core/io/h5_tensors.c), on mutated
  * HDF5 files.
  *
  * Whatever the file holds, the reader returns every dataset and scalar

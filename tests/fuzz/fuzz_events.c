@@ -1,6 +1,6 @@
 /* fuzz_events.c — libFuzzer harness for the event text reader
- * (jl_events_read, core/events.c) and, on what it reads, the clustering
- * (jl_cluster_run, core/cluster.c): mutated `px py pz E` files.
+ * (jl_events_read, core/physics/events.c) and, on what it reads, the clustering
+ * (jl_cluster_run, core/physics/cluster.c): mutated `px py pz E` files.
  *
  * Events of at most 64 particles are clustered (anti-kt R = 0.4, kt R = 1.0
  * and C/A R = 0.8 from the first byte), the first 16 events only: clustering

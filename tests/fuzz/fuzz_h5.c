@@ -1,4 +1,4 @@
-/* fuzz_h5.c — libFuzzer harness for the jets readers (core/jl_h5.h): the
+/* fuzz_h5.c — libFuzzer harness for the jets readers (core/io/jl_h5.h): the
  * ATLAS layout and the PyTables table, on mutated HDF5 files.
  *
  * The input is written to a temporary file, sniffed, opened with jl_h5_open

@@ -41,13 +41,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "jl_jet_tensors.h"
 #include "jl_tensor.h"
 
 #define JL_FEATURES 7
-
-/* Checks the four jet tensors of an op: f32, CPU, contiguous, 2-D, one shape.
- * pt, eta, phi, E (N, C). */
-int jl_jets_check_args(const char *op, jl_tensor *pt, jl_tensor *eta, jl_tensor *phi, jl_tensor *E);
 
 /* Per-feature standardisation applied to real constituents: (x - mean) / std.
  * std > 0 (jl_moments_finish floors it at JL_STD_FLOOR). */

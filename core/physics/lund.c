@@ -27,7 +27,7 @@
 #include <string.h>
 
 #include "jl_error.h"
-#include "jl_features.h"
+#include "jl_jet_tensors.h"
 #include "jl_parallel.h"
 
 #define JL_PI 3.141592653589793238462643383279502884

@@ -1,5 +1,5 @@
 /* features.c — the ATLAS 7 per-constituent features, padded and ragged,
- * parallel over jets; standardisation moments; checks of raw jets.
+ * parallel over jets; standardisation moments.
  * The recipe and its conventions are in jl_features.h. */
 #include <math.h>
 #include <string.h>
@@ -10,24 +10,6 @@
 #include "jl_parallel.h"
 
 #define JL_PI 3.14159265358979323846
-
-int jl_jets_check_args(const char *op, jl_tensor *pt, jl_tensor *eta, jl_tensor *phi, jl_tensor *E)
-{
-    jl_tensor *all[4] = {pt, eta, phi, E};
-    static const char *const names[4] = {"pt", "eta", "phi", "E"};
-    for (int k = 0; k < 4; k++) {
-        jl_tensor *t = all[k];
-        if (!t) return JL_FAIL("%s: %s is missing", op, names[k]);
-        if (t->dtype != JL_F32 || jl_device_of(t) != JL_CPU || !jl_is_contiguous(t) || t->ndim != 2)
-            return JL_FAIL("%s: %s must be a contiguous 2-D f32 CPU tensor (N, C), got %s %s %s", op,
-                           names[k], jl_dtype_name(t->dtype), jl_device_name(jl_device_of(t)),
-                           jl_shape_str(t));
-        if (t->shape[0] != pt->shape[0] || t->shape[1] != pt->shape[1])
-            return JL_FAIL("%s: %s %s and pt %s differ in shape", op, names[k], jl_shape_str(t),
-                           jl_shape_str(pt));
-    }
-    return JL_OK;
-}
 
 static int64_t columns_used(int64_t c, int64_t max_constituents)
 {

@@ -15,14 +15,8 @@
 #ifndef JL_PLAN_H
 #define JL_PLAN_H
 
+#include "jl_plan_program.h"
 #include "jl_tensor.h"
-
-typedef enum {
-    JL_PLAN_RELU,
-    JL_PLAN_SIGMOID,
-    JL_PLAN_TANH,
-    JL_PLAN_SOFTMAX, /* over the features of each row */
-} jl_plan_activation;
 
 typedef struct jl_plan jl_plan;
 

@@ -1,7 +1,7 @@
 /* ops_nn.c — batch normalisation over node tables x (N, C), with its backward.
  *
  * One forward builds a channel table (6, C) — rows mean, variance (biased),
- * weight, bias, grad bias, grad weight (core/jl_ops.def) — from the batch
+ * weight, bias, grad bias, grad weight (core/tensor/backend/jl_ops.def) — from the batch
  * (training: batchnorm_stats) or from the running buffers (eval), plus the
  * affine parameters (ones and zeros when absent), then runs batchnorm_forward.
  * The node saves x and the table; batchnorm_backward fills the parameter

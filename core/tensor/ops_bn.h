@@ -1,7 +1,7 @@
 /* ops_bn.h — what the two batch-norm ops share (core-internal): ops_nn.c's
  * batch_norm and ops_edgeconv.c's fused batch_norm_relu use one channel
  * table (6, C) — rows mean, variance (biased), weight, bias, grad bias, grad
- * weight (core/jl_ops.def) — the same argument checks and the same running
+ * weight (core/tensor/backend/jl_ops.def) — the same argument checks and the same running
  * buffer update. Implemented in ops_nn.c.
  *
  *   if (jl_bn_check("batch_norm_relu", x, weight, bias, rm, rv, training, momentum, eps)) return NULL;

@@ -1,0 +1,113 @@
+/* plan.c — the CPU backend's run_plan slot: an inference plan (jl_plan_program.h)
+ * over dense rows. The rows are split over the pool; each range goes through
+ * every step in blocks of PLAN_BLOCK rows between two scratch buffers from the
+ * host cache (linear steps: OpenBLAS sgemv for one row, sgemm for a block), and
+ * the last step's block is copied into the output. */
+#include <cblas.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "cpu_kernels.h"
+#include "jl_plan_program.h"
+
+#define PLAN_BLOCK 32
+#define PLAN_GRAIN_MACS 262144 /* rows per pool range: at least this many multiply-adds */
+
+static void activate(jl_plan_activation a, float *v, int64_t rows, int64_t width)
+{
+    int64_t n = rows * width;
+    switch (a) {
+    case JL_PLAN_RELU:
+        for (int64_t i = 0; i < n; i++) v[i] = v[i] > 0 ? v[i] : 0;
+        break;
+    case JL_PLAN_SIGMOID:
+        for (int64_t i = 0; i < n; i++) v[i] = 1 / (1 + expf(-v[i]));
+        break;
+    case JL_PLAN_TANH:
+        for (int64_t i = 0; i < n; i++) v[i] = tanhf(v[i]);
+        break;
+    case JL_PLAN_SOFTMAX:
+        for (int64_t r = 0; r < rows; r++) {
+            float *row = v + r * width, top = row[0];
+            for (int64_t j = 1; j < width; j++) top = row[j] > top ? row[j] : top;
+            double sum = 0;
+            for (int64_t j = 0; j < width; j++) sum += row[j] = expf(row[j] - top);
+            for (int64_t j = 0; j < width; j++) row[j] = (float)(row[j] / sum);
+        }
+        break;
+    }
+}
+
+/* dst (rows, s->out) <- the step applied to src (rows, s->in), both dense. */
+static void run_step(const jl_plan_step *s, const float *src, float *dst, int64_t rows)
+{
+    if (s->kind == JL_PLAN_STEP_LINEAR) {
+        int in = (int)s->in, out = (int)s->out;
+        if (rows == 1)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, out, in, 1.0f, s->w, in, src, 1, 0.0f, dst, 1);
+        else
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, out, in, 1.0f, src, in, s->w, in,
+                        0.0f, dst, out);
+        if (s->b)
+            for (int64_t r = 0; r < rows; r++)
+                for (int64_t j = 0; j < s->out; j++) dst[r * s->out + j] += s->b[j];
+        return;
+    }
+    if (dst != src) memcpy(dst, src, sizeof(float) * (size_t)(rows * s->in));
+    if (s->kind == JL_PLAN_STEP_AFFINE) {
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t j = 0; j < s->in; j++) dst[r * s->in + j] = dst[r * s->in + j] * s->w[j] + s->b[j];
+    } else {
+        activate(s->activation, dst, rows, s->in);
+    }
+}
+
+typedef struct run_ctx {
+    const jl_plan_program *p;
+    const float *x; /* (B, inputs) dense */
+    float *y;       /* (B, outputs) dense */
+    atomic_int failed;
+} run_ctx;
+
+static void run_rows(void *arg, int64_t begin, int64_t end)
+{
+    run_ctx *c = arg;
+    const jl_plan_program *p = c->p;
+    size_t bytes = sizeof(float) * (size_t)(PLAN_BLOCK * p->max_width);
+    float *buf[2] = {jl_cpu_host_alloc(bytes), jl_cpu_host_alloc(bytes)};
+    if (!buf[0] || !buf[1]) {
+        c->failed = 1;
+    } else {
+        for (int64_t r0 = begin; r0 < end; r0 += PLAN_BLOCK) {
+            int64_t rows = end - r0 < PLAN_BLOCK ? end - r0 : PLAN_BLOCK;
+            const float *src = c->x + r0 * p->inputs;
+            int which = 0;
+            for (int i = 0; i < p->n; i++) {
+                /* an activation or affine step works in place on a scratch buffer */
+                float *dst = p->steps[i].kind != JL_PLAN_STEP_LINEAR && src != c->x + r0 * p->inputs ? (float *)src
+                                                                                               : buf[which ^= 1];
+                run_step(&p->steps[i], src, dst, rows);
+                src = dst;
+            }
+            memcpy(c->y + r0 * p->outputs, src, sizeof(float) * (size_t)(rows * p->outputs));
+        }
+    }
+    jl_cpu_host_free(buf[0]);
+    jl_cpu_host_free(buf[1]);
+}
+
+
+static int cpu_run_plan(const jl_plan_program *p, const float *x, float *y, int64_t rows)
+{
+    run_ctx c = {.p = p, .x = x, .y = y};
+    int64_t grain = p->macs_per_row > 0 ? PLAN_GRAIN_MACS / p->macs_per_row : rows;
+    jl_parallel_for(rows, grain > PLAN_BLOCK ? grain : PLAN_BLOCK, run_rows, &c);
+    if (c.failed) return JL_FAIL_CODE(JL_ENOMEM, "plan: out of host memory for scratch rows");
+    return JL_OK;
+}
+
+void jl_cpu_register_plan(jl_backend *b)
+{
+    b->run_plan = cpu_run_plan;
+}
