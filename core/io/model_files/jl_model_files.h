@@ -94,7 +94,7 @@ size_t jl_model_dtype_size(jl_model_dtype dtype);
 const char *jl_model_dtype_name(jl_model_dtype dtype);
 
 /* The format the first bytes show (zip "PK\3\4", legacy pickle "\x80?\x8a\x0a",
- * safetensors length + '{'); JL_MODEL_FORMAT_UNKNOWN otherwise. */
+ * safetensors: '{' after the 8-byte length); JL_MODEL_FORMAT_UNKNOWN otherwise. */
 jl_model_format jl_model_file_sniff(const void *data, size_t size);
 
 /* Reads a model file of any of the formats above (chosen by its first bytes). */

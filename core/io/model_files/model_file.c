@@ -65,7 +65,7 @@ jl_model_format jl_model_file_sniff(const void *data, size_t size)
     if (size >= 4 && memcmp(p, "PK\3\4", 4) == 0) return JL_MODEL_FORMAT_TORCH_ZIP;
     if (size >= 4 && p[0] == 0x80 && p[1] >= 2 && p[1] <= 5 && p[2] == 0x8a && p[3] == 0x0a)
         return JL_MODEL_FORMAT_TORCH_LEGACY;
-    if (size >= 9 && p[8] == '{' && mf_le64(p) <= size - 8) return JL_MODEL_FORMAT_SAFETENSORS;
+    if (size >= 9 && p[8] == '{') return JL_MODEL_FORMAT_SAFETENSORS;
     return JL_MODEL_FORMAT_UNKNOWN;
 }
 
