@@ -64,6 +64,8 @@ void jl_lua_open_io(lua_State *L, int module, int methods);
 void jl_lua_open_lund(lua_State *L, int module, int methods);
 /* jl.data: features, degradation, splits, the streaming loader (lua_data.c). */
 void jl_lua_open_data(lua_State *L, int module, int methods);
+/* jl.model_files: PyTorch and safetensors files of named tensors (lua_model_files.c). */
+void jl_lua_open_model_files(lua_State *L, int module, int methods);
 /* jl.plan: inference plans for feed-forward networks (lua_plan.c). */
 void jl_lua_open_plan(lua_State *L, int module, int methods);
 

@@ -35,6 +35,8 @@
 -- (nn.models.lundnet_select). The "graph_building" field says so.
 -- The peer builds its LundNet trees (random, in Python) inside each timed step;
 -- the peer has no lundnet3 (its LundNet(3) class is the same network on 3 features).
+-- LundNet is the peer's variant (nn.models.lundnet{variant = "peer"}), the network the
+-- peer times; the published LundNet (the default variant) is not timed here.
 
 local cli = require "jetlab.cli"
 local nn = require "jetlab.nn"
@@ -147,8 +149,8 @@ if model_name == "fcnn" then model = nn.models.fcnn_teacher(flat_inputs)
 elseif model_name == "fcnn-student" then model = nn.models.fcnn_student(flat_inputs)
 elseif model_name == "particlenet" then model = nn.models.particlenet()
 elseif model_name == "particlenet-lite" then model = nn.models.particlenet_lite()
-elseif model_name == "lundnet5" then model = nn.models.lundnet{features = 5}
-else model = nn.models.lundnet{features = 3} end
+elseif model_name == "lundnet5" then model = nn.models.lundnet{features = 5, variant = "peer"}
+else model = nn.models.lundnet{features = 3, variant = "peer"} end
 model:to(device)
 local params = model:num_parameters()
 local opt = optim.Adam(model:parameters(), {lr = opts.lr})

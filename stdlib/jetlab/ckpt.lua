@@ -8,6 +8,9 @@
 --                                                 --  train_state= (train.fit's resumable state, last/interrupted.h5)}
 --   assert(ckpt.load_into("run/best.h5", model, {optimizer = opt}))        -- everything, strictly
 --   assert(ckpt.load_into("w500.h5", tl_model, {strict = false, only = "blocks"}))  -- a backbone (transfer)
+--   local model, state = assert(ckpt.model("run/best.h5"))   -- rebuilt from the checkpoint's spec
+--   local m, report = assert(ckpt.import("LundNet5.pt", {model = "lundnet5", layout = "lundnet"}))
+--   assert(ckpt.export(m, "lundnet5.safetensors", {layout = "lundnet"}))   -- m: a model or a checkpoint path
 --
 -- File layout (h5dump-readable):
 --   /                  attributes format = "jetlab-checkpoint", format_version = 1,
@@ -15,6 +18,9 @@
 --   /model/<name>      one dataset per named parameter and buffer ("blocks.1.weight")
 --   /optimizer/...     the optimizer's state_dict: its tensors as datasets at
 --   /extra/...         their key paths, the rest of the table as the Lua literal
+--   /spec/...          what the model is and reads: {model = {name =, args =} (nn.models.build),
+--                      inputs = {kind =, ...} (jetlab.interchange), ...}; written from
+--                      model.spec when the model has one and no spec is given
 --   /train_state/...   (train.fit's resume state: position, RNG, schedule, history)
 --                      attribute `skeleton` on the group (tensors appear there as
 --                      {["$tensor"] = "state/1/exp_avg"}); `extra` works the same
@@ -105,24 +111,25 @@ local function join(skeleton, tensors, group, file)
   return out
 end
 
---- ckpt.save(path, {model=, optimizer=, epoch=, config=, extra=, train_state=}) → true | nil, message
+--- ckpt.save(path, {model=, optimizer=, epoch=, config=, extra=, spec=, train_state=}) → true | nil, message
 function ckpt.save(path, what)
   assert(type(path) == "string", "ckpt.save: path (string) expected")
   local OPTIONAL = options.OPTIONAL
   what = options.check("ckpt.save", what,
     {model = OPTIONAL, optimizer = OPTIONAL, epoch = OPTIONAL, config = OPTIONAL, extra = OPTIONAL,
-     train_state = OPTIONAL})
+     spec = OPTIONAL, train_state = OPTIONAL})
+  if what.spec == nil and what.model and type(what.model.spec) == "table" then what.spec = {model = what.model.spec} end
   local datasets, attrs = {}, {{"/", "format", FORMAT}, {"/", "format_version", FORMAT_VERSION}}
   if what.model then
     for _, e in ipairs(ckpt.named_tensors(what.model)) do datasets[#datasets + 1] = {"/model/" .. e[1], e[2]} end
   end
   if what.epoch then attrs[#attrs + 1] = {"/", "epoch", what.epoch} end
   if what.config ~= nil then attrs[#attrs + 1] = {"/", "config", literal.encode(what.config)} end
-  local groups = {optimizer = what.optimizer, extra = what.extra, train_state = what.train_state}
+  local groups = {optimizer = what.optimizer, extra = what.extra, spec = what.spec, train_state = what.train_state}
   if groups.optimizer and type(groups.optimizer.state_dict) == "function" then
     groups.optimizer = groups.optimizer:state_dict()
   end
-  for _, group in ipairs({"optimizer", "extra", "train_state"}) do
+  for _, group in ipairs({"optimizer", "extra", "spec", "train_state"}) do
     if groups[group] ~= nil then
       local skeleton = split(groups[group], "/" .. group, "", datasets, {})
       attrs[#attrs + 1] = {"/" .. group, "skeleton", literal.encode(skeleton)}
@@ -133,7 +140,7 @@ function ckpt.save(path, what)
   return true
 end
 
---- ckpt.load(path) → {model_state = {name = tensor}, optimizer_state=, epoch=, config=, extra=, train_state=}
+--- ckpt.load(path) → {model_state = {name = tensor}, optimizer_state=, epoch=, config=, extra=, spec=, train_state=}
 --- | nil, message. Tensors are fresh CPU tensors.
 function ckpt.load(path)
   assert(type(path) == "string", "ckpt.load: path (string) expected")
@@ -162,7 +169,8 @@ function ckpt.load(path)
   end
   local ok, why = pcall(function()
     if root.config then state.config = decode(root.config, "config") end
-    for group, field in pairs({optimizer = "optimizer_state", extra = "extra", train_state = "train_state"}) do
+    for group, field in pairs({optimizer = "optimizer_state", extra = "extra", spec = "spec",
+                               train_state = "train_state"}) do
       if skeletons[group] then
         state[field] = join(decode(skeletons[group], group), tensors, "/" .. group, path)
       end
@@ -232,6 +240,37 @@ function ckpt.load_into(path, model, opts)
   end)
   if opts.optimizer then opts.optimizer:load_state_dict(state.optimizer_state) end
   return state
+end
+
+--- ckpt.model(path) → model (eval mode), state (as ckpt.load) | nil, message: the model
+--- the checkpoint's spec describes, with the checkpoint's weights.
+function ckpt.model(path)
+  local state, err = ckpt.load(path)
+  if not state then return nil, err end
+  if not (state.spec and state.spec.model) then
+    return nil, string.format("ckpt: %s records no model spec (saved without model.spec or spec =)", path)
+  end
+  local models = require("jetlab.nn").models
+  local ok, model = pcall(models.build, state.spec.model)
+  if not ok then return nil, string.format("ckpt: %s: %s", path, model) end
+  local loaded, why = ckpt.load_into(path, model)
+  if not loaded then return nil, why end
+  model:eval()
+  return model, state
+end
+
+--- ckpt.import(path, {model =, layout =}) → model, report | nil, message (jetlab.interchange.import).
+function ckpt.import(path, opts) return require("jetlab.interchange").import(path, opts) end
+
+--- ckpt.export(model_or_checkpoint_path, path, {layout =}) → true | nil, message
+--- (jetlab.interchange.export).
+function ckpt.export(model, path, opts)
+  if type(model) == "string" then
+    local m, err = ckpt.model(model)
+    if not m then return nil, err end
+    model = m
+  end
+  return require("jetlab.interchange").export(model, path, opts)
 end
 
 return ckpt

@@ -51,10 +51,11 @@ T.case("parameter counts equal the PyTorch peer's", function()
   T.eq(nn.models.particlenet_lite():num_parameters(), 26416)
   T.eq(nn.models.particlenet_teacher():num_parameters(), 366160)
   T.eq(nn.models.particlenet_student():num_parameters(), 5904)
-  T.eq(nn.models.lundnet{features = 5}:num_parameters(), 434956)
-  T.eq(nn.models.lundnet{features = 3}:num_parameters(), 434760)
-  T.eq(nn.models.lundnet5():num_parameters(), 434956)
-  T.eq(nn.models.lundnet3():num_parameters(), 434760)
+  T.eq(nn.models.lundnet{features = 5, variant = "peer"}:num_parameters(), 434956)
+  T.eq(nn.models.lundnet{features = 3, variant = "peer"}:num_parameters(), 434760)
+  -- the published LundNet (fdreyer/LundNet): the parameter counts of its authors' files
+  T.eq(nn.models.lundnet5():num_parameters(), 391724)
+  T.eq(nn.models.lundnet3():num_parameters(), 391528)
 end)
 
 T.case("named sub-modules: freeze('blocks') and reset_parameters('head')", function()
@@ -159,9 +160,38 @@ T.case("ParticleNet: fused C ops equal the plain-op composition", function()
     dropout = 0} end, function() return ragged({12, 3, 1, 20, 9}, 9) end, {1, 2, 2, 1, 2})
 end)
 
-T.case("LundNet: fused C ops equal the plain-op composition", function()
-  fused_vs_composed(function() return nn.models.lundnet{features = 3, dropout = 0} end,
-    function() return lund_batch({7, 12, 2, 5}, 3, 10) end, {1, 2, 2, 1})
+T.case("LundNet (published and peer variants): fused C ops equal the plain-op composition", function()
+  for _, variant in ipairs({"published", "peer"}) do
+    fused_vs_composed(function() return nn.models.lundnet{features = 3, dropout = 0, variant = variant} end,
+      function() return lund_batch({7, 12, 2, 5}, 3, 10) end, {1, 2, 2, 1})
+  end
+end)
+
+T.case("GraphEdgeConv equals its definition edge by edge (fdreyer/LundNet EdgeConv.py, eval mode)", function()
+  jl.manual_seed(21)
+  local b = lund_batch({6, 9}, 5, 22)
+  local nbr, eoff, perm = jl.edges_by_dst(b.src, b.dst, b.x.shape[1])
+  local dst = b.dst:index_select(1, perm)
+  for _, widths in ipairs({{8, 8}, {5, 5}}) do
+    local gc = nn.GraphEdgeConv(5, widths)
+    for _, e in ipairs(gc:named_parameters()) do
+      if e[1]:match("bns") or e[1]:match("sc_bn") then jl.no_grad(function() e[2]:copy_(jl.rand(e[2].shape[1]) + 0.5) end) end
+    end
+    gc:eval()
+    local got = jl.no_grad(function() return gc(b.x, {nbr = nbr, edge_offsets = eoff}) end)
+    -- message theta(x_dst - x_src) + phi(x_src) per edge, then BN, ReLU, fcs, BN, ReLU, mean over dst
+    local want = jl.no_grad(function()
+      local xs, xd = b.x:index_select(1, nbr), b.x:index_select(1, dst)
+      local e = (xd - xs):matmul(gc.theta.weight:t()) + xs:matmul(gc.phi.weight:t())
+      e = gc.bns[1](e):relu()
+      e = gc.bns[2](e:matmul(gc.fcs[1].weight:t())):relu()
+      local h = jl.segment_mean(e, eoff)
+      local sc = gc.sc and gc.sc_bn(b.x:matmul(gc.sc.weight:t())) or b.x
+      return (h + sc):relu()
+    end)
+    T.near(got, want, 1e-5)
+    T.ok((gc.sc ~= nil) == (widths[2] ~= 5), "shortcut layer only when the width changes")
+  end
 end)
 
 T.case("LundNet: edges given grouped by dst (edge_offsets) or in any order give the same logits", function()
@@ -217,6 +247,9 @@ T.case("EdgeConv and LundEdgeConv blocks: shapes, shortcut only when the width c
   T.eq(ec(b.x, {nbr = nbr, edge_offsets = eoff}).shape, {12, 8})
   T.ok(nn.LundEdgeConv(5, {32, 32}).sc ~= nil, "5 -> 32 has a shortcut layer")
   T.ok(nn.LundEdgeConv(32, {32, 32}).sc == nil, "32 -> 32 is the identity")
+  T.ok(nn.EdgeConv(4, 8, {8}).sc == nil and nn.EdgeConv(4, 8, {8}).sc_bn == nil, "EdgeConv 8 -> 8: the identity, as weaver's")
+  local same = nn.EdgeConv(4, 7, {16, 7})
+  T.eq(same(b.x, {nbr = nbr, edge_offsets = eoff}).shape, {12, 7})
 end)
 
 T.case("bad batches and options are named", function()
@@ -224,6 +257,8 @@ T.case("bad batches and options are named", function()
   T.raises(function() m(jl.randn(4, 7)) end, "ragged batch")
   T.raises(function() nn.models.particlenet{kk = 3} end, "unknown option 'kk'")
   T.raises(function() nn.models.lundnet{features = 0} end, "features")
+  T.raises(function() nn.models.lundnet{variant = "dgl"} end, "variant must be")
+  T.raises(function() nn.models.particlenet{fusion = 0} end, "fusion must be")
   T.raises(function() nn.models.lundnet5()({x = jl.randn(3, 5), offsets = offsets_of({3})}) end, "src")
   local b = lund_batch({5}, 5, 14)
   b.src = jl.tensor({1, 9}, {dtype = "i64"})

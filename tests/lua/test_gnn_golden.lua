@@ -154,7 +154,7 @@ for _, which in ipairs({"lundnet5", "lundnet3"}) do
   T.case(which .. ": the peer's LundNet on lund_batch trees (edges grouped here)", function()
     both_paths(function(path)
       local G = G[which]
-      local model = nn.models.lundnet{features = which == "lundnet5" and 5 or 3, dropout = 0}
+      local model = nn.models.lundnet{features = which == "lundnet5" and 5 or 3, dropout = 0, variant = "peer"}
       T.eq(model:num_parameters(), G.params)
       fill(model, G.plan)
       run_case(which .. "/" .. path, model, G, function(x)

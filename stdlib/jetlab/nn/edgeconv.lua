@@ -97,15 +97,30 @@ local function no_messages(x, c) return jl.zeros(x.shape[1], c, {device = x.devi
 local EdgeConv = Module:extend("EdgeConv")
 M.EdgeConv = EdgeConv
 
+-- Checks the channel arguments of an EdgeConv constructor (errors at the caller's caller).
+local function check_channels(what, in_channels, widths)
+  if math.type(in_channels) ~= "integer" or in_channels < 1 then
+    error(what .. ": in_channels must be a positive integer", 3)
+  end
+  if type(widths) ~= "table" or #widths < 1 then error(what .. ": widths must be a non-empty list", 3) end
+end
+
+--- M.add_shortcut(block, in_channels): the shortcut of weaver's and LundNet's EdgeConv
+--- blocks: children sc (Linear, no bias) and sc_bn (BatchNorm1d) when the block changes
+--- the channel count, none (the identity) when it keeps it.
+function M.add_shortcut(block, in_channels)
+  if in_channels == block.out_channels then return end
+  block:register_module("sc", Linear(in_channels, block.out_channels, {bias = false}))
+  block:register_module("sc_bn", BatchNorm1d(block.out_channels))
+end
+
 --- nn.EdgeConv(k, in_channels, widths): children lins (Linear, no bias; the
---- first (widths[1], 2 in_channels)), bns (BatchNorm1d), sc (Linear no bias), sc_bn.
+--- first (widths[1], 2 in_channels)), bns (BatchNorm1d), and sc (Linear no bias),
+--- sc_bn when in_channels ~= widths[#widths] (else the identity, as weaver's).
 function EdgeConv:__init(k, in_channels, widths)
   Module.__init(self)
   if math.type(k) ~= "integer" or k < 1 then error("EdgeConv: k must be a positive integer", 2) end
-  if math.type(in_channels) ~= "integer" or in_channels < 1 then
-    error("EdgeConv: in_channels must be a positive integer", 2)
-  end
-  if type(widths) ~= "table" or #widths < 1 then error("EdgeConv: widths must be a non-empty list", 2) end
+  check_channels("EdgeConv", in_channels, widths)
   self.k, self.in_channels, self.widths = k, in_channels, widths
   self.out_channels = widths[#widths]
   local lins, bns = Sequential(), Sequential()
@@ -117,8 +132,7 @@ function EdgeConv:__init(k, in_channels, widths)
   end
   self:register_module("lins", lins)
   self:register_module("bns", bns)
-  self:register_module("sc", Linear(in_channels, self.out_channels, {bias = false}))
-  self:register_module("sc_bn", BatchNorm1d(self.out_channels))
+  M.add_shortcut(self, in_channels)
 end
 
 --- M.release(t): drops this handle's reference to t's storage now instead of at the
@@ -129,39 +143,102 @@ function M.release(t)
 end
 local release = M.release
 
+-- The mean over each node's edges of an edge MLP whose first layer is
+-- wc x_centre + wn x_neighbour (wc, wn (C1, C)); bns (L BatchNorm1d) and
+-- later (the weights of layers 2..L) give the rest. (N, C_L)
+local function edge_mlp(x, graph, wc, wn, bns, later, out_channels)
+  if n_edges(graph) == 0 then return no_messages(x, out_channels) end
+  local wcat <close> = jl.cat({wc, wn}, 1)               -- (2 C1, C)
+  local ab <close> = jl.linear(x, wcat)                  -- (N, 2 C1)
+  local z = M.edge_gather(ab, graph)                     -- (E, C1)
+  local L = #later + 1
+  for l = 1, L - 1 do
+    local y <close> = M.bn_relu(bns[l], z)
+    release(z)
+    z = jl.linear(y, later[l])
+  end
+  local out = M.bn_relu(bns[L], z, graph.edge_offsets)
+  release(z)
+  return out
+end
+
+-- ReLU(h + shortcut(x)) of a block with children sc, sc_bn or none (the identity).
+local function add_shortcut_relu(block, h, x)
+  if not block.sc then
+    local sum <close> = h + x
+    return sum:relu()
+  end
+  local lin <close> = jl.linear(x, block.sc.weight)
+  local sc <close> = block.sc_bn(lin)
+  local sum <close> = h + sc
+  return sum:relu()
+end
+
+-- The weights of the layers after the first of a Sequential of Linear.
+local function later_weights(lins, first)
+  local w = {}
+  for l = first, #lins._child_names do w[#w + 1] = lins[l].weight end
+  return w
+end
+
 --- ec:messages(x, graph) → (N, C_out): the mean over each node's edges of the edge MLP.
 function EdgeConv:messages(x, graph)
-  local L = #self.widths
-  if n_edges(graph) == 0 then return no_messages(x, self.out_channels) end
   local c = self.in_channels
   local w = self.lins[1].weight                          -- (C1, 2C) = [W1 W2]
   local w2 <close> = w:narrow(2, c + 1, c)
   local w1 <close> = w:narrow(2, 1, c)
   local diff <close> = w1 - w2
-  local wcat <close> = jl.cat({diff, w2}, 1)              -- (2 C1, C)
-  local ab <close> = jl.linear(x, wcat)                  -- (N, 2 C1)
-  local z = M.edge_gather(ab, graph)                     -- (E, C1)
-  for l = 1, L - 1 do
-    local y <close> = M.bn_relu(self.bns[l], z)
-    release(z)
-    z = jl.linear(y, self.lins[l + 1].weight)
-  end
-  local out = M.bn_relu(self.bns[L], z, graph.edge_offsets)
-  release(z)
-  return out
+  return edge_mlp(x, graph, diff, w2, self.bns, later_weights(self.lins, 2), self.out_channels)
 end
 
 --- ec(x, graph) → (N, C_out)
 function EdgeConv:forward(x, graph)
   local h <close> = self:messages(x, graph)
-  local lin <close> = jl.linear(x, self.sc.weight)
-  local sc <close> = self.sc_bn(lin)
-  local sum <close> = h + sc
-  return sum:relu()
+  return add_shortcut_relu(self, h, x)
 end
 
 function EdgeConv:extra_repr()
   return string.format("k=%d, %d -> {%s}", self.k, self.in_channels, table.concat(self.widths, ", "))
+end
+
+-- ------------------------------------------------------------ the published LundNet's EdgeConv
+local GraphEdgeConv = Module:extend("GraphEdgeConv")
+M.GraphEdgeConv = GraphEdgeConv
+
+--- nn.GraphEdgeConv(in_channels, widths): the EdgeConv block of the published LundNet
+--- (fdreyer/LundNet EdgeConv.py, DGL's EdgeConv with an MLP) on a fixed graph grouped
+--- by dst: message theta(x_dst - x_src) + phi(x_src) (children theta, phi: Linear
+--- without bias), then per layer BatchNorm1d (bns) and ReLU with Linear without bias
+--- (fcs) between layers, mean over incoming edges; shortcut sc, sc_bn when the
+--- channel count changes, else the identity; ReLU(h + shortcut).
+function GraphEdgeConv:__init(in_channels, widths)
+  Module.__init(self)
+  check_channels("GraphEdgeConv", in_channels, widths)
+  self.in_channels, self.widths = in_channels, widths
+  self.out_channels = widths[#widths]
+  self:register_module("theta", Linear(in_channels, widths[1], {bias = false}))
+  self:register_module("phi", Linear(in_channels, widths[1], {bias = false}))
+  local fcs, bns = Sequential(), Sequential()
+  for l, w in ipairs(widths) do
+    if l > 1 then fcs:add(Linear(widths[l - 1], w, {bias = false})) end
+    bns:add(BatchNorm1d(w))
+  end
+  if #widths > 1 then self:register_module("fcs", fcs) end
+  self:register_module("bns", bns)
+  M.add_shortcut(self, in_channels)
+end
+
+--- gc(x, graph) → (N, C_out); the centre of an edge is its dst, the neighbour its src.
+function GraphEdgeConv:forward(x, graph)
+  local th = self.theta.weight
+  local diff <close> = self.phi.weight - th              -- theta x_dst + (phi - theta) x_src
+  local h <close> = edge_mlp(x, graph, th, diff, self.bns, self.fcs and later_weights(self.fcs, 1) or {},
+    self.out_channels)
+  return add_shortcut_relu(self, h, x)
+end
+
+function GraphEdgeConv:extra_repr()
+  return string.format("%d -> {%s}", self.in_channels, table.concat(self.widths, ", "))
 end
 
 -- ------------------------------------------------------------ LundNet EdgeConv
@@ -173,10 +250,7 @@ M.LundEdgeConv = LundEdgeConv
 --- in_channels ~= widths[#widths] (else no shortcut layer: the identity).
 function LundEdgeConv:__init(in_channels, widths)
   Module.__init(self)
-  if math.type(in_channels) ~= "integer" or in_channels < 1 then
-    error("LundEdgeConv: in_channels must be a positive integer", 2)
-  end
-  if type(widths) ~= "table" or #widths < 1 then error("LundEdgeConv: widths must be a non-empty list", 2) end
+  check_channels("LundEdgeConv", in_channels, widths)
   self.in_channels, self.widths = in_channels, widths
   self.out_channels = widths[#widths]
   local theta, phi, bns = Sequential(), Sequential(), Sequential()

@@ -30,6 +30,7 @@ local nn = {
   functional = require "jetlab.nn.functional",
   EdgeConv = require("jetlab.nn.edgeconv").EdgeConv,
   LundEdgeConv = require("jetlab.nn.edgeconv").LundEdgeConv,
+  GraphEdgeConv = require("jetlab.nn.edgeconv").GraphEdgeConv,
 }
 
 nn.models = require "jetlab.nn.models"

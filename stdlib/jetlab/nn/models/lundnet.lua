@@ -1,12 +1,22 @@
 -- jetlab.nn.models.lundnet — LundNet on batches of Lund-plane graphs (DESIGN.md,
--- Models): input BatchNorm; 6 LundEdgeConv blocks on the fixed tree, channels
--- (32,32), (32,32), (64,64), (64,64), (128,128), (128,128), each layer's message
--- theta(x_dst - x_src) + phi(x_src), BatchNorm over edges, ReLU, mean over the
--- incoming edges; shortcut Linear+BatchNorm when the width changes; fusion:
--- concat of the 6 block outputs (448) -> Linear 384 -> ReLU -> BatchNorm; mean
--- over each jet's nodes; head Linear 256 -> ReLU -> Dropout 0.1 -> Linear 2.
+-- Models): input BatchNorm; 6 EdgeConv blocks on the fixed tree, channels
+-- (32,32), (32,32), (64,64), (64,64), (128,128), (128,128); fusion: concat of the
+-- 6 block outputs (448) -> Linear 384 -> ReLU -> BatchNorm; mean over each jet's
+-- nodes; head Linear 256 -> ReLU -> Dropout 0.1 -> Linear 2.
 --
---   local net = models.lundnet{features = 5}            -- 434,956 params (3 features: 434,760)
+-- Two block variants:
+--   variant = "published" (the default): the network of the LundNet paper and of
+--     its authors' published models (fdreyer/LundNet LundNet.py, EdgeConv.py):
+--     nn.GraphEdgeConv blocks, message theta(x_dst - x_src) + phi(x_src) once, then
+--     BatchNorm over edges, ReLU, Linear (fcs), BatchNorm, ReLU, mean over the
+--     incoming edges; shortcut Linear(no bias) + BatchNorm when the width changes,
+--     else the identity. 391,724 params (3 features: 391,528).
+--   variant = "peer": the PyTorch peer's LundNet (shared/peers/torch_peer.py,
+--     LundEdgeConv): theta and phi in every layer, each layer's message averaged
+--     before the next; shortcut Linear(with bias) + BatchNorm. 434,956 params
+--     (3 features: 434,760). The speed comparison (jetlab bench) uses it.
+--
+--   local net = models.lundnet{features = 5}            -- or {features = 3, variant = "peer"}
 --   local g = jl.lund.graphs(jets, {features = 5})      -- or any graphs with these fields:
 --   local logits = net{x = g.x, offsets = g.offsets, src = g.src, dst = g.dst,
 --                      edge_offsets = g.edge_offsets}    -- (B, 2)
@@ -20,12 +30,10 @@
 --
 --   local batch = models.lundnet_select(g, {3, 17, 42})  -- some jets of a graph table, as a batch
 --
--- Sub-modules: bn_input, blocks (1..6, nn.LundEdgeConv: theta, phi, bns, sc), fusion
--- (1 Linear, 2 ReLU, 3 BatchNorm1d), head (1 Linear, 2 ReLU, 3 Dropout, 4 Linear).
--- Names map one to one to the PyTorch peer's (torch_peer.py LundNet), indices + 1:
---   bn.* -> bn_input.*; blocks.<i>.{theta,phi,bns}.<j>.* -> blocks.<i+1>.{...}.<j+1>.*;
---   blocks.<i>.sc.0/1.* -> blocks.<i+1>.sc.1/2.*; fusion.0/2.* -> fusion.1/3.*;
---   fc.0/3.* -> head.1/4.*
+-- Sub-modules: bn_input, blocks (1..6: nn.GraphEdgeConv with theta, phi, fcs, bns, sc,
+-- sc_bn; or nn.LundEdgeConv with theta, phi, bns, sc), fusion (1 Linear, 2 ReLU,
+-- 3 BatchNorm1d), head (1 Linear, 2 ReLU, 3 Dropout, 4 Linear). The names of outside
+-- files map onto these in jetlab.layouts (lundnet: the published models; peer).
 
 local jl = require "jetlab"
 local Module = require "jetlab.nn.module"
@@ -42,7 +50,9 @@ local LundNet = Module:extend("LundNet")
 M.LundNet = LundNet
 
 local defaults = {features = 5, blocks = {{32, 32}, {32, 32}, {64, 64}, {64, 64}, {128, 128}, {128, 128}},
-  fusion = 384, fc = 256, dropout = 0.1, outputs = 2}
+  fusion = 384, fc = 256, dropout = 0.1, outputs = 2, variant = "published"}
+
+local block_of_variant = {published = edgeconv.GraphEdgeConv, peer = edgeconv.LundEdgeConv}
 
 function LundNet:__init(opts)
   Module.__init(self)
@@ -57,12 +67,16 @@ function LundNet:__init(opts)
     error(string.format("lundnet: features must be 5 (ln z, ln Δ, ψ, ln m, ln kt) or 3 (ln z, ln Δ, ln kt), got %s",
       type(o.features) == "string" and string.format("%q", o.features) or tostring(o.features)), 3)
   end
-  self.features, self.config = o.features, o
+  local Block = block_of_variant[o.variant]
+  if not Block then
+    error(string.format("lundnet: variant must be \"published\" or \"peer\", got %s", tostring(o.variant)), 3)
+  end
+  self.features, self.variant, self.config = o.features, o.variant, o
   self:register_module("bn_input", BatchNorm1d(o.features))
   local blocks = Sequential()
   local c, total = o.features, 0
   for _, widths in ipairs(o.blocks) do
-    blocks:add(edgeconv.LundEdgeConv(c, widths))
+    blocks:add(Block(c, widths))
     c = widths[#widths]
     total = total + c
   end
@@ -123,7 +137,7 @@ function LundNet:forward(batch)
   return self.head(pooled)
 end
 
-function LundNet:extra_repr() return string.format("features=%d", self.features) end
+function LundNet:extra_repr() return string.format("features=%d, variant=%s", self.features, self.variant) end
 
 --- models.lundnet{features = 5 | 3, ...}
 function M.lundnet(opts) return LundNet(opts) end

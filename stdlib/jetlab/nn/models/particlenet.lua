@@ -20,9 +20,15 @@
 -- then the mean over neighbours, the shortcut, the jet mean and a head
 -- Linear(64 -> 64) -> ReLU -> Dropout(0.1) -> Linear(64 -> 2).
 --
+-- fusion = true (or a width) adds weaver-core's fusion block (hqucms/weaver-core
+-- ParticleNet, use_fusion): the block outputs concatenated, Linear(no bias) ->
+-- BatchNorm -> ReLU to clip(floor(sum / 128) * 128, 128, 1024) channels (or the
+-- width given), before the jet mean; the head then starts from that width.
+--
 -- Sub-modules (for transfer learning): bn_input, blocks (blocks.1 .. blocks.n, each an
--- nn.EdgeConv with lins, bns, sc, sc_bn), head (a Sequential: 1 Linear, 2 ReLU,
--- 3 Dropout, 4 Linear), so model:freeze("blocks"), model:reset_parameters("head").
+-- nn.EdgeConv with lins, bns, sc, sc_bn), fusion when asked (1 Linear, 2 BatchNorm1d,
+-- 3 ReLU), head (a Sequential: 1 Linear, 2 ReLU, 3 Dropout, 4 Linear), so
+-- model:freeze("blocks"), model:reset_parameters("head").
 -- Parameter names map one to one to the PyTorch peer's (torch_peer.py ParticleNet):
 --   bn.*                 -> bn_input.*
 --   blocks.<i>.*         -> blocks.<i+1>.*   (lins.<j> -> lins.<j+1>, bns.<j> -> bns.<j+1>; sc, sc_bn)
@@ -43,7 +49,7 @@ local ParticleNet = Module:extend("ParticleNet")
 M.ParticleNet = ParticleNet
 
 local defaults = {inputs = 7, k = 16, blocks = {{64, 64, 64}, {128, 128, 128}, {256, 256, 256}}, fc = 256,
-  dropout = 0.1, outputs = 2}
+  dropout = 0.1, outputs = 2, fusion = false}
 
 local function options(opts, base)
   if opts ~= nil and type(opts) ~= "table" then error("particlenet: an options table is expected", 3) end
@@ -59,6 +65,9 @@ local function options(opts, base)
     end
   end
   if type(o.blocks) ~= "table" or #o.blocks < 1 then error("particlenet: blocks must be a non-empty list", 3) end
+  if o.fusion ~= false and o.fusion ~= true and not (math.type(o.fusion) == "integer" and o.fusion >= 1) then
+    error("particlenet: fusion must be false, true or a positive integer width, got " .. tostring(o.fusion), 3)
+  end
   return o
 end
 
@@ -67,12 +76,17 @@ function ParticleNet:__init(o)
   self.k, self.inputs, self.config = o.k, o.inputs, o
   self:register_module("bn_input", BatchNorm1d(o.inputs))
   local blocks = Sequential()
-  local c = o.inputs
+  local c, total = o.inputs, 0
   for _, widths in ipairs(o.blocks) do
     blocks:add(edgeconv.EdgeConv(o.k, c, widths))
     c = widths[#widths]
+    total = total + c
   end
   self:register_module("blocks", blocks)
+  if o.fusion then
+    c = o.fusion == true and math.max(128, math.min(1024, total // 128 * 128)) or o.fusion
+    self:register_module("fusion", Sequential(Linear(total, c, {bias = false}), BatchNorm1d(c), activation.ReLU()))
+  end
   self:register_module("head", Sequential(Linear(c, o.fc), activation.ReLU(), Dropout(o.dropout),
     Linear(o.fc, o.outputs)))
 end
@@ -85,14 +99,21 @@ function ParticleNet:forward(batch)
   local x, offsets = batch.x, batch.offsets
   local coords = batch.coords or x:narrow(2, 1, 2)
   local h = self.bn_input(x)
+  local outs = {}
   for i = 1, #self.blocks._child_names do
     local block = self.blocks[i]
     local nbr, eoff = jl.knn(i == 1 and coords or h, offsets, block.k)
     local nxt = block(h, {nbr = nbr, edge_offsets = eoff})
     edgeconv.release(nbr)      -- autograd keeps what backward needs; free the rest now
     edgeconv.release(eoff)
-    edgeconv.release(h)
+    if not self.fusion or i == 1 then edgeconv.release(h) end   -- fusion keeps the block outputs
+    if self.fusion then outs[i] = nxt end
     h = nxt
+  end
+  if self.fusion then
+    local cat <close> = jl.cat(outs, 2)
+    for i = 1, #outs do edgeconv.release(outs[i]) end
+    h = self.fusion(cat)
   end
   local pooled <close> = jl.segment_mean(h, offsets)
   edgeconv.release(h)
