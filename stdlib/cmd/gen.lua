@@ -18,6 +18,8 @@ local spec = {
           "signal jets contain their decay products within 0.75 R. Same seed, same file, whatever\n" ..
           "the thread count.",
   options = {
+    {"engine", "string", "builtin", help = "generator (pythia: Pythia 8, see --engine pythia --help)",
+     choices = {"builtin", "pythia"}},
     {"signal", "string", "top", help = "signal process", choices = {"top", "w", "none"}},
     {"pt", "string", "500:600", help = "jet pT window MIN:MAX in GeV"},
     {"n", "integer", help = "number of jets (also -n)", required = true},
@@ -43,6 +45,13 @@ local args = {}
 for i = 1, #arg do
   local a = arg[i]
   args[i] = a == "-n" and "--n" or a == "-o" and "--output" or a
+end
+
+-- --engine pythia: Pythia 8 samples, with options of their own (jetlab gen --engine pythia --help).
+for i, a in ipairs(args) do
+  if a == "--engine=pythia" or a == "--engine" and args[i + 1] == "pythia" then
+    return require("jetlab.pythia.gen").run(args)
+  end
 end
 
 local function usage_error(msg)
