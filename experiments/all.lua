@@ -16,6 +16,8 @@
 package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
 local jl = require "jetlab"
 local E = require "jetlab.experiment"
+local fs = require "jetlab.fs"
+local json = require "jetlab.json"
 local results = require "jetlab.results"
 
 local ALL = {"degradation_kd", "compression_kd", "transfer", "data_efficiency", "real_events"}
@@ -36,10 +38,9 @@ if cfg.sweep then list[#list + 1] = "kd_sweep" end
 -- Under --resume: "done" when the experiment's latest run finished, "resume" when it did not, nil without one.
 local function resume_state(name)
   if not E.resume_requested(cfg) then return nil end
-  local f = io.open(cfg.out .. "/" .. name .. "/latest/metrics.json")
-  if not f then return nil end
-  local m = require("jetlab.json").decode(f:read("a"))
-  f:close()
+  local text = fs.read(cfg.out .. "/" .. name .. "/latest/metrics.json")
+  if not text then return nil end
+  local m = json.decode(text)
   return type(m) == "table" and m.finished and "done" or "resume"
 end
 
@@ -50,15 +51,15 @@ for i, name in ipairs(list) do
   for _, w in ipairs(common) do words[#words + 1] = w end
   local state = resume_state(name)
   if state == "resume" then words[#words + 1] = "--resume" end
-  for k, w in ipairs(words) do words[k] = results.quote(w) end
+  local command = fs.command(words)
   if state == "done" then
     print(string.format("\n==== [%d/%d] %s: finished before (%s/%s/latest) ====", i, #list, name, cfg.out, name))
     timing[#timing + 1] = {name, 0, "finished before"}
     goto continue
   end
-  print(string.format("\n==== [%d/%d] %s ====", i, #list, table.concat(words, " ")))
+  print(string.format("\n==== [%d/%d] %s ====", i, #list, command))
   local t0 = jl.clock()
-  local ok, how, code = os.execute(table.concat(words, " "))
+  local ok, how, code = os.execute(command)
   local seconds = jl.clock() - t0
   timing[#timing + 1] = {name, seconds, ok and "ok" or string.format("failed (%s %s)", how, tostring(code))}
   if not ok then

@@ -31,6 +31,7 @@ local train = require "jetlab.train"
 local optim = require "jetlab.optim"
 local schedule = require "jetlab.schedule"
 local ckpt = require "jetlab.ckpt"
+local fs = require "jetlab.fs"
 local results = require "jetlab.results"
 local models = require("jetlab.nn").models
 local literal = require "jetlab.literal"
@@ -45,12 +46,7 @@ X.DATASETS = {
               about = "top vs QCD, jet pT 800-1500 GeV, particle level (the Pythia events' window)"},
 }
 
-local function exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() end
-  return f ~= nil
-end
-X.exists = exists
+local exists = fs.exists
 
 --- X.dataset(cfg, name[, n]) → path of an ATLAS-layout file: cfg.data for
 --- top500 when given, else the generated file (made now when missing).
@@ -64,14 +60,16 @@ function X.dataset(cfg, name, n)
   local dir = cfg.out .. "/data"
   local path = string.format("%s/%s-%d-%d.h5", dir, name, cfg.seed, n)
   if exists(path) then return path end
-  results.mkdir(dir)
+  fs.mkdir(dir)
   io.write(string.format("generating %d jets (%s) into %s ... ", n, d.about, path))
   io.flush()
-  local tmp = string.format("%s.%d.tmp", path, math.random(1, 1 << 30))
-  local s, err = jl.gen.write{signal = d.signal, pt = d.pt, n = n, seed = cfg.seed, path = tmp,
-    detector = d.detector ~= false}
-  if not s then error("generator: " .. tostring(err), 0) end
-  assert(os.rename(tmp, path))
+  local s
+  fs.atomic_write(path, function(tmp)
+    local err
+    s, err = jl.gen.write{signal = d.signal, pt = d.pt, n = n, seed = cfg.seed, path = tmp,
+      detector = d.detector ~= false}
+    if not s then error("generator: " .. tostring(err), 0) end
+  end, string.format("%s.%d.tmp", path, math.random(1, 1 << 30)))
   print(string.format("%.1f s", s.seconds + s.write_seconds))
   return path
 end

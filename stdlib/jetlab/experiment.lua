@@ -53,6 +53,7 @@
 
 local cli = require "jetlab.cli"
 local ckpt = require "jetlab.ckpt"
+local fs = require "jetlab.fs"
 local json = require "jetlab.json"
 local literal = require "jetlab.literal"
 local results = require "jetlab.results"
@@ -107,7 +108,7 @@ end
 -- A word for the shell: as it is when it is plain, else quoted.
 local function shell_word(w)
   if w:match("^[%w%-_./=,:+@%%]+$") then return w end
-  return results.quote(w)
+  return fs.quote(w)
 end
 
 local function kind(v)
@@ -192,20 +193,19 @@ end
 -- <out>/<name>/latest; raises a usage error when it is no run of name.
 local function resume_dir(name, cfg, resume)
   local given = resume == true and (cfg.out .. "/" .. name .. "/latest") or resume
-  local p = io.popen("readlink -f " .. results.quote(given) .. " 2>/dev/null")
+  local p = io.popen("readlink -f " .. fs.quote(given) .. " 2>/dev/null")
   local dir = p and p:read("l")
   if p then p:close() end
   local function bad(msg)
     io.stderr:write(string.format("%s: --resume %s: %s\n", arg and arg[0] or name, given, msg))
     os.exit(2)
   end
-  local f = dir and io.open(dir .. "/metrics.json")
-  if not f then
+  local text = dir and fs.read(dir .. "/metrics.json")
+  if not text then
     bad(resume == true and "no run of " .. name .. " to resume (run it once without --resume)"
       or "not a run folder (no metrics.json there)")
   end
-  local m = json.decode(f:read("a"))
-  f:close()
+  local m = json.decode(text)
   if type(m) ~= "table" or m.experiment ~= name then
     bad(string.format("a run of %s, not of %s", type(m) == "table" and tostring(m.experiment) or "nothing", name))
   end
@@ -292,7 +292,7 @@ function E.fit(run, key, o)
     end
   end
   local history = train.fit(o)
-  if history.profile then results.write(o.checkpoint_dir .. "/profile.txt", tostring(history.profile) .. "\n") end
+  if history.profile then fs.write(o.checkpoint_dir .. "/profile.txt", tostring(history.profile) .. "\n") end
   return history, state
 end
 

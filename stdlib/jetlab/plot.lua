@@ -30,6 +30,7 @@
 -- density (true: each series integrates to 1), logy, key ("top center"),
 -- marks (vertical lines {x, label}).
 
+local fs = require "jetlab.fs"
 local results = require "jetlab.results"
 
 local plot = {gnuplot = "gnuplot"}
@@ -40,7 +41,7 @@ local warned = {}
 local function available()
   local prog = plot.gnuplot
   if checked[prog] == nil then
-    checked[prog] = os.execute("command -v " .. results.quote(prog) .. " >/dev/null 2>&1") == true
+    checked[prog] = os.execute("command -v " .. fs.quote(prog) .. " >/dev/null 2>&1") == true
   end
   if not checked[prog] and not warned[prog] then
     warned[prog] = true
@@ -94,8 +95,8 @@ local function render(png, body, size)
   f:write(script)
   f:close()
   os.remove(png)
-  local p = io.popen("cd " .. results.quote(dir) .. " && " .. results.quote(plot.gnuplot) .. " "
-    .. results.quote(gp) .. " 2>&1")
+  local p = io.popen("cd " .. fs.quote(dir) .. " && " .. fs.quote(plot.gnuplot) .. " "
+    .. fs.quote(gp) .. " 2>&1")
   local out = p:read("a")
   local ok = p:close()
   local f2 = io.open(png, "rb")

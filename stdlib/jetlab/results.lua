@@ -28,44 +28,17 @@
 -- log: true prints the terminal summary at finish, false is silent, a
 -- function receives each line instead of print.
 --
--- The helpers the other result writers share are public too:
--- results.quote(s) (for the shell), results.mkdir(dir), results.write(path,
--- text) (atomic), results.csv_line(values), results.format_value(v),
+-- The helpers the other result writers share are public too (the file
+-- helpers are jetlab.fs): results.csv_line(values), results.format_value(v),
 -- results.text_table(columns, rows), results.markdown_table(columns, rows),
 -- results.order_keys(keys), results.values(v).
 
+local fs = require "jetlab.fs"
 local json = require "jetlab.json"
 local literal = require "jetlab.literal"
 local options = require "jetlab.options"
 
 local results = {}
-
---- results.quote(s) → s quoted for the POSIX shell.
-function results.quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
---- results.mkdir(dir) creates dir and its parents; raises when it cannot.
-function results.mkdir(dir)
-  if not os.execute("mkdir -p " .. results.quote(dir)) then
-    error("results: cannot create the folder " .. dir, 0)
-  end
-end
-
---- results.write(path, text) writes text to path.tmp, then renames it over path.
-function results.write(path, text)
-  local tmp = path .. ".tmp"
-  local f, err = io.open(tmp, "w")
-  if not f then error("results: cannot write " .. tostring(err), 0) end
-  local ok, werr = f:write(text)
-  f:close()
-  if not ok then
-    os.remove(tmp)
-    error("results: cannot write " .. tmp .. ": " .. tostring(werr), 0)
-  end
-  local renamed, rerr = os.rename(tmp, path)
-  if not renamed then error("results: cannot rename " .. tmp .. ": " .. tostring(rerr), 0) end
-end
 
 local function csv_text(v)
   if type(v) == "number" then
@@ -201,19 +174,19 @@ function results.run(experiment, config, opts)
   assert(type(config) == "table", "results.run: config must be a table")
   local o = options.check("results.run", opts, {root = "results", run_id = options.OPTIONAL, log = true})
   local parent = o.root .. "/" .. experiment
-  results.mkdir(parent)
+  fs.mkdir(parent)
   local id = o.run_id
   if id then
-    results.mkdir(parent .. "/" .. id)
+    fs.mkdir(parent .. "/" .. id)
   else
     for _ = 1, 20 do
       id = random_id()
-      if os.execute("mkdir " .. results.quote(parent .. "/" .. id) .. " 2>/dev/null") then break end
+      if os.execute("mkdir " .. fs.quote(parent .. "/" .. id) .. " 2>/dev/null") then break end
       id = nil
     end
     if not id then error("results: cannot create a run folder under " .. parent, 0) end
   end
-  os.execute("ln -sfn " .. results.quote(id) .. " " .. results.quote(parent .. "/latest"))
+  os.execute("ln -sfn " .. fs.quote(id) .. " " .. fs.quote(parent .. "/latest"))
   return setmetatable({
     experiment = experiment, id = id, dir = parent .. "/" .. id, config = config,
     started = os.time(), log = logger(o.log),
@@ -225,7 +198,7 @@ end
 function Run:path(name)
   local p = self.dir .. "/" .. name
   local sub = name:match("^(.*)/[^/]*$")
-  if sub then results.mkdir(self.dir .. "/" .. sub) end
+  if sub then fs.mkdir(self.dir .. "/" .. sub) end
   return p
 end
 
@@ -246,7 +219,7 @@ function Run:write_config()
   else
     text = "return " .. literal.encode(self.config) .. "\n"
   end
-  results.write(self:path("config.lua"), text)
+  fs.write(self:path("config.lua"), text)
   return self:path("config.lua")
 end
 
@@ -298,7 +271,7 @@ function Run:write_roc(name, roc, max_points)
     end
   end
   local path = self:path("roc_" .. name .. ".csv")
-  results.write(path, table.concat(lines))
+  fs.write(path, table.concat(lines))
   return path
 end
 
@@ -330,7 +303,7 @@ function Run:write_history(name, history)
     lines[#lines + 1] = results.csv_line(row, #columns)
   end
   local path = self:path("history_" .. name .. ".csv")
-  results.write(path, table.concat(lines))
+  fs.write(path, table.concat(lines))
   return path
 end
 
@@ -374,21 +347,16 @@ end
 
 local function plots(dir)
   local names = {}
-  local p = io.popen("ls -1 " .. results.quote(dir) .. " 2>/dev/null")
-  if p then
-    for line in p:lines() do
-      if line:match("%.png$") then names[#names + 1] = line end
-    end
-    p:close()
+  for _, name in ipairs(fs.list(dir)) do
+    if name:match("^[^.].*%.png$") then names[#names + 1] = name end
   end
-  table.sort(names)
   return names
 end
 
 --- run:save() rewrites metrics.json and summary.md (record, table, note and finish call it).
 function Run:save()
   local stamp = function(t) return os.date("%Y-%m-%dT%H:%M:%S", t) end
-  results.write(self:path("metrics.json"), json.encode({
+  fs.write(self:path("metrics.json"), json.encode({
     experiment = self.experiment, run_id = self.id, started = stamp(self.started),
     finished = self.finished and stamp(self.finished) or nil, resumed = self.resumed and stamp(self.resumed) or nil,
     seconds = self.finished and os.difftime(self.finished, self.started) or nil,
@@ -409,7 +377,7 @@ function Run:save()
     md[#md + 1] = "## Plots\n"
     for _, name in ipairs(pngs) do md[#md + 1] = string.format("![%s](%s)\n", name:gsub("%.png$", ""), name) end
   end
-  results.write(self:path("summary.md"), table.concat(md, "\n"))
+  fs.write(self:path("summary.md"), table.concat(md, "\n"))
 end
 
 --- run:finish() → the run folder: writes metrics.json and summary.md for the

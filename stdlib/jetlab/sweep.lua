@@ -39,6 +39,7 @@
 -- finish.
 
 local core = require "jetlab.core"
+local fs = require "jetlab.fs"
 local json = require "jetlab.json"
 local literal = require "jetlab.literal"
 local options = require "jetlab.options"
@@ -92,10 +93,8 @@ local function file_name(key)
 end
 
 local function read_point(path)
-  local f = io.open(path)
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
+  local s = fs.read(path)
+  if not s then return nil end
   return literal.decode((s:gsub("^return ", "")), path)
 end
 
@@ -122,7 +121,7 @@ function Sweep:run_point(i)
     end
   end
   local rec = {point = point, metrics = metrics, seconds = core.clock() - t0}
-  results.write(self:point_path(i), "return " .. literal.encode(rec) .. "\n")
+  fs.write(self:point_path(i), "return " .. literal.encode(rec) .. "\n")
   return rec
 end
 
@@ -163,7 +162,7 @@ function Sweep:write_csv()
       lines[#lines + 1] = results.csv_line(row, #columns)
     end
   end
-  results.write(self.dir .. "/sweep.csv", table.concat(lines))
+  fs.write(self.dir .. "/sweep.csv", table.concat(lines))
   return columns
 end
 
@@ -177,12 +176,6 @@ function Sweep:announce(i)
     r.seconds, table.concat(parts, " ")))
 end
 
-local function shell_words(list)
-  local out = {}
-  for i, w in ipairs(list) do out[i] = results.quote(w) end
-  return table.concat(out, " ")
-end
-
 -- The command that starts this script again, or nil when there is no script.
 local function self_command()
   local script = rawget(_G, "arg") and arg[0]
@@ -191,7 +184,7 @@ local function self_command()
   if not script or not exe or script == "-" then return nil end
   local words = {exe, script}
   for i = 1, #arg do words[#words + 1] = arg[i] end
-  return shell_words(words)
+  return fs.command(words)
 end
 
 function Sweep:parallel(pending, workers, command)
@@ -207,8 +200,8 @@ function Sweep:parallel(pending, workers, command)
     os.remove(status)
     jobs[w] = {status = status, log = log}
     local cmd = string.format("JETLAB_SWEEP_NAME=%s JETLAB_SWEEP_POINTS=%s %s >%s 2>&1; echo $? >%s",
-      results.quote(self.name), table.concat(list, ","), command, results.quote(log), results.quote(status .. ".tmp"))
-    os.execute("(" .. cmd .. "; mv " .. results.quote(status .. ".tmp") .. " " .. results.quote(status) .. ") &")
+      fs.quote(self.name), table.concat(list, ","), command, fs.quote(log), fs.quote(status .. ".tmp"))
+    os.execute("(" .. cmd .. "; mv " .. fs.quote(status .. ".tmp") .. " " .. fs.quote(status) .. ") &")
   end
   self.log(string.format("sweep %s: %d points on %d workers (logs: %s/worker-N.log)", self.name, #pending, #jobs, self.dir))
   local running, failed = #jobs, {}
@@ -319,7 +312,7 @@ function Sweep:summary(plot_opts)
       md[#md + 1] = "![" .. spec.y .. " against " .. spec.x .. "](sweep.png)\n"
     end
   end
-  results.write(self.dir .. "/summary.md", table.concat(md, "\n"))
+  fs.write(self.dir .. "/summary.md", table.concat(md, "\n"))
   self.log("")
   self.log(string.format("== sweep %s: %d of %d points", self.name, #done, #self.points))
   self.log(results.text_table(columns, rows))
@@ -358,7 +351,7 @@ function sweep.run(name, grid, fn, opts)
     self:scan()
     return finished()
   end
-  results.mkdir(self.dir .. "/points")
+  fs.mkdir(self.dir .. "/points")
   if worker then
     local failed = false
     for _, i in ipairs(worker_points()) do

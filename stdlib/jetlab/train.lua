@@ -97,6 +97,7 @@
 
 local jl = require "jetlab"
 local ckpt = require "jetlab.ckpt"
+local fs = require "jetlab.fs"
 local loss_lib = require "jetlab.loss"
 local metrics = require "jetlab.metrics"
 local optim = require "jetlab.optim"
@@ -398,11 +399,6 @@ local function train_epoch(o, run, show)
   return run.sum / run.samples, run.samples, run.seconds, interrupted
 end
 
-local function mkdir(dir)
-  local ok = os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'")
-  if not ok then error("train: cannot create the checkpoint folder " .. dir, 0) end
-end
-
 -- Interruptions are raised as this error object (tostring gives the message).
 local Interrupted = {__tostring = function(e) return e.message end}
 
@@ -431,7 +427,7 @@ function train.fit(opts)
   o.guard = o.nan_guard ~= false and guarded_params(o) or nil
   if o.seed then jl.manual_seed(o.seed) end
   if o.teacher then o.teacher:eval() end
-  if o.checkpoint_dir then mkdir(o.checkpoint_dir) end
+  if o.checkpoint_dir then fs.mkdir(o.checkpoint_dir) end
 
   -- SIGINT/SIGTERM now only raise a flag, polled after every step
   local was_deferred = jl.defer_interrupts(true)

@@ -3,10 +3,9 @@
 -- return nil, message matching its `returns` pattern; no message may be empty
 -- or show "(null)". One case per row, named by its description.
 local T = require "jetlab.test"
+local fs = require "jetlab.fs"
 
-local dir = os.tmpname()
-os.remove(dir)
-assert(os.execute("mkdir -p '" .. dir .. "'"), "cannot create a temporary folder")
+local dir = fs.tmpdir()
 
 local ctx = {dir = dir, missing = dir .. "/no-such-file"}
 function ctx.P(s) return (s:gsub("[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0")) end
@@ -18,12 +17,7 @@ function ctx.file(name, text)
   f:close()
   return ctx.path(name)
 end
-function ctx.read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+function ctx.read(path) return assert(fs.read(path)) end
 
 local rows = dofile("tests/bad_inputs/cases.lua")(ctx)
 
@@ -54,7 +48,8 @@ end
 
 T.case("(temporary files removed)", function()
   collectgarbage()
-  T.ok(os.execute("rm -rf '" .. dir .. "'"))
+  fs.remove_tree(dir)
+  T.ok(not fs.exists(dir))
 end)
 
 T.run()

@@ -3,19 +3,14 @@
 -- files rejected with nil, message, and the atomic write (no .tmp left, the
 -- old checkpoint intact after a failed save).
 local T = require "jetlab.test"
+local fs = require "jetlab.fs"
 local ckpt = require "jetlab.ckpt"
 local literal = require "jetlab.literal"
 
-local dir = os.tmpname()
-os.remove(dir)
-assert(os.execute("mkdir -p '" .. dir .. "'"))
+local dir = fs.tmpdir()
 local function path(name) return dir .. "/" .. name end
 
-local function exists(p)
-  local f = io.open(p, "rb")
-  if f then f:close() end
-  return f ~= nil
-end
+local exists = fs.exists
 
 -- A model object as nn modules present it: named_parameters / named_buffers.
 local Model = {}
@@ -285,7 +280,7 @@ T.case("literal: exact round trips of numbers, strings and nesting", function()
 end)
 
 T.case("cleanup", function()
-  assert(os.execute("rm -rf '" .. dir .. "'"))
+  fs.remove_tree(dir)
 end)
 
 T.run()

@@ -4,6 +4,7 @@
 -- write → read round trips through write_jets and jets_writer.
 -- Run from the repository root (ctest does), so fixture paths are relative.
 local T = require "jetlab.test"
+local fs = require "jetlab.fs"
 
 local FIX = "tests/fixtures/"
 
@@ -13,11 +14,7 @@ local function tmp_h5(name)
   return base .. "_" .. name .. ".h5"
 end
 
-local function exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() end
-  return f ~= nil
-end
+local exists = fs.exists
 
 -- reading -------------------------------------------------------------------
 

@@ -1,24 +1,7 @@
 -- Tests of jetlab.plot: PNGs when gnuplot is there, a warning and false when it is not.
 local T = require "jetlab.test"
+local fs = require "jetlab.fs"
 local plot = require "jetlab.plot"
-local results = require "jetlab.results"
-
-local function with_tmp(fn)
-  local dir = os.tmpname()
-  os.remove(dir)
-  results.mkdir(dir)
-  local ok, err = pcall(fn, dir)
-  os.execute("rm -rf " .. results.quote(dir))
-  if not ok then error(err, 0) end
-end
-
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
 
 local HAVE_GNUPLOT = os.execute("command -v gnuplot >/dev/null 2>&1") == true
 local PNG = "\137PNG\r\n\26\n"
@@ -30,10 +13,10 @@ local function check_png(path, ok, err)
     return
   end
   T.eq(ok, true, err)
-  local data = read(path)
+  local data = fs.read(path)
   T.ok(data and #data > 1000, "a non-empty PNG")
   T.eq(data:sub(1, 8), PNG, "the PNG signature")
-  local gp = read((path:gsub("%.png$", ".gp")))
+  local gp = fs.read((path:gsub("%.png$", ".gp")))
   T.ok(gp and gp:find("set output '" .. path:match("[^/]+$") .. "'", 1, true), "the script is kept next to it")
 end
 
@@ -45,7 +28,7 @@ local function roc(k, n)
 end
 
 T.case("roc: rejection with a ratio panel, from arrays and from tensors", function()
-  with_tmp(function(dir)
+  fs.with_tmpdir(function(dir)
     local es1, eb1 = roc(3, 500)
     local es2, eb2 = roc(4, 50)
     local curves = {{label = "scratch", eff_s = es1, eff_b = eb1},
@@ -53,7 +36,7 @@ T.case("roc: rejection with a ratio panel, from arrays and from tensors", functi
     check_png(dir .. "/roc.png", plot.roc(dir .. "/roc.png", {curves = curves, title = "Top, 500 GeV"}))
     check_png(dir .. "/roc_plain.png", plot.roc(dir .. "/roc_plain.png", {curves = curves, ratio_to = false}))
     if HAVE_GNUPLOT then
-      local gp = read(dir .. "/roc.gp")
+      local gp = fs.read(dir .. "/roc.gp")
       T.ok(gp:find("set multiplot", 1, true) and gp:find("'ratio to scratch'", 1, true), "ratio panel")
       T.ok(gp:find("'it''s fine-tuned'", 1, true), "labels quoted for gnuplot")
       -- at eff_s = 0.5 the grid holds 1/0.5^3 = 8 and 1/0.5^4 = 16 (interpolated linearly in eff_b)
@@ -69,7 +52,7 @@ T.case("roc: rejection with a ratio panel, from arrays and from tensors", functi
 end)
 
 T.case("curves and histograms", function()
-  with_tmp(function(dir)
+  fs.with_tmpdir(function(dir)
     check_png(dir .. "/acc.png", plot.curves(dir .. "/acc.png", {
       title = "Validation accuracy", xlabel = "epoch", ylabel = "accuracy",
       series = {{label = "LundNet5", x = {1, 2, 3}, y = {0.8, 0.85, 0.87}}, {label = "PN", x = {1, 2}, y = {0.7, 0.9}}}}))
@@ -84,7 +67,7 @@ T.case("curves and histograms", function()
       marks = {{x = 0.93, label = "Pythia boosted top"}}}))
     if HAVE_GNUPLOT then
       -- density: each histogram integrates to 1 (20 bins of width 0.05)
-      local gp = read(dir .. "/scores.gp")
+      local gp = fs.read(dir .. "/scores.gp")
       local block = gp:match("%$h1 << EOD\n(.-)\nEOD")
       local sum = 0
       for _, d in block:gmatch("(%S+) (%S+)") do sum = sum + tonumber(d) * 0.05 end
@@ -95,7 +78,7 @@ T.case("curves and histograms", function()
 end)
 
 T.case("a gnuplot that fails: false and a message, no error", function()
-  with_tmp(function(dir)
+  fs.with_tmpdir(function(dir)
     local saved = plot.gnuplot
     plot.gnuplot = "false" -- exists, exits 1, writes nothing
     local ok, err = plot.curves(dir .. "/x.png", {series = {{x = {1}, y = {1}}}})
@@ -106,7 +89,7 @@ T.case("a gnuplot that fails: false and a message, no error", function()
 end)
 
 T.case("without gnuplot: false and one warning line per process", function()
-  with_tmp(function(dir)
+  fs.with_tmpdir(function(dir)
     local script = dir .. "/s.lua"
     local f = assert(io.open(script, "w"))
     f:write([[
@@ -118,13 +101,13 @@ print(a, b, msg)
 ]])
     f:close()
     local exe = require("jetlab.paths").exe
-    local p = io.popen(string.format("%s %s %s 2>%s", results.quote(exe), results.quote(script),
-      results.quote(dir), results.quote(dir .. "/err.txt")))
+    local p = io.popen(string.format("%s %s %s 2>%s", fs.quote(exe), fs.quote(script),
+      fs.quote(dir), fs.quote(dir .. "/err.txt")))
     local out = p:read("a")
     T.ok(p:close(), "the script does not fail")
     T.eq(out, "false\tfalse\tjetlab-no-such-gnuplot not found\n")
-    T.eq(read(dir .. "/err.txt"), "plot: jetlab-no-such-gnuplot not found; skipping plots (install gnuplot-nox)\n")
-    T.eq(read(dir .. "/r.png"), nil)
+    T.eq(fs.read(dir .. "/err.txt"), "plot: jetlab-no-such-gnuplot not found; skipping plots (install gnuplot-nox)\n")
+    T.eq(fs.read(dir .. "/r.png"), nil)
   end)
 end)
 

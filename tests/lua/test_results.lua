@@ -1,39 +1,18 @@
 -- Tests of jetlab.results (run folders), jetlab.json and jetlab.experiment (the harness).
 local T = require "jetlab.test"
+local fs = require "jetlab.fs"
 local E = require "jetlab.experiment"
 local json = require "jetlab.json"
 local results = require "jetlab.results"
 
--- Runs fn(dir) with a fresh empty folder, removed afterwards (also on failure).
-local function with_tmp(fn)
-  local dir = os.tmpname()
-  os.remove(dir)
-  results.mkdir(dir)
-  local ok, err = pcall(fn, dir)
-  os.execute("rm -rf " .. results.quote(dir))
-  if not ok then error(err, 0) end
-end
-
 local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
+  return assert(fs.read(path))
 end
 
 local function lines(path)
   local out = {}
   for l in read(path):gmatch("[^\n]+") do out[#out + 1] = l end
   return out
-end
-
-local function ls(dir)
-  local p = io.popen("ls -A " .. results.quote(dir))
-  local names = {}
-  for l in p:lines() do names[#names + 1] = l end
-  p:close()
-  table.sort(names)
-  return names
 end
 
 local quiet = {log = false}
@@ -45,12 +24,12 @@ local function run_in(dir, opts)
 end
 
 T.case("run folder: results/<experiment>/<run-id>/, latest link, unique ids", function()
-  with_tmp(function(dir)
+  fs.with_tmpdir(function(dir)
     local a, b = run_in(dir), run_in(dir)
     T.ok(a.id ~= b.id, "two runs get two ids")
     T.ok(a.id:match("^%d%d%d%d%d%d%d%d%-%d%d%d%d%d%d%-%x%x%x%x$"), "id is a timestamp and a suffix: " .. a.id)
     T.eq(a.dir, dir .. "/demo/" .. a.id)
-    T.eq(ls(dir .. "/demo"), (function()
+    T.eq(fs.list(dir .. "/demo"), (function()
       local want = {a.id, b.id, "latest"}
       table.sort(want)
       return want
@@ -68,7 +47,7 @@ T.case("run folder: results/<experiment>/<run-id>/, latest link, unique ids", fu
 end)
 
 T.case("config.lua reloads with dofile to an equal table", function()
-  with_tmp(function(dir)
+  fs.with_tmpdir(function(dir)
     local cfg = {lr = 1e-3, epochs = 30, hidden = {400, 400}, name = 'the "fcnn"', full = false,
                  nested = {a = {b = 0.1 + 0.2}}, tiny = 5e-324}
     local run = run_in(dir)
@@ -86,7 +65,7 @@ T.case("config.lua reloads with dofile to an equal table", function()
 end)
 
 T.case("metrics.json holds every record, merged per model and variant", function()
-  with_tmp(function(dir)
+  fs.with_tmpdir(function(dir)
     local run = run_in(dir)
     run:record("ParticleNet", "scratch", {auc = 0.9812345678901234, accuracy = 0.93, rej30 = math.huge,
                                            rej50 = 412.25, params = 366000, train_ms_per_sample = 0.0412})
@@ -110,7 +89,7 @@ T.case("metrics.json holds every record, merged per model and variant", function
 end)
 
 T.case("roc and history CSV files", function()
-  with_tmp(function(dir)
+  fs.with_tmpdir(function(dir)
     local run = run_in(dir)
     local path = run:write_roc("pnet", {eff_s = {0, 0.25, 0.5, 1}, eff_b = {0, 0.001, 0.0625, 1}})
     T.eq(path, run.dir .. "/roc_pnet.csv")
@@ -131,7 +110,7 @@ T.case("roc and history CSV files", function()
 end)
 
 T.case("summary.md and the terminal summary hold the tables", function()
-  with_tmp(function(dir)
+  fs.with_tmpdir(function(dir)
     local printed = {}
     local run = run_in(dir, {log = function(l) printed[#printed + 1] = l end})
     run:record("FCNN", "teacher", {auc = 0.95, rej50 = 60.5})
@@ -158,21 +137,21 @@ T.case("summary.md and the terminal summary hold the tables", function()
 end)
 
 T.case("writes are atomic: no .tmp file is left, a failed write raises", function()
-  with_tmp(function(dir)
+  fs.with_tmpdir(function(dir)
     local run = run_in(dir)
     run:write_config()
     run:record("m", "v", {auc = 0.5})
     run:write_roc("x", {eff_s = {0, 1}, eff_b = {0, 1}})
     run:write_history("x", {{epoch = 1}})
     run:finish()
-    for _, name in ipairs(ls(run.dir)) do T.ok(not name:find("%.tmp$"), "left " .. name) end
-    T.eq(ls(run.dir), {"config.lua", "history_x.csv", "metrics.json", "roc_x.csv", "summary.md"})
-    T.raises(function() results.write(dir .. "/missing/x.txt", "x") end, "cannot write")
+    for _, name in ipairs(fs.list(run.dir)) do T.ok(not name:find("%.tmp$"), "left " .. name) end
+    T.eq(fs.list(run.dir), {"config.lua", "history_x.csv", "metrics.json", "roc_x.csv", "summary.md"})
+    T.raises(function() fs.write(dir .. "/missing/x.txt", "x") end, "cannot write")
   end)
 end)
 
 T.case("summary.md lists the run's PNG plots", function()
-  with_tmp(function(dir)
+  fs.with_tmpdir(function(dir)
     local run = run_in(dir)
     local f = assert(io.open(run:path("roc.png"), "wb"))
     f:write("x")
@@ -223,7 +202,7 @@ T.case("experiment config: defaults < preset < flags, typed, with the common fla
 end)
 
 T.case("experiment run: config.lua written in <out>/<name>/<id>/", function()
-  with_tmp(function(dir)
+  fs.with_tmpdir(function(dir)
     local cfg = E.config(SPEC, {"--out", dir, "--epochs", "3"})
     local run = E.run("harness", cfg)
     run.log = function() end
@@ -234,7 +213,7 @@ T.case("experiment run: config.lua written in <out>/<name>/<id>/", function()
 end)
 
 T.case("experiment --profile: not part of cfg; each model's first epoch profiled into profile.txt", function()
-  with_tmp(function(dir)
+  fs.with_tmpdir(function(dir)
     local cfg = E.config(SPEC, {"--out", dir, "--profile"})
     T.eq(cfg.profile, nil)
     T.eq(cfg, E.config(SPEC, {"--out", dir}))

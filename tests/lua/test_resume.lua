@@ -9,6 +9,7 @@
 -- boundary, twice). last.h5 resumes too (the crash-recovery path).
 -- tests/sh/test_interrupt.sh does the same with real signals.
 local T = require "jetlab.test"
+local fs = require "jetlab.fs"
 local train = require "jetlab.train"
 local ckpt = require "jetlab.ckpt"
 local data = require "jetlab.data"
@@ -19,15 +20,14 @@ local schedule = require "jetlab.schedule"
 package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
 local D = require "train_data"
 
-local root = os.tmpname()
-os.remove(root)
+local root = fs.tmpdir()
 local dirs = 0
 local function fresh_dir()
   dirs = dirs + 1
-  return string.format("%s.%d", root, dirs)
+  return string.format("%s/%d", root, dirs)
 end
 
-local exists = D.exists
+local exists = fs.exists
 
 -- Exact text of every element (%a: every bit of the f32 value, sign of zero included).
 local function bits(t)
@@ -216,7 +216,7 @@ T.case("a jetlab.data view shuffled with " .. (shuffle_seed and "a fixed seed (o
   local eta = (jl.randn(n, c) * 0.4) * mask
   local phi = ((jl.rand(n, c) * 2 - 1) * 3.1) * mask
   local E = pt * ((eta:exp() + (-eta):exp()) * 0.5)
-  local path = root .. ".jets" .. tostring(shuffle_seed) .. ".h5"
+  local path = root .. "/jets" .. tostring(shuffle_seed) .. ".h5"
   assert(jl.io.write_jets(path, {
     pt = pt, eta = eta, phi = phi, E = E, jet_pt = pt:sum(2), jet_eta = jl.zeros(n), jet_phi = jl.zeros(n),
     jet_m = jl.zeros(n), labels = jl.randint(0, 2, n), weights = jl.rand(n),
@@ -292,7 +292,8 @@ T.case("a finished run's interrupted.h5 and last.h5 resume to the same history",
 end)
 
 T.case("(clean up the temporary folders)", function()
-  T.ok(os.execute("rm -rf '" .. root .. "'.*"))
+  fs.remove_tree(root)
+  T.ok(not fs.exists(root))
 end)
 
 T.run()

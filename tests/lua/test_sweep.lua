@@ -1,16 +1,7 @@
 -- Tests of jetlab.sweep: grid order, resuming, failures, worker processes.
 local T = require "jetlab.test"
-local results = require "jetlab.results"
+local fs = require "jetlab.fs"
 local sweep = require "jetlab.sweep"
-
-local function with_tmp(fn)
-  local dir = os.tmpname()
-  os.remove(dir)
-  results.mkdir(dir)
-  local ok, err = pcall(fn, dir)
-  os.execute("rm -rf " .. results.quote(dir))
-  if not ok then error(err, 0) end
-end
 
 local function lines(path)
   local out = {}
@@ -36,7 +27,7 @@ T.case("grid: keys sorted, the last key varying fastest", function()
 end)
 
 T.case("run: every point once, sweep.csv in grid order, a second run skips them all", function()
-  with_tmp(function(dir)
+  fs.with_tmpdir(function(dir)
     local calls = 0
     local function fn(p)
       calls = calls + 1
@@ -67,7 +58,7 @@ T.case("run: every point once, sweep.csv in grid order, a second run skips them 
 end)
 
 T.case("run: a point that fails stops the sweep, keeps earlier rows, and a rerun completes", function()
-  with_tmp(function(dir)
+  fs.with_tmpdir(function(dir)
     local calls, broken = 0, true
     local function fn(p)
       calls = calls + 1
@@ -109,16 +100,16 @@ local function run_script(dir, extra)
   local f = assert(io.open(dir .. "/par.lua", "w"))
   f:write(SCRIPT)
   f:close()
-  results.mkdir(dir .. "/calls")
+  fs.mkdir(dir .. "/calls")
   local exe = require("jetlab.paths").exe
-  local p = io.popen(string.format("%s %s %s %s 2>&1", results.quote(exe), results.quote(dir .. "/par.lua"),
-    results.quote(dir), extra or ""))
+  local p = io.popen(string.format("%s %s %s %s 2>&1", fs.quote(exe), fs.quote(dir .. "/par.lua"),
+    fs.quote(dir), extra or ""))
   local out = p:read("a")
   return p:close(), out
 end
 
 local function calls_in(dir)
-  local p = io.popen("ls " .. results.quote(dir .. "/calls"))
+  local p = io.popen("ls " .. fs.quote(dir .. "/calls"))
   local points, pids, n = {}, {}, 0
   for name in p:lines() do
     local point, pid = name:match("^(.*)-(%d+)$")
@@ -133,7 +124,7 @@ local function calls_in(dir)
 end
 
 T.case("run with workers = 2: every point exactly once, in two other processes", function()
-  with_tmp(function(dir)
+  fs.with_tmpdir(function(dir)
     local ok, out = run_script(dir)
     T.ok(ok, out)
     T.eq(out, "parent continues\n", "workers end at their sweep; the parent goes on")
@@ -153,7 +144,7 @@ T.case("run with workers = 2: every point exactly once, in two other processes",
 end)
 
 T.case("run with workers = 2: a failing point fails the sweep after the others finish", function()
-  with_tmp(function(dir)
+  fs.with_tmpdir(function(dir)
     local ok, out = run_script(dir, "fail")
     T.ok(not ok, "the script fails")
     T.ok(out:find("sweep par: worker %d %(exit 1, see .*worker%-%d%.log%)"), out)

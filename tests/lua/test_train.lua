@@ -3,6 +3,7 @@
 -- included), best/last checkpoints are written and load back, early stopping,
 -- schedules, distillation from a teacher, predict/evaluate, and errors.
 local T = require "jetlab.test"
+local fs = require "jetlab.fs"
 local train = require "jetlab.train"
 local ckpt = require "jetlab.ckpt"
 local nn = require "jetlab.nn"
@@ -13,11 +14,10 @@ local schedule = require "jetlab.schedule"
 package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
 local D = require "train_data"
 
-local dir = os.tmpname()
-os.remove(dir)
+local dir = fs.tmpdir()
 
 -- n samples of 4 features, labelled by a fixed hyperplane; a source shuffling with jl's generator.
-local exists, make_data, shuffled_source = D.exists, D.make_data, D.shuffled_source
+local exists, make_data, shuffled_source = fs.exists, D.make_data, D.shuffled_source
 
 -- An array of fixed batches.
 local function batch_array(x, y, w, batch)
@@ -88,7 +88,7 @@ T.case("profile = true: the first epoch's op profile, logged once and not in che
   T.eq(plain[2].train_loss, history[2].train_loss)
   local state = assert(ckpt.load(dir_p .. "/last.h5"))
   T.eq(state.train_state.history.profile, nil)
-  os.execute("rm -rf '" .. dir_p .. "'")
+  fs.remove_tree(dir_p)
 end)
 
 T.case("the same seed gives bit-identical weights; another seed does not", function()
@@ -228,7 +228,7 @@ T.case("errors name the problem", function()
 end)
 
 T.case("cleanup", function()
-  assert(os.execute("rm -rf '" .. dir .. "'"))
+  fs.remove_tree(dir)
 end)
 
 T.run()

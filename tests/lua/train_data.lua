@@ -6,13 +6,6 @@
 
 local D = {}
 
---- D.exists(path) → true when path can be opened.
-function D.exists(p)
-  local f = io.open(p, "rb")
-  if f then f:close() end
-  return f ~= nil
-end
-
 --- D.make_data(n, seed) → x (n, 4), y (n) i64 labelled by a fixed hyperplane
 --- (2 = signal above it), w (n) weights in [0.5, 1.5); seeds jl first.
 function D.make_data(n, seed)

@@ -18,6 +18,7 @@ local D = require "train_data"
 local cli = require "jetlab.cli"
 local train = require "jetlab.train"
 local data = require "jetlab.data"
+local fs = require "jetlab.fs"
 local nn = require "jetlab.nn"
 local optim = require "jetlab.optim"
 local schedule = require "jetlab.schedule"
@@ -52,8 +53,8 @@ end
 
 local function file_source()
   local path = o.dir .. "/jets.h5"
-  if not io.open(path, "rb") then
-    os.execute("mkdir -p '" .. o.dir .. "'")
+  if not fs.exists(path) then
+    fs.mkdir(o.dir)
     jl.manual_seed(1000 + o.seed)
     local n = o.n
     local counts = jl.randint(1, C + 1, n, 1)
@@ -62,12 +63,12 @@ local function file_source()
     local eta = (jl.randn(n, C) * 0.4) * mask
     local phi = ((jl.rand(n, C) * 2 - 1) * 3.1) * mask
     local E = pt * ((eta:exp() + (-eta):exp()) * 0.5)
-    local tmp = path .. ".part"
-    assert(jl.io.write_jets(tmp, {
-      pt = pt, eta = eta, phi = phi, E = E, jet_pt = pt:sum(2), jet_eta = jl.zeros(n), jet_phi = jl.zeros(n),
-      jet_m = jl.zeros(n), labels = (counts:select(2, 1):gt(C // 2)):to("i64"), weights = jl.rand(n) + 0.5,
-    }))
-    assert(os.rename(tmp, path))
+    fs.atomic_write(path, function(tmp)
+      assert(jl.io.write_jets(tmp, {
+        pt = pt, eta = eta, phi = phi, E = E, jet_pt = pt:sum(2), jet_eta = jl.zeros(n), jet_phi = jl.zeros(n),
+        jet_m = jl.zeros(n), labels = (counts:select(2, 1):gt(C // 2)):to("i64"), weights = jl.rand(n) + 0.5,
+      }))
+    end)
   end
   local ds = assert(data.open(path, {max_constituents = C}))
   local tr, va = ds:split{0.75, 0.25, seed = 1}
