@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer harnesses of tests/fuzz (clang, ASan + UBSan) and runs
 # each for a while:
-#   scripts/fuzz.sh [seconds per harness, default 60] [harness ...]   (h5 events ckpt lua)
+#   scripts/fuzz.sh [seconds per harness, default 60] [harness ...]   (h5 events ckpt lua model_files)
 # Build folder: $JETLAB_FUZZ_BUILD (default <root>/build-fuzz). Each harness
 # starts from its committed seeds (tests/fuzz/corpus/<harness>) plus what
 # earlier runs in this build folder found (<build>/fuzz-runs/<harness>/corpus);
@@ -16,7 +16,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 seconds="${1:-60}"
 shift || true
 harnesses=("$@")
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(h5 events ckpt lua)
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(h5 events ckpt lua model_files)
 build="${JETLAB_FUZZ_BUILD:-$root/build-fuzz}"
 
 if ! command -v clang >/dev/null 2>&1; then
@@ -104,7 +104,7 @@ oom_inside_hdf5() {
 run_one() {
   local h="$1" max_len run rc left unit start=$SECONDS
   case "$h" in
-    h5 | ckpt) max_len=65536 ;;
+    h5 | ckpt | model_files) max_len=65536 ;;
     events) max_len=8192 ;;
     *) max_len=4096 ;;
   esac
