@@ -303,7 +303,9 @@ static int do_stack_global(run_state *s)
 {
     pk_value *name = pop(s), *module = name ? pop(s) : NULL;
     if (!module) return JL_EIO;
-    if (name->kind != PK_STR || module->kind != PK_STR) return fail_at(s, "STACK_GLOBAL needs two strings");
+    if (name->kind != PK_STR || module->kind != PK_STR || strlen(name->as.str.bytes) != name->as.str.len ||
+        strlen(module->as.str.bytes) != module->as.str.len)
+        return fail_at(s, "STACK_GLOBAL needs two strings without NUL bytes");
     pk_value *g = NULL;
     int rc = pk_torch_global(s->m, module->as.str.bytes, name->as.str.bytes, s->at, &g);
     return rc == JL_OK ? push(s, g) : rc;

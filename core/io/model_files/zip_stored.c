@@ -130,12 +130,12 @@ static int read_entry(mf_zip *z, const uint8_t *data, const central_directory *c
                        (unsigned long long)offset);
     const uint8_t *local = data + offset;
     uint64_t start = offset + LOCAL_SIZE + mf_le16(local + 26) + mf_le16(local + 28);
-    if (mf_le16(local + 26) != name_len || memcmp(local + LOCAL_SIZE, name, name_len) != 0)
-        return MF_FAIL(file, "corrupt zip: the local header at offset %llu does not name '%s'",
-                       (unsigned long long)offset, name);
     if (start > cd->dir_offset || usize > cd->dir_offset - start)
         return MF_FAIL(file, "truncated zip: the data of '%s' (%llu bytes at offset %llu) runs past the end",
                        name, (unsigned long long)usize, (unsigned long long)start);
+    if (mf_le16(local + 26) != name_len || memcmp(local + LOCAL_SIZE, name, name_len) != 0)
+        return MF_FAIL(file, "corrupt zip: the local header at offset %llu does not name '%s'",
+                       (unsigned long long)offset, name);
     if (crc32_of(crc_table, data + start, usize) != crc)
         return MF_FAIL(file, "corrupt zip: the CRC-32 of '%s' does not match its data", name);
     z->entries[index] = (mf_zip_entry){.name = name, .data = data + start, .size = usize};
