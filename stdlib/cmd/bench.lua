@@ -39,6 +39,7 @@
 -- peer times; the published LundNet (the default variant) is not timed here.
 
 local cli = require "jetlab.cli"
+local json = require "jetlab.json"
 local nn = require "jetlab.nn"
 local loss = require "jetlab.loss"
 local optim = require "jetlab.optim"
@@ -227,20 +228,17 @@ jl.no_grad(function()
 end)
 
 -- ------------------------------------------------------------------ report
-local function num(v) return string.format("%.6g", v) end
-local fields = {
-  {"model", string.format("%q", model_name)}, {"params", params}, {"batch", bs}, {"pad", opts.pad},
-  {"threads", opts.threads}, {"jetlab", string.format("%q", jl.version)}, {"device", string.format("%q", device)},
-  {"train_ms_per_sample", num(train_ms)}, {"infer_ms_per_sample", num(infer_ms)},
-  {"train_gemm_mflop_per_sample", num(train_flops / opts["train-steps"] / bs / 1e6)},
-  {"train_gemm_gflops", num(train_flops / train_s / 1e9)},
+local report = json.ordered{
+  "model", "params", "batch", "pad", "threads", "jetlab", "device", "train_ms_per_sample", "infer_ms_per_sample",
+  "train_gemm_mflop_per_sample", "train_gemm_gflops", "infer_ms_per_sample_batch1", "infer_ms_per_sample_compiled",
+  "infer_ms_per_sample_batch1_compiled", "graph_building", "jets", "mean_constituents",
 }
-if infer1_ms then fields[#fields + 1] = {"infer_ms_per_sample_batch1", num(infer1_ms)} end
-if compiled_ms then fields[#fields + 1] = {"infer_ms_per_sample_compiled", num(compiled_ms)} end
-if compiled1_ms then fields[#fields + 1] = {"infer_ms_per_sample_batch1_compiled", num(compiled1_ms)} end
-fields[#fields + 1] = {"graph_building", string.format("%q", graph_note)}
-fields[#fields + 1] = {"jets", n}
-fields[#fields + 1] = {"mean_constituents", num(n_real)}
-local parts = {}
-for _, kv in ipairs(fields) do parts[#parts + 1] = string.format("%q: %s", kv[1], tostring(kv[2])) end
-print("{" .. table.concat(parts, ", ") .. "}")
+print(json.encode(report{
+  model = model_name, params = params, batch = bs, pad = opts.pad, threads = opts.threads, jetlab = jl.version,
+  device = device, train_ms_per_sample = train_ms, infer_ms_per_sample = infer_ms,
+  train_gemm_mflop_per_sample = train_flops / opts["train-steps"] / bs / 1e6,
+  train_gemm_gflops = train_flops / train_s / 1e9,
+  infer_ms_per_sample_batch1 = infer1_ms, infer_ms_per_sample_compiled = compiled_ms,
+  infer_ms_per_sample_batch1_compiled = compiled1_ms,
+  graph_building = graph_note, jets = n, mean_constituents = n_real,
+}, {spaced = true, digits = 6}))

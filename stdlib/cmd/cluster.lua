@@ -4,6 +4,7 @@
 --   jetlab cluster --events boosted_top_event.dat --algo antikt --r 1.0 --ptmin 500
 
 local cli = require "jetlab.cli"
+local json = require "jetlab.json"
 
 local spec = {
   name = "jetlab cluster",
@@ -45,13 +46,10 @@ if not jets then
   os.exit(1)
 end
 
+local jet_object = json.ordered{"event", "pt", "eta", "phi", "m", "n", "constituents"}
 local out = {}
 for _, j in ipairs(jets) do
-  local line = string.format('{"event":%d,"pt":%.12g,"eta":%.12g,"phi":%.12g,"m":%.12g,"n":%d',
-                             j.event, j.pt, j.eta, j.phi, j.m, j.n)
-  if opts.constituents then
-    line = line .. ',"constituents":[' .. table.concat(j.constituents, ",") .. "]"
-  end
-  out[#out + 1] = line .. "}"
+  out[#out + 1] = json.encode(jet_object{event = j.event, pt = j.pt, eta = j.eta, phi = j.phi, m = j.m, n = j.n,
+    constituents = opts.constituents and json.array(j.constituents) or nil}, {digits = 12})
 end
 if #out > 0 then io.write(table.concat(out, "\n"), "\n") end

@@ -6,6 +6,7 @@
 
 local cli = require "jetlab.cli"
 local events = require "jetlab.events"
+local json = require "jetlab.json"
 
 local spec = {
   name = "jetlab convert",
@@ -44,8 +45,8 @@ if not ok then
   io.stderr:write("jetlab convert: " .. err .. "\n")
   os.exit(1)
 end
+local jet_object = json.ordered{"event", "pt", "eta", "m", "n", "label"}
 for _, j in ipairs(info) do
-  print(string.format('{"event":%d,"pt":%.6g,"eta":%.6g,"m":%.6g,"n":%d,"label":%d}', j.event, j.pt, j.eta, j.m, j.n,
-                      j.label))
+  print(json.encode(jet_object{event = j.event, pt = j.pt, eta = j.eta, m = j.m, n = j.n, label = j.label}, {digits = 6}))
 end
 io.stderr:write(string.format("jetlab convert: %d jets written to %s\n", #info, opts.o))

@@ -4,6 +4,7 @@
 --   jetlab lund --h5 train.h5 --max-jets 100 --ln-kt-min -1
 
 local cli = require "jetlab.cli"
+local json = require "jetlab.json"
 
 local spec = {
   name = "jetlab lund",
@@ -44,6 +45,12 @@ if not (opts.ptmin >= 0) then usage("--ptmin must be >= 0") end
 if opts["max-jets"] < 0 then usage("--max-jets must be >= 0") end
 local ln_kt_min = opts["ln-kt-min"]
 
+-- One jet as a JSON line; nodes are arrays {parent, lnz, lnDelta, psi, lnm, lnkt}, floats with digits digits.
+local jet_object = json.ordered{"event", "pt", "m", "n", "nodes"}
+local function jet_line(event, pt, m, n, nodes, digits)
+  return json.encode(jet_object{event = event, pt = pt, m = m, n = n, nodes = json.array(nodes)}, {digits = digits})
+end
+
 local out = {}
 local function flush()
   if #out > 0 then io.write(table.concat(out, "\n"), "\n") end
@@ -58,12 +65,8 @@ if opts.events then
   end
   for _, j in ipairs(jets) do
     local nodes = {}
-    for i, nd in ipairs(j.nodes) do
-      nodes[i] = string.format("[%d,%.17g,%.17g,%.17g,%.17g,%.17g]", nd.parent - 1, nd.ln_z,
-                               nd.ln_delta, nd.psi, nd.ln_m, nd.ln_kt)
-    end
-    out[#out + 1] = string.format('{"event":%d,"pt":%.17g,"m":%.17g,"n":%d,"nodes":[%s]}',
-                                  j.event, j.pt, j.m, j.n, table.concat(nodes, ","))
+    for i, nd in ipairs(j.nodes) do nodes[i] = {nd.parent - 1, nd.ln_z, nd.ln_delta, nd.psi, nd.ln_m, nd.ln_kt} end
+    out[#out + 1] = jet_line(j.event, j.pt, j.m, j.n, nodes, 17)
   end
   flush()
   return
@@ -88,10 +91,9 @@ for first = 1, total, chunk do
     for k = off[j] + 1, off[j + 1] do
       local r = x[k]
       local p = parent[k] == 0 and -1 or parent[k] - 1 - off[j]
-      nodes[#nodes + 1] = string.format("[%d,%.9g,%.9g,%.9g,%.9g,%.9g]", p, r[1], r[2], r[3], r[4], r[5])
+      nodes[#nodes + 1] = {p, r[1], r[2], r[3], r[4], r[5]}
     end
-    out[#out + 1] = string.format('{"event":%d,"pt":%.9g,"m":%.9g,"n":%d,"nodes":[%s]}',
-                                  first + j - 1, jet_pt[j], jet_m[j], ncons[j], table.concat(nodes, ","))
+    out[#out + 1] = jet_line(first + j - 1, jet_pt[j], jet_m[j], ncons[j], nodes, 9)
   end
   flush()
 end

@@ -6,10 +6,11 @@
 --
 -- encode: a table whose keys are exactly 1..n (n > 0), or one marked by
 -- json.array(t), is an array; a table with string keys only (or no keys) is an
--- object, keys sorted so equal tables give equal text. Other tables (mixed or
--- sparse keys, cycles), functions and userdata are an error naming the path.
--- Numbers: integers as such, floats as the shortest of %.15g / %.17g that
--- reads back equal; NaN and ±inf become null (JSON has no such numbers).
+-- object, keys sorted so equal tables give equal text (or in a given order:
+-- json.ordered). Other tables (mixed or sparse keys, cycles), functions and
+-- userdata are an error naming the path. Numbers: integers as such, floats as
+-- the shortest of %.15g / %.17g that reads back equal (jetlab.number), or with
+-- a given number of digits; NaN and ±inf become null (JSON has no such numbers).
 -- Strings are escaped (quote, backslash, control characters); their bytes are
 -- passed through as they are (UTF-8 expected). json.null encodes as null.
 --
@@ -17,6 +18,8 @@
 -- Objects and arrays become tables (arrays marked as json.array, so an empty
 -- one encodes back as []); null becomes json.null, which keeps array
 -- positions; numbers without '.', 'e' or 'E' that fit become integers.
+
+local number = require "jetlab.number"
 
 local json = {}
 
@@ -29,13 +32,16 @@ function json.array(t)
   return setmetatable(t or {}, array_mt)
 end
 
---- json.number(v) → the exact text of a finite number (integers stay integers).
-function json.number(v)
-  if math.type(v) == "integer" then return string.format("%d", v) end
-  local s = string.format("%.15g", v)
-  if tonumber(s) ~= v then s = string.format("%.17g", v) end
-  return s
+--- json.ordered(keys) → mark: mark(t) returns t, marked to encode as an object
+--- whose keys come in the order of the list keys (those t lacks left out); a
+--- key of t that the list lacks is an error.
+function json.ordered(keys)
+  local mt = {__name = "json.ordered", keys = keys}
+  return function(t) return setmetatable(t, mt) end
 end
+
+--- json.number(v) → the exact text of a finite number (integers stay integers).
+json.number = number.exact
 
 local escapes = {['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
                  ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t"}
@@ -46,69 +52,121 @@ local function quote(s)
   end) .. '"'
 end
 
--- "array", "object", or nil and the reason.
-local function kind(t)
-  if getmetatable(t) == array_mt then return "array" end
+-- The path of the value being written, for messages: top.a[2].b
+local function path_of(keys)
+  local parts = {"top"}
+  for i, k in ipairs(keys) do parts[i + 1] = math.type(k) == "integer" and "[" .. k .. "]" or "." .. k end
+  return table.concat(parts)
+end
+
+local huge, math_type, format, exact = math.huge, math.type, string.format, number.exact
+
+-- The text of a value that is no table (json.null aside), or nil for a table or a value JSON cannot hold.
+local function scalar(v, digits)
+  local t = type(v)
+  if t == "number" then
+    if v ~= v or v == huge or v == -huge then return "null" end
+    if digits and math_type(v) == "float" then return format(digits, v) end
+    return exact(v)
+  elseif t == "string" then
+    return quote(v)
+  elseif t == "boolean" then
+    return tostring(v)
+  elseif v == nil or v == json.null then
+    return "null"
+  end
+end
+
+-- How table t is written: "array", n; or "object", its keys in order. Raises on other tables.
+local function layout(t, c)
+  local mt = getmetatable(t)
+  if mt == array_mt then return "array", #t end
   local n, count, strings = #t, 0, 0
   for k in pairs(t) do
     count = count + 1
     if type(k) == "string" then strings = strings + 1 end
   end
-  if count == 0 then return "object" end
-  if n > 0 and count == n then return "array" end
-  if strings == count then return "object" end
-  return nil, "a table with mixed or sparse keys"
-end
-
-local function encode(v, path, indent, depth, seen, out)
-  local t = type(v)
-  if v == json.null or t == "nil" then
-    out[#out + 1] = "null"
-  elseif t == "number" then
-    out[#out + 1] = (v ~= v or v == math.huge or v == -math.huge) and "null" or json.number(v)
-  elseif t == "string" then
-    out[#out + 1] = quote(v)
-  elseif t == "boolean" then
-    out[#out + 1] = tostring(v)
-  elseif t == "table" then
-    if seen[v] then error("json: cycle at " .. path, 0) end
-    local k, why = kind(v)
-    if not k then error("json: " .. why .. " at " .. path .. " cannot be written", 0) end
-    seen[v] = true
-    local items = {}
-    if k == "array" then
-      for i = 1, #v do items[i] = {nil, v[i], path .. "[" .. i .. "]"} end
-    else
-      local keys = {}
-      for key in pairs(v) do keys[#keys + 1] = key end
-      table.sort(keys)
-      for i, key in ipairs(keys) do items[i] = {key, v[key], path .. "." .. key} end
+  if mt and mt.__name == "json.ordered" then
+    local keys = {}
+    for _, k in ipairs(mt.keys) do
+      if t[k] ~= nil then keys[#keys + 1] = k end
     end
-    local open, close = k == "array" and "[" or "{", k == "array" and "]" or "}"
-    local nested = false
-    for _, item in ipairs(items) do nested = nested or type(item[2]) == "table" end
-    -- arrays of plain values stay on one line; everything else gets one line per item
-    local pad = indent and (k == "object" or nested) and "\n" .. string.rep(" ", indent * (depth + 1))
-    out[#out + 1] = open
-    for i, item in ipairs(items) do
-      if i > 1 then out[#out + 1] = pad and "," or (indent and ", " or ",") end
-      if pad then out[#out + 1] = pad end
-      if item[1] then out[#out + 1] = quote(item[1]) .. (indent and ": " or ":") end
-      encode(item[2], item[3], indent, depth + 1, seen, out)
-    end
-    if pad and #items > 0 then out[#out + 1] = "\n" .. string.rep(" ", indent * depth) end
-    out[#out + 1] = close
-    seen[v] = nil
-  else
-    error(string.format("json: a %s at %s cannot be written", t, path), 0)
+    if #keys ~= count then error("json: a key outside the given order at " .. path_of(c.keys), 0) end
+    return "object", keys
   end
+  if count == 0 then return "object", {} end
+  if n > 0 and count == n then return "array", n end
+  if strings ~= count then
+    error("json: a table with mixed or sparse keys at " .. path_of(c.keys) .. " cannot be written", 0)
+  end
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  table.sort(keys)
+  return "object", keys
 end
 
---- json.encode(value[, {indent = n}]) → string; raises on a value JSON cannot hold.
+-- The text of array t when its n items are all finite numbers and floats take
+-- a fixed format (digits), else nil: one string.format call for the row.
+local function number_row(t, n, c)
+  local specs, digits = c.specs, c.digits
+  for i = 1, n do
+    local x = t[i]
+    if type(x) ~= "number" or x ~= x or x == huge or x == -huge then return nil end
+    specs[i] = math_type(x) == "integer" and "%d" or digits
+  end
+  return "[" .. format(table.concat(specs, c.comma, 1, n), table.unpack(t, 1, n)) .. "]"
+end
+
+-- The text of v; c holds the options, the tables being written (tables, depth of them open) and their keys.
+local function encode(v, c, depth)
+  if type(v) ~= "table" or v == json.null then
+    return scalar(v, c.digits) or error(string.format("json: a %s at %s cannot be written", type(v), path_of(c.keys)), 0)
+  end
+  local open_tables = c.tables
+  for i = 1, depth do
+    if open_tables[i] == v then error("json: cycle at " .. path_of(c.keys), 0) end
+  end
+  local kind, keys = layout(v, c)
+  local is_array = kind == "array"
+  local n = is_array and keys or #keys
+  if is_array and c.digits and n > 0 then
+    local row = number_row(v, n, c)
+    if row then return row end
+  end
+  open_tables[depth + 1] = v
+  local parts, nested, path = {}, not is_array, c.keys
+  for i = 1, n do
+    local key = is_array and i or keys[i]
+    local item = v[key]
+    local text = type(item) ~= "table" and scalar(item, c.digits)
+    if not text then
+      nested = true
+      path[#path + 1] = key
+      text = encode(item, c, depth + 1)
+      path[#path] = nil
+    end
+    parts[i] = is_array and text or quote(key) .. c.colon .. text
+  end
+  open_tables[depth + 1] = nil
+  local open, close = is_array and "[" or "{", is_array and "]" or "}"
+  -- with indent, arrays of plain values stay on one line; everything else gets one line per item
+  if c.indent and nested and n > 0 then
+    local pad = "\n" .. string.rep(" ", c.indent * (depth + 1))
+    return open .. pad .. table.concat(parts, "," .. pad) .. "\n" .. string.rep(" ", c.indent * depth) .. close
+  end
+  return open .. table.concat(parts, c.comma) .. close
+end
+
+--- json.encode(value[, {indent = n, spaced = true, digits = n}]) → string;
+--- raises on a value JSON cannot hold. indent: one line per object member;
+--- spaced: one line with ", " and ": " between items (as Python's json.dumps);
+--- digits: floats written with %.<digits>g instead of exactly.
 function json.encode(value, opts)
-  local out = {}
-  encode(value, "top", opts and opts.indent, 0, {}, out)
-  return table.concat(out)
+  local o = opts or {}
+  local wide = o.indent or o.spaced
+  local c = {tables = {}, keys = {}, specs = {}, indent = o.indent, comma = wide and ", " or ",",
+             colon = wide and ": " or ":", digits = o.digits and "%." .. o.digits .. "g"}
+  return encode(value, c, 0)
 end
 
 -- Decoder: a recursive descent over the string s; pos is a byte index.

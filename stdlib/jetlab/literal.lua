@@ -12,15 +12,16 @@
 -- are sorted (integers first), so equal tables give equal text. Functions,
 -- userdata (tensors) and threads are an error naming the key path.
 
+local number = require "jetlab.number"
+
 local literal = {}
 
-local function number(v)
-  if math.type(v) == "integer" then return string.format("%d", v) end
+local function number_text(v)
+  if math.type(v) == "integer" then return number.exact(v) end
   if v ~= v then return "0/0" end
   if v == math.huge then return "1/0" end
   if v == -math.huge then return "-1/0" end
-  local s = string.format("%.15g", v)
-  if tonumber(s) ~= v then s = string.format("%.17g", v) end
+  local s = number.exact(v)
   if not s:find("[%.eEn]") then s = s .. ".0" end -- keep it a float
   return s
 end
@@ -35,7 +36,7 @@ end
 local function encode(v, path, seen, out)
   local t = type(v)
   if t == "number" then
-    out[#out + 1] = number(v)
+    out[#out + 1] = number_text(v)
   elseif t == "string" then
     out[#out + 1] = string.format("%q", v)
   elseif t == "boolean" or t == "nil" then

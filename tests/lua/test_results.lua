@@ -185,6 +185,20 @@ T.case("json: encode/decode round trips, escapes, non-finite numbers, errors", f
   local cyc = {}
   cyc.self = cyc
   T.raises(function() json.encode(cyc) end, "cycle")
+  T.raises(function() json.encode({a = {{1, print}}}) end, "a function at top.a%[1%]%[2%]")
+end)
+
+T.case("json: keys in a given order, floats with given digits, Python's spacing", function()
+  local jet = json.ordered{"event", "pt", "nodes", "extra"}
+  local j = jet{event = 3, pt = 983.38727662130657, nodes = json.array{{-1, 0.1 + 0.2, 2}, {0, 0 / 0, -0.0}}}
+  T.eq(json.encode(j), '{"event":3,"pt":983.38727662130657,"nodes":[[-1,0.30000000000000004,2],[0,null,-0]]}')
+  T.eq(json.encode(j, {digits = 6}), '{"event":3,"pt":983.387,"nodes":[[-1,0.3,2],[0,null,-0]]}')
+  T.eq(json.encode(j, {digits = 17, spaced = true}),
+    '{"event": 3, "pt": 983.38727662130657, "nodes": [[-1, 0.30000000000000004, 2], [0, null, -0]]}')
+  T.eq(json.encode(jet{event = 1}), '{"event":1}', "keys the table lacks are left out")
+  T.eq(json.encode({json.array(), {}}, {digits = 3}), "[[],{}]")
+  T.eq(json.encode({1, 2.5, "x"}, {digits = 3}), '[1,2.5,"x"]')
+  T.raises(function() json.encode({a = jet{event = 1, other = 2}}) end, "a key outside the given order at top.a")
 end)
 
 local SPEC = {about = "Demo.", epochs = 30, lr = 1e-3, n_train = 100000, channels = {32, 64}, bn = true,
