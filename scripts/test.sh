@@ -10,6 +10,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bash "$root/scripts/install-deps.sh"
 bash "$root/scripts/install-pythia.sh" || echo "pythia8mc not installed: the Pythia tests skip"
+bash "$root/scripts/install-test-venv.sh"   # PyTorch for the reference tests (they fail without it)
 
 echo "== release build"
 bash "$root/scripts/build.sh" "$root/build"
