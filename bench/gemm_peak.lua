@@ -17,7 +17,7 @@ for _, s in ipairs(shapes) do
   local rates = {}
   for r = 1, 5 do
     local t0 = jl.clock()
-    for _ = 1, reps do local c <close> = jl.matmul(a, b) end
+    for _ = 1, reps do local _ <close> = jl.matmul(a, b) end
     rates[r] = 2 * m * k * n * reps / (jl.clock() - t0) / 1e9
   end
   table.sort(rates)

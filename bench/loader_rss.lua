@@ -56,7 +56,7 @@ local function run(path, mode)
   for b in view:batches(opts) do
     jets = jets + b.n
     batches = batches + 1
-    b = nil
+    b = nil -- luacheck: ignore 311 (frees the batch before collectgarbage)
     collectgarbage()
   end
   local dt = jl.clock() - t0

@@ -13,8 +13,8 @@ local function time_loop(fn)
   return samples[4]
 end
 local empty = time_loop(function() for _ = 1, n do end end)
-local add = time_loop(function() for _ = 1, n do local c = a + b end end)
-local relu = time_loop(function() for _ = 1, n do local c = a:relu() end end)
+local add = time_loop(function() for _ = 1, n do local _ = a + b end end)
+local relu = time_loop(function() for _ = 1, n do local _ = a:relu() end end)
 collectgarbage()
 print(string.format('{"bench":"small_op","elements":4,"iterations":%d,"add_us":%.3f,"relu_us":%.3f}',
   n, (add - empty) / n * 1e6, (relu - empty) / n * 1e6))

@@ -54,8 +54,8 @@ local kd = loss.kd.hinton{alpha = cfg.alpha, T = cfg.T}
 local rows = {}
 for _, mname in ipairs(cfg.models) do
   local M = assert(MODELS[mname], "--models: unknown model " .. tostring(mname) .. " (fcnn, gnn)")
-  local tr = M.train    -- the GNN may use fewer jets (gnn_n_train)
-  local fam = X.family(M.kind, cfg, tr, {batch_size = M.batch})
+  local model_train = M.train    -- the GNN may use fewer jets (gnn_n_train)
+  local fam = X.family(M.kind, cfg, model_train, {batch_size = M.batch})
   local timing = X.timing_sets(fam, te, {singles = cfg.infer_singles, batched = cfg.infer_batched,
     batch = cfg.infer_batch, repeats = cfg.infer_repeats, threads = cfg.infer_threads})
   local function fit(key, variant, spec, o)
@@ -64,9 +64,9 @@ for _, mname in ipairs(cfg.models) do
     o.extra = {stats = fam.stats}
     return X.fit(run, o)
   end
-  local teacher = fit("teacher", "Teacher", M.teacher, {train = fam:source(tr, {shuffle = true})})
-  local alone = fit("student", "Student", M.student, {train = fam:source(tr, {shuffle = true})})
-  local distilled = fit("student_kd", "Student + KD", M.student, {train = fam:source(tr, {shuffle = true}),
+  local teacher = fit("teacher", "Teacher", M.teacher, {train = fam:source(model_train, {shuffle = true})})
+  local alone = fit("student", "Student", M.student, {train = fam:source(model_train, {shuffle = true})})
+  local distilled = fit("student_kd", "Student + KD", M.student, {train = fam:source(model_train, {shuffle = true}),
     teacher = teacher.model, loss = kd, metrics = {alpha = cfg.alpha, T = cfg.T}})
   for _, r in ipairs({{"Teacher", teacher}, {"Student", alone}, {"Student + KD", distilled}}) do
     local m = r[2].metrics

@@ -56,8 +56,8 @@ local kd = loss.kd.hinton{alpha = cfg.alpha, T = cfg.T}
 local auc_rows, rej_rows = {}, {}
 for _, mname in ipairs(cfg.models) do
   local M = assert(MODELS[mname], "--models: unknown model " .. tostring(mname) .. " (fcnn, gnn)")
-  local tr = M.train    -- the GNN may use fewer jets (gnn_n_train)
-  local clean = X.family(M.kind, cfg, tr, {batch_size = M.batch})
+  local model_train = M.train    -- the GNN may use fewer jets (gnn_n_train)
+  local clean = X.family(M.kind, cfg, model_train, {batch_size = M.batch})
   local function fit(key, variant, o)
     o.key, o.label, o.variant = mname .. "_" .. key, o.label or M.label, variant
     o.spec, o.epochs, o.lr = M.spec, M.epochs, o.lr or M.lr
@@ -67,19 +67,19 @@ for _, mname in ipairs(cfg.models) do
     return X.fit(run, o)
   end
 
-  local teacher = fit("teacher", "Teacher", {fam = clean, train = clean:source(tr, {shuffle = true})})
+  local teacher = fit("teacher", "Teacher", {fam = clean, train = clean:source(model_train, {shuffle = true})})
 
   for _, dname in ipairs(cfg.degradations) do
     local D = assert(DEGRADE[dname], "--degradations: unknown " .. tostring(dname) .. " (smear, undersample)")
     local label = M.label .. " · " .. D.name
-    local deg = X.family(M.kind, cfg, tr, {degrade = D.steps, batch_size = M.batch})
+    local deg = X.family(M.kind, cfg, model_train, {degrade = D.steps, batch_size = M.batch})
     run:record(label, "Teacher", teacher.metrics)
     local t_deg = X.score(run, label, "Teacher on degraded", teacher.model, clean:source(te, {degrade = D.steps}),
       mname .. "_teacher_on_" .. dname)
     local alone = fit("student_" .. dname, "Student", {label = label, fam = deg, degrade_name = dname,
-      train = deg:source(tr, {shuffle = true})})
+      train = deg:source(model_train, {shuffle = true})})
     local distilled = fit("student_kd_" .. dname, "Student + KD", {label = label, fam = deg, degrade_name = dname,
-      train = deg:source(tr, {shuffle = true, teacher = clean}), teacher = teacher.model, loss = kd,
+      train = deg:source(model_train, {shuffle = true, teacher = clean}), teacher = teacher.model, loss = kd,
       metrics = {alpha = cfg.alpha, T = cfg.T}})
     local curves = {X.curve("Student", alone.roc), X.curve("Student + KD", distilled.roc),
       X.curve("Teacher (full resolution)", teacher.roc)}

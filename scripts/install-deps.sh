@@ -9,6 +9,7 @@ packages=(
   hdf5-tools python3 python3-numpy python3-h5py tmux
   libfastjet-dev fastjet-examples hdf5-filter-plugin-blosc-serial gnuplot-nox
   clang libclang-rt-dev
+  lua-check
 )
 
 missing=()

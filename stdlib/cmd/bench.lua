@@ -106,7 +106,7 @@ local n_real        -- mean real constituents per jet
 local flat_inputs   -- fcnn: pad * 7 (fewer when the file has fewer columns)
 
 do
-  local x, offsets = jl.data.features(raw.pt, raw.eta, raw.phi, raw.E, {format = "ragged", max_constituents = opts.pad})
+  local x = jl.data.features(raw.pt, raw.eta, raw.phi, raw.E, {format = "ragged", max_constituents = opts.pad})
   n_real = x.shape[1] / n
   if kind == "flat" then
     local X = jl.data.features(raw.pt, raw.eta, raw.phi, raw.E, {max_constituents = opts.pad})
@@ -119,7 +119,7 @@ do
     make = function(idx) return X:index_select(1, jl.tensor(idx, {dtype = "i64", device = device})) end
     graph_note = "none (flat features)"
   elseif kind == "ragged" then
-    local coords
+    local offsets, coords
     x, offsets, coords = jl.data.features(raw.pt, raw.eta, raw.phi, raw.E, {format = "ragged",
       max_constituents = opts.pad})
     local off = offsets:tolist()
@@ -201,7 +201,7 @@ jl.no_grad(function()
   end
   collectgarbage()
   local t = jl.clock()
-  local scores = {}
+  local scores = {} -- luacheck: ignore 241 (holds every output until the timing ends)
   for i, idx in ipairs(batches) do scores[i] = model(make(idx)):softmax(2):select(2, 2):to("cpu") end
   infer_ms = (jl.clock() - t) / n_test * 1e3
   if opts.batch1 > 0 then

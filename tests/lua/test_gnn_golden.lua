@@ -129,23 +129,23 @@ end
 
 T.case("ParticleNet-Lite: padded peer (12 constituents per jet, k = 7) equals ragged jetlab", function()
   both_paths(function(path)
-    local G = G.particlenet_lite
+    local golden = G.particlenet_lite
     local model = nn.models.particlenet_lite{dropout = 0}
-    T.eq(model:num_parameters(), G.params)
-    fill(model, G.plan)
-    run_case("pn_padded/" .. path, model, G.pn_padded, function(x)
-      return {x = x, offsets = jl.tensor(G.pn_padded.offsets, {dtype = "i64"}), coords = x:narrow(2, 1, 2)}
+    T.eq(model:num_parameters(), golden.params)
+    fill(model, golden.plan)
+    run_case("pn_padded/" .. path, model, golden.pn_padded, function(x)
+      return {x = x, offsets = jl.tensor(golden.pn_padded.offsets, {dtype = "i64"}), coords = x:narrow(2, 1, 2)}
     end)
   end)
 end)
 
 T.case("ParticleNet-Lite: ragged jets of 12, 9, 1, 0, 5, 10 constituents (k > n, empty jet)", function()
   both_paths(function(path)
-    local G = G.particlenet_lite
+    local golden = G.particlenet_lite
     local model = nn.models.particlenet_lite{dropout = 0}
-    fill(model, G.plan)
-    run_case("pn_ragged/" .. path, model, G.pn_ragged, function(x)
-      return {x = x, offsets = jl.tensor(G.pn_ragged.offsets, {dtype = "i64"})}  -- coords default: x[:, 1:2]
+    fill(model, golden.plan)
+    run_case("pn_ragged/" .. path, model, golden.pn_ragged, function(x)
+      return {x = x, offsets = jl.tensor(golden.pn_ragged.offsets, {dtype = "i64"})}  -- coords default: x[:, 1:2]
     end)
   end)
 end)
@@ -153,13 +153,13 @@ end)
 for _, which in ipairs({"lundnet5", "lundnet3"}) do
   T.case(which .. ": the peer's LundNet on lund_batch trees (edges grouped here)", function()
     both_paths(function(path)
-      local G = G[which]
+      local golden = G[which]
       local model = nn.models.lundnet{features = which == "lundnet5" and 5 or 3, dropout = 0, variant = "peer"}
-      T.eq(model:num_parameters(), G.params)
-      fill(model, G.plan)
-      run_case(which .. "/" .. path, model, G, function(x)
-        return {x = x, offsets = jl.tensor(G.offsets, {dtype = "i64"}), src = jl.tensor(G.src, {dtype = "i64"}),
-          dst = jl.tensor(G.dst, {dtype = "i64"})}
+      T.eq(model:num_parameters(), golden.params)
+      fill(model, golden.plan)
+      run_case(which .. "/" .. path, model, golden, function(x)
+        return {x = x, offsets = jl.tensor(golden.offsets, {dtype = "i64"}), src = jl.tensor(golden.src, {dtype = "i64"}),
+          dst = jl.tensor(golden.dst, {dtype = "i64"})}
       end)
     end)
   end)

@@ -384,7 +384,7 @@ end)
 T.case("__close releases once; a closed tensor raises", function()
   local before = jl.stats().tensors
   do
-    local t <close> = jl.zeros(1000)
+    local _ <close> = jl.zeros(1000)
     T.eq(jl.stats().tensors, before + 1)
   end
   T.eq(jl.stats().tensors, before)

@@ -157,7 +157,7 @@ T.case("schedule steps once per epoch; on_epoch can stop; data as a function", f
         return arr[i]
       end
     end,
-    on_epoch = function(r, h) seen[#seen + 1] = r.epoch; return r.epoch < 3 end,
+    on_epoch = function(r) seen[#seen + 1] = r.epoch; return r.epoch < 3 end,
   }
   T.eq(seen, {1, 2, 3})
   T.eq(#history, 3)

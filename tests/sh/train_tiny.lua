@@ -115,7 +115,7 @@ if o.weights then
   for i, r in ipairs(history) do f:write(string.format("epoch %d train_loss %a val_loss %a\n", i, r.train_loss, r.val_loss)) end
   f:close()
 end
-net, opt, sched, source, val, history = nil, nil, nil, nil, nil, nil
+net, opt, sched, source, val, history = nil, nil, nil, nil, nil, nil -- luacheck: ignore 311 (frees them before the count)
 collectgarbage()
 collectgarbage()
 print(string.format("done: %d live tensors, peak RSS %.1f MiB", jl.stats().tensors, jl.peak_rss() / 2 ^ 20))

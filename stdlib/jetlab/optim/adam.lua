@@ -12,7 +12,6 @@
 -- State: step (a number), exp_avg, exp_avg_sq.
 
 local jl = require "jetlab"
-local options = require "jetlab.options"
 local Optimizer = require "jetlab.optim.optimizer"
 
 local function class(name, weight_decay, decoupled)
