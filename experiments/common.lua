@@ -316,7 +316,7 @@ function X.infer_time(model, singles, batches, repeats, threads)
   local t1, tb = {}, {}
   jl.no_grad(function()
     for _, b in ipairs(singles) do model(b.x):sum():item() end
-    for r = 1, repeats do
+    for _ = 1, repeats do
       for _, b in ipairs(singles) do
         local t0 = jl.clock()
         model(b.x):sum():item()

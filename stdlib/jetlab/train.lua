@@ -222,7 +222,8 @@ local function progress_bar(epoch, epochs, total)
       last = now
       local rate = elapsed > 0 and samples / elapsed or 0
       local head = string.format("epoch %d/%d ", epoch, epochs)
-      local bar, eta = "", ""
+      local bar
+      local eta = ""
       if total then
         local width, done = 24, math.min(b / total, 1)
         local fill = math.floor(done * width)
