@@ -15,11 +15,12 @@
 --   }
 --   local opts = cli.parse_or_exit(arg, spec)    -- opts.events, opts.r, ...; opts[1..] positionals
 --
--- Each option is {name, type, default, help=, required=, choices=}; type is
+-- Each option is {name, type, default, help=, required=, choices=, short=}; type is
 -- "string", "number", "integer" or "boolean". On the command line: `--name
 -- value` or `--name=value`; a boolean is `--name` (true) or `--no-name`
 -- (false); `--` ends the options; anything else not starting with `--` is a
--- positional argument. `-h` and `--help` ask for the help text.
+-- positional argument. `-h` and `--help` ask for the help text. short = "o"
+-- lets `-o value` stand for `--name value`.
 
 local M = {}
 
@@ -27,6 +28,14 @@ local function find(spec, name)
   for _, o in ipairs(spec.options or {}) do
     if o[1] == name then return o end
   end
+end
+
+-- The option whose short form is the letter, or the option named so.
+local function find_short(spec, letter)
+  for _, o in ipairs(spec.options or {}) do
+    if o.short == letter then return o end
+  end
+  return find(spec, letter)
 end
 
 local function convert(o, text)
@@ -61,7 +70,7 @@ function M.help(spec)
   for _, o in ipairs(spec.options or {}) do opts[#opts + 1] = o end
   opts[#opts + 1] = {"help", "boolean", help = "print this help and exit"}
   for _, o in ipairs(opts) do
-    local flag = "--" .. o[1]
+    local flag = (o.short and "-" .. o.short .. ", " or "") .. "--" .. o[1]
     if o[2] ~= "boolean" then flag = flag .. " " .. (o[2] == "string" and "TEXT" or o[2]:upper()) end
     local text = o.help or ""
     if o.choices then text = text .. " (" .. table.concat(o.choices, "|") .. ")" end
@@ -85,9 +94,8 @@ function M.parse(args, spec)
   local i, rest = 1, false
   while i <= #args do
     local a = args[i]
-    if not rest and a:match("^%-%a$") and a ~= "-h" and find(spec, a:sub(2)) then
-      a = "-" .. a -- a one-letter option may be written -o as well as --o
-    end
+    local short = not rest and a:match("^%-%a$") and a ~= "-h" and find_short(spec, a:sub(2))
+    if short then a = "--" .. short[1] end -- -o for --o, or for the option with short = "o"
     if rest or a:sub(1, 2) ~= "--" and a ~= "-h" then
       opts[#opts + 1] = a
     elseif a == "--" then
@@ -128,6 +136,13 @@ function M.parse(args, spec)
     end
   end
   return opts
+end
+
+--- cli.fail(spec, message) prints "<spec.name>: message" to stderr and exits 2
+--- (bad input: a missing file, a wrong argument), as parse_or_exit does on bad usage.
+function M.fail(spec, message)
+  io.stderr:write(string.format("%s: %s\n", spec.name or "jetlab", message))
+  os.exit(2)
 end
 
 --- cli.parse_or_exit(args, spec) → opts; prints the help and exits 0 on

@@ -228,6 +228,16 @@ function View:load_state_dict(sd)
   self.epoch_ = sd.epoch
 end
 
+--- view:inputs([opts]) → what view:batches(opts) gives a model, as a plain table
+--- (jetlab.predict's spec.inputs; train.fit stores it in its checkpoints):
+--- {kind = format, max_constituents =, standardize = stats or nil, degrade =
+--- {seed =, step, ...} or nil}. The teacher view is not part of it.
+function View:inputs(opts)
+  local o = self:options_(opts)
+  return {kind = o.format, max_constituents = o.features.max_constituents, standardize = o.features.standardize,
+    degrade = degrade_spec(o.degrade)}
+end
+
 --- view:num_batches([opts]) → batches per pass (an upper bound when jets are skipped).
 function View:num_batches(opts)
   local o = self:options_(opts)

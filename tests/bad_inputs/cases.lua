@@ -43,6 +43,12 @@ return function(ctx)
   assert(jl.h5tensors.save(bad_config, {{"/model/w", jl.zeros(2)}},
     {{"/", "format", "jetlab-checkpoint"}, {"/", "format_version", 1}, {"/", "config", "{lr = "}}))
   local atlas = fixture("atlas2022.h5")
+  local predict = require "jetlab.predict"
+  local student = nn.models.fcnn_student(35)
+  local no_inputs_ckpt = ctx.path("no_inputs.h5")
+  assert(ckpt.save(no_inputs_ckpt, {model = student}))
+  local flat_ckpt = ctx.path("flat5.h5")
+  assert(ckpt.save(flat_ckpt, {model = student, spec = {model = student.spec, inputs = {kind = "flat", max_constituents = 5}}}))
 
   return {
     -- ------------------------------------------------------------ tensors
@@ -488,6 +494,26 @@ return function(ctx)
       raises = "jl%.plan step 1: plan: the linear weight must be %(2, 3%), got %(2, 4%)"},
     {"jl.plan: unknown step", function() return jl.plan(3, {{"gelu"}}) end,
       raises = "step 1: unknown step 'gelu' %(linear, affine, relu, sigmoid, tanh, softmax%)"},
+    -- ------------------------------------------------------------ predict
+    {"predict.file: a checkpoint without spec.inputs", function()
+      return predict.file(no_inputs_ckpt, atlas, ctx.path("scores1.csv"))
+    end, returns = P(no_inputs_ckpt) .. " records no inputs %(spec%.inputs%)"},
+    {"predict.file: a checkpoint without a model spec", function()
+      return predict.file(good_ckpt, atlas, ctx.path("scores2.csv"))
+    end, returns = P(good_ckpt) .. " records no model spec"},
+    {"predict.file: a missing jet file", function()
+      return predict.file(flat_ckpt, missing, ctx.path("scores3.csv"))
+    end, returns = "cannot open " .. P(missing)},
+    {"predict.file: an output neither .csv nor .h5", function()
+      return predict.file(flat_ckpt, atlas, ctx.path("scores.json"))
+    end, returns = "scores%.json: the output must end in %.csv or %.h5"},
+    {"predict.file: an output in a missing folder", function()
+      return predict.file(flat_ckpt, atlas, missing .. "/scores.csv")
+    end, returns = "cannot write " .. P(missing) .. "/scores%.csv"},
+    {"predict.file: batch 0", function() return predict.file(flat_ckpt, atlas, ctx.path("s.csv"), {batch = 0}) end,
+      raises = "predict%.file: batch must be an integer >= 1"},
+    {"predict.chunks: unknown inputs kind", function() return predict.chunks(atlas, {kind = "image"}) end,
+      returns = "unknown inputs kind 'image' %(one of flat, padded, ragged, lund%)"},
     {"literal.decode: truncated text", function() return literal.decode("{a = ", "config") end, returns = "config:1: unexpected symbol"},
     {"json.decode: truncated text", function() return json.decode("{\"a\": ") end, returns = "json: unexpected end of text at byte 7"},
   }
