@@ -181,8 +181,11 @@ function X.lund_source(view, o)
   local jets = jets_read[view][c] or read_rows(view.path, view:jets(), c)
   jets_read[view][c] = jets
   return setmetatable({features = o.features or 5, batch_size = o.batch_size or 256, shuffle = o.shuffle or false,
-    device = o.device, jets = jets}, LundSource)
+    device = o.device, jets = jets, constituents = c}, LundSource)
 end
+
+--- source:inputs() → what its batches give the model (jetlab.predict's spec.inputs; train.fit records it).
+function LundSource:inputs() return {kind = "lund", features = self.features, max_constituents = self.constituents} end
 
 function LundSource:num_batches() return (self.jets.n + self.batch_size - 1) // self.batch_size end
 function LundSource:size() return self.jets.n end

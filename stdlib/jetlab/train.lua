@@ -6,6 +6,7 @@
 --                             schedule = sched, checkpoint_dir = "results/run1", early_stop = 5}
 --   print(history[#history].val_auc, history.best_epoch, history.best_path)
 --   local scores, labels, weights = train.predict(net, test_data)   -- P(signal), 1..2
+--   local s = train.predict("results/run1/best.h5", "test.h5", {out = "scores.csv"})  -- a file (jetlab.predict)
 --
 -- BATCH CONTRACT (what data sources produce). A batch is a table
 --   x         the model's input: a tensor (B, ...) or anything its forward
@@ -45,6 +46,12 @@
 --               last.h5 (and interrupted.h5, below) also hold the training state
 --               that resume needs
 --   config, extra   stored in every checkpoint (extra: e.g. standardisation statistics)
+--   inputs      what the model reads (jetlab.predict's spec.inputs: {kind = "flat" |
+--               "padded" | "ragged" | "lund", max_constituents =, standardize =,
+--               degrade =, features =}); default: the training source's own
+--               description, train:inputs() (data views and experiments/common.lua's
+--               Lund source have one). Every checkpoint then holds spec = {model =
+--               model.spec, inputs =}, so `jetlab predict` can score files with it
 --   early_stop  patience: stop after that many epochs without improving the metric
 --   clip_grad_norm  max global gradient norm (optim.clip_grad_norm) before each step
 --   seed        jl.manual_seed(seed) first: the same seed repeats a CPU run bit for bit
@@ -102,6 +109,7 @@ local loss_lib = require "jetlab.loss"
 local metrics = require "jetlab.metrics"
 local optim = require "jetlab.optim"
 local options = require "jetlab.options"
+local progress = require "jetlab.progress"
 
 local train = {}
 
@@ -180,7 +188,19 @@ end
 
 --- train.predict(model, data) → scores (N) = softmax probability of class 2
 --- (signal), labels (N), weights (N) or nil; in eval mode, under no_grad.
-function train.predict(model, data)
+--- train.predict(checkpoint_path | model, "jets.h5", {out =, batch =, inputs =, ...})
+--- → summary | nil, message: a whole jet file, streamed, scores written to out
+--- (jetlab.predict.file, behind `jetlab predict`).
+function train.predict(model, data, opts)
+  if type(data) == "string" then
+    opts = opts or {}
+    local rest = {}
+    for k, v in pairs(opts) do
+      if k ~= "out" then rest[k] = v end
+    end
+    if type(opts.out) ~= "string" then error("train.predict: a jet file needs {out = path.csv | path.h5}", 2) end
+    return require("jetlab.predict").file(model, data, opts.out, rest)
+  end
   local logits, labels, weights = forward_all(model, data)
   return signal_scores(logits, "train.predict"), labels, weights
 end
@@ -205,13 +225,6 @@ end
 
 -- ----------------------------------------------------------------- logging
 
-local function clock_str(seconds)
-  seconds = math.floor(seconds + 0.5)
-  local h, m, s = seconds // 3600, seconds // 60 % 60, seconds % 60
-  if h > 0 then return string.format("%d:%02d:%02d", h, m, s) end
-  return string.format("%d:%02d", m, s)
-end
-
 -- A progress line redrawn in place on a terminal, at most 10 times a second.
 local function progress_bar(epoch, epochs, total)
   local last = -math.huge
@@ -228,7 +241,7 @@ local function progress_bar(epoch, epochs, total)
         local width, done = 24, math.min(b / total, 1)
         local fill = math.floor(done * width)
         bar = string.format("%d/%d [%s%s] ", b, total, string.rep("=", fill), string.rep(" ", width - fill))
-        if b > 0 then eta = "  ETA " .. clock_str(elapsed * (total - b) / b) end
+        if b > 0 then eta = "  ETA " .. progress.clock(elapsed * (total - b) / b) end
       else
         bar = string.format("%d ", b)
       end
@@ -261,7 +274,7 @@ local FIT_OPTIONS = {
   loss = OPTIONAL, teacher = OPTIONAL, val = OPTIONAL, val_loss = OPTIONAL, schedule = OPTIONAL,
   metric = OPTIONAL, checkpoint_dir = OPTIONAL, config = OPTIONAL, extra = OPTIONAL,
   early_stop = OPTIONAL, clip_grad_norm = OPTIONAL, seed = OPTIONAL, on_epoch = OPTIONAL, log = true,
-  resume = OPTIONAL, nan_guard = true, resume_command = OPTIONAL, profile = OPTIONAL,
+  resume = OPTIONAL, nan_guard = true, resume_command = OPTIONAL, profile = OPTIONAL, inputs = OPTIONAL,
 }
 
 local TRAIN_STATE_VERSION = 1
@@ -407,6 +420,16 @@ local Interrupted = {__tostring = function(e) return e.message end}
 --- after saving interrupted.h5 on SIGINT/SIGTERM.
 function train.is_interruption(err) return getmetatable(err) == Interrupted end
 
+-- The checkpoints' spec: the model's and what it reads (o.inputs, else the training source's :inputs()).
+local function checkpoint_spec(o)
+  local inputs = o.inputs
+  if inputs == nil and type(o.train) == "table" and type(o.train.inputs) == "function" then
+    inputs = o.train:inputs()
+  end
+  if o.model.spec == nil and inputs == nil then return nil end
+  return {model = o.model.spec, inputs = inputs}
+end
+
 -- Sets jl's generator to a saved {seed, counter}.
 local function set_rng(s) jl.set_rng_state(s[1], s[2]) end
 local function get_rng() return {jl.rng_state()} end
@@ -424,7 +447,7 @@ function train.fit(opts)
   if metric:match("^val_") and not o.val then error("train.fit: metric '" .. metric .. "' needs val data", 2) end
   local lower_is_better = metric:match("loss$") ~= nil
   local emit = type(o.log) == "function" and o.log or (o.log and print or nil)
-  local show_bar = o.log == true and jl.isatty(1) and os.getenv("JETLAB_PROGRESS") ~= "0"
+  local show_bar = o.log == true and progress.enabled()
   o.guard = o.nan_guard ~= false and guarded_params(o) or nil
   if o.seed then jl.manual_seed(o.seed) end
   if o.teacher then o.teacher:eval() end
@@ -491,10 +514,11 @@ function train.fit(opts)
       stopped_early = run.stop_early,
     }
   end
+  local spec = checkpoint_spec(o)
   local function save(name, epoch, resumable)
     local path = o.checkpoint_dir .. "/" .. name
     local ok, err = ckpt.save(path, {model = o.model, optimizer = o.optimizer, epoch = epoch,
-      config = o.config, extra = o.extra, train_state = resumable and train_state() or nil})
+      config = o.config, extra = o.extra, spec = spec, train_state = resumable and train_state() or nil})
     if not ok then error("train: " .. err, 0) end
     return path
   end
