@@ -31,16 +31,16 @@
  * subtree of j2. A jet of n constituents gives n - 1 nodes (0 for n <= 1).
  *
  * --- node features (y = rapidity, phi = azimuth in [0, 2pi), jl_p4_rap/phi) ---
- *   Delta = sqrt(dy^2 + dphi^2),  dy = y1 - y2,  dphi = |phi1 - phi2| folded into [0, pi]
- *           (FastJet's j1.delta_R(j2))
+ * The conventions of the LundNet authors (fdreyer/LundNet JetTree.py), whose
+ * published models read these features:
+ *   Delta = max(JL_LUND_DELTA_MIN, sqrt(dy^2 + dphi^2)),  dy = y1 - y2,  dphi = |phi1 - phi2|
+ *           folded into [0, pi] (FastJet's j1.delta_R(j2), floored at 1e-6)
  *   z     = pt2 / (pt1 + pt2)
  *   kt    = pt2 * Delta
- *   m     = sqrt(max(m^2(j1 + j2), 0))            (the mass of P)
- *   psi   = atan((y2 - y1) / (phi2 - phi1)), the phi difference wrapped into (-pi, pi];
- *           +-pi/2 (the sign of y2 - y1) when phi2 == phi1, and 0 when both differences are 0
- *   ln x  = log(max(x, JL_LUND_TINY)) for x = z, Delta, m, kt: every feature is
- *           finite (m = 0 from m^2 <= 0 round-off, or Delta = 0 for exactly collinear
- *           constituents, would otherwise give -inf).
+ *   ln m  = 1/2 ln |m^2(j1 + j2)|                 (the mass of P; |m^2| floored at JL_LUND_TINY^2)
+ *   psi   = atan((y1 - y2) / (phi1 - phi2)) with FastJet's phi in [0, 2pi) NOT wrapped
+ *           (a pair across phi = 0 has a phi difference near +-2pi); 0 when phi1 == phi2
+ *   ln x  = log(max(x, JL_LUND_TINY)) for x = z, kt: every feature is finite.
  * LundNet5 rows: [ln z, ln Delta, psi, ln m, ln kt]; LundNet3 rows: [ln z, ln Delta, ln kt].
  * GeV in, so m and kt are in GeV.
  *
@@ -64,7 +64,9 @@
  *                             edge_offsets[offsets[b]] .. edge_offsets[offsets[b+1]]-1
  *   edge_offsets (N + 1) i64  CSR over dst (src is the neighbour list, as jl_knn's nbr)
  *   n_constituents (B) i64    constituents of each jet (pt > 0 ones for ATLAS input)
- * An empty jet (n <= 1 constituent, or everything cut) has no nodes and no edges.
+ * A jet without a declustering (n <= 1 constituent, or everything cut) is one node
+ * of zeros (parent -1, no edges), as in the LundNet authors' graphs (JetTree.state);
+ * jl_lund_decluster gives 0 nodes for it.
  * For LundNet's message passing, theta(x_dst - x_src) + phi(x_src) averaged over
  * the edges into each node: gather rows src and dst, then a segment mean over
  * edge_offsets (every node but a lone root has at least one incoming edge); the
@@ -85,8 +87,11 @@
 #define JL_LUND_R 1000.0
 /* Floor of the arguments of the logarithms (see "node features"). */
 #define JL_LUND_TINY 1e-12
+#define JL_LUND_DELTA_MIN 1e-6
 /* The most nodes a jet of n constituents gives. */
 #define JL_LUND_MAX_NODES(n) ((n) > 1 ? (n) - 1 : 0)
+/* Nodes of a jet of n constituents in a graph batch, at most: one more than none. */
+#define JL_LUND_GRAPH_NODES(n) ((n) > 2 ? (n) - 1 : 1)
 
 typedef struct jl_lund_opts {
     int features;     /* 5 (LundNet5) or 3 (LundNet3); 0 means 5. Graphs only */

@@ -5,7 +5,7 @@
  * as there and in FastJet.
  *
  * A batch is built in three passes over the jets: (0) count each jet's
- * constituents, which bounds its nodes (n - 1); (1) decluster every jet, its
+ * constituents, which bounds its nodes (n - 1, at least 1); (1) decluster every jet, its
  * feature rows and local parents written at the bound's offsets, straight into
  * the output tensors; (2) when cuts (or a degenerate jet) left fewer nodes
  * than the bound, move the rows to their final offsets, then turn parents
@@ -273,24 +273,24 @@ static int ca_cluster(ca_work *w, const jl_p4 *in, int n, int *root)
 
 static double ln_floor(double x) { return log(x > JL_LUND_TINY ? x : JL_LUND_TINY); }
 
-/* The features of the declustering of pseudojet k into j1 (harder) and j2. */
+/* The features of the declustering of pseudojet k into j1 (harder) and j2, in the
+ * LundNet authors' conventions (jl_lund.h). */
 static jl_lund_node node_of(const ca_work *w, int k, int j1, int j2)
 {
     double pt1 = sqrt(w->pt2[j1]), pt2 = sqrt(w->pt2[j2]);
     double dy = w->y[j2] - w->y[j1];
-    double dphi = w->phi[j2] - w->phi[j1]; /* in (-2pi, 2pi), wrapped into (-pi, pi] */
-    if (dphi > JL_PI)
-        dphi -= JL_TWOPI;
-    else if (dphi <= -JL_PI)
-        dphi += JL_TWOPI;
+    double raw_dphi = w->phi[j2] - w->phi[j1]; /* in (-2pi, 2pi): psi uses it unwrapped */
+    double dphi = raw_dphi > JL_PI ? raw_dphi - JL_TWOPI : raw_dphi <= -JL_PI ? raw_dphi + JL_TWOPI : raw_dphi;
     double delta = sqrt(dy * dy + dphi * dphi);
-    double psi = dphi != 0.0 ? atan(dy / dphi) : dy == 0.0 ? 0.0 : copysign(JL_PI / 2, dy);
+    if (delta < JL_LUND_DELTA_MIN)
+        delta = JL_LUND_DELTA_MIN;
+    double m2 = fabs(jl_p4_m2(w->p[k]));
     return (jl_lund_node){
         .parent = -1,
         .ln_z = ln_floor(pt2 / (pt1 + pt2)),
-        .ln_delta = ln_floor(delta),
-        .psi = psi,
-        .ln_m = ln_floor(jl_p4_m(w->p[k])),
+        .ln_delta = log(delta),
+        .psi = raw_dphi != 0.0 ? atan(dy / raw_dphi) : 0.0,
+        .ln_m = 0.5 * ln_floor(m2 > JL_LUND_TINY * JL_LUND_TINY ? m2 : JL_LUND_TINY * JL_LUND_TINY),
         .ln_kt = ln_floor(pt2 * delta),
     };
 }
@@ -467,8 +467,14 @@ static void decluster_body(void *ctx, int64_t begin, int64_t end)
             record_bad(bt, b);
             rc = 0;
         }
-        bt->count[b] = rc;
         int64_t at = bt->bound[b];
+        if (rc == 0) { /* no declustering: one node of zeros, as the LundNet authors' graphs */
+            memset(bt->xb + at * bt->features, 0, (size_t)bt->features * sizeof *bt->xb);
+            bt->pb[at] = -1;
+            bt->count[b] = 1;
+            continue;
+        }
+        bt->count[b] = rc;
         for (int i = 0; i < rc; i++) {
             put_row(bt->xb + (at + i) * bt->features, &w.nodes[i], bt->features);
             bt->pb[at + i] = w.nodes[i].parent;
@@ -574,7 +580,7 @@ static int run_batch(batch *bt, jl_lund_graphs *out)
     }
     bt->bound[0] = 0;
     for (int64_t b = 0; b < B; b++)
-        bt->bound[b + 1] = bt->bound[b] + JL_LUND_MAX_NODES(bt->ncons[b]);
+        bt->bound[b + 1] = bt->bound[b] + JL_LUND_GRAPH_NODES(bt->ncons[b]);
 
     xb = jl_tensor_new(JL_F32, 2, (int64_t[]){bt->bound[B], F}, JL_CPU);
     pb = new_i64(bt->bound[B]);
@@ -603,7 +609,7 @@ static int run_batch(batch *bt, jl_lund_graphs *out)
     }
     g.n_nodes = off[B];
     g.n_edges = ebase[B];
-    if (g.n_nodes == bt->bound[B]) { /* every jet has its n - 1 nodes: already in place */
+    if (g.n_nodes == bt->bound[B]) { /* every jet has its bound of nodes: already in place */
         g.x = xb;
         g.parent = pb;
         xb = pb = NULL;

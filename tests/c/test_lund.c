@@ -118,22 +118,26 @@ Test(lund, degenerate_jets)
     cr_assert_eq(jl_lund_decluster(NULL, 0, &(jl_lund_opts){0}, NULL), 0);
     jl_p4 one = ptyphi(5, 1, 2);
     cr_assert_eq(jl_lund_decluster(&one, 1, &(jl_lund_opts){0}, nd), 0);
-    /* two equal four-vectors: Delta = 0 and kt = 0 floor their logarithms, psi = 0,
+    /* two equal four-vectors: Delta floored at 1e-6 (also in kt), psi = 0,
      * z = 1/2 (the first is j1 on the pt tie), m ~ 0 stays finite */
     jl_p4 two[2] = {ptyphi(5, 1, 2), ptyphi(5, 1, 2)};
     cr_assert_eq(jl_lund_decluster(two, 2, &(jl_lund_opts){0}, nd), 1);
-    assert_node(&nd[0], -1, log(0.5), log(JL_LUND_TINY), 0, nd[0].ln_m, log(JL_LUND_TINY),
+    assert_node(&nd[0], -1, log(0.5), log(JL_LUND_DELTA_MIN), 0, nd[0].ln_m, log(5 * JL_LUND_DELTA_MIN),
                 "collinear pair");
     cr_assert(isfinite(nd[0].ln_m) && nd[0].ln_m < -5, "m ~ 0: ln m floored or tiny, finite");
-    /* same phi, different y: psi = +pi/2 */
+    /* same phi, different y: psi = 0, as the authors' ZeroDivisionError branch */
     jl_p4 up[2] = {ptyphi(5, 0, 0), ptyphi(3, 0.2, 0)};
     cr_assert_eq(jl_lund_decluster(up, 2, &(jl_lund_opts){0}, nd), 1);
-    cr_assert_eq(nd[0].psi, PI / 2);
-    /* phi difference across the 2pi wrap is the short way */
+    cr_assert_eq(nd[0].psi, 0.0);
+    /* across phi = 0: Delta the short way (delta_R), psi from the unwrapped phi difference */
     jl_p4 wrap[2] = {ptyphi(5, 0, 0.05), ptyphi(3, 0.1, 2 * PI - 0.05)};
     cr_assert_eq(jl_lund_decluster(wrap, 2, &(jl_lund_opts){0}, nd), 1);
     cr_assert(fabs(nd[0].ln_delta - log(hypot(0.1, 0.1))) < 1e-12);
-    cr_assert(fabs(nd[0].psi - atan(0.1 / -0.1)) < 1e-12, "dphi = -0.1 after wrapping");
+    cr_assert(fabs(nd[0].psi - atan(-0.1 / (0.1 - 2 * PI))) < 1e-12, "phi difference 0.1 - 2pi, not wrapped");
+    /* ln m = 1/2 ln |m^2|: a pair with m^2 < 0 from a space-like constituent stays finite */
+    jl_p4 spacelike[2] = {{3, 0, 0, 2}, {0, 3, 0, 2}};
+    cr_assert_eq(jl_lund_decluster(spacelike, 2, &(jl_lund_opts){0}, nd), 1);
+    cr_assert(fabs(nd[0].ln_m - 0.5 * log(fabs(16.0 - 18.0))) < 1e-12, "ln m = %g", nd[0].ln_m);
 }
 
 Test(lund, errors)
@@ -179,12 +183,14 @@ static void ref_walk(const jl_cluster *c, int k, int parent, const jl_lund_opts 
         b = t;
     }
     jl_p4 j1 = c->p[a], j2 = c->p[b];
-    double dy = jl_p4_rap(j2) - jl_p4_rap(j1), dphi = jl_p4_phi(j2) - jl_p4_phi(j1);
-    dphi = dphi > PI ? dphi - 2 * PI : dphi <= -PI ? dphi + 2 * PI : dphi;
-    double delta = sqrt(dy * dy + dphi * dphi), pt1 = jl_p4_pt(j1), pt2 = jl_p4_pt(j2);
-    jl_lund_node nd = {parent, ln_floor(pt2 / (pt1 + pt2)), ln_floor(delta),
-                       dphi != 0 ? atan(dy / dphi) : dy == 0 ? 0 : copysign(PI / 2, dy),
-                       ln_floor(jl_p4_m(c->p[k])), ln_floor(pt2 * delta)};
+    /* the LundNet authors' LundCoordinates: Delta floored at 1e-6, psi from the unwrapped
+     * phi difference (0 when it is 0), ln m = 1/2 ln |m^2| */
+    double dy = jl_p4_rap(j2) - jl_p4_rap(j1), raw = jl_p4_phi(j2) - jl_p4_phi(j1);
+    double dphi = raw > PI ? raw - 2 * PI : raw <= -PI ? raw + 2 * PI : raw;
+    double delta = fmax(JL_LUND_DELTA_MIN, sqrt(dy * dy + dphi * dphi)), pt1 = jl_p4_pt(j1), pt2 = jl_p4_pt(j2);
+    double m2 = fabs(jl_p4_m2(c->p[k]));
+    jl_lund_node nd = {parent, ln_floor(pt2 / (pt1 + pt2)), log(delta), raw != 0 ? atan(dy / raw) : 0,
+                       0.5 * log(fmax(m2, JL_LUND_TINY * JL_LUND_TINY)), ln_floor(pt2 * delta)};
     if (o->kt_cut && nd.ln_kt < o->ln_kt_min) {
         ref_walk(c, a, parent, o, out, count);
         return;
@@ -283,6 +289,16 @@ static void check_graphs(const jl_lund_graphs *g, const jl_p4 *p, const int64_t 
         int64_t n = off[b + 1] - off[b];
         cr_assert_eq(nc[b], n);
         int want = jl_lund_decluster(p + off[b], n, o, nd);
+        if (want == 0) { /* no declustering: one node of zeros, no edges */
+            int64_t r = go[b];
+            cr_assert_eq(go[b + 1] - r, 1, "jet %lld: a jet without declustering is one node", (long long)b);
+            for (int f = 0; f < F; f++)
+                cr_assert_eq(x[r * F + f], 0.0f, "jet %lld: the lone node is zeros", (long long)b);
+            cr_assert_eq(par[r], -1);
+            cr_assert_eq(eo[r + 1], eo[r], "jet %lld: the lone node has no edges", (long long)b);
+            roots++;
+            continue;
+        }
         cr_assert_eq(go[b + 1] - go[b], want, "jet %lld: %lld nodes, want %d", (long long)b,
                      (long long)(go[b + 1] - go[b]), want);
         for (int i = 0; i < want; i++) {
@@ -339,11 +355,11 @@ Test(lund, graph_batch_layout)
         check_graphs(&g, p, off, B, &opts[k]);
         int64_t bound = 0;
         for (int64_t b = 0; b < B; b++)
-            bound += off[b + 1] - off[b] > 1 ? off[b + 1] - off[b] - 1 : 0;
+            bound += JL_LUND_GRAPH_NODES(off[b + 1] - off[b]);
         if (opts[k].kt_cut)
             cr_assert(g.n_nodes > 0 && g.n_nodes < bound, "the cut drops some nodes, not all");
         else
-            cr_assert_eq(g.n_nodes, bound, "n - 1 nodes per jet (0 for sizes 0 and 1)");
+            cr_assert_eq(g.n_nodes, bound, "n - 1 nodes per jet (1, of zeros, for sizes 0, 1 and 2 when cut)");
         jl_lund_graphs_free(&g);
         jl_lund_graphs_free(&g);
         cr_assert_null(g.x);

@@ -42,18 +42,15 @@ static void walk(const PseudoJet &pair, int parent, bool cut, double ln_kt_min, 
         return;
     if (j1.pt2() < j2.pt2())
         std::swap(j1, j2);
-    double delta = j1.delta_R(j2);
-    double dy = j2.rap() - j1.rap(), dphi = j2.phi() - j1.phi();
-    if (dphi > M_PI)
-        dphi -= 2 * M_PI;
-    else if (dphi <= -M_PI)
-        dphi += 2 * M_PI;
+    // the LundNet authors' LundCoordinates (fdreyer/LundNet JetTree.py)
+    double delta = std::max(1e-6, j1.delta_R(j2));
+    double dy = j1.rap() - j2.rap(), dphi = j1.phi() - j2.phi(); // phi in [0, 2pi), not wrapped
     node n;
     n.parent = parent;
     n.lnz = ln_floor(j2.pt() / (j1.pt() + j2.pt()));
-    n.lndelta = ln_floor(delta);
-    n.psi = dphi != 0 ? std::atan(dy / dphi) : dy == 0 ? 0.0 : std::copysign(M_PI / 2, dy);
-    n.lnm = ln_floor(std::sqrt(std::max(pair.m2(), 0.0)));
+    n.lndelta = std::log(delta);
+    n.psi = dphi != 0 ? std::atan(dy / dphi) : 0.0;
+    n.lnm = 0.5 * std::log(std::max(std::fabs(pair.m2()), tiny * tiny));
     n.lnkt = ln_floor(j2.pt() * delta);
     if (cut && n.lnkt < ln_kt_min) {
         walk(j1, parent, cut, ln_kt_min, out);

@@ -119,11 +119,13 @@ T.case("graphs: ln_kt_min prunes and keeps ln kt >= the cut", function()
   check_layout(g, 5)
   T.ok(g.x.shape[1] < all.x.shape[1] and g.x.shape[1] > 0, "fewer nodes, not none")
   for _, row in ipairs(g.x:tolist()) do T.ok(row[5] >= cut - 1e-6, "ln kt above the cut") end
+  -- every node cut: each jet is one node of zeros (the LundNet authors' graphs), no edges
   local none = jl.lund.graphs(b, {ln_kt_min = 100})
-  T.eq(none.x.shape, {0, 5})
-  T.eq(none.offsets:tolist(), {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+  T.eq(none.x.shape, {10, 5})
+  T.eq(none.x:abs():max():item(), 0)
+  T.eq(none.offsets:tolist(), {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10})
   T.eq(none.src.shape, {0})
-  T.eq(none.edge_offsets:tolist(), {0})
+  T.eq(none.edge_offsets:tolist(), {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
 end)
 
 T.case("graphs: ragged four-vectors, empty and one-particle jets", function()
@@ -131,11 +133,13 @@ T.case("graphs: ragged four-vectors, empty and one-particle jets", function()
   local p4 = jl.from({a, bb, c, massless(7, 1, 1), a, bb}, {dtype = "f32"})
   local g = jl.lund.graphs(p4, jl.from({0, 3, 3, 4, 6}, {dtype = "i64"}))
   check_layout(g, 5)
-  T.eq(g.offsets:tolist(), {0, 2, 2, 2, 3})
+  -- the empty and the one-particle jet: one node of zeros each, no edges
+  T.eq(g.offsets:tolist(), {0, 2, 3, 4, 5})
   T.eq(g.n_constituents:tolist(), {3, 0, 1, 2})
-  T.eq(g.parent:tolist(), {0, 1, 0})
+  T.eq(g.parent:tolist(), {0, 1, 0, 0, 0})
   T.eq(g.src:tolist(), {2, 1})
   T.eq(g.dst:tolist(), {1, 2})
+  T.eq(g.x:narrow(1, 3, 2):abs():max():item(), 0)
   -- the same nodes as jl.lund.jet, rounded to f32
   local nodes = jl.lund.jet(jl.from({a, bb, c}, {dtype = "f32"}))
   local x = g.x:tolist()
@@ -144,7 +148,7 @@ T.case("graphs: ragged four-vectors, empty and one-particle jets", function()
   end
   -- i32 offsets work too
   local g32 = jl.lund.graphs(p4, jl.from({0, 3, 3, 4, 6}, {dtype = "i32"}), {features = 3})
-  T.eq(g32.x.shape, {3, 3})
+  T.eq(g32.x.shape, {5, 3})
 end)
 
 T.case("jet: node list by hand, parents 1-based (0 for the root)", function()
