@@ -1,7 +1,9 @@
 /* ops_elementwise.c — unary and broadcasting binary ops, comparisons, where
- * and masked_fill, with their backward rules. */
+ * and masked_fill, with their backward rules. The dtypes each op accepts and
+ * what its backward keeps are jl_ops.def's columns (jl_op_info.h). */
 #include <string.h>
 
+#include "jl_op_info.h"
 #include "jl_ops.h"
 
 /* --- broadcasting ------------------------------------------------------------- */
@@ -74,36 +76,9 @@ static jl_tensor *run_broadcast(jl_op op, jl_dtype out_t, int n, jl_tensor *cons
 }
 
 /* --- unary ops ------------------------------------------------------------------- */
-static bool accepts_integers(jl_op op)
-{
-    switch (op) {
-    case JL_OP_neg: case JL_OP_abs: case JL_OP_relu: case JL_OP_clamp:
-    case JL_OP_affine: case JL_OP_rsub_scalar: case JL_OP_sign:
-        return true;
-    default:
-        return false;
-    }
-}
-
-/* What each backward rule reads: the input a, the output y, or neither. */
-static bool unary_saves_input(jl_op op)
-{
-    switch (op) {
-    case JL_OP_log: case JL_OP_abs: case JL_OP_relu: case JL_OP_pow_scalar:
-    case JL_OP_clamp: case JL_OP_rdiv_scalar:
-        return true;
-    default:
-        return false;
-    }
-}
-
-static bool unary_saves_output(jl_op op)
-{
-    return op == JL_OP_exp || op == JL_OP_sqrt || op == JL_OP_sigmoid || op == JL_OP_tanh || op == JL_OP_rdiv_scalar;
-}
-
 /* d out / d a as a tensor product with g; node->s holds the op's scalars,
- * i[1] / i[2] the saved slots of the input a and the output y (-1 when not saved). */
+ * i[1] / i[2] the saved slots of the input a and the output y (-1 when not
+ * saved; what each op keeps is its saves column in jl_ops.def). */
 static int unary_backward(jl_node *node, jl_tensor *g, jl_tensor **grads)
 {
     jl_op op = (jl_op)node->i[0];
@@ -152,7 +127,7 @@ static int unary_backward(jl_node *node, jl_tensor *g, jl_tensor **grads)
 
 jl_tensor *jl_unary(jl_op op, jl_tensor *a, double s0, double s1)
 {
-    if (a->dtype != JL_F32 && !(accepts_integers(op) && a->dtype != JL_U8)) {
+    if (!jl_op_takes(op, a->dtype)) {
         JL_FAIL("%s: needs an f32 tensor, got %s %s", jl_op_name(op), jl_dtype_name(a->dtype), jl_shape_str(a));
         return NULL;
     }
@@ -172,8 +147,8 @@ jl_tensor *jl_unary(jl_op op, jl_tensor *a, double s0, double s1)
         node->i[0] = op;
         node->s[0] = s0;
         node->s[1] = s1;
-        node->i[1] = unary_saves_input(op) ? jl_node_save(node, a) : -1;
-        node->i[2] = unary_saves_output(op) ? jl_node_save(node, out) : -1;
+        node->i[1] = jl_op_saves(op) & JL_SAVES_A ? jl_node_save(node, a) : -1;
+        node->i[2] = jl_op_saves(op) & JL_SAVES_Y ? jl_node_save(node, out) : -1;
         jl_attach(out, node);
     }
     return out;
@@ -275,25 +250,24 @@ static int check_same_dtype(const char *op, const jl_tensor *a, const jl_tensor 
 jl_tensor *jl_binary(jl_op op, jl_tensor *a, jl_tensor *b)
 {
     if (check_same_dtype(jl_op_name(op), a, b)) return NULL;
-    if (a->dtype == JL_U8 || (op == JL_OP_pow && a->dtype != JL_F32)) {
+    if (!jl_op_takes(op, a->dtype)) {
         JL_FAIL("%s: not defined for %s tensors", jl_op_name(op), jl_dtype_name(a->dtype));
         return NULL;
     }
     jl_tensor *in[2] = {a, b};
     jl_tensor *out = run_broadcast(op, a->dtype, 2, in, 0, 0);
     if (!out) return NULL;
-    bool differentiable = op <= JL_OP_minimum && op >= JL_OP_add;
-    if (a->dtype == JL_F32 && differentiable && jl_needs_graph(2, in)) {
+    unsigned saves = jl_op_saves(op);
+    if (a->dtype == JL_F32 && (saves & JL_SAVES_RULE) && jl_needs_graph(2, in)) {
         jl_node *node = jl_node_new(jl_op_name(op), binary_backward, 2, in);
         if (!node) {
             jl_release(out);
             return NULL;
         }
         node->i[0] = op;
-        bool arith = op == JL_OP_add || op == JL_OP_sub;
-        node->i[1] = !arith && op != JL_OP_div ? jl_node_save(node, a) : -1;
-        node->i[2] = !arith ? jl_node_save(node, b) : -1;
-        node->i[3] = op == JL_OP_div || op == JL_OP_pow ? jl_node_save(node, out) : -1;
+        node->i[1] = saves & JL_SAVES_A ? jl_node_save(node, a) : -1;
+        node->i[2] = saves & JL_SAVES_B ? jl_node_save(node, b) : -1;
+        node->i[3] = saves & JL_SAVES_Y ? jl_node_save(node, out) : -1;
         jl_attach(out, node);
     }
     return out;
@@ -309,7 +283,7 @@ jl_tensor *jl_minimum(jl_tensor *a, jl_tensor *b) { return jl_binary(JL_OP_minim
 
 jl_tensor *jl_compare(jl_op op, jl_tensor *a, jl_tensor *b)
 {
-    if (op < JL_OP_eq || op > JL_OP_ge) {
+    if (jl_op_kind_of(op) != JL_KIND_COMPARE) {
         JL_FAIL("compare: %s is not a comparison", jl_op_name(op));
         return NULL;
     }

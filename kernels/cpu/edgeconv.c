@@ -26,6 +26,7 @@
 #include <stdlib.h>
 
 #include "cpu_kernels.h"
+#include "jl_formulas.h"
 
 #define MAX_CHUNKS 256
 
@@ -142,12 +143,12 @@ static inline void bnr_row_forward(const float *restrict x, const float *restric
     if (accumulate) {
         for (int64_t f = 0; f < C; f++) {
             float u = alpha[f] * (x[f] - mean[f]) + beta[f];
-            o[f] += u > 0.0f ? u : 0.0f;
+            o[f] += jl_f32_relu(u, 0, 0);
         }
     } else {
         for (int64_t f = 0; f < C; f++) {
             float u = alpha[f] * (x[f] - mean[f]) + beta[f];
-            o[f] = u > 0.0f ? u : 0.0f;
+            o[f] = jl_f32_relu(u, 0, 0);
         }
     }
 }

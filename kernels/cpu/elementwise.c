@@ -1,10 +1,13 @@
 /* elementwise.c — CPU unary, binary, comparison, where and masked_fill
- * kernels, plus the elementwise backward helpers. f32 has tight loops the
- * compiler vectorises (contiguous runs are specialised); integer dtypes go
- * through double, exact for |values| < 2^53. */
+ * kernels, plus the elementwise backward helpers, with the formulas of
+ * jl_formulas.h; the switches and the slots are generated from jl_ops.def.
+ * f32 has tight loops the compiler vectorises (contiguous runs are
+ * specialised); integer dtypes go through double, exact for |values| < 2^53. */
 #include <math.h>
 
 #include "cpu_kernels.h"
+#include "jl_formulas.h"
+#include "jl_op_info.h"
 
 typedef struct {
     jl_op op;
@@ -54,44 +57,25 @@ static inline void store(const jl_view *v, int64_t i, double x)
     }
 }
 
+/* The f64 formula of op, for the integer dtypes. */
 static double unary_scalar(jl_op op, double x, double s0, double s1)
 {
     switch (op) {
-    case JL_OP_neg: return -x;
-    case JL_OP_exp: return exp(x);
-    case JL_OP_log: return log(x);
-    case JL_OP_sqrt: return sqrt(x);
-    case JL_OP_abs: return fabs(x);
-    case JL_OP_relu: return x > 0 ? x : 0;
-    case JL_OP_sigmoid: return 1 / (1 + exp(-x));
-    case JL_OP_tanh: return tanh(x);
-    case JL_OP_pow_scalar: return pow(x, s0);
-    case JL_OP_clamp: return x < s0 ? s0 : (x > s1 ? s1 : x);
-    case JL_OP_affine: return x * s0 + s1;
-    case JL_OP_rsub_scalar: return s0 - x;
-    case JL_OP_rdiv_scalar: return s0 / x;
-    case JL_OP_sign: return (x > 0) - (x < 0);
+#define JL_OP(name, kind, ...) JL_EW_##kind(case JL_OP_##name: return jl_f64_##name(x, s0, s1);, , )
+#include "jl_ops.def"
+#undef JL_OP
     default: return NAN;
     }
 }
 
-static double binary_scalar(jl_op op, double x, double y, double s0)
+static double binary_scalar(jl_op op, double x, double y, double s0, double s1)
 {
     switch (op) {
-    case JL_OP_add: return x + y;
-    case JL_OP_sub: return x - y;
-    case JL_OP_mul: return x * y;
-    case JL_OP_div: return x / y;
-    case JL_OP_pow: return pow(x, y);
-    case JL_OP_maximum: return x > y || x != x ? x : y;
-    case JL_OP_minimum: return x < y || x != x ? x : y;
-    case JL_OP_eq: return x == y;
-    case JL_OP_ne: return x != y;
-    case JL_OP_lt: return x < y;
-    case JL_OP_le: return x <= y;
-    case JL_OP_gt: return x > y;
-    case JL_OP_ge: return x >= y;
-    case JL_OP_masked_fill: return y != 0 ? s0 : x;
+#define F64_CASE(name) case JL_OP_##name: return jl_f64_##name(x, y, s0, s1);
+#define JL_OP(name, kind, ...) JL_EW_##kind(, F64_CASE(name), F64_CASE(name))
+#include "jl_ops.def"
+#undef JL_OP
+#undef F64_CASE
     default: return NAN;
     }
 }
@@ -104,23 +88,9 @@ static void unary_f32(const ew_ctx *c, const int64_t *offs, const int64_t *steps
     int64_t so = steps[0], sa = steps[1];
     float s0 = (float)c->s0, s1 = (float)c->s1;
     switch (c->op) {
-    case JL_OP_neg: LOOP1(-x); break;
-    case JL_OP_exp: LOOP1(expf(x)); break;
-    case JL_OP_log: LOOP1(logf(x)); break;
-    case JL_OP_sqrt: LOOP1(sqrtf(x)); break;
-    case JL_OP_abs: LOOP1(fabsf(x)); break;
-    case JL_OP_relu: LOOP1(x > 0 ? x : 0.0f); break;
-    case JL_OP_sigmoid: LOOP1(1.0f / (1.0f + expf(-x))); break;
-    case JL_OP_tanh: LOOP1(tanhf(x)); break;
-    case JL_OP_pow_scalar:
-        if (s0 == 2.0f) LOOP1(x * x);
-        else LOOP1(powf(x, s0));
-        break;
-    case JL_OP_clamp: LOOP1(x < s0 ? s0 : (x > s1 ? s1 : x)); break;
-    case JL_OP_affine: LOOP1(x * s0 + s1); break;
-    case JL_OP_rsub_scalar: LOOP1(s0 - x); break;
-    case JL_OP_rdiv_scalar: LOOP1(s0 / x); break;
-    case JL_OP_sign: LOOP1((float)((x > 0) - (x < 0))); break;
+#define JL_OP(name, kind, ...) JL_EW_##kind(case JL_OP_##name: LOOP1(jl_f32_##name(x, s0, s1)); break;, , )
+#include "jl_ops.def"
+#undef JL_OP
     default: break;
     }
 }
@@ -153,17 +123,9 @@ static void binary_f32(const ew_ctx *c, const int64_t *offs, const int64_t *step
     int64_t so = steps[0], sa = steps[1], sb = steps[2];
     float s0 = (float)c->s0, s1 = (float)c->s1;
     switch (c->op) {
-    case JL_OP_add: LOOP2(x + y); break;
-    case JL_OP_sub: LOOP2(x - y); break;
-    case JL_OP_mul: LOOP2(x * y); break;
-    case JL_OP_div: LOOP2(x / y); break;
-    case JL_OP_pow: LOOP2(powf(x, y)); break;
-    case JL_OP_maximum: LOOP2(x > y || x != x ? x : y); break;
-    case JL_OP_minimum: LOOP2(x < y || x != x ? x : y); break;
-    case JL_OP_relu_backward: LOOP2(y > 0 ? x : 0.0f); break;
-    case JL_OP_sigmoid_backward: LOOP2(x * y * (1.0f - y)); break;
-    case JL_OP_tanh_backward: LOOP2(x * (1.0f - y * y)); break;
-    case JL_OP_clamp_backward: LOOP2(y >= s0 && y <= s1 ? x : 0.0f); break;
+#define JL_OP(name, kind, ...) JL_EW_##kind(, case JL_OP_##name: LOOP2(jl_f32_##name(x, y, s0, s1)); break;, )
+#include "jl_ops.def"
+#undef JL_OP
     default: break;
     }
 }
@@ -178,7 +140,7 @@ static void binary_run(void *vctx, const int64_t *offs, const int64_t *steps, in
     for (int64_t i = 0; i < n; i++)
         store(&c->v[0], offs[0] + i * steps[0],
               binary_scalar(c->op, load(&c->v[1], offs[1] + i * steps[1]), load(&c->v[2], offs[2] + i * steps[2]),
-                            c->s0));
+                            c->s0, c->s1));
 }
 
 static int cpu_binary(const jl_kargs *k)
@@ -214,16 +176,10 @@ static int cpu_where(const jl_kargs *k)
     return JL_OK;
 }
 
+/* The slot of every elementwise op of jl_ops.def, by its number of inputs. */
 void jl_cpu_register_elementwise(jl_backend *b)
 {
-    static const jl_op unary[] = {JL_OP_neg, JL_OP_exp, JL_OP_log, JL_OP_sqrt, JL_OP_abs,
-                                  JL_OP_relu, JL_OP_sigmoid, JL_OP_tanh, JL_OP_pow_scalar, JL_OP_clamp,
-                                  JL_OP_affine, JL_OP_rsub_scalar, JL_OP_rdiv_scalar, JL_OP_sign};
-    static const jl_op binary[] = {JL_OP_add, JL_OP_sub, JL_OP_mul, JL_OP_div, JL_OP_pow, JL_OP_maximum,
-                                   JL_OP_minimum, JL_OP_eq, JL_OP_ne, JL_OP_lt, JL_OP_le, JL_OP_gt,
-                                   JL_OP_ge, JL_OP_masked_fill, JL_OP_relu_backward, JL_OP_sigmoid_backward,
-                                   JL_OP_tanh_backward, JL_OP_clamp_backward};
-    for (size_t i = 0; i < sizeof unary / sizeof *unary; i++) b->fn[unary[i]] = cpu_unary;
-    for (size_t i = 0; i < sizeof binary / sizeof *binary; i++) b->fn[binary[i]] = cpu_binary;
-    b->fn[JL_OP_where] = cpu_where;
+    static const jl_kernel_fn by_inputs[4] = {NULL, cpu_unary, cpu_binary, cpu_where};
+    for (int op = 0; op < JL_OP_COUNT; op++)
+        if (jl_op_elementwise_inputs((jl_op)op)) b->fn[op] = by_inputs[jl_op_elementwise_inputs((jl_op)op)];
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cpu_kernels.h"
+#include "jl_formulas.h"
 #include "jl_plan_program.h"
 
 #define PLAN_BLOCK 32
@@ -19,13 +20,13 @@ static void activate(jl_plan_activation a, float *v, int64_t rows, int64_t width
     int64_t n = rows * width;
     switch (a) {
     case JL_PLAN_RELU:
-        for (int64_t i = 0; i < n; i++) v[i] = v[i] > 0 ? v[i] : 0;
+        for (int64_t i = 0; i < n; i++) v[i] = jl_f32_relu(v[i], 0, 0);
         break;
     case JL_PLAN_SIGMOID:
-        for (int64_t i = 0; i < n; i++) v[i] = 1 / (1 + expf(-v[i]));
+        for (int64_t i = 0; i < n; i++) v[i] = jl_f32_sigmoid(v[i], 0, 0);
         break;
     case JL_PLAN_TANH:
-        for (int64_t i = 0; i < n; i++) v[i] = tanhf(v[i]);
+        for (int64_t i = 0; i < n; i++) v[i] = jl_f32_tanh(v[i], 0, 0);
         break;
     case JL_PLAN_SOFTMAX:
         for (int64_t r = 0; r < rows; r++) {

@@ -31,6 +31,7 @@
 #include <cub/device/device_radix_sort.cuh>
 
 #include "cuda_lines.cuh"
+#include "jl_formulas.h"
 
 /* threads per block row along features, and block rows (edges, nodes or segments) */
 #define FEAT_THREADS 32
@@ -250,7 +251,7 @@ __global__ void jl_cuda_bnr_forward_kernel(const float *x, const float *mean, bn
     {
         int64_t j = e % C;
         float d, u = bnr_u(x[e], mean[j], c.alpha[j], c.beta[j], &d);
-        out[e] = u > 0.0f ? u : 0.0f;
+        out[e] = jl_f32_relu(u, 0, 0);
     }
 }
 
@@ -267,7 +268,7 @@ __global__ void jl_cuda_bnr_forward_segments_kernel(const float *x, const float 
             float acc = 0.0f, m = mean[f], alpha = c.alpha[f], beta = c.beta[f], d;
             for (int64_t r = r0; r < r1; r++) {
                 float u = bnr_u(x[r * C + f], m, alpha, beta, &d);
-                acc = __fadd_rn(acc, u > 0.0f ? u : 0.0f);
+                acc = __fadd_rn(acc, jl_f32_relu(u, 0, 0));
             }
             out[s * C + f] = r1 > r0 ? __fmul_rn(acc, inv) : acc;
         }

@@ -1,8 +1,9 @@
 /* elementwise.cu — CUDA unary, binary, comparison, where and masked_fill
  * kernels, plus the elementwise backward helpers.
  *
- * Two paths, both with the CPU backend's formulas:
- *   f32 — unary and binary arithmetic on f32 in float, one kernel per op
+ * Two paths, both with the formulas of jl_formulas.h (as the CPU backend),
+ * their switches and slots generated from jl_ops.def:
+ *   f32 — UNARY and BINARY ops on f32 in float, one kernel per op
  *         (template on the op), with a flat kernel for contiguous views and a
  *         strided one for the rest (broadcast, transposed);
  *   any — every other dtype combination (integers, comparisons into u8,
@@ -13,84 +14,35 @@
 #include <math.h>
 
 #include "cuda_common.cuh"
+#include "jl_formulas.h"
+extern "C" {
+#include "jl_op_info.h"
+}
 
-/* The ops with an f32 kernel, with their number of inputs. */
-#define JL_CUDA_F32_OPS(X)                                                                         \
-    X(neg, 1) X(exp, 1) X(log, 1) X(sqrt, 1) X(abs, 1) X(relu, 1) X(sigmoid, 1) X(tanh, 1)         \
-    X(pow_scalar, 1) X(clamp, 1) X(affine, 1) X(rsub_scalar, 1) X(rdiv_scalar, 1) X(sign, 1)       \
-    X(add, 2) X(sub, 2) X(mul, 2) X(div, 2) X(pow, 2) X(maximum, 2) X(minimum, 2)                  \
-    X(relu_backward, 2) X(sigmoid_backward, 2) X(tanh_backward, 2) X(clamp_backward, 2)
-
-/* The ops only the any-dtype path runs (u8 outputs or u8 masks). */
-#define JL_CUDA_ANY_OPS(X)                                                                         \
-    X(eq, 2) X(ne, 2) X(lt, 2) X(le, 2) X(gt, 2) X(ge, 2) X(masked_fill, 2) X(where, 3)
-
-/* f(x) or f(x, y) in float for op OP (y unused by unary ops) */
+/* f(x) or f(x, y) in float for the UNARY or BINARY op OP (y unused by unary ops) */
 template <int OP>
 static __device__ __forceinline__ float jl_cuda_f32_op(float x, float y, float s0, float s1)
 {
     switch (OP) {
-    case JL_OP_neg: return -x;
-    case JL_OP_exp: return expf(x);
-    case JL_OP_log: return logf(x);
-    case JL_OP_sqrt: return sqrtf(x);
-    case JL_OP_abs: return fabsf(x);
-    case JL_OP_relu: return x > 0 ? x : 0.0f;
-    case JL_OP_sigmoid: return 1.0f / (1.0f + expf(-x));
-    case JL_OP_tanh: return tanhf(x);
-    case JL_OP_pow_scalar: return s0 == 2.0f ? x * x : powf(x, s0);
-    case JL_OP_clamp: return x < s0 ? s0 : (x > s1 ? s1 : x);
-    case JL_OP_affine: return x * s0 + s1;
-    case JL_OP_rsub_scalar: return s0 - x;
-    case JL_OP_rdiv_scalar: return s0 / x;
-    case JL_OP_sign: return (float)((x > 0) - (x < 0));
-    case JL_OP_add: return x + y;
-    case JL_OP_sub: return x - y;
-    case JL_OP_mul: return x * y;
-    case JL_OP_div: return x / y;
-    case JL_OP_pow: return powf(x, y);
-    case JL_OP_maximum: return x > y || x != x ? x : y;
-    case JL_OP_minimum: return x < y || x != x ? x : y;
-    case JL_OP_relu_backward: return y > 0 ? x : 0.0f;
-    case JL_OP_sigmoid_backward: return x * y * (1.0f - y);
-    case JL_OP_tanh_backward: return x * (1.0f - y * y);
-    case JL_OP_clamp_backward: return y >= s0 && y <= s1 ? x : 0.0f;
+#define JL_OP(name, kind, ...)                                                                     \
+    JL_EW_##kind(case JL_OP_##name: return jl_f32_##name(x, s0, s1);,                              \
+                 case JL_OP_##name: return jl_f32_##name(x, y, s0, s1);, )
+#include "jl_ops.def"
+#undef JL_OP
     default: return NAN;
     }
 }
 
-/* The same ops (and comparisons, masked_fill) in double, for the any-dtype path. */
+/* Every elementwise formula but where's in double, for the any-dtype path. */
 static __device__ double jl_cuda_double_op(jl_op op, double x, double y, double s0, double s1)
 {
     switch (op) {
-    case JL_OP_neg: return -x;
-    case JL_OP_exp: return exp(x);
-    case JL_OP_log: return log(x);
-    case JL_OP_sqrt: return sqrt(x);
-    case JL_OP_abs: return fabs(x);
-    case JL_OP_relu: return x > 0 ? x : 0;
-    case JL_OP_sigmoid: return 1 / (1 + exp(-x));
-    case JL_OP_tanh: return tanh(x);
-    case JL_OP_pow_scalar: return pow(x, s0);
-    case JL_OP_clamp: return x < s0 ? s0 : (x > s1 ? s1 : x);
-    case JL_OP_affine: return x * s0 + s1;
-    case JL_OP_rsub_scalar: return s0 - x;
-    case JL_OP_rdiv_scalar: return s0 / x;
-    case JL_OP_sign: return (x > 0) - (x < 0);
-    case JL_OP_add: return x + y;
-    case JL_OP_sub: return x - y;
-    case JL_OP_mul: return x * y;
-    case JL_OP_div: return x / y;
-    case JL_OP_pow: return pow(x, y);
-    case JL_OP_maximum: return x > y || x != x ? x : y;
-    case JL_OP_minimum: return x < y || x != x ? x : y;
-    case JL_OP_eq: return x == y;
-    case JL_OP_ne: return x != y;
-    case JL_OP_lt: return x < y;
-    case JL_OP_le: return x <= y;
-    case JL_OP_gt: return x > y;
-    case JL_OP_ge: return x >= y;
-    case JL_OP_masked_fill: return y != 0 ? s0 : x;
+#define F64_CASE2(name) case JL_OP_##name: return jl_f64_##name(x, y, s0, s1);
+#define JL_OP(name, kind, ...)                                                                     \
+    JL_EW_##kind(case JL_OP_##name: return jl_f64_##name(x, s0, s1);, F64_CASE2(name), F64_CASE2(name))
+#include "jl_ops.def"
+#undef JL_OP
+#undef F64_CASE2
     default: return NAN;
     }
 }
@@ -139,10 +91,11 @@ static int launch_f32(const jl_kargs *k)
 static int run_f32(const jl_kargs *k, int *rc)
 {
     switch (k->op) {
-#define JL_CUDA_F32_CASE(name, nin)                                                                \
-    case JL_OP_##name: *rc = launch_f32<JL_OP_##name, nin>(k); return 0;
-        JL_CUDA_F32_OPS(JL_CUDA_F32_CASE)
-#undef JL_CUDA_F32_CASE
+#define F32_CASE(name, nin) case JL_OP_##name: *rc = launch_f32<JL_OP_##name, nin>(k); return 0;
+#define JL_OP(name, kind, ...) JL_EW_##kind(F32_CASE(name, 1), F32_CASE(name, 2), )
+#include "jl_ops.def"
+#undef JL_OP
+#undef F32_CASE
     default: return 1;
     }
 }
@@ -177,22 +130,10 @@ __global__ void jl_cuda_any_kernel(jl_cuda_geom g, jl_op op, jl_cuda_operand o, 
     }
 }
 
-/* The number of inputs of an op of this file (0 for any other op). */
-static int arity(jl_op op)
-{
-    switch (op) {
-#define JL_CUDA_ARITY_CASE(name, nin) case JL_OP_##name: return nin;
-        JL_CUDA_F32_OPS(JL_CUDA_ARITY_CASE)
-        JL_CUDA_ANY_OPS(JL_CUDA_ARITY_CASE)
-#undef JL_CUDA_ARITY_CASE
-    default: return 0;
-    }
-}
-
 static int run_any(const jl_kargs *k)
 {
     const jl_view views[4] = {k->out, k->a, k->b, k->c};
-    int nin = arity(k->op);
+    int nin = jl_op_elementwise_inputs(k->op);
     jl_cuda_geom g = jl_cuda_geom_build(nin + 1, views);
     jl_cuda_operand o = {k->out.data, k->out.dtype}, a = {k->a.data, k->a.dtype};
     jl_cuda_operand b = {k->b.data, k->b.dtype}, c = {k->c.data, k->c.dtype};
@@ -210,16 +151,15 @@ static int run_any(const jl_kargs *k)
 static int cuda_elementwise(const jl_kargs *k)
 {
     if (jl_view_numel(&k->out) == 0) return JL_OK;
-    bool all_f32 = k->out.dtype == JL_F32 && k->a.dtype == JL_F32 && (arity(k->op) == 1 || k->b.dtype == JL_F32);
+    bool all_f32 = k->out.dtype == JL_F32 && k->a.dtype == JL_F32 && (jl_op_elementwise_inputs(k->op) == 1 || k->b.dtype == JL_F32);
     int rc = JL_OK;
     if (all_f32 && run_f32(k, &rc) == 0) return rc;
     return run_any(k);
 }
 
+/* One slot for every elementwise op of jl_ops.def. */
 void jl_cuda_register_elementwise(jl_backend *b)
 {
-#define JL_CUDA_REGISTER(name, nin) b->fn[JL_OP_##name] = cuda_elementwise;
-    JL_CUDA_F32_OPS(JL_CUDA_REGISTER)
-    JL_CUDA_ANY_OPS(JL_CUDA_REGISTER)
-#undef JL_CUDA_REGISTER
+    for (int op = 0; op < JL_OP_COUNT; op++)
+        if (jl_op_elementwise_inputs((jl_op)op)) b->fn[op] = cuda_elementwise;
 }

@@ -10,6 +10,10 @@
  * compared by max |cuda - cpu| / (1 + |cpu|), everything else exactly; random
  * ops bit for bit (randn within 1 ulp).
  *
+ * tests/c/parity_cases.h names the test that compares each op; a kernel test
+ * (PARITY_TEST) fails when it compares an op listed under another test or
+ * misses one listed for it.
+ *
  * Without a CUDA device every parity test is skipped with "no CUDA device
  * present: parity not verified"; the test that a CUDA tensor then fails with
  * a message naming cuda runs instead.
@@ -20,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parity_cases.h"
 #include "reference.h"
 #ifdef JETLAB_HAVE_CUDA
 #include "cuda_backend.h"
@@ -154,9 +159,46 @@ static jl_view rebased(const parity *p, jl_tensor *const *cu, jl_view v)
     return v;
 }
 
+/* --- which ops each kernel test compares (parity_cases.h) -------------------------------- */
+
+static bool compared[JL_OP_COUNT]; /* ops compared by the running test (a process of its own) */
+
+/* The parity test parity_cases.h lists for op; NULL when none. */
+static const char *listed_test(jl_op op)
+{
+#define LISTED_TEST(name, test) if (op == JL_OP_##name) return #test;
+    PARITY_CASES(LISTED_TEST)
+#undef LISTED_TEST
+    return NULL;
+}
+
+/* Every op parity_cases.h lists for this test was compared. */
+static void assert_listed_ops_compared(const char *test)
+{
+    for (int op = 0; op < JL_OP_COUNT; op++) {
+        const char *listed = listed_test((jl_op)op);
+        cr_assert(!listed || strcmp(listed, test) || compared[op],
+                  "parity_cases.h lists %s under %s, but that test never compared it", jl_op_name((jl_op)op), test);
+    }
+}
+
+/* A kernel parity test: skipped without a device, and checked against parity_cases.h. */
+#define PARITY_TEST(name)                                                                                   \
+    static void name##_cases(void);                                                                         \
+    Test(cuda_parity, name)                                                                                 \
+    {                                                                                                       \
+        require_cuda();                                                                                     \
+        name##_cases();                                                                                     \
+        assert_listed_ops_compared(#name);                                                                  \
+    }                                                                                                       \
+    static void name##_cases(void)
+
 /* Runs p->k on both devices and compares every written buffer; releases p's buffers. */
 static void check_parity(parity *p, const char *what)
 {
+    const char *listed = listed_test(p->k.op), *test = criterion_current_test->name;
+    cr_assert(listed && !strcmp(listed, test), "%s: %s compared in test %s but parity_cases.h lists it under %s",
+              what, jl_op_name(p->k.op), test, listed ? listed : "no test");
     jl_tensor *cu[MAX_BUFS] = {0};
     for (int i = 0; i < MAX_BUFS; i++) {
         if (!p->buf[i]) continue;
@@ -197,6 +239,7 @@ static void check_parity(parity *p, const char *what)
         jl_release(cu[i]);
         jl_release(p->buf[i]);
     }
+    compared[p->k.op] = true;
 }
 
 static parity new_parity(jl_op op, double tol)
@@ -225,9 +268,8 @@ static void bn_backward_common(parity *p, int64_t N, int64_t C, int variant)
 
 /* --- memory ----------------------------------------------------------------------------- */
 
-Test(cuda_parity, copy_strided_broadcast_and_converting)
+PARITY_TEST(copy_strided_broadcast_and_converting)
 {
-    require_cuda();
     static const jl_dtype dtypes[] = {JL_F32, JL_I32, JL_I64, JL_U8};
     for (int from = 0; from < 4; from++) {
         for (int to = 0; to < 4; to++) {
@@ -261,9 +303,8 @@ Test(cuda_parity, copy_strided_broadcast_and_converting)
     check_parity(&p, "copy contiguous");
 }
 
-Test(cuda_parity, fill_and_arange)
+PARITY_TEST(fill_and_arange)
 {
-    require_cuda();
     static const jl_dtype dtypes[] = {JL_F32, JL_I32, JL_I64, JL_U8};
     for (int t = 0; t < 4; t++) {
         /* fill a (6, 4) window of a (6, 10) buffer */
@@ -311,9 +352,8 @@ static void unary_case(jl_op op, jl_dtype dtype, double s0, double s1, bool posi
     }
 }
 
-Test(cuda_parity, unary)
+PARITY_TEST(unary)
 {
-    require_cuda();
     struct { jl_op op; double s0, s1; bool positive, integers; } cases[] = {
         {JL_OP_neg, 0, 0, false, true},          {JL_OP_exp, 0, 0, false, false},
         {JL_OP_log, 0, 0, true, false},          {JL_OP_sqrt, 0, 0, true, false},
@@ -365,9 +405,8 @@ static void binary_case(jl_op op, jl_dtype in_t, jl_dtype out_t, double s0, doub
     }
 }
 
-Test(cuda_parity, binary_compare_and_backward_helpers)
+PARITY_TEST(binary_compare_and_backward_helpers)
 {
-    require_cuda();
     static const jl_op arith[] = {JL_OP_add, JL_OP_sub, JL_OP_mul, JL_OP_div, JL_OP_pow, JL_OP_maximum, JL_OP_minimum};
     for (size_t i = 0; i < sizeof arith / sizeof *arith; i++) {
         binary_case(arith[i], JL_F32, JL_F32, 0, 0);
@@ -389,9 +428,8 @@ Test(cuda_parity, binary_compare_and_backward_helpers)
     binary_case(JL_OP_clamp_backward, JL_F32, JL_F32, -0.5, 0.8);
 }
 
-Test(cuda_parity, where)
+PARITY_TEST(where)
 {
-    require_cuda();
     static const jl_dtype dtypes[] = {JL_F32, JL_I64};
     for (int t = 0; t < 2; t++) {
         /* cond (5, 1) u8, a (5, 7), b (7) all broadcast to out (5, 7) */
@@ -447,9 +485,8 @@ static void reduce_case(jl_op op, jl_dtype in_t, jl_dtype out_t, const int64_t *
     check_parity(&p, what);
 }
 
-Test(cuda_parity, reductions)
+PARITY_TEST(reductions)
 {
-    require_cuda();
     for (size_t i = 0; i < N_REDUCE_SHAPES; i++) {
         const int64_t *s = reduce_shapes[i];
         reduce_case(JL_OP_sum, JL_F32, JL_F32, s, false, 0);
@@ -467,9 +504,8 @@ Test(cuda_parity, reductions)
     }
 }
 
-Test(cuda_parity, softmax_and_backward)
+PARITY_TEST(softmax_and_backward)
 {
-    require_cuda();
     for (size_t i = 0; i < N_REDUCE_SHAPES; i++) {
         const int64_t *s = reduce_shapes[i];
         reduce_case(JL_OP_softmax, JL_F32, JL_F32, s, true, 0);
@@ -507,9 +543,8 @@ static void gemm_case(int64_t batch, int64_t M, int64_t N, int64_t K, bool ta, b
     check_parity(&p, what);
 }
 
-Test(cuda_parity, gemm)
+PARITY_TEST(gemm)
 {
-    require_cuda();
     for (int t = 0; t < 4; t++) {
         bool ta = t & 1, tb = t & 2;
         gemm_case(1, 33, 17, 300, ta, tb, false, 1, 0);
@@ -536,9 +571,8 @@ Test(cuda_parity, gemm)
 
 /* --- indexing ------------------------------------------------------------------------------------ */
 
-Test(cuda_parity, index_select_and_index_add)
+PARITY_TEST(index_select_and_index_add)
 {
-    require_cuda();
     static const jl_dtype dtypes[] = {JL_F32, JL_I32, JL_I64, JL_U8};
     for (int t = 0; t < 4; t++) {
         /* out (3, 10, 4) <- a (3, 7, 4) at idx (10) with repeats, idx read with stride 2 */
@@ -567,9 +601,8 @@ Test(cuda_parity, index_select_and_index_add)
     }
 }
 
-Test(cuda_parity, gather_and_scatter_add)
+PARITY_TEST(gather_and_scatter_add)
 {
-    require_cuda();
     static const jl_dtype dtypes[] = {JL_F32, JL_I32, JL_I64, JL_U8};
     for (int t = 0; t < 4; t++) {
         for (int dim = 0; dim < 3; dim++) {
@@ -610,9 +643,8 @@ Test(cuda_parity, gather_and_scatter_add)
 
 /* --- random ------------------------------------------------------------------------------------- */
 
-Test(cuda_parity, random_ops_draw_the_cpu_numbers)
+PARITY_TEST(random_ops_draw_the_cpu_numbers)
 {
-    require_cuda();
     struct { jl_op op; double s0, s1; } ops[] = {
         {JL_OP_rand, -2, 3},
         {JL_OP_randn, 0.5, 2},
@@ -639,9 +671,8 @@ Test(cuda_parity, random_ops_draw_the_cpu_numbers)
 
 /* --- losses, optimizers, batch norm ------------------------------------------------------------ */
 
-Test(cuda_parity, cross_entropy_forward_and_backward)
+PARITY_TEST(cross_entropy_forward_and_backward)
 {
-    require_cuda();
     for (int backward = 0; backward < 2; backward++) {
         parity p = new_parity(backward ? JL_OP_cross_entropy_backward : JL_OP_cross_entropy, 1e-5);
         p.buf[1] = randn_t(2, (int64_t[]){37, 5}, 100, 3, 0);
@@ -658,9 +689,8 @@ Test(cuda_parity, cross_entropy_forward_and_backward)
     }
 }
 
-Test(cuda_parity, sgd_and_adam_updates)
+PARITY_TEST(sgd_and_adam_updates)
 {
-    require_cuda();
     /* lr, momentum, dampening, weight decay; nesterov, fresh buffer */
     struct { double s[4]; int64_t nesterov, fresh; } sgd[] = {
         {{0.1, 0, 0, 0}, 0, 0}, {{0.1, 0.9, 0.1, 0.01}, 0, 1}, {{0.05, 0.9, 0, 0}, 1, 0},
@@ -720,9 +750,8 @@ static jl_tensor *bn_table(int rows, int64_t C)
     return t;
 }
 
-Test(cuda_parity, batchnorm)
+PARITY_TEST(batchnorm)
 {
-    require_cuda();
     int64_t N = 1000, C = 13;
     parity p = new_parity(JL_OP_batchnorm_stats, 1e-5);
     p.buf[1] = randn_t(2, (int64_t[]){N, C}, 121, 2, 5);
@@ -795,9 +824,8 @@ static void knn_case(int64_t D, int64_t k, int64_t jets, const int64_t *off, int
     check_parity(&p, "knn");
 }
 
-Test(cuda_parity, knn_and_segments)
+PARITY_TEST(knn_and_segments)
 {
-    require_cuda();
     knn_case(3, 4, 5, (int64_t[]){0, 5, 5, 6, 15, 23}, 5); /* an empty and a one-row jet */
     int64_t big[9];
     for (int j = 0; j <= 8; j++) big[j] = 50 * j;
@@ -905,9 +933,8 @@ static void edge_gather_case(int64_t N, int64_t max_deg, int64_t C, bool host, u
     graph_op_parity(JL_OP_edge_gather_backward, g, whole(g), N, 2 * C, eoff, nbr, host, "edge_gather_backward");
 }
 
-Test(cuda_parity, edge_gather_and_backward)
+PARITY_TEST(edge_gather_and_backward)
 {
-    require_cuda();
     for (int host = 0; host < 2; host++) {
         edge_gather_case(9, 5, 5, host, 140);    /* small, nodes without edges */
         edge_gather_case(40, 9, 70, host, 142);  /* more features than a warp */
@@ -918,9 +945,8 @@ Test(cuda_parity, edge_gather_and_backward)
 /* (N, C): one line per channel over many rows; few rows, more channels than a warp */
 static const int64_t bnr_shapes[][2] = {{1000, 13}, {37, 70}};
 
-Test(cuda_parity, bn_relu_forward_plain_and_segment_mean)
+PARITY_TEST(bn_relu_forward_plain_and_segment_mean)
 {
-    require_cuda();
     for (size_t t = 0; t < sizeof bnr_shapes / sizeof *bnr_shapes; t++) {
         int64_t N = bnr_shapes[t][0], C = bnr_shapes[t][1], S;
         for (int segmented = 0; segmented < 3; segmented++) { /* none, on the device, on the host */
@@ -950,9 +976,8 @@ Test(cuda_parity, bn_relu_forward_plain_and_segment_mean)
     }
 }
 
-Test(cuda_parity, bn_relu_backward_plain_and_segment_mean)
+PARITY_TEST(bn_relu_backward_plain_and_segment_mean)
 {
-    require_cuda();
     for (size_t t = 0; t < sizeof bnr_shapes / sizeof *bnr_shapes; t++) {
         int64_t N = bnr_shapes[t][0], C = bnr_shapes[t][1];
         for (int segmented = 0; segmented < 3; segmented++) { /* none, on the device, on the host */
@@ -1288,3 +1313,8 @@ Test(cuda_parity, cuda_tensor_without_a_device_is_an_error_naming_cuda)
     cr_assert(strstr(jl_last_error(), "cuda") != NULL, "message '%s' does not name cuda", jl_last_error());
     jl_release(x);
 }
+
+/* A row of parity_cases.h naming a kernel test that does not exist does not compile. */
+#define LISTED_TEST_EXISTS(name, test) (void)test##_cases;
+static void __attribute__((unused)) listed_tests_exist(void) { PARITY_CASES(LISTED_TEST_EXISTS) }
+#undef LISTED_TEST_EXISTS

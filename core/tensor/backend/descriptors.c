@@ -1,14 +1,7 @@
 /* descriptors.c — names, sizes and geometry of the kernel descriptors of
- * jl_kernel.h: what both core and every backend use to describe an op call. */
+ * jl_kernel.h: what both core and every backend use to describe an op call
+ * (the ops' names and columns are in op_info.c). */
 #include "jl_kernel.h"
-
-static const char *const op_names[JL_OP_COUNT] = {
-#define JL_OP(name, kind, doc) #name,
-#include "jl_ops.def"
-#undef JL_OP
-};
-
-const char *jl_op_name(jl_op op) { return (unsigned)op < JL_OP_COUNT ? op_names[op] : "?"; }
 
 const char *jl_dtype_name(jl_dtype dtype)
 {

@@ -23,7 +23,7 @@ typedef enum { JL_F32 = 0, JL_I32, JL_I64, JL_U8, JL_DTYPE_COUNT } jl_dtype;
 typedef enum { JL_CPU = 0, JL_CUDA, JL_DEVICE_COUNT } jl_device;
 
 typedef enum {
-#define JL_OP(name, kind, doc) JL_OP_##name,
+#define JL_OP(name, ...) JL_OP_##name,
 #include "jl_ops.def"
 #undef JL_OP
     JL_OP_COUNT
