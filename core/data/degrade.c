@@ -52,11 +52,10 @@ int jl_degrade_check(const jl_degrade *d)
         if (st->kind == JL_DEGRADE_SMEAR) {
             if (!(st->sigma_pt >= 0) || !(st->sigma_E >= 0) || !isfinite(st->sigma_pt) ||
                 !isfinite(st->sigma_E))
-                return JL_FAIL("smear: sigmas must be finite and >= 0, got pt = %g, E = %g",
-                               st->sigma_pt, st->sigma_E);
+                return JL_FAIL("smear: sigmas must be finite and >= 0, got pt = %g, E = %g", st->sigma_pt,
+                               st->sigma_E);
         } else if (st->kind == JL_DEGRADE_UNDERSAMPLE) {
-            if (st->keep < 1)
-                return JL_FAIL("undersample: keep must be >= 1, got %lld", (long long)st->keep);
+            if (st->keep < 1) return JL_FAIL("undersample: keep must be >= 1, got %lld", (long long)st->keep);
             if (st->mode != JL_KEEP_HARDEST && st->mode != JL_KEEP_RANDOM)
                 return JL_FAIL("undersample: unknown mode %d", (int)st->mode);
         } else {
@@ -67,8 +66,8 @@ int jl_degrade_check(const jl_degrade *d)
 }
 
 /* One smeared magnitude (see the file comment); which = 0 for pt, 1 for E. */
-static double smear_value(double x, double sigma, bool relative, uint64_t seed, uint64_t jet,
-                          int step, int64_t j, int which)
+static double smear_value(double x, double sigma, bool relative, uint64_t seed, uint64_t jet, int step,
+                          int64_t j, int which)
 {
     double lowest = x * JL_SMEAR_FLOOR, y = lowest;
     if (sigma == 0) return x;
@@ -112,8 +111,8 @@ static int64_t count_real(const float *pt, int64_t c)
     return n;
 }
 
-static void smear_jet(const jl_degrade_step *st, uint64_t seed, int step, uint64_t jet, float *pt,
-                      float *eta, float *phi, float *E, int64_t n)
+static void smear_jet(const jl_degrade_step *st, uint64_t seed, int step, uint64_t jet, float *pt, float *eta,
+                      float *phi, float *E, int64_t n)
 {
     for (int64_t j = 0; j < n; j++) {
         double p = smear_value(pt[j], st->sigma_pt, st->relative, seed, jet, step, j, 0);
@@ -125,8 +124,8 @@ static void smear_jet(const jl_degrade_step *st, uint64_t seed, int step, uint64
     sort_by_pt(pt, eta, phi, E, n);
 }
 
-static void undersample_jet(const jl_degrade_step *st, uint64_t seed, int step, uint64_t jet,
-                            float *pt, float *eta, float *phi, float *E, int64_t n)
+static void undersample_jet(const jl_degrade_step *st, uint64_t seed, int step, uint64_t jet, float *pt,
+                            float *eta, float *phi, float *E, int64_t n)
 {
     if (n <= st->keep) return;
     int64_t kept = st->keep;
@@ -152,8 +151,7 @@ static void undersample_jet(const jl_degrade_step *st, uint64_t seed, int step, 
     memset(E + kept, 0, rest);
 }
 
-void jl_degrade_jet(const jl_degrade *d, uint64_t jet, float *pt, float *eta, float *phi, float *E,
-                    int64_t c)
+void jl_degrade_jet(const jl_degrade *d, uint64_t jet, float *pt, float *eta, float *phi, float *E, int64_t c)
 {
     for (int s = 0; s < d->n_steps; s++) {
         const jl_degrade_step *st = &d->step[s];
@@ -179,17 +177,17 @@ static void degrade_body(void *arg, int64_t begin, int64_t end)
     }
 }
 
-int jl_degrade_apply(const jl_degrade *d, jl_tensor *pt, jl_tensor *eta, jl_tensor *phi,
-                     jl_tensor *E, jl_tensor *jets, bool serial)
+int jl_degrade_apply(const jl_degrade *d, jl_tensor *pt, jl_tensor *eta, jl_tensor *phi, jl_tensor *E,
+                     jl_tensor *jets, bool serial)
 {
     int rc = jl_jets_check_args("degrade", pt, eta, phi, E);
     if (rc != JL_OK) return rc;
     if ((rc = jl_degrade_check(d)) != JL_OK) return rc;
     int64_t n = pt->shape[0];
-    if (jets->dtype != JL_I64 || jl_device_of(jets) != JL_CPU || !jl_is_contiguous(jets) ||
-        jets->ndim != 1 || jets->shape[0] != n)
-        return JL_FAIL("degrade: jets must be a contiguous i64 CPU tensor (%lld), got %s %s",
-                       (long long)n, jl_dtype_name(jets->dtype), jl_shape_str(jets));
+    if (jets->dtype != JL_I64 || jl_device_of(jets) != JL_CPU || !jl_is_contiguous(jets) || jets->ndim != 1 ||
+        jets->shape[0] != n)
+        return JL_FAIL("degrade: jets must be a contiguous i64 CPU tensor (%lld), got %s %s", (long long)n,
+                       jl_dtype_name(jets->dtype), jl_shape_str(jets));
     degrade_ctx g = {d, jl_data(pt), jl_data(eta), jl_data(phi), jl_data(E), jl_data(jets), pt->shape[1]};
     if (serial) degrade_body(&g, 0, n);
     else jl_parallel_for(n, JL_GRAIN_ELEMENTS / (g.c * 16 + 1) + 1, degrade_body, &g);

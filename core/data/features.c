@@ -28,8 +28,8 @@ static double wrap_phi(double x)
  * and zero rows for padding (rows (cm, 7)); otherwise the real constituents'
  * rows one after the other. coords (same rows, 2) or NULL gets raw eta', phi'
  * (padded: zero for padding). Returns the number of real constituents. */
-static int64_t jet_rows(const float *pt, const float *eta, const float *phi, const float *E,
-                        int64_t cm, const jl_standardize *s, bool padded, float *rows, float *coords)
+static int64_t jet_rows(const float *pt, const float *eta, const float *phi, const float *E, int64_t cm,
+                        const jl_standardize *s, bool padded, float *rows, float *coords)
 {
     double spt = 0, sE = 0;
     for (int64_t j = 0; j < cm; j++) {
@@ -65,8 +65,7 @@ static int64_t jet_rows(const float *pt, const float *eta, const float *phi, con
             er, pr, log(pt[j]), log(E[j]), log(pt[j] / spt), log(E[j] / sE), sqrt(er * er + pr * pr),
         };
         float *row = rows + at * JL_FEATURES;
-        for (int k = 0; k < JL_FEATURES; k++)
-            row[k] = (float)(s ? (f[k] - s->mean[k]) / s->std[k] : f[k]);
+        for (int k = 0; k < JL_FEATURES; k++) row[k] = (float)(s ? (f[k] - s->mean[k]) / s->std[k] : f[k]);
         if (coords) {
             coords[2 * at] = (float)er;
             coords[2 * at + 1] = (float)pr;
@@ -76,11 +75,11 @@ static int64_t jet_rows(const float *pt, const float *eta, const float *phi, con
     return n;
 }
 
-int64_t jl_jet_features(const float *pt, const float *eta, const float *phi, const float *E,
-                        int64_t c, const jl_features_opts *o, float *rows, float *coords)
+int64_t jl_jet_features(const float *pt, const float *eta, const float *phi, const float *E, int64_t c,
+                        const jl_features_opts *o, float *rows, float *coords)
 {
-    return jet_rows(pt, eta, phi, E, columns_used(c, o->max_constituents), o->standardize, false,
-                    rows, coords);
+    return jet_rows(pt, eta, phi, E, columns_used(c, o->max_constituents), o->standardize, false, rows,
+                    coords);
 }
 
 /* --- over a batch --------------------------------------------------------- */
@@ -115,8 +114,13 @@ static batch_ctx batch_of(jl_tensor *pt, jl_tensor *eta, jl_tensor *phi, jl_tens
                           const jl_features_opts *o, bool padded)
 {
     int64_t c = pt->shape[1];
-    return (batch_ctx){.pt = jl_data(pt), .eta = jl_data(eta), .phi = jl_data(phi), .E = jl_data(E),
-                       .c = c, .cm = columns_used(c, o->max_constituents), .s = o->standardize,
+    return (batch_ctx){.pt = jl_data(pt),
+                       .eta = jl_data(eta),
+                       .phi = jl_data(phi),
+                       .E = jl_data(E),
+                       .c = c,
+                       .cm = columns_used(c, o->max_constituents),
+                       .s = o->standardize,
                        .padded = padded};
 }
 
@@ -221,8 +225,8 @@ int jl_moments_finish(const jl_moments *m, jl_standardize *out)
 
 /* --- raw jets ------------------------------------------------------------- */
 
-jl_jet_check_result jl_jet_check(const float *pt, const float *eta, const float *phi,
-                                 const float *E, int64_t c)
+jl_jet_check_result jl_jet_check(const float *pt, const float *eta, const float *phi, const float *E,
+                                 int64_t c)
 {
     int64_t real = 0;
     for (int64_t j = 0; j < c; j++) {

@@ -55,9 +55,9 @@ typedef struct jl_standardize {
 #define JL_STD_FLOOR 1e-6
 
 typedef struct jl_features_opts {
-    int64_t max_constituents;           /* columns used; <= 0 or > C: all C */
-    const jl_standardize *standardize;  /* NULL: raw features (borrowed) */
-    bool serial;                        /* only the calling thread (no pool job) */
+    int64_t max_constituents;          /* columns used; <= 0 or > C: all C */
+    const jl_standardize *standardize; /* NULL: raw features (borrowed) */
+    bool serial;                       /* only the calling thread (no pool job) */
 } jl_features_opts;
 
 /* Padded features: returns x (N, C', 7) f32, +1, C' = columns used; rows of
@@ -78,8 +78,8 @@ int jl_atlas_features_ragged(jl_tensor *pt, jl_tensor *eta, jl_tensor *phi, jl_t
  * buffers (the loader): writes n_real rows of 7 into rows and, when not
  * NULL, n_real pairs into coords; returns n_real. pt, eta, phi, E (c);
  * rows (min(c, max_constituents), 7); coords (same, 2). */
-int64_t jl_jet_features(const float *pt, const float *eta, const float *phi, const float *E,
-                        int64_t c, const jl_features_opts *o, float *rows, float *coords);
+int64_t jl_jet_features(const float *pt, const float *eta, const float *phi, const float *E, int64_t c,
+                        const jl_features_opts *o, float *rows, float *coords);
 
 /* --- standardisation statistics ------------------------------------------ */
 
@@ -106,8 +106,8 @@ typedef enum {
 } jl_jet_check_result;
 
 /* Classifies one jet; pt, eta, phi, E (c). */
-jl_jet_check_result jl_jet_check(const float *pt, const float *eta, const float *phi,
-                                 const float *E, int64_t c);
+jl_jet_check_result jl_jet_check(const float *pt, const float *eta, const float *phi, const float *E,
+                                 int64_t c);
 
 /* --- degradation (degrade.c) --------------------------------------------- */
 
@@ -147,11 +147,11 @@ int jl_degrade_check(const jl_degrade *d);
  * (N) i64 = each jet's index in its file (the random key). Real constituents
  * only; the output keeps the input's conventions (sorted by decreasing pT,
  * padding zero). serial: only the calling thread. */
-int jl_degrade_apply(const jl_degrade *d, jl_tensor *pt, jl_tensor *eta, jl_tensor *phi,
-                     jl_tensor *E, jl_tensor *jets, bool serial);
+int jl_degrade_apply(const jl_degrade *d, jl_tensor *pt, jl_tensor *eta, jl_tensor *phi, jl_tensor *E,
+                     jl_tensor *jets, bool serial);
 
 /* The same for one jet on raw arrays (c columns), jet = its file index. */
-void jl_degrade_jet(const jl_degrade *d, uint64_t jet, float *pt, float *eta, float *phi,
-                    float *E, int64_t c);
+void jl_degrade_jet(const jl_degrade *d, uint64_t jet, float *pt, float *eta, float *phi, float *E,
+                    int64_t c);
 
 #endif

@@ -76,34 +76,35 @@ typedef enum { JL_LAYOUT_PADDED = 0, JL_LAYOUT_RAGGED } jl_batch_layout;
 
 typedef struct jl_loader_opts {
     const char *path;
-    const int64_t *jets;              /* the view: 0-based file indices (copied); NULL: every jet */
+    const int64_t *jets; /* the view: 0-based file indices (copied); NULL: every jet */
     int64_t n_jets;
     int64_t max_constituents;         /* columns of the features; <= 0: all on disk */
     int64_t teacher_max_constituents; /* <= 0: the same as max_constituents */
     int64_t chunk_jets;               /* <= 0: JL_LOADER_CHUNK_JETS */
     int64_t block_jets;               /* <= 0: JL_LOADER_BLOCK_JETS (at most chunk_jets) */
     bool shuffle;
-    uint64_t seed, epoch;             /* the shuffle's keys */
-    const jl_degrade *degrade;        /* NULL: none (copied) */
+    uint64_t seed, epoch;                                    /* the shuffle's keys */
+    const jl_degrade *degrade;                               /* NULL: none (copied) */
     const jl_standardize *standardize, *teacher_standardize; /* NULL: raw (copied) */
-    bool teacher;                     /* also the full-resolution view, x_teacher */
-    bool strict;                      /* an invalid jet is an error instead of skipped */
-    bool drop_last;                   /* no final short batch */
-    int prefetch;                     /* chunks kept ready ahead: 0 gives 1; < 0 turns the
+    bool teacher;                                            /* also the full-resolution view, x_teacher */
+    bool strict;    /* an invalid jet is an error instead of skipped */
+    bool drop_last; /* no final short batch */
+    int prefetch;   /* chunks kept ready ahead: 0 gives 1; < 0 turns the
                                          thread off (chunks read on the caller's thread) */
     jl_batch_layout layout;
 } jl_loader_opts;
 
 /* One batch, every tensor a +1 the batch owns (free with jl_batch_free). */
 typedef struct jl_batch {
-    int64_t n;                        /* jets */
-    jl_tensor *x;                     /* padded (n, C, 7) or ragged (N_total, 7) f32 */
-    jl_tensor *offsets;               /* ragged: (n + 1) i64; padded: NULL */
-    jl_tensor *coords;                /* ragged: (N_total, 2) f32 raw (eta', phi'); padded: NULL */
-    jl_tensor *x_teacher, *offsets_teacher, *coords_teacher; /* the same, full resolution; NULL without teacher */
-    jl_tensor *y;                     /* (n) i64 class index: 0 background, 1 signal */
-    jl_tensor *w;                     /* (n) f32 training weights (1 when the file has none) */
-    jl_tensor *jets;                  /* (n) i64 0-based file indices */
+    int64_t n;          /* jets */
+    jl_tensor *x;       /* padded (n, C, 7) or ragged (N_total, 7) f32 */
+    jl_tensor *offsets; /* ragged: (n + 1) i64; padded: NULL */
+    jl_tensor *coords;  /* ragged: (N_total, 2) f32 raw (eta', phi'); padded: NULL */
+    jl_tensor *x_teacher, *offsets_teacher,
+        *coords_teacher; /* the same, full resolution; NULL without teacher */
+    jl_tensor *y;        /* (n) i64 class index: 0 background, 1 signal */
+    jl_tensor *w;        /* (n) f32 training weights (1 when the file has none) */
+    jl_tensor *jets;     /* (n) i64 0-based file indices */
 } jl_batch;
 
 typedef struct jl_loader_counts {

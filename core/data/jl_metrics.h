@@ -29,8 +29,8 @@
  *   thresholds (P) the distinct scores, the first being +inf (the point (0, 0))
  * *auc (may be NULL) is the trapezoid area under (ε_B, ε_S), accumulated in
  * double. On failure nothing is allocated and the status is < 0. */
-int jl_roc(jl_tensor *scores, jl_tensor *labels, jl_tensor *weights, double signal,
-           jl_tensor **eff_s, jl_tensor **eff_b, jl_tensor **thresholds, double *auc);
+int jl_roc(jl_tensor *scores, jl_tensor *labels, jl_tensor *weights, double signal, jl_tensor **eff_s,
+           jl_tensor **eff_b, jl_tensor **thresholds, double *auc);
 
 /* JL_OK when every entry of labels (N, any dtype, any device) equals
  * background or signal; otherwise JL_EARG with "<what>: label <v> at position

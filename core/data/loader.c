@@ -85,9 +85,9 @@ int jl_split(int64_t n, int parts, const double *fractions, uint64_t seed, jl_te
 /* ------------------------------------------------------------------ chunks */
 
 typedef struct ragged {
-    int64_t rows;       /* constituent rows written */
-    float *x, *coords;  /* (rows, 7), (rows, 2) */
-    int64_t *off;       /* (jets + 1) */
+    int64_t rows;      /* constituent rows written */
+    float *x, *coords; /* (rows, 7), (rows, 2) */
+    int64_t *off;      /* (jets + 1) */
 } ragged;
 
 /* A chunk's arrays live in one anonymous mapping sized for the worst case
@@ -99,14 +99,14 @@ typedef struct ragged {
 typedef struct chunk {
     void *map;
     size_t map_bytes;
-    int64_t n;          /* jets kept */
-    int64_t *jet, *y;   /* (n) file row, class index */
-    float *w;           /* (n) */
-    ragged s, t;        /* student, teacher features */
-    int64_t *order;     /* (n) the order jets are handed out in */
-    int64_t pos;        /* next position in order */
+    int64_t n;        /* jets kept */
+    int64_t *jet, *y; /* (n) file row, class index */
+    float *w;         /* (n) */
+    ragged s, t;      /* student, teacher features */
+    int64_t *order;   /* (n) the order jets are handed out in */
+    int64_t pos;      /* next position in order */
     int64_t invalid, empty;
-    int status;         /* JL_OK, or the failure that ended the pass */
+    int status; /* JL_OK, or the failure that ended the pass */
     char *message;
 } chunk;
 
@@ -161,32 +161,32 @@ static int chunk_fail(chunk *c, int code)
 
 struct jl_loader {
     char *path;
-    jl_loader_opts o;                 /* pointers in it cleared; copies below */
+    jl_loader_opts o; /* pointers in it cleared; copies below */
     jl_degrade degrade;
     jl_standardize st, tst;
-    jl_features_opts fs, ft;          /* student, teacher feature options */
-    int64_t cs, ct, cread;            /* columns: student, teacher, read */
-    int64_t *members, m;              /* the view, sorted; NULL: every jet (member i is row i) */
-    int64_t n_file;                   /* jets in the file */
-    int64_t chunk_rows, piece_rows;   /* reads: aligned to chunk_rows, spanning < piece_rows */
+    jl_features_opts fs, ft;        /* student, teacher feature options */
+    int64_t cs, ct, cread;          /* columns: student, teacher, read */
+    int64_t *members, m;            /* the view, sorted; NULL: every jet (member i is row i) */
+    int64_t n_file;                 /* jets in the file */
+    int64_t chunk_rows, piece_rows; /* reads: aligned to chunk_rows, spanning < piece_rows */
     int64_t bj, n_blocks, per_chunk, n_chunks;
-    int64_t *blocks;                  /* (n_blocks) block order of the pass */
-    jl_h5_reader *reader;             /* the producer's */
-    float *scratch;                   /* (4, cread) a jet being degraded */
-    int64_t produced;                 /* chunks made (producer side) */
+    int64_t *blocks;      /* (n_blocks) block order of the pass */
+    jl_h5_reader *reader; /* the producer's */
+    float *scratch;       /* (4, cread) a jet being degraded */
+    int64_t produced;     /* chunks made (producer side) */
 
     bool threaded;
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    chunk **queue;                    /* ring of q_cap ready chunks */
+    chunk **queue; /* ring of q_cap ready chunks */
     int q_cap, q_head, q_len;
-    bool finished, out_of_memory;     /* the producer is done; it failed to allocate */
+    bool finished, out_of_memory; /* the producer is done; it failed to allocate */
     atomic_bool stop;
 
-    chunk *cur;                       /* consumer's current chunk */
+    chunk *cur; /* consumer's current chunk */
     jl_loader_counts counts;
-    int status;                       /* sticky failure of the pass */
+    int status; /* sticky failure of the pass */
     char *message;
 };
 
@@ -195,7 +195,7 @@ static int64_t member(const jl_loader *l, int64_t i) { return l->members ? l->me
 
 /* Appends one checked jet (the chunk has room: see chunk_new); pt, eta, phi, E (cread). */
 static void add_jet(jl_loader *l, chunk *c, int64_t jet, int64_t label, float weight, const float *pt,
-                   const float *eta, const float *phi, const float *E)
+                    const float *eta, const float *phi, const float *E)
 {
     int64_t C = l->cread, i = c->n;
     if (l->o.teacher) {
@@ -214,8 +214,8 @@ static void add_jet(jl_loader *l, chunk *c, int64_t jet, int64_t label, float we
         pt = s, eta = s + C, phi = s + 2 * C, E = s + 3 * C;
     }
     ragged *r = &c->s;
-    r->rows += jl_jet_features(pt, eta, phi, E, C, &l->fs, r->x + r->rows * JL_FEATURES,
-                               r->coords + r->rows * 2);
+    r->rows +=
+        jl_jet_features(pt, eta, phi, E, C, &l->fs, r->x + r->rows * JL_FEATURES, r->coords + r->rows * 2);
     r->off[i + 1] = r->rows;
     c->jet[i] = jet;
     c->y[i] = label;
@@ -343,7 +343,8 @@ jl_loader *jl_loader_new(const jl_loader_opts *o)
         JL_FAIL("loader: %lld jets given without their indices", (long long)o->n_jets);
         return NULL;
     }
-    int64_t want_s = o->max_constituents, want_t = o->teacher_max_constituents > 0 ? o->teacher_max_constituents : want_s;
+    int64_t want_s = o->max_constituents,
+            want_t = o->teacher_max_constituents > 0 ? o->teacher_max_constituents : want_s;
     int64_t want = want_s > 0 && want_t > 0 ? (want_s > want_t ? want_s : want_t) : INT64_MAX;
     jl_h5_reader *r = jl_h5_open(o->path, want);
     if (!r) return NULL;
@@ -364,8 +365,10 @@ jl_loader *jl_loader_new(const jl_loader_opts *o)
     l->ct = want_t > 0 ? want_t : l->cread;
     if (o->standardize) l->st = *o->standardize;
     if (o->teacher_standardize) l->tst = *o->teacher_standardize;
-    l->fs = (jl_features_opts){.max_constituents = l->cs, .standardize = o->standardize ? &l->st : NULL, .serial = true};
-    l->ft = (jl_features_opts){.max_constituents = l->ct, .standardize = o->teacher_standardize ? &l->tst : NULL, .serial = true};
+    l->fs = (jl_features_opts){
+        .max_constituents = l->cs, .standardize = o->standardize ? &l->st : NULL, .serial = true};
+    l->ft = (jl_features_opts){
+        .max_constituents = l->ct, .standardize = o->teacher_standardize ? &l->tst : NULL, .serial = true};
 
     int64_t n_file = l->n_file = jl_h5_count(r);
     l->chunk_rows = file_chunk_rows(r);
@@ -380,8 +383,8 @@ jl_loader *jl_loader_new(const jl_loader_opts *o)
     for (int64_t i = 0; o->jets && i < l->m; i++) {
         l->members[i] = o->jets[i];
         if (l->members[i] < 0 || l->members[i] >= n_file) {
-            JL_FAIL("loader: jet row %lld (0-based) outside %s's %lld jets", (long long)l->members[i], l->path,
-                    (long long)n_file);
+            JL_FAIL("loader: jet row %lld (0-based) outside %s's %lld jets", (long long)l->members[i],
+                    l->path, (long long)n_file);
             goto fail;
         }
     }
@@ -488,8 +491,8 @@ typedef struct segment {
 } segment;
 
 /* Features of the batch's jets from one side (student or teacher) of the chunks. */
-static int build_x(const jl_loader *l, const segment *seg, int nseg, int64_t n, bool teacher,
-                   jl_tensor **x, jl_tensor **offsets, jl_tensor **coords)
+static int build_x(const jl_loader *l, const segment *seg, int nseg, int64_t n, bool teacher, jl_tensor **x,
+                   jl_tensor **offsets, jl_tensor **coords)
 {
     int64_t C = teacher ? l->ct : l->cs;
     if (l->o.layout == JL_LAYOUT_PADDED) {
@@ -526,7 +529,8 @@ static int build_x(const jl_loader *l, const segment *seg, int nseg, int64_t n, 
         const ragged *r = teacher ? &seg[s].c->t : &seg[s].c->s;
         for (int64_t i = seg[s].pos; i < seg[s].pos + seg[s].count; i++, b++) {
             int64_t j = seg[s].c->order[i], first = r->off[j], rows = r->off[j + 1] - first;
-            memcpy(dx + off[b] * JL_FEATURES, r->x + first * JL_FEATURES, (size_t)(rows * JL_FEATURES) * sizeof(float));
+            memcpy(dx + off[b] * JL_FEATURES, r->x + first * JL_FEATURES,
+                   (size_t)(rows * JL_FEATURES) * sizeof(float));
             memcpy(dc + off[b] * 2, r->coords + first * 2, (size_t)(rows * 2) * sizeof(float));
             off[b + 1] = off[b] + rows;
         }
@@ -560,7 +564,8 @@ static int assemble(const jl_loader *l, const segment *seg, int nseg, int64_t n,
 int jl_loader_next(jl_loader *l, int64_t batch_size, jl_batch *out)
 {
     memset(out, 0, sizeof *out);
-    if (l->status != JL_OK) return jl_error_set(l->status, NULL, 0, "%s", l->message ? l->message : "loader failed");
+    if (l->status != JL_OK)
+        return jl_error_set(l->status, NULL, 0, "%s", l->message ? l->message : "loader failed");
     if (batch_size < 1) return JL_FAIL("loader: batch_size must be >= 1, got %lld", (long long)batch_size);
     segment *seg = NULL;
     int nseg = 0, cap = 0, rc = JL_OK;
@@ -617,8 +622,8 @@ bool jl_loader_prefetching(const jl_loader *l) { return l->threaded; }
 
 void jl_batch_free(jl_batch *b)
 {
-    jl_tensor *all[] = {b->x, b->offsets, b->coords, b->x_teacher, b->offsets_teacher,
-                        b->coords_teacher, b->y, b->w, b->jets};
+    jl_tensor *all[] = {b->x, b->offsets, b->coords, b->x_teacher, b->offsets_teacher, b->coords_teacher,
+                        b->y, b->w,       b->jets};
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) jl_release(all[k]);
     memset(b, 0, sizeof *b);
 }

@@ -56,7 +56,8 @@ static int check_vector(const char *what, const jl_tensor *t, int64_t n)
 {
     if (t->ndim != 1) return JL_FAIL("roc: %s must be 1-D, got shape %s", what, jl_shape_str(t));
     if (t->shape[0] != n)
-        return JL_FAIL("roc: %s has %lld entries but scores have %lld", what, (long long)t->shape[0], (long long)n);
+        return JL_FAIL("roc: %s has %lld entries but scores have %lld", what, (long long)t->shape[0],
+                       (long long)n);
     return JL_OK;
 }
 
@@ -114,8 +115,8 @@ static jl_tensor *vector_f32(const float *values, int64_t n)
     return jl_from_host(JL_F32, 1, (int64_t[]){n}, values);
 }
 
-int jl_roc(jl_tensor *scores, jl_tensor *labels, jl_tensor *weights, double signal,
-           jl_tensor **eff_s, jl_tensor **eff_b, jl_tensor **thresholds, double *auc)
+int jl_roc(jl_tensor *scores, jl_tensor *labels, jl_tensor *weights, double signal, jl_tensor **eff_s,
+           jl_tensor **eff_b, jl_tensor **thresholds, double *auc)
 {
     if (scores->ndim != 1) return JL_FAIL("roc: scores must be 1-D, got shape %s", jl_shape_str(scores));
     int64_t n = scores->shape[0];

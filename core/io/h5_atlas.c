@@ -67,7 +67,7 @@ static int atlas_read_raw(jl_h5_reader *r, int64_t start, int64_t count, void *r
 
 static int atlas_decode(jl_h5_reader *r, const void *raw, int64_t count, int64_t at, jl_h5_jets *out)
 {
-    jl_tensor *dst[D_COUNT] = {out->pt,     out->eta,   out->phi,    out->E,      out->jet_pt,
+    jl_tensor *dst[D_COUNT] = {out->pt,      out->eta,     out->phi,   out->E,      out->jet_pt,
                                out->jet_eta, out->jet_phi, out->jet_m, out->labels, out->weights};
     const unsigned char *p = raw;
     for (int k = 0; k < D_COUNT; k++) {
@@ -109,8 +109,8 @@ jl_h5_reader *jl_h5_atlas_open_file(const char *path, int64_t max_constituents)
         if (k == 0) {
             memcpy(first, dims, sizeof first);
         } else if (dims[0] != first[0]) {
-            JL_FAIL_CODE(JL_EIO, "%s: inconsistent lengths: %s has %lld jets, %s has %lld", path,
-                         names[0], (long long)first[0], name, (long long)dims[0]);
+            JL_FAIL_CODE(JL_EIO, "%s: inconsistent lengths: %s has %lld jets, %s has %lld", path, names[0],
+                         (long long)first[0], name, (long long)dims[0]);
             goto fail;
         } else if (rank == 2 && dims[1] != first[1]) {
             JL_FAIL_CODE(JL_EIO, "%s: inconsistent lengths: %s has %lld constituents per jet, %s has %lld",
@@ -234,7 +234,7 @@ static int check_batch(const jl_h5_jets *b, int64_t *n, int64_t *c)
 {
     jl_tensor *cons[4] = {b->pt, b->eta, b->phi, b->E};
     jl_tensor *jets[6] = {b->jet_pt, b->jet_eta, b->jet_phi, b->jet_m, b->labels, b->weights};
-    static const char *const field[10] = {"pt",     "eta",     "phi",   "E",      "jet_pt",
+    static const char *const field[10] = {"pt",      "eta",     "phi",   "E",      "jet_pt",
                                           "jet_eta", "jet_phi", "jet_m", "labels", "weights"};
     if (!b->pt || b->pt->ndim != 2 || b->pt->shape[1] > JL_H5_ATLAS_COLUMNS)
         return JL_FAIL("jets writer: pt must be (n, c) with c <= %d, got %s", JL_H5_ATLAS_COLUMNS,
@@ -268,16 +268,15 @@ static int append(jl_h5_writer *w, int k, int64_t at, int64_t rows, hid_t mem_ty
         st = H5Dwrite(w->dset[k], mem_type, ms, fs, H5P_DEFAULT, buf);
     if (ms >= 0) H5Sclose(ms);
     if (fs >= 0) H5Sclose(fs);
-    if (st < 0)
-        return JL_FAIL_CODE(JL_EIO, "%s: writing dataset %s: %s", w->tmp, names[k], jl_h5_reason());
+    if (st < 0) return JL_FAIL_CODE(JL_EIO, "%s: writing dataset %s: %s", w->tmp, names[k], jl_h5_reason());
     return JL_OK;
 }
 
 /* Writes rows [r0, r0 + rows) of the host batch h (10 tensors in dset order;
  * h[D_WEIGHTS] may be NULL) using scratch cons (4 × rows × 200) and jet
  * (rows floats). */
-static int write_block(jl_h5_writer *w, jl_tensor *const *h, int64_t c, int64_t r0, int64_t rows,
-                       float *cons, float *jet)
+static int write_block(jl_h5_writer *w, jl_tensor *const *h, int64_t c, int64_t r0, int64_t rows, float *cons,
+                       float *jet)
 {
     const int64_t C = JL_H5_ATLAS_COLUMNS;
     float *q[4];
@@ -314,9 +313,8 @@ static int writer_write(jl_h5_writer *w, const jl_h5_jets *batch)
     int rc = check_batch(batch, &n, &c);
     if (rc != JL_OK || n == 0) return rc;
     jl_h5_init();
-    jl_tensor *src[D_COUNT] = {batch->pt,      batch->eta,     batch->phi,   batch->E,
-                               batch->jet_pt,  batch->jet_eta, batch->jet_phi, batch->jet_m,
-                               batch->labels,  batch->weights};
+    jl_tensor *src[D_COUNT] = {batch->pt,      batch->eta,     batch->phi,   batch->E,      batch->jet_pt,
+                               batch->jet_eta, batch->jet_phi, batch->jet_m, batch->labels, batch->weights};
     jl_tensor *h[D_COUNT] = {0};
     for (int k = 0; k < D_COUNT && rc == JL_OK; k++) {
         if (!src[k]) continue;

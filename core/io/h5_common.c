@@ -138,7 +138,7 @@ const char *jl_h5_format_name(jl_h5_format f)
 
 void jl_h5_jets_free(jl_h5_jets *j)
 {
-    jl_tensor **all[] = {&j->pt,     &j->eta,     &j->phi,   &j->E,      &j->jet_pt,
+    jl_tensor **all[] = {&j->pt,      &j->eta,     &j->phi,   &j->E,      &j->jet_pt,
                          &j->jet_eta, &j->jet_phi, &j->jet_m, &j->labels, &j->weights};
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) {
         jl_release(*all[k]);
@@ -157,8 +157,8 @@ static int jets_alloc(jl_h5_jets *j, int64_t n, int64_t c)
     for (int k = 0; k < 4; k++) *cons[k] = jl_tensor_new(JL_F32, 2, nc, JL_CPU);
     for (int k = 0; k < 5; k++) *jets[k] = jl_tensor_new(JL_F32, 1, &n, JL_CPU);
     j->labels = jl_tensor_new(JL_I64, 1, &n, JL_CPU);
-    jl_tensor *all[] = {j->pt, j->eta, j->phi, j->E, j->jet_pt, j->jet_eta,
-                        j->jet_phi, j->jet_m, j->labels, j->weights};
+    jl_tensor *all[] = {j->pt,      j->eta,     j->phi,   j->E,      j->jet_pt,
+                        j->jet_eta, j->jet_phi, j->jet_m, j->labels, j->weights};
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) {
         if (!all[k]) {
             jl_h5_jets_free(j);
@@ -208,8 +208,8 @@ int jl_h5_read(jl_h5_reader *r, int64_t start, int64_t count, jl_h5_jets *out)
 {
     memset(out, 0, sizeof *out);
     if (start < 0 || count < 0 || start > r->n - count)
-        return JL_FAIL("%s: jets [%lld, %lld) outside the file's %lld jets", r->path,
-                       (long long)start, (long long)(start + count), (long long)r->n);
+        return JL_FAIL("%s: jets [%lld, %lld) outside the file's %lld jets", r->path, (long long)start,
+                       (long long)(start + count), (long long)r->n);
     int rc = jets_alloc(out, count, r->c);
     if (rc != JL_OK) return rc;
     if (!r->weights_name) jl_fill_(out->weights, 1.0);
@@ -221,8 +221,7 @@ int jl_h5_read(jl_h5_reader *r, int64_t start, int64_t count, jl_h5_jets *out)
         jl_h5_jets_free(out);
         return rc;
     }
-    float *pt = jl_data(out->pt), *eta = jl_data(out->eta), *phi = jl_data(out->phi),
-          *E = jl_data(out->E);
+    float *pt = jl_data(out->pt), *eta = jl_data(out->eta), *phi = jl_data(out->phi), *E = jl_data(out->E);
     for (int64_t i = 0; i < count && rc == JL_OK; i++) {
         int64_t o = i * r->c;
         rc = jl_h5_sort_row(pt + o, eta + o, phi + o, E + o, r->c);
@@ -296,8 +295,7 @@ int jl_h5_is_dataset(hid_t loc, const char *name)
     return yes;
 }
 
-hid_t jl_h5_dataset(const char *path, hid_t loc, const char *name, int rank, int numeric,
-                    int64_t *dims)
+hid_t jl_h5_dataset(const char *path, hid_t loc, const char *name, int rank, int numeric, int64_t *dims)
 {
     if (!jl_h5_is_dataset(loc, name)) {
         JL_FAIL_CODE(JL_EIO, "%s: missing dataset %s", path, name);
@@ -330,8 +328,8 @@ hid_t jl_h5_dataset(const char *path, hid_t loc, const char *name, int rank, int
         H5Tclose(t);
         if (c != H5T_INTEGER && c != H5T_FLOAT) {
             H5Dclose(d);
-            JL_FAIL_CODE(JL_EIO, "%s: dataset %s holds %s values, expected integers or floats",
-                         path, name, class_name(c));
+            JL_FAIL_CODE(JL_EIO, "%s: dataset %s holds %s values, expected integers or floats", path, name,
+                         class_name(c));
             return H5I_INVALID_HID;
         }
         /* a corrupt type of megabytes per number makes HDF5's conversion
@@ -360,8 +358,10 @@ hid_t jl_h5_dataset(const char *path, hid_t loc, const char *name, int rank, int
     H5Eclear2(H5E_DEFAULT);
     if ((layout == H5D_CONTIGUOUS || layout == H5D_COMPACT) && stored > 0 && stored != want) {
         H5Dclose(d);
-        JL_FAIL_CODE(JL_EIO, "%s: dataset %s stores %.0f bytes but its shape and type need %.0f (truncated or corrupt?)",
-                     path, name, stored, want);
+        JL_FAIL_CODE(
+            JL_EIO,
+            "%s: dataset %s stores %.0f bytes but its shape and type need %.0f (truncated or corrupt?)", path,
+            name, stored, want);
         return H5I_INVALID_HID;
     }
     return d;
@@ -379,8 +379,8 @@ int64_t jl_h5_dataset_chunk_rows(hid_t dset)
     return rows;
 }
 
-int jl_h5_read_rows(hid_t dset, int rank, int64_t start, int64_t count, int64_t cols,
-                    hid_t mem_type, void *buf)
+int jl_h5_read_rows(hid_t dset, int rank, int64_t start, int64_t count, int64_t cols, hid_t mem_type,
+                    void *buf)
 {
     if (count == 0) return 0;
     hsize_t off[2] = {(hsize_t)start, 0}, cnt[2] = {(hsize_t)count, (hsize_t)cols};
@@ -401,8 +401,10 @@ jl_h5_format jl_h5_sniff_file(const char *path, hid_t file)
     int pytables = jl_h5_pytables_sniff(path, file);
     if (pytables != 0) return pytables > 0 ? JL_H5_PYTABLES : JL_H5_UNKNOWN;
     if (jl_h5_atlas_sniff(file)) return JL_H5_ATLAS;
-    JL_FAIL_CODE(JL_EIO, "%s: unknown layout: none of the ATLAS datasets (fjet_clus_pt, "
-                 "fjet_pt, labels, ...) and no PyTables dataset /table/table", path);
+    JL_FAIL_CODE(JL_EIO,
+                 "%s: unknown layout: none of the ATLAS datasets (fjet_clus_pt, "
+                 "fjet_pt, labels, ...) and no PyTables dataset /table/table",
+                 path);
     return JL_H5_UNKNOWN;
 }
 
@@ -473,7 +475,8 @@ static jl_h5_reader *open_guarded(opening *o)
     jl_h5_lock();
     jl_h5_reader *r = NULL;
     o->sniffed = JL_H5_UNKNOWN;
-    if (jl_h5_trial(o->path, o->sniff_only ? "sniffing the layout" : "opening the file", 0, open_trial, o) == JL_OK)
+    if (jl_h5_trial(o->path, o->sniff_only ? "sniffing the layout" : "opening the file", 0, open_trial, o) ==
+        JL_OK)
         r = open_in_process(o);
     jl_h5_unlock();
     return r;
@@ -493,12 +496,14 @@ jl_h5_reader *jl_h5_open(const char *path, int64_t max_constituents)
 
 jl_h5_reader *jl_h5_atlas_open(const char *path, int64_t max_constituents)
 {
-    return open_guarded(&(opening){.path = path, .max_constituents = max_constituents, .format = JL_H5_ATLAS});
+    return open_guarded(
+        &(opening){.path = path, .max_constituents = max_constituents, .format = JL_H5_ATLAS});
 }
 
 jl_h5_reader *jl_h5_pytables_open(const char *path, int64_t max_constituents)
 {
-    return open_guarded(&(opening){.path = path, .max_constituents = max_constituents, .format = JL_H5_PYTABLES});
+    return open_guarded(
+        &(opening){.path = path, .max_constituents = max_constituents, .format = JL_H5_PYTABLES});
 }
 
 /* ------------------------------------------------------------- sorting */

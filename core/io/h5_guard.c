@@ -143,7 +143,8 @@ static void on_sanitizer_death(void)
 static _Noreturn void child_main(record *rec, long long seconds, jl_h5_guard_fn fn, void *ctx)
 {
     child_record = rec;
-    static const int defaults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGINT, SIGTERM, SIGALRM, SIGPIPE};
+    static const int defaults[] = {SIGSEGV, SIGBUS,  SIGFPE,  SIGILL, SIGABRT,
+                                   SIGINT,  SIGTERM, SIGALRM, SIGPIPE};
     for (size_t k = 0; k < sizeof defaults / sizeof defaults[0]; k++) signal(defaults[k], SIG_DFL);
     sigset_t all;
     sigemptyset(&all);
@@ -205,7 +206,8 @@ static int wait_child(pid_t pid, int alive, long long base_pages, long long limi
             /* hung up: the child is exiting, its status is moments away */
             if (poll(&p, 1, POLL_MS) == 1 && (p.revents & POLLHUP)) {
                 pid_t w;
-                while ((w = waitpid(pid, status, 0)) < 0 && errno == EINTR) {}
+                while ((w = waitpid(pid, status, 0)) < 0 && errno == EINTR) {
+                }
                 if (w < 0) why = LOST;
                 break;
             }
@@ -222,7 +224,8 @@ static int wait_child(pid_t pid, int alive, long long base_pages, long long limi
         else if (w == 0 && resident_pages(pid) - base_pages > limit_pages) why = OVER_MEMORY;
         if (why != ENDED) {
             kill(pid, SIGKILL);
-            while (waitpid(pid, status, 0) < 0 && errno == EINTR) {}
+            while (waitpid(pid, status, 0) < 0 && errno == EINTR) {
+            }
             break;
         }
     }
@@ -247,11 +250,15 @@ static int report(const char *file, const char *what, const record *rec, int why
         return jl_error_set(rec->code, NULL, 0, "%s", rec->message);
     }
     if (why == OVER_MEMORY)
-        return JL_FAIL_CODE(JL_EIO, "%s: HDF5 used more than %lld MiB while %s: the file is corrupt "
-                            "(JETLAB_H5_MEMORY_MB raises the limit)", file, mb, step);
+        return JL_FAIL_CODE(JL_EIO,
+                            "%s: HDF5 used more than %lld MiB while %s: the file is corrupt "
+                            "(JETLAB_H5_MEMORY_MB raises the limit)",
+                            file, mb, step);
     if (why == OVER_TIME)
-        return JL_FAIL_CODE(JL_EIO, "%s: HDF5 did not finish within %lld s while %s: the file is corrupt, or "
-                            "the storage is very slow (JETLAB_H5_TIMEOUT raises the limit)", file, seconds, step);
+        return JL_FAIL_CODE(JL_EIO,
+                            "%s: HDF5 did not finish within %lld s while %s: the file is corrupt, or "
+                            "the storage is very slow (JETLAB_H5_TIMEOUT raises the limit)",
+                            file, seconds, step);
     if (why == LOST)
         return JL_FAIL_CODE(JL_EIO, "%s: lost the process reading the file while %s: %s", file, step,
                             strerror(errno));
@@ -262,13 +269,18 @@ static int report(const char *file, const char *what, const record *rec, int why
         return JL_FAIL_CODE(JL_EIO, "%s: HDF5 crashed (%s) while %s: the file is corrupt", file,
                             signal_name(WTERMSIG(status), name, sizeof name), step);
     if (atomic_load(&rec->sanitizer))
-        return JL_FAIL_CODE(JL_EIO, "%s: HDF5 crashed (a memory error found by the sanitizer; "
-                            "JETLAB_H5_CHILD_STDERR=1 shows its report) while %s: the file is corrupt", file, step);
-    return JL_FAIL_CODE(JL_EIO, "%s: HDF5 crashed (the reading process exited with status %d) while %s: the "
-                        "file is corrupt", file, WEXITSTATUS(status), step);
+        return JL_FAIL_CODE(JL_EIO,
+                            "%s: HDF5 crashed (a memory error found by the sanitizer; "
+                            "JETLAB_H5_CHILD_STDERR=1 shows its report) while %s: the file is corrupt",
+                            file, step);
+    return JL_FAIL_CODE(JL_EIO,
+                        "%s: HDF5 crashed (the reading process exited with status %d) while %s: the "
+                        "file is corrupt",
+                        file, WEXITSTATUS(status), step);
 }
 
-static int run_in_child(const char *file, const char *what, size_t expected_bytes, jl_h5_guard_fn fn, void *ctx)
+static int run_in_child(const char *file, const char *what, size_t expected_bytes, jl_h5_guard_fn fn,
+                        void *ctx)
 {
     record *rec = jl_h5_shared_alloc(sizeof *rec);
     if (!rec) return jl_last_error_code();
@@ -286,8 +298,10 @@ static int run_in_child(const char *file, const char *what, size_t expected_byte
     if (alive[1] >= 0) close(alive[1]);
     int rc;
     if (pid < 0) {
-        rc = JL_FAIL_CODE(JL_ENOMEM, "%s: cannot start a process to read the file safely (%s); "
-                          "JETLAB_H5_ISOLATION=0 reads in-process", file, strerror(errno));
+        rc = JL_FAIL_CODE(JL_ENOMEM,
+                          "%s: cannot start a process to read the file safely (%s); "
+                          "JETLAB_H5_ISOLATION=0 reads in-process",
+                          file, strerror(errno));
     } else {
         int status = 0;
         int why = wait_child(pid, alive[0], base_pages, limit_pages, seconds, &status);
@@ -301,7 +315,8 @@ static int run_in_child(const char *file, const char *what, size_t expected_byte
 int jl_h5_guarded(const char *file, const char *what, size_t expected_bytes, jl_h5_guard_fn fn, void *ctx)
 {
     jl_h5_lock();
-    int rc = jl_h5_isolation() >= JL_H5_ISOLATE_OPEN ? run_in_child(file, what, expected_bytes, fn, ctx) : fn(ctx);
+    int rc =
+        jl_h5_isolation() >= JL_H5_ISOLATE_OPEN ? run_in_child(file, what, expected_bytes, fn, ctx) : fn(ctx);
     jl_h5_unlock();
     return rc;
 }

@@ -27,9 +27,9 @@ struct jl_h5_reader {
     hid_t dset[JL_H5_MAX_DSETS]; /* layout-specific; H5I_INVALID_HID when unused */
     hid_t mtype;                 /* memory row type (PyTables); H5I_INVALID_HID when unused */
     int64_t n, c_disk, c;
-    int64_t chunk_rows;          /* rows per HDF5 chunk of dset[0]; 0 when not chunked */
+    int64_t chunk_rows; /* rows per HDF5 chunk of dset[0]; 0 when not chunked */
     const char *weights_name;
-    size_t raw_row_bytes;        /* bytes read_raw writes per row */
+    size_t raw_row_bytes; /* bytes read_raw writes per row */
     /* Reads rows [start, start + count) into raw (count * raw_row_bytes
      * bytes) with HDF5 calls only: it runs in a guarded child. */
     int (*read_raw)(jl_h5_reader *r, int64_t start, int64_t count, void *raw);
@@ -37,7 +37,7 @@ struct jl_h5_reader {
      * of out (allocated by the caller; weights already 1 when the file has
      * none). No HDF5 calls. */
     int (*decode)(jl_h5_reader *r, const void *raw, int64_t count, int64_t at, jl_h5_jets *out);
-    void *shared;                /* the raw slab, shared with the children (jl_h5_shared_alloc) */
+    void *shared; /* the raw slab, shared with the children (jl_h5_shared_alloc) */
     size_t shared_bytes;
 };
 
@@ -72,16 +72,15 @@ int jl_h5_is_dataset(hid_t loc, const char *name);
  * every filter it needs available, and of an integer or float type when
  * `numeric`. Writes its dims (rank entries) and returns the id, or
  * H5I_INVALID_HID with a JL_EIO error naming path and name. */
-hid_t jl_h5_dataset(const char *path, hid_t loc, const char *name, int rank, int numeric,
-                    int64_t *dims);
+hid_t jl_h5_dataset(const char *path, hid_t loc, const char *name, int rank, int numeric, int64_t *dims);
 /* Fails (JL_EIO) naming the filter and how to install it when a filter of
  * dataset `name` cannot be loaded. */
 int jl_h5_check_filters(const char *path, const char *name, hid_t dset);
 
 /* Selects rows [start, start + count) and the first `cols` columns (rank 2;
  * cols ignored for rank 1) of dset and reads them as mem_type into buf. */
-int jl_h5_read_rows(hid_t dset, int rank, int64_t start, int64_t count, int64_t cols,
-                    hid_t mem_type, void *buf);
+int jl_h5_read_rows(hid_t dset, int rank, int64_t start, int64_t count, int64_t cols, hid_t mem_type,
+                    void *buf);
 
 /* Sorts one jet's constituents by decreasing pt (stable; padding last),
  * permuting the other three arrays alike; a no-op on sorted rows; NaN pt

@@ -35,8 +35,9 @@ static int array_field(const char *path, hid_t t, const char *name, int64_t *len
         if (c != H5T_INTEGER && c != H5T_FLOAT)
             rc = JL_FAIL_CODE(JL_EIO, "%s: dataset " TABLE " field %s does not hold numbers", path, name);
         else if (size < 1 || size > 8) /* a corrupt type: HDF5 would convert through buffers that large */
-            rc = JL_FAIL_CODE(JL_EIO, "%s: dataset " TABLE " field %s holds %zu-byte numbers, expected at most 8 bytes",
-                              path, name, size);
+            rc = JL_FAIL_CODE(
+                JL_EIO, "%s: dataset " TABLE " field %s holds %zu-byte numbers, expected at most 8 bytes",
+                path, name, size);
         *len = (int64_t)d;
     }
     H5Tclose(m);
@@ -93,7 +94,8 @@ static int decode_row(const float *v, int64_t cd, int64_t c, float *s[4], jl_h5_
 /* raw: `count` rows of the memory row type r->mtype. */
 static int pytables_read_raw(jl_h5_reader *r, int64_t start, int64_t count, void *raw)
 {
-    jl_h5_guard_step("reading dataset \"" TABLE "\" rows [%lld, %lld)", (long long)start, (long long)(start + count));
+    jl_h5_guard_step("reading dataset \"" TABLE "\" rows [%lld, %lld)", (long long)start,
+                     (long long)(start + count));
     if (jl_h5_read_rows(r->dset[0], 1, start, count, 0, r->mtype, raw) < 0)
         return JL_FAIL_CODE(JL_EIO, "%s: reading dataset " TABLE " rows [%lld, %lld): %s", r->path,
                             (long long)start, (long long)(start + count), jl_h5_reason());
@@ -125,18 +127,17 @@ int jl_h5_pytables_sniff(const char *path, hid_t file)
     hid_t d = H5Dopen2(file, TABLE, H5P_DEFAULT);
     hid_t t = d >= 0 ? H5Dget_type(d) : H5I_INVALID_HID;
     const char *missing = NULL;
-    if (t < 0 || H5Tget_class(t) != H5T_COMPOUND)
-        missing = "compound rows";
-    else if (H5Tget_member_index(t, "values_block_0") < 0)
-        missing = "field values_block_0";
-    else if (H5Tget_member_index(t, "values_block_1") < 0)
-        missing = "field values_block_1";
+    if (t < 0 || H5Tget_class(t) != H5T_COMPOUND) missing = "compound rows";
+    else if (H5Tget_member_index(t, "values_block_0") < 0) missing = "field values_block_0";
+    else if (H5Tget_member_index(t, "values_block_1") < 0) missing = "field values_block_1";
     if (t >= 0) H5Tclose(t);
     if (d >= 0) H5Dclose(d);
     H5Eclear2(H5E_DEFAULT);
     if (!missing) return 1;
-    JL_FAIL_CODE(JL_EIO, "%s: dataset " TABLE " has no %s (the PyTables layout needs values_block_0 "
-                 "and values_block_1)", path, missing);
+    JL_FAIL_CODE(JL_EIO,
+                 "%s: dataset " TABLE " has no %s (the PyTables layout needs values_block_0 "
+                 "and values_block_1)",
+                 path, missing);
     return -1;
 }
 
@@ -160,13 +161,17 @@ jl_h5_reader *jl_h5_pytables_open_file(const char *path, int64_t max_constituent
     H5Tclose(t);
     if (rc != JL_OK) goto fail;
     if (nf < 8 || nf % 4 != 0) {
-        JL_FAIL_CODE(JL_EIO, "%s: dataset " TABLE " field values_block_0 has %lld values, expected "
-                     "4 per constituent plus 4 for the truth particle", path, (long long)nf);
+        JL_FAIL_CODE(JL_EIO,
+                     "%s: dataset " TABLE " field values_block_0 has %lld values, expected "
+                     "4 per constituent plus 4 for the truth particle",
+                     path, (long long)nf);
         goto fail;
     }
     if (nl != 2) {
-        JL_FAIL_CODE(JL_EIO, "%s: dataset " TABLE " field values_block_1 has %lld values, expected 2 "
-                     "(ttv, is_signal_new)", path, (long long)nl);
+        JL_FAIL_CODE(JL_EIO,
+                     "%s: dataset " TABLE " field values_block_1 has %lld values, expected 2 "
+                     "(ttv, is_signal_new)",
+                     path, (long long)nl);
         goto fail;
     }
     r->mtype = row_type(nf);

@@ -158,8 +158,7 @@ static int write_tensor(jl_h5t_writer *w, const char *name, jl_tensor *t)
     H5Pset_create_intermediate_group(lcpl, 1);
     hid_t dset = H5Dcreate2(w->file, path, ftype, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
     int rc = JL_OK;
-    if (dset < 0)
-        rc = JL_FAIL_CODE(JL_EIO, "cannot create dataset %s in %s: %s", path, w->tmp, h5_reason());
+    if (dset < 0) rc = JL_FAIL_CODE(JL_EIO, "cannot create dataset %s in %s: %s", path, w->tmp, h5_reason());
     else if (jl_numel(c) > 0 && H5Dwrite(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, jl_data(c)) < 0)
         rc = JL_FAIL_CODE(JL_EIO, "cannot write dataset %s to %s: %s", path, w->tmp, h5_reason());
     if (dset >= 0) H5Dclose(dset);
@@ -198,7 +197,8 @@ static int write_attr(jl_h5t_writer *w, const char *object, const char *key, hid
     space = H5Screate(H5S_SCALAR);
     attr = H5Acreate2(o, key, type, space, H5P_DEFAULT, H5P_DEFAULT);
     if (attr < 0 || H5Awrite(attr, type, value) < 0)
-        rc = JL_FAIL_CODE(JL_EIO, "cannot write attribute %s of %s in %s: %s", key, path, w->tmp, h5_reason());
+        rc =
+            JL_FAIL_CODE(JL_EIO, "cannot write attribute %s of %s in %s: %s", key, path, w->tmp, h5_reason());
 done:
     if (attr >= 0) H5Aclose(attr);
     if (space >= 0) H5Sclose(space);
@@ -218,11 +218,7 @@ static int attr_string(jl_h5t_writer *w, const char *object, const char *key, co
     return rc;
 }
 
-
-static void free_writer(jl_h5t_writer *w)
-{
-    free(w->path), free(w->tmp), free(w);
-}
+static void free_writer(jl_h5t_writer *w) { free(w->path), free(w->tmp), free(w); }
 
 /* fsync of a file or folder; folders that refuse (EINVAL on some file systems) pass. */
 static int sync_path(const char *path, int flags)
@@ -312,8 +308,8 @@ static void read_dataset(reader *r, hid_t dset, const char *name)
     jl_dtype dtype;
     int ndim = H5Sget_simple_extent_ndims(space);
     if (!dtype_of(type, &dtype)) {
-        r->rc = JL_FAIL_CODE(JL_EIO, "dataset %s in %s has a type jetlab cannot read (class %d)", name, r->path,
-                             (int)H5Tget_class(type));
+        r->rc = JL_FAIL_CODE(JL_EIO, "dataset %s in %s has a type jetlab cannot read (class %d)", name,
+                             r->path, (int)H5Tget_class(type));
     } else if (ndim < 0 || ndim > JL_MAX_DIMS || H5Sget_simple_extent_type(space) == H5S_NULL) {
         r->rc = JL_FAIL_CODE(JL_EIO, "dataset %s in %s has rank %d (0..%d supported)", name, r->path, ndim,
                              JL_MAX_DIMS);
@@ -338,11 +334,14 @@ static void read_dataset(reader *r, hid_t dset, const char *name)
         else if (!mismatch && bytes < (double)(SIZE_MAX / 2)) scratch = malloc(bytes > 0 ? (size_t)bytes : 1);
         void *dst = t ? jl_data(t) : scratch;
         if (mismatch) {
-            r->rc = JL_FAIL_CODE(JL_EIO, "dataset %s in %s stores %.0f bytes but its shape needs %.0f (truncated "
-                                 "or corrupt?)", name, r->path, stored, want);
+            r->rc = JL_FAIL_CODE(JL_EIO,
+                                 "dataset %s in %s stores %.0f bytes but its shape needs %.0f (truncated "
+                                 "or corrupt?)",
+                                 name, r->path, stored, want);
         } else if (!dst) {
-            r->rc = JL_FAIL_CODE(r->trial ? JL_ENOMEM : jl_last_error_code(), "cannot read dataset %s in %s: %s",
-                                 name, r->path, r->trial ? "out of memory" : jl_last_error());
+            r->rc =
+                JL_FAIL_CODE(r->trial ? JL_ENOMEM : jl_last_error_code(), "cannot read dataset %s in %s: %s",
+                             name, r->path, r->trial ? "out of memory" : jl_last_error());
         } else if (bytes > 0 && H5Dread(dset, memory_type(dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0) {
             r->rc = JL_FAIL_CODE(JL_EIO, "cannot read dataset %s in %s: %s (truncated or corrupt?)", name,
                                  r->path, h5_reason());
@@ -386,9 +385,10 @@ static herr_t read_attr(hid_t loc, const char *key, const H5A_info_t *info, void
     if (attr < 0 || type < 0 || space < 0) {
         r->rc = JL_FAIL_CODE(JL_EIO, "cannot read attribute %s of %s in %s: %s", key, c->object, r->path,
                              h5_reason());
-    } else if (H5Sget_simple_extent_npoints(space) != 1 || (cls != H5T_STRING && cls != H5T_FLOAT && cls != H5T_INTEGER)) {
-        r->rc = JL_FAIL_CODE(JL_EIO, "attribute %s of %s in %s is not a single number or string", key, c->object,
-                             r->path);
+    } else if (H5Sget_simple_extent_npoints(space) != 1 ||
+               (cls != H5T_STRING && cls != H5T_FLOAT && cls != H5T_INTEGER)) {
+        r->rc = JL_FAIL_CODE(JL_EIO, "attribute %s of %s in %s is not a single number or string", key,
+                             c->object, r->path);
     } else if (cls != H5T_STRING) {
         if (H5Aread(attr, H5T_NATIVE_DOUBLE, &a.number) < 0)
             r->rc = JL_FAIL_CODE(JL_EIO, "cannot read attribute %s of %s in %s: %s", key, c->object, r->path,
@@ -400,8 +400,7 @@ static herr_t read_attr(hid_t loc, const char *key, const H5A_info_t *info, void
         if (H5Aread(attr, mtype, &s) < 0)
             r->rc = JL_FAIL_CODE(JL_EIO, "cannot read attribute %s of %s in %s: %s", key, c->object, r->path,
                                  h5_reason());
-        else if (!(a.string = dup_str(s ? s : "")))
-            fail_oom(r);
+        else if (!(a.string = dup_str(s ? s : ""))) fail_oom(r);
         H5free_memory(s);
         H5Tclose(mtype);
     } else {
@@ -437,7 +436,8 @@ static void read_attrs(reader *r, hid_t obj, const char *object)
     hsize_t idx = 0;
     jl_h5_guard_step("reading the attributes of \"%s\"", object);
     if (H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, &idx, read_attr, &c) < 0 && r->rc == JL_OK)
-        r->rc = JL_FAIL_CODE(JL_EIO, "cannot list the attributes of %s in %s: %s", object, r->path, h5_reason());
+        r->rc =
+            JL_FAIL_CODE(JL_EIO, "cannot list the attributes of %s in %s: %s", object, r->path, h5_reason());
 }
 
 static herr_t visit(hid_t group, const char *name, const H5L_info_t *info, void *data)
@@ -482,7 +482,8 @@ static jl_h5t_file *read_all(const char *path, const char *kind, bool trial)
         fail_oom(&r);
     } else {
         hid_t root = H5Oopen(file, "/", H5P_DEFAULT);
-        if (root < 0) r.rc = JL_FAIL_CODE(JL_EIO, "cannot read %s: no root group (truncated or corrupt?)", path);
+        if (root < 0)
+            r.rc = JL_FAIL_CODE(JL_EIO, "cannot read %s: no root group (truncated or corrupt?)", path);
         else read_attrs(&r, root, "/"), H5Oclose(root);
         if (r.rc == JL_OK && H5Lvisit(file, H5_INDEX_NAME, H5_ITER_INC, visit, &r) < 0 && r.rc == JL_OK)
             r.rc = JL_FAIL_CODE(JL_EIO, "cannot read %s: %s (truncated or corrupt?)", path, h5_reason());
@@ -566,7 +567,9 @@ jl_h5t_file *jl_h5t_read_all(const char *path, const char *kind)
     size_t expected = stat(path, &st) == 0 && st.st_size > 0 ? 2 * (size_t)st.st_size : 0;
     read_args a = {path, kind};
     jl_h5_lock();
-    jl_h5t_file *f = jl_h5_trial(path, "reading the file", expected, read_trial, &a) == JL_OK ? read_all(path, kind, false) : NULL;
+    jl_h5t_file *f = jl_h5_trial(path, "reading the file", expected, read_trial, &a) == JL_OK
+                         ? read_all(path, kind, false)
+                         : NULL;
     jl_h5_unlock();
     return f;
 }
@@ -575,6 +578,7 @@ void jl_h5t_file_free(jl_h5t_file *f)
 {
     if (!f) return;
     for (int i = 0; i < f->n_datasets; i++) free(f->datasets[i].name), jl_release(f->datasets[i].tensor);
-    for (int i = 0; i < f->n_attrs; i++) free(f->attrs[i].object), free(f->attrs[i].key), free(f->attrs[i].string);
+    for (int i = 0; i < f->n_attrs; i++)
+        free(f->attrs[i].object), free(f->attrs[i].key), free(f->attrs[i].string);
     free(f->datasets), free(f->attrs), free(f);
 }

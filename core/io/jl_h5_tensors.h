@@ -46,12 +46,12 @@ int jl_h5t_commit(jl_h5t_writer *w);
 void jl_h5t_abort(jl_h5t_writer *w);
 
 typedef struct jl_h5t_dataset {
-    char *name;         /* "/model/fc.weight" */
-    jl_tensor *tensor;  /* owned by the file struct; CPU, contiguous */
+    char *name;        /* "/model/fc.weight" */
+    jl_tensor *tensor; /* owned by the file struct; CPU, contiguous */
 } jl_h5t_dataset;
 
 typedef struct jl_h5t_attr {
-    char *object;  /* "/" or "/optimizer" ... */
+    char *object; /* "/" or "/optimizer" ... */
     char *key;
     char *string;  /* the value when a string, else NULL */
     double number; /* the value when a number */
@@ -61,7 +61,7 @@ typedef struct jl_h5t_file {
     int n_datasets;
     jl_h5t_dataset *datasets; /* in HDF5 name order, depth first */
     int n_attrs;
-    jl_h5t_attr *attrs;       /* objects in the same order, "/" first */
+    jl_h5t_attr *attrs; /* objects in the same order, "/" first */
 } jl_h5t_file;
 
 /* Reads every dataset and scalar attribute of `path`. Float datasets come

@@ -45,10 +45,8 @@ double jl_p4_m(jl_p4 p)
 double jl_p4_phi(jl_p4 p)
 {
     double phi = jl_p4_pt2(p) == 0.0 ? 0.0 : atan2(p.py, p.px);
-    if (phi < 0.0)
-        phi += JL_TWOPI;
-    if (phi >= JL_TWOPI)
-        phi -= JL_TWOPI;
+    if (phi < 0.0) phi += JL_TWOPI;
+    if (phi >= JL_TWOPI) phi -= JL_TWOPI;
     return phi;
 }
 
@@ -68,15 +66,11 @@ double jl_p4_rap(jl_p4 p)
 double jl_p4_eta(jl_p4 p)
 {
     double pt = jl_p4_pt(p);
-    if (pt == 0.0)
-        return JL_MAX_RAP;
+    if (pt == 0.0) return JL_MAX_RAP;
     return asinh(p.pz / pt);
 }
 
-jl_p4 jl_p4_add(jl_p4 a, jl_p4 b)
-{
-    return (jl_p4){a.px + b.px, a.py + b.py, a.pz + b.pz, a.E + b.E};
-}
+jl_p4 jl_p4_add(jl_p4 a, jl_p4 b) { return (jl_p4){a.px + b.px, a.py + b.py, a.pz + b.pz, a.E + b.E}; }
 
 /* --- clustering: shared pieces ---------------------------------------------- */
 
@@ -92,14 +86,10 @@ typedef struct brief {
 /* pt^(2p) with FastJet's special cases (kt, C/A, anti-kt, generalised kt). */
 static double momentum_factor(double pt2, double p)
 {
-    if (p == JL_KT)
-        return pt2;
-    if (p == JL_CAMBRIDGE)
-        return 1.0;
-    if (p == JL_ANTIKT)
-        return pt2 > 1e-300 ? 1.0 / pt2 : 1e300;
-    if (p <= 0 && pt2 < 1e-300)
-        pt2 = 1e-300;
+    if (p == JL_KT) return pt2;
+    if (p == JL_CAMBRIDGE) return 1.0;
+    if (p == JL_ANTIKT) return pt2 > 1e-300 ? 1.0 / pt2 : 1e300;
+    if (p <= 0 && pt2 < 1e-300) pt2 = 1e-300;
     return pow(pt2, p);
 }
 
@@ -130,8 +120,7 @@ static inline double dist2(const brief *a, const brief *b)
 {
     double dphi = fabs(a->phi - b->phi);
     double drap = a->rap - b->rap;
-    if (dphi > JL_PI)
-        dphi = JL_TWOPI - dphi;
+    if (dphi > JL_PI) dphi = JL_TWOPI - dphi;
     return dphi * dphi + drap * drap;
 }
 
@@ -140,8 +129,7 @@ static inline double brief_di(const brief *all, int i)
 {
     const brief *b = &all[i];
     double kt2 = b->kt2;
-    if (b->nn >= 0 && all[b->nn].kt2 < kt2)
-        kt2 = all[b->nn].kt2;
+    if (b->nn >= 0 && all[b->nn].kt2 < kt2) kt2 = all[b->nn].kt2;
     return b->nn_dist * kt2;
 }
 
@@ -169,8 +157,7 @@ static void add_step(jl_cluster *c, int a, int b, int child, double dij)
         b = t;
     }
     c->steps[s] = (jl_cluster_step){a, b, child, dij};
-    if (child >= 0)
-        c->made_by[child] = s;
+    if (child >= 0) c->made_by[child] = s;
 }
 
 /* Records the merge of pseudojets ja and jb (E-scheme); returns the new pseudojet. */
@@ -199,8 +186,7 @@ static void plain_find_nn(plain *s, int i, int end)
     double best = s->r2;
     int nn = -1;
     for (int j = 0; j < end; j++) {
-        if (j == i)
-            continue;
+        if (j == i) continue;
         double d = dist2(bi, &s->b[j]);
         if (d < best) {
             best = d;
@@ -275,11 +261,9 @@ static void plain_step(plain *s)
                 s->b[b].nn = i;
             }
         }
-        if (bi->nn == tail)
-            bi->nn = a;
+        if (bi->nn == tail) bi->nn = a;
     }
-    if (b >= 0)
-        s->di[b] = brief_di(s->b, b);
+    if (b >= 0) s->di[b] = brief_di(s->b, b);
 }
 
 static int plain_run(jl_cluster *c, double r2)
@@ -293,14 +277,10 @@ static int plain_run(jl_cluster *c, double r2)
         free(s.di);
         return JL_FAIL_CODE(JL_ENOMEM, "cluster: out of memory for %d particles", n);
     }
-    for (int i = 0; i < n; i++)
-        s.b[i] = make_brief(c, i, r2);
-    for (int i = 1; i < n; i++)
-        plain_find_nn_crosscheck(&s, i);
-    for (int i = 0; i < n; i++)
-        s.di[i] = brief_di(s.b, i);
-    while (s.active > 0)
-        plain_step(&s);
+    for (int i = 0; i < n; i++) s.b[i] = make_brief(c, i, r2);
+    for (int i = 1; i < n; i++) plain_find_nn_crosscheck(&s, i);
+    for (int i = 0; i < n; i++) s.di[i] = brief_di(s.b, i);
+    while (s.active > 0) plain_step(&s);
     free(s.b);
     free(s.di);
     return JL_OK;
@@ -315,13 +295,13 @@ static int plain_run(jl_cluster *c, double r2)
 
 typedef struct tiled {
     jl_cluster *c;
-    brief *b;                           /* (n) entries */
-    int *tile, *prev, *next, *di_pos;   /* (n) per entry */
-    double *di;                         /* (active) */
-    int *di_entry;                      /* (active) the entry of each d_i */
+    brief *b;                         /* (n) entries */
+    int *tile, *prev, *next, *di_pos; /* (n) per entry */
+    double *di;                       /* (active) */
+    int *di_entry;                    /* (active) the entry of each d_i */
     int active;
-    int *head;                          /* (ny * nphi) first entry of a tile, -1 when empty */
-    int *seen;                          /* (ny * nphi) stamp of the last step that listed the tile */
+    int *head; /* (ny * nphi) first entry of a tile, -1 when empty */
+    int *seen; /* (ny * nphi) stamp of the last step that listed the tile */
     int stamp;
     int ny, nphi;
     double ymin, ywidth, phiwidth, r2;
@@ -340,10 +320,8 @@ static int neighbourhood(const tiled *t, int tile, int out[9])
 {
     int iy = tile / t->nphi, ip = tile % t->nphi, n = 0;
     for (int y = iy - 1; y <= iy + 1; y++) {
-        if (y < 0 || y >= t->ny)
-            continue;
-        for (int dp = -1; dp <= 1; dp++)
-            out[n++] = y * t->nphi + (ip + dp + t->nphi) % t->nphi;
+        if (y < 0 || y >= t->ny) continue;
+        for (int dp = -1; dp <= 1; dp++) out[n++] = y * t->nphi + (ip + dp + t->nphi) % t->nphi;
     }
     return n;
 }
@@ -353,19 +331,15 @@ static void tile_insert(tiled *t, int e)
     int tile = t->tile[e] = tile_of(t, &t->b[e]);
     t->prev[e] = -1;
     t->next[e] = t->head[tile];
-    if (t->head[tile] >= 0)
-        t->prev[t->head[tile]] = e;
+    if (t->head[tile] >= 0) t->prev[t->head[tile]] = e;
     t->head[tile] = e;
 }
 
 static void tile_remove(tiled *t, int e)
 {
-    if (t->prev[e] >= 0)
-        t->next[t->prev[e]] = t->next[e];
-    else
-        t->head[t->tile[e]] = t->next[e];
-    if (t->next[e] >= 0)
-        t->prev[t->next[e]] = t->prev[e];
+    if (t->prev[e] >= 0) t->next[t->prev[e]] = t->next[e];
+    else t->head[t->tile[e]] = t->next[e];
+    if (t->next[e] >= 0) t->prev[t->next[e]] = t->prev[e];
 }
 
 static void tiled_find_nn(tiled *t, int e)
@@ -376,8 +350,7 @@ static void tiled_find_nn(tiled *t, int e)
     int nn = -1;
     for (int k = 0; k < nt; k++) {
         for (int j = t->head[tiles[k]]; j >= 0; j = t->next[j]) {
-            if (j == e)
-                continue;
+            if (j == e) continue;
             double d = dist2(be, &t->b[j]);
             if (d < best) {
                 best = d;
@@ -453,8 +426,7 @@ static void tiled_step(tiled *t)
             }
         }
     }
-    if (b >= 0)
-        t->di[t->di_pos[b]] = brief_di(t->b, b);
+    if (b >= 0) t->di[t->di_pos[b]] = brief_di(t->b, b);
 }
 
 /* Tile size and grid for n particles: at least R, and no more than about 4n
@@ -469,14 +441,11 @@ static int tiled_grid(tiled *t, double r, int n)
             hi = y > hi ? y : hi;
         }
     }
-    if (lo > hi)
-        lo = hi = 0;
+    if (lo > hi) lo = hi = 0;
     double size = r, span = hi - lo, budget = 4.0 * n + 64;
-    if ((span / size + 1) * (JL_TWOPI / size) > budget)
-        size = sqrt((span + size) * JL_TWOPI / budget);
+    if ((span / size + 1) * (JL_TWOPI / size) > budget) size = sqrt((span + size) * JL_TWOPI / budget);
     t->nphi = (int)(JL_TWOPI / size);
-    if (t->nphi < 3)
-        return 0;
+    if (t->nphi < 3) return 0;
     t->phiwidth = JL_TWOPI / t->nphi;
     t->ny = span >= size ? (int)(span / size) : 1;
     t->ywidth = span >= size ? span / t->ny : size;
@@ -494,8 +463,7 @@ static int tiled_run(jl_cluster *c, double r2)
     t.di = malloc((size_t)n * sizeof *t.di);
     int rc = t.b && ints && t.di ? JL_OK : -1;
     if (rc == JL_OK) {
-        for (int i = 0; i < n; i++)
-            t.b[i] = make_brief(c, i, r2);
+        for (int i = 0; i < n; i++) t.b[i] = make_brief(c, i, r2);
         rc = tiled_grid(&t, sqrt(r2), n) ? JL_OK : 1;
     }
     if (rc == JL_OK) {
@@ -503,8 +471,7 @@ static int tiled_run(jl_cluster *c, double r2)
         t.head = malloc(ntiles * sizeof *t.head);
         t.seen = calloc(ntiles, sizeof *t.seen);
         rc = t.head && t.seen ? JL_OK : -1;
-        for (size_t k = 0; rc == JL_OK && k < ntiles; k++)
-            t.head[k] = -1;
+        for (size_t k = 0; rc == JL_OK && k < ntiles; k++) t.head[k] = -1;
     }
     if (rc == JL_OK) {
         t.tile = ints;
@@ -518,18 +485,15 @@ static int tiled_run(jl_cluster *c, double r2)
             tiled_find_nn(&t, i);
             t.di_pos[i] = t.di_entry[i] = i;
         }
-        for (int i = 0; i < n; i++)
-            t.di[i] = brief_di(t.b, i);
-        while (t.active > 0)
-            tiled_step(&t);
+        for (int i = 0; i < n; i++) t.di[i] = brief_di(t.b, i);
+        while (t.active > 0) tiled_step(&t);
     }
     free(t.b);
     free(ints);
     free(t.di);
     free(t.head);
     free(t.seen);
-    if (rc < 0)
-        return JL_FAIL_CODE(JL_ENOMEM, "cluster: out of memory for %d particles", n);
+    if (rc < 0) return JL_FAIL_CODE(JL_ENOMEM, "cluster: out of memory for %d particles", n);
     return rc;
 }
 
@@ -543,8 +507,7 @@ static int cmp_jet(const void *x, const void *y)
 {
     const jl_jet *a = x, *b = y;
     double pa = jl_p4_pt2(a->p), pb = jl_p4_pt2(b->p);
-    if (pa != pb)
-        return pa < pb ? 1 : -1;
+    if (pa != pb) return pa < pb ? 1 : -1;
     return (a->pseudojet > b->pseudojet) - (a->pseudojet < b->pseudojet);
 }
 
@@ -555,8 +518,7 @@ static void collect_jets(jl_cluster *c, int *stack)
     double ptmin2 = c->def.ptmin * c->def.ptmin;
     for (int s = 0; s < c->n_steps; s++) {
         const jl_cluster_step *st = &c->steps[s];
-        if (st->parent2 != JL_CLUSTER_BEAM || jl_p4_pt2(c->p[st->parent1]) < ptmin2)
-            continue;
+        if (st->parent2 != JL_CLUSTER_BEAM || jl_p4_pt2(c->p[st->parent1]) < ptmin2) continue;
         jl_p4 p = c->p[st->parent1];
         c->jets[c->n_jets++] = (jl_jet){
             .p = p,
@@ -593,18 +555,14 @@ static void collect_jets(jl_cluster *c, int *stack)
 
 static int check_input(const jl_p4 *in, int64_t n, const jl_jetdef *def)
 {
-    if (!def)
-        return JL_FAIL("cluster: no jet definition");
+    if (!def) return JL_FAIL("cluster: no jet definition");
     if (!(def->r > 0) || !isfinite(def->r))
         return JL_FAIL("cluster: R must be a finite number > 0, got %g", def->r);
-    if (!isfinite(def->p))
-        return JL_FAIL("cluster: p must be finite, got %g", def->p);
+    if (!isfinite(def->p)) return JL_FAIL("cluster: p must be finite, got %g", def->p);
     if (!(def->ptmin >= 0) || !isfinite(def->ptmin))
         return JL_FAIL("cluster: ptmin must be a finite number >= 0, got %g", def->ptmin);
-    if (n < 0 || n > INT_MAX / 2)
-        return JL_FAIL("cluster: particle count %lld out of range", (long long)n);
-    if (n > 0 && !in)
-        return JL_FAIL("cluster: particles is NULL");
+    if (n < 0 || n > INT_MAX / 2) return JL_FAIL("cluster: particle count %lld out of range", (long long)n);
+    if (n > 0 && !in) return JL_FAIL("cluster: particles is NULL");
     for (int64_t i = 0; i < n; i++) {
         jl_p4 p = in[i];
         if (!isfinite(p.px) || !isfinite(p.py) || !isfinite(p.pz) || !isfinite(p.E))
@@ -621,18 +579,15 @@ static int check_input(const jl_p4 *in, int64_t n, const jl_jetdef *def)
 /* FastJet's choice between N2Plain and N2Tiled for its Best strategy. */
 static int use_tiles(const jl_jetdef *def, int n)
 {
-    if (def->strategy == JL_STRATEGY_PLAIN)
-        return 0;
-    if (def->strategy == JL_STRATEGY_TILED)
-        return 1;
+    if (def->strategy == JL_STRATEGY_PLAIN) return 0;
+    if (def->strategy == JL_STRATEGY_TILED) return 1;
     double r = def->r < 0.1 ? 0.1 : def->r;
     return (r * 3.3 < 1.0 ? r * 3.3 : 1.0) * n > 30;
 }
 
 jl_cluster *jl_cluster_run(const jl_p4 *in, int64_t n64, const jl_jetdef *def)
 {
-    if (check_input(in, n64, def))
-        return NULL;
+    if (check_input(in, n64, def)) return NULL;
     int n = (int)n64;
     size_t np = (size_t)(n > 0 ? 2 * n - 1 : 1); /* inputs + at most n - 1 merges */
     size_t ns = (size_t)(n > 0 ? n : 1);
@@ -660,8 +615,7 @@ jl_cluster *jl_cluster_run(const jl_p4 *in, int64_t n64, const jl_jetdef *def)
     }
     double r2 = def->r * def->r;
     int rc = use_tiles(def, n) ? tiled_run(c, r2) : 1;
-    if (rc == 1)
-        rc = plain_run(c, r2);
+    if (rc == 1) rc = plain_run(c, r2);
     if (rc != JL_OK) {
         jl_cluster_free(c);
         free(stack);
@@ -674,8 +628,7 @@ jl_cluster *jl_cluster_run(const jl_p4 *in, int64_t n64, const jl_jetdef *def)
 
 void jl_cluster_free(jl_cluster *c)
 {
-    if (!c)
-        return;
+    if (!c) return;
     free(c->p);
     free(c->made_by);
     free(c->steps);
@@ -686,8 +639,7 @@ void jl_cluster_free(jl_cluster *c)
 
 int jl_cluster_parents(const jl_cluster *c, int k, int *a, int *b)
 {
-    if (k < c->n_particles || k >= c->n_pseudojets)
-        return 0;
+    if (k < c->n_particles || k >= c->n_pseudojets) return 0;
     const jl_cluster_step *st = &c->steps[c->made_by[k]];
     *a = st->parent1;
     *b = st->parent2;

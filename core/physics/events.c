@@ -21,14 +21,11 @@ typedef struct reader {
 
 static int grow(void **data, int64_t *cap, int64_t need, size_t elem)
 {
-    if (need <= *cap)
-        return JL_OK;
+    if (need <= *cap) return JL_OK;
     int64_t c = *cap ? *cap : 64;
-    while (c < need)
-        c *= 2;
+    while (c < need) c *= 2;
     void *d = realloc(*data, (size_t)c * elem);
-    if (!d)
-        return JL_FAIL_CODE(JL_ENOMEM, "events: out of memory for %lld entries", (long long)c);
+    if (!d) return JL_FAIL_CODE(JL_ENOMEM, "events: out of memory for %lld entries", (long long)c);
     *data = d;
     *cap = c;
     return JL_OK;
@@ -37,8 +34,7 @@ static int grow(void **data, int64_t *cap, int64_t need, size_t elem)
 static int close_event(reader *r)
 {
     int rc = grow((void **)&r->offsets, &r->offsets_cap, r->count + 2, sizeof *r->offsets);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     r->offsets[++r->count] = r->n;
     return JL_OK;
 }
@@ -50,27 +46,21 @@ static int parse_particle(reader *r, const char *line, long lineno)
     int got = 0;
     const char *s = line;
     while (got < 4) {
-        while (isspace((unsigned char)*s))
-            s++;
-        if (!*s)
-            break;
+        while (isspace((unsigned char)*s)) s++;
+        if (!*s) break;
         char *end;
         errno = 0;
         double x = strtod(s, &end);
-        if (end == s || (*end && !isspace((unsigned char)*end)))
-            break;
+        if (end == s || (*end && !isspace((unsigned char)*end))) break;
         if (!isfinite(x))
-            return JL_FAIL_CODE(JL_EIO, "%s:%ld: column %d is not a finite number", r->path, lineno,
-                                got + 1);
+            return JL_FAIL_CODE(JL_EIO, "%s:%ld: column %d is not a finite number", r->path, lineno, got + 1);
         v[got++] = x;
         s = end;
     }
     if (got < 4)
-        return JL_FAIL_CODE(JL_EIO, "%s:%ld: expected 4 numbers (px py pz E), got %d", r->path,
-                            lineno, got);
+        return JL_FAIL_CODE(JL_EIO, "%s:%ld: expected 4 numbers (px py pz E), got %d", r->path, lineno, got);
     int rc = grow((void **)&r->p, &r->cap, r->n + 1, sizeof *r->p);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     r->p[r->n++] = (jl_p4){v[0], v[1], v[2], v[3]};
     return JL_OK;
 }
@@ -85,10 +75,8 @@ static int read_lines(reader *r, FILE *f)
     while (rc == JL_OK && getline(&line, &size, f) != -1) {
         lineno++;
         const char *s = line;
-        while (isspace((unsigned char)*s))
-            s++;
-        if (!*s)
-            continue;
+        while (isspace((unsigned char)*s)) s++;
+        if (!*s) continue;
         if (*s == '#') {
             if (strncmp(s, "#END", 4) == 0) {
                 rc = close_event(r);
@@ -101,8 +89,7 @@ static int read_lines(reader *r, FILE *f)
     if (rc == JL_OK && ferror(f))
         rc = JL_FAIL_CODE(JL_EIO, "%s:%ld: read error: %s", r->path, lineno + 1, strerror(errno));
     free(line);
-    if (rc == JL_OK && r->n > event_start)
-        rc = close_event(r);
+    if (rc == JL_OK && r->n > event_start) rc = close_event(r);
     if (rc == JL_OK && r->n == 0)
         rc = JL_FAIL_CODE(JL_EIO, "%s: no particles (expected lines of px py pz E)", r->path);
     return rc;
@@ -124,8 +111,7 @@ jl_events *jl_events_read(const char *path)
     fclose(f);
     jl_events *ev = rc == JL_OK ? malloc(sizeof *ev) : NULL;
     if (!ev) {
-        if (rc == JL_OK)
-            JL_FAIL_CODE(JL_ENOMEM, "%s: out of memory", path);
+        if (rc == JL_OK) JL_FAIL_CODE(JL_ENOMEM, "%s: out of memory", path);
         free(r.p);
         free(r.offsets);
         return NULL;
@@ -136,8 +122,7 @@ jl_events *jl_events_read(const char *path)
 
 void jl_events_free(jl_events *ev)
 {
-    if (!ev)
-        return;
+    if (!ev) return;
     free(ev->offsets);
     free(ev->p);
     free(ev);

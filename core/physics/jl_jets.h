@@ -102,10 +102,10 @@ typedef struct jl_jet {
 
 /* One clustering step, in the order they happened. */
 typedef struct jl_cluster_step {
-    int parent1;  /* pseudojet index */
-    int parent2;  /* pseudojet index > parent1, or JL_CLUSTER_BEAM (parent1 became a jet) */
-    int child;    /* the pseudojet made by the merge, or JL_CLUSTER_BEAM */
-    double dij;   /* d_ij (merge) or d_iB (beam) of the step, in FastJet's normalisation */
+    int parent1; /* pseudojet index */
+    int parent2; /* pseudojet index > parent1, or JL_CLUSTER_BEAM (parent1 became a jet) */
+    int child;   /* the pseudojet made by the merge, or JL_CLUSTER_BEAM */
+    double dij;  /* d_ij (merge) or d_iB (beam) of the step, in FastJet's normalisation */
 } jl_cluster_step;
 #define JL_CLUSTER_BEAM (-1)
 

@@ -89,9 +89,9 @@
 #define JL_LUND_TINY 1e-12
 #define JL_LUND_DELTA_MIN 1e-6
 /* The most nodes a jet of n constituents gives. */
-#define JL_LUND_MAX_NODES(n) ((n) > 1 ? (n) - 1 : 0)
+#define JL_LUND_MAX_NODES(n) ((n) > 1 ? (n)-1 : 0)
 /* Nodes of a jet of n constituents in a graph batch, at most: one more than none. */
-#define JL_LUND_GRAPH_NODES(n) ((n) > 2 ? (n) - 1 : 1)
+#define JL_LUND_GRAPH_NODES(n) ((n) > 2 ? (n)-1 : 1)
 
 typedef struct jl_lund_opts {
     int features;     /* 5 (LundNet5) or 3 (LundNet3); 0 means 5. Graphs only */
@@ -130,16 +130,16 @@ typedef struct jl_lund_graphs {
  * Fills *out (overwritten; all NULL on failure) and returns JL_OK, or a
  * status with the error naming the jet (numbered from 1, as the constituents
  * and particles in every message). Borrows p and offsets. */
-int jl_lund_graphs_ragged(const jl_p4 *p, const int64_t *offsets, int64_t n_jets,
-                          const jl_lund_opts *o, jl_lund_graphs *out);
+int jl_lund_graphs_ragged(const jl_p4 *p, const int64_t *offsets, int64_t n_jets, const jl_lund_opts *o,
+                          jl_lund_graphs *out);
 
 /* Graphs of the jets of an ATLAS-style batch: pt, eta, phi, E (B, C) f32 CPU
  * contiguous in GeV (jl_h5_jets), a constituent is real when pt > 0 (anything
  * else than pt == 0 or pt > 0 is an error), four-vector px = pt cos phi,
  * py = pt sin phi, pz = pt sinh eta, E, in column order. Otherwise as
  * jl_lund_graphs_ragged. Borrows the tensors. */
-int jl_lund_graphs_atlas(jl_tensor *pt, jl_tensor *eta, jl_tensor *phi, jl_tensor *E,
-                         const jl_lund_opts *o, jl_lund_graphs *out);
+int jl_lund_graphs_atlas(jl_tensor *pt, jl_tensor *eta, jl_tensor *phi, jl_tensor *E, const jl_lund_opts *o,
+                         jl_lund_graphs *out);
 
 /* Releases every tensor of g and sets them to NULL (idempotent). */
 void jl_lund_graphs_free(jl_lund_graphs *g);

@@ -79,8 +79,7 @@ static int work_init(ca_work *w, int64_t cap)
     bytes = (bytes + 31) & ~(size_t)31;
     char *m = aligned_alloc(32, bytes);
     *w = (ca_work){.cap = (int)c, .cap4 = (int)c4};
-    if (!m)
-        return JL_FAIL_CODE(JL_ENOMEM, "lund: out of memory for %zu constituents", c);
+    if (!m) return JL_FAIL_CODE(JL_ENOMEM, "lund: out of memory for %zu constituents", c);
     w->sy = (double *)m;
     w->sphi = w->sy + c4;
     w->snnd = w->sphi + c4;
@@ -218,8 +217,7 @@ static int drop_slot(ca_work *w, int gone, int fresh, int m)
             w->snn[i] = nn == tail ? gone : nn;
         }
     }
-    for (int k = 0; k < n_stale; k++)
-        find_nn(w, stale[k], m);
+    for (int k = 0; k < n_stale; k++) find_nn(w, stale[k], m);
     return m;
 }
 
@@ -231,20 +229,18 @@ static int ca_cluster(ca_work *w, const jl_p4 *in, int n, int *root)
     for (int i = 0; i < n; i++) {
         jl_p4 p = in[i];
         if (!isfinite(p.px) || !isfinite(p.py) || !isfinite(p.pz) || !isfinite(p.E))
-            return JL_FAIL("lund: constituent %d has a non-finite component (%g %g %g %g)", i + 1,
-                           p.px, p.py, p.pz, p.E);
+            return JL_FAIL("lund: constituent %d has a non-finite component (%g %g %g %g)", i + 1, p.px, p.py,
+                           p.pz, p.E);
         set_pseudojet(w, i, p);
         if (!isfinite(w->y[i]))
-            return JL_FAIL("lund: constituent %d (%g %g %g %g) has no finite rapidity", i + 1, p.px,
-                           p.py, p.pz, p.E);
+            return JL_FAIL("lund: constituent %d (%g %g %g %g) has no finite rapidity", i + 1, p.px, p.py,
+                           p.pz, p.E);
         set_slot(w, i, i);
         w->snn[i] = -1;
         w->snnd[i] = r2;
     }
-    for (int s = n; s < ((n + 3) & ~3); s++)
-        pad_slot(w, s);
-    for (int i = 0; i < n; i++)
-        find_nn(w, i, n);
+    for (int s = n; s < ((n + 3) & ~3); s++) pad_slot(w, s);
+    for (int i = 0; i < n; i++) find_nn(w, i, n);
     int m = n, next = n, best = -1;
     while (m > 0) {
         double dmin;
@@ -252,8 +248,7 @@ static int ca_cluster(ca_work *w, const jl_p4 *in, int n, int *root)
         int b = w->snn[a];
         if (b < 0) { /* a final jet: keep the hardest, the first one on a tie */
             int k = w->sjet[a];
-            if (best < 0 || w->pt2[k] > w->pt2[best] || (w->pt2[k] == w->pt2[best] && k < best))
-                best = k;
+            if (best < 0 || w->pt2[k] > w->pt2[best] || (w->pt2[k] == w->pt2[best] && k < best)) best = k;
             m = drop_slot(w, a, -1, m);
             continue;
         }
@@ -280,10 +275,11 @@ static jl_lund_node node_of(const ca_work *w, int k, int j1, int j2)
     double pt1 = sqrt(w->pt2[j1]), pt2 = sqrt(w->pt2[j2]);
     double dy = w->y[j2] - w->y[j1];
     double raw_dphi = w->phi[j2] - w->phi[j1]; /* in (-2pi, 2pi): psi uses it unwrapped */
-    double dphi = raw_dphi > JL_PI ? raw_dphi - JL_TWOPI : raw_dphi <= -JL_PI ? raw_dphi + JL_TWOPI : raw_dphi;
+    double dphi = raw_dphi > JL_PI     ? raw_dphi - JL_TWOPI
+                  : raw_dphi <= -JL_PI ? raw_dphi + JL_TWOPI
+                                       : raw_dphi;
     double delta = sqrt(dy * dy + dphi * dphi);
-    if (delta < JL_LUND_DELTA_MIN)
-        delta = JL_LUND_DELTA_MIN;
+    if (delta < JL_LUND_DELTA_MIN) delta = JL_LUND_DELTA_MIN;
     double m2 = fabs(jl_p4_m2(w->p[k]));
     return (jl_lund_node){
         .parent = -1,
@@ -306,8 +302,7 @@ static int walk(ca_work *w, int n, int root, const jl_lund_opts *o, jl_lund_node
     stack[top++] = -1;
     while (top > 0) {
         int parent = stack[--top], k = stack[--top];
-        if (k < n)
-            continue;
+        if (k < n) continue;
         int a = w->pa[k - n], b = w->pb[k - n];
         if (w->pt2[a] < w->pt2[b]) {
             int t = a;
@@ -332,8 +327,7 @@ static int walk(ca_work *w, int n, int root, const jl_lund_opts *o, jl_lund_node
 }
 
 /* Declusters one jet of n <= w->cap constituents into out. */
-static int decluster_in(ca_work *w, const jl_p4 *p, int n, const jl_lund_opts *o,
-                        jl_lund_node *out)
+static int decluster_in(ca_work *w, const jl_p4 *p, int n, const jl_lund_opts *o, jl_lund_node *out)
 {
     int root;
     int rc = ca_cluster(w, p, n, &root);
@@ -342,17 +336,12 @@ static int decluster_in(ca_work *w, const jl_p4 *p, int n, const jl_lund_opts *o
 
 int jl_lund_decluster(const jl_p4 *p, int64_t n, const jl_lund_opts *o, jl_lund_node *out)
 {
-    if (!o)
-        return JL_FAIL("lund: no options");
-    if (n < 0 || n > (1 << 28))
-        return JL_FAIL("lund: constituent count %lld out of range", (long long)n);
-    if (n > 0 && !p)
-        return JL_FAIL("lund: constituents are NULL");
-    if (n > 1 && !out)
-        return JL_FAIL("lund: no output nodes");
+    if (!o) return JL_FAIL("lund: no options");
+    if (n < 0 || n > (1 << 28)) return JL_FAIL("lund: constituent count %lld out of range", (long long)n);
+    if (n > 0 && !p) return JL_FAIL("lund: constituents are NULL");
+    if (n > 1 && !out) return JL_FAIL("lund: no output nodes");
     ca_work w;
-    if (work_init(&w, n))
-        return JL_ENOMEM;
+    if (work_init(&w, n)) return JL_ENOMEM;
     int rc = decluster_in(&w, p, (int)n, o, out);
     work_free(&w);
     return rc;
@@ -370,12 +359,12 @@ typedef struct batch {
     const float *pt, *eta, *phi, *E;
     int64_t cols;
     /* pass 0 and 1 */
-    int64_t *bound;    /* (B + 1) node offsets when every jet gives n - 1 nodes */
-    int64_t *count;    /* (B) nodes of each jet */
-    int64_t *ncons;    /* (B) constituents of each jet: n_constituents' data */
-    float *xb;         /* (bound[B], F) rows at the bound's offsets */
-    int64_t *pb;       /* (bound[B]) local parents at the bound's offsets */
-    atomic_llong bad;  /* smallest failing jet, n_jets when none */
+    int64_t *bound;   /* (B + 1) node offsets when every jet gives n - 1 nodes */
+    int64_t *count;   /* (B) nodes of each jet */
+    int64_t *ncons;   /* (B) constituents of each jet: n_constituents' data */
+    float *xb;        /* (bound[B], F) rows at the bound's offsets */
+    int64_t *pb;      /* (bound[B]) local parents at the bound's offsets */
+    atomic_llong bad; /* smallest failing jet, n_jets when none */
     /* pass 2 */
     const int64_t *off, *ebase; /* (B + 1) final node and edge offsets */
     float *x;
@@ -385,7 +374,8 @@ typedef struct batch {
 static void record_bad(batch *bt, int64_t b)
 {
     long long cur = atomic_load(&bt->bad);
-    while (b < cur && !atomic_compare_exchange_weak(&bt->bad, &cur, (long long)b)) {}
+    while (b < cur && !atomic_compare_exchange_weak(&bt->bad, &cur, (long long)b)) {
+    }
 }
 
 /* Constituents of ATLAS jet b (pt > 0 columns); -1 when a pt is negative or NaN. */
@@ -394,8 +384,7 @@ static int64_t atlas_count(const batch *bt, int64_t b, int64_t *bad_col)
     const float *pt = bt->pt + b * bt->cols;
     int64_t n = 0;
     for (int64_t j = 0; j < bt->cols; j++) {
-        if (pt[j] > 0)
-            n++;
+        if (pt[j] > 0) n++;
         else if (!(pt[j] == 0)) {
             *bad_col = j;
             return -1;
@@ -408,13 +397,11 @@ static int64_t atlas_count(const batch *bt, int64_t b, int64_t *bad_col)
  * from the ATLAS columns (buf holds cols entries). */
 static const jl_p4 *jet_p4(const batch *bt, int64_t b, jl_p4 *buf)
 {
-    if (bt->p)
-        return bt->p + bt->p_off[b];
+    if (bt->p) return bt->p + bt->p_off[b];
     int64_t at = b * bt->cols, n = 0;
     for (int64_t j = 0; j < bt->cols; j++) {
         double pt = bt->pt[at + j];
-        if (!(pt > 0))
-            continue;
+        if (!(pt > 0)) continue;
         double eta = bt->eta[at + j], phi = bt->phi[at + j];
         buf[n++] = (jl_p4){pt * cos(phi), pt * sin(phi), pt * sinh(eta), bt->E[at + j]};
     }
@@ -452,8 +439,7 @@ static void decluster_body(void *ctx, int64_t begin, int64_t end)
 {
     batch *bt = ctx;
     int64_t most = 0;
-    for (int64_t b = begin; b < end; b++)
-        most = bt->ncons[b] > most ? bt->ncons[b] : most;
+    for (int64_t b = begin; b < end; b++) most = bt->ncons[b] > most ? bt->ncons[b] : most;
     jl_p4 *buf = bt->p ? NULL : malloc((size_t)(bt->cols > 0 ? bt->cols : 1) * sizeof *buf);
     ca_work w;
     if ((!bt->p && !buf) || work_init(&w, most)) {
@@ -488,8 +474,7 @@ static void edges_body(void *ctx, int64_t begin, int64_t end)
 {
     batch *bt = ctx;
     int64_t most = 0;
-    for (int64_t b = begin; b < end; b++)
-        most = bt->count[b] > most ? bt->count[b] : most;
+    for (int64_t b = begin; b < end; b++) most = bt->count[b] > most ? bt->count[b] : most;
     int64_t *fill = malloc((size_t)(most > 0 ? most : 1) * sizeof *fill);
     if (!fill) {
         record_bad(bt, begin);
@@ -498,18 +483,15 @@ static void edges_body(void *ctx, int64_t begin, int64_t end)
     int F = bt->features;
     for (int64_t b = begin; b < end; b++) {
         int64_t nb = bt->count[b], g0 = bt->off[b], from = bt->bound[b];
-        if (nb == 0)
-            continue;
+        if (nb == 0) continue;
         if (bt->x != bt->xb) {
             memcpy(bt->x + g0 * F, bt->xb + from * F, (size_t)(nb * F) * sizeof *bt->x);
             memcpy(bt->parent + g0, bt->pb + from, (size_t)nb * sizeof *bt->parent);
         }
         int64_t *par = bt->parent + g0, *eo = bt->eo + g0 + 1;
         /* degrees into eo (the ends), then starts into fill */
-        for (int64_t i = 0; i < nb; i++)
-            eo[i] = i > 0;
-        for (int64_t i = 1; i < nb; i++)
-            eo[par[i]]++;
+        for (int64_t i = 0; i < nb; i++) eo[i] = i > 0;
+        for (int64_t i = 1; i < nb; i++) eo[par[i]]++;
         int64_t at = bt->ebase[b];
         for (int64_t i = 0; i < nb; i++) {
             fill[i] = at + (i > 0); /* the parent's edge takes the first slot */
@@ -523,8 +505,7 @@ static void edges_body(void *ctx, int64_t begin, int64_t end)
             bt->src[down] = g0 + i;
             bt->dst[down] = g0 + p;
         }
-        for (int64_t i = 0; i < nb; i++)
-            par[i] = par[i] < 0 ? -1 : g0 + par[i];
+        for (int64_t i = 0; i < nb; i++) par[i] = par[i] < 0 ? -1 : g0 + par[i];
     }
     free(fill);
 }
@@ -540,8 +521,7 @@ static int fail_jet(batch *bt)
     jl_p4 *buf = bt->p ? NULL : malloc((size_t)(bt->cols > 0 ? bt->cols : 1) * sizeof *buf);
     jl_lund_node *nodes = malloc((size_t)(n > 1 ? n : 1) * sizeof *nodes);
     int rc = 1; /* not run: no memory for it */
-    if ((bt->p || buf) && nodes)
-        rc = jl_lund_decluster(jet_p4(bt, b, buf), n, bt->o, nodes);
+    if ((bt->p || buf) && nodes) rc = jl_lund_decluster(jet_p4(bt, b, buf), n, bt->o, nodes);
     if (rc >= 0) /* not an input error: only an allocation failed in the worker */
         JL_FAIL_CODE(JL_ENOMEM, "out of memory");
     free(buf);
@@ -579,8 +559,7 @@ static int run_batch(batch *bt, jl_lund_graphs *out)
         goto done;
     }
     bt->bound[0] = 0;
-    for (int64_t b = 0; b < B; b++)
-        bt->bound[b + 1] = bt->bound[b] + JL_LUND_GRAPH_NODES(bt->ncons[b]);
+    for (int64_t b = 0; b < B; b++) bt->bound[b + 1] = bt->bound[b] + JL_LUND_GRAPH_NODES(bt->ncons[b]);
 
     xb = jl_tensor_new(JL_F32, 2, (int64_t[]){bt->bound[B], F}, JL_CPU);
     pb = new_i64(bt->bound[B]);
@@ -632,70 +611,67 @@ static int run_batch(batch *bt, jl_lund_graphs *out)
     bt->eo = jl_data(g.edge_offsets);
     bt->eo[0] = 0;
     jl_parallel_for(B, 16, edges_body, bt);
-    if (atomic_load(&bt->bad) < B)
-        rc = JL_FAIL_CODE(JL_ENOMEM, "lund: out of memory building the edges");
+    if (atomic_load(&bt->bad) < B) rc = JL_FAIL_CODE(JL_ENOMEM, "lund: out of memory building the edges");
 
 done:
     jl_release(xb);
     jl_release(pb);
     free(scratch);
-    if (rc != JL_OK)
-        jl_lund_graphs_free(&g);
+    if (rc != JL_OK) jl_lund_graphs_free(&g);
     *out = g;
     return rc;
 }
 
 static int check_opts(const jl_lund_opts *o, int *features)
 {
-    if (!o)
-        return JL_FAIL("lund: no options");
+    if (!o) return JL_FAIL("lund: no options");
     *features = o->features == 0 ? 5 : o->features;
     if (*features != 5 && *features != 3)
         return JL_FAIL("lund: features must be 5 (LundNet5) or 3 (LundNet3), got %d", o->features);
-    if (o->kt_cut && isnan(o->ln_kt_min))
-        return JL_FAIL("lund: ln_kt_min is NaN");
+    if (o->kt_cut && isnan(o->ln_kt_min)) return JL_FAIL("lund: ln_kt_min is NaN");
     return JL_OK;
 }
 
-int jl_lund_graphs_ragged(const jl_p4 *p, const int64_t *offsets, int64_t n_jets,
-                          const jl_lund_opts *o, jl_lund_graphs *out)
+int jl_lund_graphs_ragged(const jl_p4 *p, const int64_t *offsets, int64_t n_jets, const jl_lund_opts *o,
+                          jl_lund_graphs *out)
 {
     *out = (jl_lund_graphs){0};
     int features;
-    if (check_opts(o, &features))
-        return JL_EARG;
+    if (check_opts(o, &features)) return JL_EARG;
     if (n_jets < 0 || !offsets)
         return JL_FAIL("lund: need n_jets >= 0 (got %lld) and offsets", (long long)n_jets);
-    if (offsets[0] != 0)
-        return JL_FAIL("lund: offsets[0] must be 0, got %lld", (long long)offsets[0]);
+    if (offsets[0] != 0) return JL_FAIL("lund: offsets[0] must be 0, got %lld", (long long)offsets[0]);
     for (int64_t b = 0; b < n_jets; b++)
         if (offsets[b + 1] < offsets[b] || offsets[b + 1] - offsets[b] > (1 << 28))
-            return JL_FAIL("lund: offsets must be non-decreasing (jet %lld: %lld .. %lld)",
-                           (long long)b + 1, (long long)offsets[b], (long long)offsets[b + 1]);
-    if (offsets[n_jets] > 0 && !p)
-        return JL_FAIL("lund: four-vectors are NULL");
+            return JL_FAIL("lund: offsets must be non-decreasing (jet %lld: %lld .. %lld)", (long long)b + 1,
+                           (long long)offsets[b], (long long)offsets[b + 1]);
+    if (offsets[n_jets] > 0 && !p) return JL_FAIL("lund: four-vectors are NULL");
     batch bt = {.o = o, .features = features, .n_jets = n_jets, .p = p, .p_off = offsets};
     return run_batch(&bt, out);
 }
 
-int jl_lund_graphs_atlas(jl_tensor *pt, jl_tensor *eta, jl_tensor *phi, jl_tensor *E,
-                         const jl_lund_opts *o, jl_lund_graphs *out)
+int jl_lund_graphs_atlas(jl_tensor *pt, jl_tensor *eta, jl_tensor *phi, jl_tensor *E, const jl_lund_opts *o,
+                         jl_lund_graphs *out)
 {
     *out = (jl_lund_graphs){0};
     int features;
-    if (check_opts(o, &features))
-        return JL_EARG;
-    if (jl_jets_check_args("lund", pt, eta, phi, E))
-        return JL_EARG;
-    batch bt = {.o = o, .features = features, .n_jets = pt->shape[0], .pt = jl_data(pt),
-                .eta = jl_data(eta), .phi = jl_data(phi), .E = jl_data(E), .cols = pt->shape[1]};
+    if (check_opts(o, &features)) return JL_EARG;
+    if (jl_jets_check_args("lund", pt, eta, phi, E)) return JL_EARG;
+    batch bt = {.o = o,
+                .features = features,
+                .n_jets = pt->shape[0],
+                .pt = jl_data(pt),
+                .eta = jl_data(eta),
+                .phi = jl_data(phi),
+                .E = jl_data(E),
+                .cols = pt->shape[1]};
     return run_batch(&bt, out);
 }
 
 void jl_lund_graphs_free(jl_lund_graphs *g)
 {
-    jl_tensor **all[] = {&g->x, &g->offsets, &g->parent, &g->src, &g->dst, &g->edge_offsets,
-                         &g->n_constituents};
+    jl_tensor **all[] = {&g->x,   &g->offsets,      &g->parent,        &g->src,
+                         &g->dst, &g->edge_offsets, &g->n_constituents};
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) {
         jl_release(*all[k]);
         *all[k] = NULL;
