@@ -63,7 +63,8 @@ jl_tensor *jl_node_saved(jl_node *node, int i)
         return NULL;
     }
     if (t->storage->version != node->saved_version[i]) {
-        JL_FAIL("%s backward: a tensor saved for the gradient was modified in place after the op ran", node->name);
+        JL_FAIL("%s backward: a tensor saved for the gradient was modified in place after the op ran",
+                node->name);
         return NULL;
     }
     return t;
@@ -105,10 +106,7 @@ void jl_attach(jl_tensor *out, jl_node *node)
     memcpy(node->shape_out, out->shape, sizeof out->shape);
 }
 
-jl_tensor *jl_detach(jl_tensor *t)
-{
-    return jl_tensor_alias(t, t->ndim, t->shape, t->strides, t->offset);
-}
+jl_tensor *jl_detach(jl_tensor *t) { return jl_tensor_alias(t, t->ndim, t->shape, t->strides, t->offset); }
 
 /* --- gradient accumulation --------------------------------------------- */
 /* True when the caller's reference is the only way to reach g's values: one
@@ -224,9 +222,11 @@ static int propagate(jl_node *n)
 int jl_backward(jl_tensor *root, jl_tensor *grad)
 {
     if (!root->requires_grad)
-        return JL_FAIL("backward: the tensor does not require grad (no input of its graph had requires_grad)");
+        return JL_FAIL(
+            "backward: the tensor does not require grad (no input of its graph had requires_grad)");
     if (!grad && jl_numel(root) != 1)
-        return JL_FAIL("backward: a gradient is needed for a non-scalar output of shape %s", jl_shape_str(root));
+        return JL_FAIL("backward: a gradient is needed for a non-scalar output of shape %s",
+                       jl_shape_str(root));
     if (grad && !same_shape(grad, root->ndim, root->shape))
         return JL_FAIL("backward: gradient of shape %s for an output of shape %s", jl_shape_str(grad),
                        jl_shape_str(root));
@@ -249,9 +249,9 @@ int jl_backward(jl_tensor *root, jl_tensor *grad)
                  * tensors left: reached again from a new root (y = x + x;
                  * y:sum():backward() twice), it must fail, not run */
                 if (!rc && n->pending && n->freed)
-                    rc = JL_FAIL("backward: the graph through %s was already freed by an earlier backward", n->name);
-                else if (!rc && n->pending)
-                    rc = propagate(n);
+                    rc = JL_FAIL("backward: the graph through %s was already freed by an earlier backward",
+                                 n->name);
+                else if (!rc && n->pending) rc = propagate(n);
                 node_free_tape(n);
                 n->pending_deps = 0;
             }

@@ -23,8 +23,7 @@ const jl_backend *jl_backend_for(jl_device device)
             JL_FAIL_CODE(JL_EDEVICE, "cuda: no CUDA device is present");
             return NULL;
         }
-    } else
-        JL_FAIL_CODE(JL_EDEVICE, "unknown device %d", (int)device);
+    } else JL_FAIL_CODE(JL_EDEVICE, "unknown device %d", (int)device);
     return be;
 }
 
@@ -65,7 +64,8 @@ jl_tensor *jl_to_device(jl_tensor *t, jl_device device)
         jl_tensor *compact = src;
         if (!jl_is_contiguous(src)) {
             compact = jl_tensor_new(t->dtype, t->ndim, t->shape, JL_CPU);
-            jl_kargs k = {.op = JL_OP_copy, .out = compact ? jl_view_of(compact) : (jl_view){0}, .a = jl_view_of(src)};
+            jl_kargs k = {
+                .op = JL_OP_copy, .out = compact ? jl_view_of(compact) : (jl_view){0}, .a = jl_view_of(src)};
             if (!compact || jl_run(JL_CPU, &k)) {
                 jl_release(compact);
                 goto fail;
@@ -74,8 +74,7 @@ jl_tensor *jl_to_device(jl_tensor *t, jl_device device)
             src = compact;
         }
         if (jl_backend_for(device)->from_host(jl_data(out), jl_data(src), bytes)) goto fail;
-    } else if (jl_backend_for(from)->to_host(jl_data(out), jl_data(src), bytes))
-        goto fail;
+    } else if (jl_backend_for(from)->to_host(jl_data(out), jl_data(src), bytes)) goto fail;
     jl_release(src);
     return out;
 fail:

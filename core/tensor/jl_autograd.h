@@ -29,21 +29,21 @@ typedef int (*jl_backward_fn)(jl_node *node, jl_tensor *grad_out, jl_tensor **gr
 
 struct jl_node {
     atomic_int refcount;
-    const char *name;          /* the op, for error messages */
+    const char *name; /* the op, for error messages */
     jl_backward_fn backward;
     int n_inputs;
     jl_tensor *inputs[JL_NODE_MAX_INPUTS]; /* retained; NULL slots are constants */
     bool needs_grad[JL_NODE_MAX_INPUTS];
     int n_saved;
-    jl_tensor *saved[JL_NODE_MAX_SAVED];   /* retained, detached */
+    jl_tensor *saved[JL_NODE_MAX_SAVED]; /* retained, detached */
     uint64_t saved_version[JL_NODE_MAX_SAVED];
     double s[4];
     int64_t i[JL_MAX_DIMS + 2];
-    int ndim_out;                          /* output geometry, for backward rules */
+    int ndim_out; /* output geometry, for backward rules */
     int64_t shape_out[JL_MAX_DIMS];
-    bool freed;                            /* saved tensors released after backward */
-    jl_tensor *pending;                    /* gradient being accumulated during backward */
-    int pending_deps;                      /* bookkeeping during backward */
+    bool freed;         /* saved tensors released after backward */
+    jl_tensor *pending; /* gradient being accumulated during backward */
+    int pending_deps;   /* bookkeeping during backward */
 };
 
 /* --- grad mode (thread-local) ------------------------------------------- */

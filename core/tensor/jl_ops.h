@@ -234,8 +234,8 @@ typedef struct jl_graph_batch {
  * and jet numbers count from base: 0 in C, 1 for Lua. Graphs keep their node and edge
  * order; the work and the checks cover the selected graphs only. On offsets' device.
  * 0 or the error code (*out then empty). No gradient. */
-int jl_graph_select(jl_tensor *offsets, jl_tensor *edge_offsets, jl_tensor *src, jl_tensor *jets, int64_t base,
-                    jl_graph_batch *out);
+int jl_graph_select(jl_tensor *offsets, jl_tensor *edge_offsets, jl_tensor *src, jl_tensor *jets,
+                    int64_t base, jl_graph_batch *out);
 /* Releases the batch's tensors (NULL ones allowed) and empties it. */
 void jl_graph_batch_release(jl_graph_batch *b);
 

@@ -76,8 +76,8 @@ jl_tensor *jl_arange(jl_dtype dtype, double start, double stop, double step, jl_
 /* New CPU tensor copying n host values of `dtype` from data; +1. */
 jl_tensor *jl_from_host(jl_dtype dtype, int ndim, const int64_t *shape, const void *data);
 /* New header sharing t's storage with the given geometry; +1. Core-internal for views. */
-jl_tensor *jl_tensor_alias(const jl_tensor *t, int ndim, const int64_t *shape,
-                           const int64_t *strides, int64_t offset);
+jl_tensor *jl_tensor_alias(const jl_tensor *t, int ndim, const int64_t *shape, const int64_t *strides,
+                           int64_t offset);
 
 /* --- inspection ---------------------------------------------------------- */
 int64_t jl_numel(const jl_tensor *t);

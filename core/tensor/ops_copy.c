@@ -58,7 +58,8 @@ jl_tensor *jl_to_dtype(jl_tensor *t, jl_dtype dtype)
 static int check_writable(const char *op, jl_tensor *dst)
 {
     if (dst->requires_grad && jl_grad_enabled())
-        return JL_FAIL("%s: in-place write into a tensor that requires grad (wrap it in no_grad or detach it)", op);
+        return JL_FAIL(
+            "%s: in-place write into a tensor that requires grad (wrap it in no_grad or detach it)", op);
     return JL_OK;
 }
 
@@ -103,15 +104,17 @@ static int check_cat(int n, jl_tensor *const *ts, int dim)
     for (int i = 1; i < n; i++) {
         const jl_tensor *t = ts[i];
         if (t->dtype != first->dtype || jl_device_of(t) != jl_device_of(first))
-            return JL_FAIL("cat: tensor %d is %s on %s but tensor 1 is %s on %s", i + 1, jl_dtype_name(t->dtype),
-                           jl_device_name(jl_device_of(t)), jl_dtype_name(first->dtype),
-                           jl_device_name(jl_device_of(first)));
+            return JL_FAIL("cat: tensor %d is %s on %s but tensor 1 is %s on %s", i + 1,
+                           jl_dtype_name(t->dtype), jl_device_name(jl_device_of(t)),
+                           jl_dtype_name(first->dtype), jl_device_name(jl_device_of(first)));
         if (t->ndim != first->ndim)
-            return JL_FAIL("cat: tensor %d has shape %s but tensor 1 has %s", i + 1, jl_shape_str(t), jl_shape_str(first));
+            return JL_FAIL("cat: tensor %d has shape %s but tensor 1 has %s", i + 1, jl_shape_str(t),
+                           jl_shape_str(first));
         for (int d = 0; d < t->ndim; d++)
             if (d != dim && t->shape[d] != first->shape[d])
-                return JL_FAIL("cat: tensor %d has shape %s but tensor 1 has %s (they may differ only in dim %d)",
-                               i + 1, jl_shape_str(t), jl_shape_str(first), dim + 1);
+                return JL_FAIL(
+                    "cat: tensor %d has shape %s but tensor 1 has %s (they may differ only in dim %d)", i + 1,
+                    jl_shape_str(t), jl_shape_str(first), dim + 1);
     }
     return JL_OK;
 }
@@ -172,7 +175,8 @@ static jl_tensor *cat_in_groups(int n, jl_tensor *const *ts, int dim)
         return NULL;
     }
     for (; made < groups; made++) {
-        int first = made * JL_NODE_MAX_INPUTS, count = n - first < JL_NODE_MAX_INPUTS ? n - first : JL_NODE_MAX_INPUTS;
+        int first = made * JL_NODE_MAX_INPUTS,
+            count = n - first < JL_NODE_MAX_INPUTS ? n - first : JL_NODE_MAX_INPUTS;
         parts[made] = jl_cat(count, ts + first, dim);
         if (!parts[made]) goto done;
     }

@@ -24,7 +24,6 @@
 #include "jl_ops.h"
 #include "ops_bn.h"
 
-
 /* --- argument checks -------------------------------------------------------------- */
 
 /* A +1 contiguous copy of t on device (t itself when it already is). */
@@ -54,7 +53,8 @@ static int check_offsets(const char *op, const char *name, jl_tensor *offsets, i
             rc = JL_FAIL("%s: %s decrease at position %lld (%lld after %lld)", op, name, (long long)s + 1,
                          (long long)o[s], (long long)o[s - 1]);
     if (!rc && o[n - 1] != rows)
-        rc = JL_FAIL("%s: %s end at %lld but there are %lld rows", op, name, (long long)o[n - 1], (long long)rows);
+        rc = JL_FAIL("%s: %s end at %lld but there are %lld rows", op, name, (long long)o[n - 1],
+                     (long long)rows);
     jl_release(h);
     return rc;
 }
@@ -84,10 +84,14 @@ static int edge_gather_backward(jl_node *node, jl_tensor *g, jl_tensor **grads)
     jl_tensor *eoff = jl_node_saved(node, 0), *nbr = jl_node_saved(node, 1);
     if (!eoff || !nbr) return jl_last_error_code();
     jl_tensor *gc = jl_contiguous(g);
-    jl_tensor *out = gc ? jl_tensor_new(JL_F32, 2, (int64_t[]){node->i[0], 2 * node->i[1]}, jl_device_of(g)) : NULL;
+    jl_tensor *out =
+        gc ? jl_tensor_new(JL_F32, 2, (int64_t[]){node->i[0], 2 * node->i[1]}, jl_device_of(g)) : NULL;
     if (out) {
-        jl_kargs k = {.op = JL_OP_edge_gather_backward, .out = jl_view_of(out), .a = jl_view_of(gc),
-                      .b = jl_view_of(eoff), .c = jl_view_of(nbr)};
+        jl_kargs k = {.op = JL_OP_edge_gather_backward,
+                      .out = jl_view_of(out),
+                      .a = jl_view_of(gc),
+                      .b = jl_view_of(eoff),
+                      .c = jl_view_of(nbr)};
         if (jl_run(jl_device_of(g), &k)) {
             jl_release(out);
             out = NULL;
@@ -121,7 +125,10 @@ jl_tensor *jl_edge_gather(jl_tensor *ab, jl_tensor *edge_offsets, jl_tensor *nbr
     jl_tensor *out = nb ? jl_tensor_new(JL_F32, 2, (int64_t[]){nbr->shape[0], C}, jl_device_of(ab)) : NULL;
     int rc = out ? JL_OK : jl_last_error_code();
     if (!rc && jl_numel(out) > 0) {
-        jl_kargs k = {.op = JL_OP_edge_gather, .out = jl_view_of(out), .a = jl_view_of(a), .b = jl_view_of(eo),
+        jl_kargs k = {.op = JL_OP_edge_gather,
+                      .out = jl_view_of(out),
+                      .a = jl_view_of(a),
+                      .b = jl_view_of(eo),
                       .c = jl_view_of(nb)};
         rc = jl_run(jl_device_of(ab), &k);
     }
@@ -189,8 +196,11 @@ static int batch_norm_relu_backward(jl_node *node, jl_tensor *g, jl_tensor **gra
     jl_tensor *gx = table && node->needs_grad[0] ? jl_empty_like(x) : NULL;
     int rc = table && (gx || !node->needs_grad[0]) ? JL_OK : jl_last_error_code();
     if (!rc) {
-        jl_kargs k = {.op = JL_OP_bn_relu_backward, .a = jl_view_of(packed), .b = jl_view_of(x),
-                      .c = segments ? jl_view_of(segments) : jl_view_of(table), .s = {node->s[0], node->s[1]},
+        jl_kargs k = {.op = JL_OP_bn_relu_backward,
+                      .a = jl_view_of(packed),
+                      .b = jl_view_of(x),
+                      .c = segments ? jl_view_of(segments) : jl_view_of(table),
+                      .s = {node->s[0], node->s[1]},
                       .i = {N, C}};
         if (gx) k.out = jl_view_of(gx);
         rc = jl_run(jl_device_of(x), &k);
@@ -198,8 +208,10 @@ static int batch_norm_relu_backward(jl_node *node, jl_tensor *g, jl_tensor **gra
     if (!rc) {
         grads[0] = gx;
         gx = NULL;
-        if (node->needs_grad[1] && !(grads[1] = jl_select(table, 0, ROW_GRAD_WEIGHT))) rc = jl_last_error_code();
-        if (!rc && node->needs_grad[2] && !(grads[2] = jl_select(table, 0, ROW_GRAD_BIAS))) rc = jl_last_error_code();
+        if (node->needs_grad[1] && !(grads[1] = jl_select(table, 0, ROW_GRAD_WEIGHT)))
+            rc = jl_last_error_code();
+        if (!rc && node->needs_grad[2] && !(grads[2] = jl_select(table, 0, ROW_GRAD_BIAS)))
+            rc = jl_last_error_code();
     }
     jl_set_grad_enabled(was);
     jl_release(packed);
@@ -212,7 +224,8 @@ jl_tensor *jl_batch_norm_relu(jl_tensor *x, jl_tensor *weight, jl_tensor *bias, 
                               jl_tensor *running_var, bool training, double momentum, double eps,
                               jl_tensor *segments)
 {
-    int rc = jl_bn_check("batch_norm_relu", x, weight, bias, running_mean, running_var, training, momentum, eps);
+    int rc =
+        jl_bn_check("batch_norm_relu", x, weight, bias, running_mean, running_var, training, momentum, eps);
     if (!rc && segments) rc = check_offsets("batch_norm_relu", "segments", segments, x->shape[0]);
     if (rc) return NULL;
 
@@ -220,24 +233,29 @@ jl_tensor *jl_batch_norm_relu(jl_tensor *x, jl_tensor *weight, jl_tensor *bias, 
     bool was_enabled = jl_set_grad_enabled(false);
     jl_tensor *xc = jl_contiguous(x);
     jl_tensor *seg = xc && segments ? contiguous_on(segments, jl_device_of(x)) : NULL;
-    jl_tensor *table = xc && (!segments || seg) ? jl_bn_table(xc, weight, bias, running_mean, running_var, training)
-                                                : NULL;
+    jl_tensor *table =
+        xc && (!segments || seg) ? jl_bn_table(xc, weight, bias, running_mean, running_var, training) : NULL;
     rc = table ? JL_OK : jl_last_error_code();
     jl_tensor *out = !rc ? jl_tensor_new(JL_F32, 2, (int64_t[]){S, C}, jl_device_of(x)) : NULL;
     if (!rc && !out) rc = jl_last_error_code();
     if (!rc && S * C > 0) {
-        jl_kargs k = {.op = JL_OP_bn_relu_forward, .a = jl_view_of(xc), .out = jl_view_of(out),
-                      .b = jl_bn_rows(table, ROW_MEAN, 4), .s = {eps}, .i = {N, C}};
+        jl_kargs k = {.op = JL_OP_bn_relu_forward,
+                      .a = jl_view_of(xc),
+                      .out = jl_view_of(out),
+                      .b = jl_bn_rows(table, ROW_MEAN, 4),
+                      .s = {eps},
+                      .i = {N, C}};
         if (seg) k.c = jl_view_of(seg);
         rc = jl_run(jl_device_of(x), &k);
     }
-    if (!rc && training && running_mean) rc = jl_bn_update_running(running_mean, running_var, table, momentum, N);
+    if (!rc && training && running_mean)
+        rc = jl_bn_update_running(running_mean, running_var, table, momentum, N);
     jl_set_grad_enabled(was_enabled);
 
     jl_tensor *inputs[3] = {x, weight, bias};
     if (!rc && jl_needs_graph(3, inputs)) {
-        jl_node *node = jl_node_new(segments ? "batch_norm_relu_mean" : "batch_norm_relu", batch_norm_relu_backward,
-                                    3, inputs);
+        jl_node *node = jl_node_new(segments ? "batch_norm_relu_mean" : "batch_norm_relu",
+                                    batch_norm_relu_backward, 3, inputs);
         if (!node) {
             rc = jl_last_error_code();
         } else {
@@ -283,12 +301,13 @@ jl_tensor *jl_edges_by_dst(jl_tensor *src, jl_tensor *dst, int64_t n_nodes, jl_t
     if (check_rows("edges_by_dst", "src", src, n_nodes) || check_rows("edges_by_dst", "dst", dst, n_nodes))
         return NULL;
     if (src->shape[0] != dst->shape[0]) {
-        JL_FAIL("edges_by_dst: src has %lld edges but dst %lld", (long long)src->shape[0], (long long)dst->shape[0]);
+        JL_FAIL("edges_by_dst: src has %lld edges but dst %lld", (long long)src->shape[0],
+                (long long)dst->shape[0]);
         return NULL;
     }
     if (jl_device_of(src) != jl_device_of(dst)) {
-        JL_FAIL_CODE(JL_EDEVICE, "edges_by_dst: src is on %s but dst on %s", jl_device_name(jl_device_of(src)),
-                     jl_device_name(jl_device_of(dst)));
+        JL_FAIL_CODE(JL_EDEVICE, "edges_by_dst: src is on %s but dst on %s",
+                     jl_device_name(jl_device_of(src)), jl_device_name(jl_device_of(dst)));
         return NULL;
     }
     /* a counting sort on the host; the results go back to src's device */
@@ -349,25 +368,28 @@ static int count_selection(const graph_table *t, int64_t *M, int64_t *E)
     for (int64_t k = 0; k < t->K; k++) {
         int64_t j = t->jets[k] - t->base;
         if (j < 0 || j >= t->B)
-            return JL_FAIL("graph_select: jet %lld (position %lld of the selection) is not one of the %lld graphs "
-                           "(1..%lld)",
-                           (long long)j + 1, (long long)k + 1, (long long)t->B, (long long)t->B);
+            return JL_FAIL(
+                "graph_select: jet %lld (position %lld of the selection) is not one of the %lld graphs "
+                "(1..%lld)",
+                (long long)j + 1, (long long)k + 1, (long long)t->B, (long long)t->B);
         int64_t first = t->off[j], last = t->off[j + 1];
         if (first < 0 || first > last || last > t->N)
-            return JL_FAIL("graph_select: offsets give jet %lld the nodes %lld..%lld, outside 1..%lld", (long long)j + 1,
-                           (long long)first + 1, (long long)last, (long long)t->N);
+            return JL_FAIL("graph_select: offsets give jet %lld the nodes %lld..%lld, outside 1..%lld",
+                           (long long)j + 1, (long long)first + 1, (long long)last, (long long)t->N);
         for (int64_t node = first; node < last; node++) {
             int64_t e0 = t->eoff[node], e1 = t->eoff[node + 1];
             if (e0 < 0 || e0 > e1 || e1 > t->E)
-                return JL_FAIL("graph_select: edge_offsets give node %lld the edges %lld..%lld, outside 1..%lld",
-                               (long long)node + 1, (long long)e0 + 1, (long long)e1, (long long)t->E);
+                return JL_FAIL(
+                    "graph_select: edge_offsets give node %lld the edges %lld..%lld, outside 1..%lld",
+                    (long long)node + 1, (long long)e0 + 1, (long long)e1, (long long)t->E);
             for (int64_t e = e0; e < e1; e++) {
                 int64_t from = t->src[e] - t->base;
                 if (from < first || from >= last)
-                    return JL_FAIL("graph_select: edge %lld of jet %lld comes from node %lld, outside the jet's "
-                                   "nodes %lld..%lld",
-                                   (long long)e + 1, (long long)j + 1, (long long)from + 1, (long long)first + 1,
-                                   (long long)last);
+                    return JL_FAIL(
+                        "graph_select: edge %lld of jet %lld comes from node %lld, outside the jet's "
+                        "nodes %lld..%lld",
+                        (long long)e + 1, (long long)j + 1, (long long)from + 1, (long long)first + 1,
+                        (long long)last);
             }
         }
         *M += last - first;
@@ -406,8 +428,8 @@ static int check_index_vector(const char *name, const jl_tensor *t, int64_t min_
     return JL_OK;
 }
 
-int jl_graph_select(jl_tensor *offsets, jl_tensor *edge_offsets, jl_tensor *src, jl_tensor *jets, int64_t base,
-                    jl_graph_batch *out)
+int jl_graph_select(jl_tensor *offsets, jl_tensor *edge_offsets, jl_tensor *src, jl_tensor *jets,
+                    int64_t base, jl_graph_batch *out)
 {
     *out = (jl_graph_batch){0};
     int rc = check_index_vector("offsets", offsets, 1);
@@ -417,8 +439,11 @@ int jl_graph_select(jl_tensor *offsets, jl_tensor *edge_offsets, jl_tensor *src,
     if (rc) return rc;
     jl_tensor *ho = contiguous_on(offsets, JL_CPU), *he = ho ? contiguous_on(edge_offsets, JL_CPU) : NULL;
     jl_tensor *hs = he ? contiguous_on(src, JL_CPU) : NULL, *hj = hs ? contiguous_on(jets, JL_CPU) : NULL;
-    graph_table t = {.B = offsets->shape[0] - 1, .N = edge_offsets->shape[0] - 1, .E = src->shape[0],
-                     .K = jets->shape[0], .base = base};
+    graph_table t = {.B = offsets->shape[0] - 1,
+                     .N = edge_offsets->shape[0] - 1,
+                     .E = src->shape[0],
+                     .K = jets->shape[0],
+                     .base = base};
     int64_t M = 0, E = 0;
     if (hj) {
         t.off = jl_data(ho), t.eoff = jl_data(he), t.src = jl_data(hs), t.jets = jl_data(hj);

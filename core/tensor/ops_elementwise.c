@@ -21,10 +21,11 @@ static int broadcast_shape(const char *op, int n, jl_tensor *const *ts, int *ndi
             if (s == 1) continue;
             if (size != 1 && s != size) {
                 if (n == 2)
-                    return JL_FAIL("%s: shapes %s and %s cannot be broadcast together (dim %d: %lld vs %lld)", op,
-                                   jl_shape_str(ts[0]), jl_shape_str(ts[1]), d + 1, (long long)size, (long long)s);
-                return JL_FAIL("%s: shapes %s, %s and %s cannot be broadcast together", op, jl_shape_str(ts[0]),
-                               jl_shape_str(ts[1]), jl_shape_str(ts[2]));
+                    return JL_FAIL("%s: shapes %s and %s cannot be broadcast together (dim %d: %lld vs %lld)",
+                                   op, jl_shape_str(ts[0]), jl_shape_str(ts[1]), d + 1, (long long)size,
+                                   (long long)s);
+                return JL_FAIL("%s: shapes %s, %s and %s cannot be broadcast together", op,
+                               jl_shape_str(ts[0]), jl_shape_str(ts[1]), jl_shape_str(ts[2]));
             }
             size = s;
         }
@@ -62,7 +63,8 @@ static jl_tensor *run_broadcast(jl_op op, jl_dtype out_t, int n, jl_tensor *cons
 {
     int ndim = 0;
     int64_t shape[JL_MAX_DIMS];
-    if (same_device(jl_op_name(op), n, ts) || broadcast_shape(jl_op_name(op), n, ts, &ndim, shape)) return NULL;
+    if (same_device(jl_op_name(op), n, ts) || broadcast_shape(jl_op_name(op), n, ts, &ndim, shape))
+        return NULL;
     jl_tensor *out = jl_tensor_new(out_t, ndim, shape, jl_device_of(ts[0]));
     if (!out) return NULL;
     jl_kargs k = {.op = op, .out = jl_view_of(out), .s = {s0, s1}};
@@ -90,8 +92,14 @@ static int unary_backward(jl_node *node, jl_tensor *g, jl_tensor **grads)
     case JL_OP_neg: grads[0] = jl_neg(g); break;
     case JL_OP_exp: grads[0] = jl_mul(g, y); break;
     case JL_OP_log: grads[0] = jl_div(g, a); break;
-    case JL_OP_sqrt: t = jl_div(g, y); grads[0] = t ? jl_affine(t, 0.5, 0) : NULL; break;
-    case JL_OP_abs: t = jl_unary(JL_OP_sign, a, 0, 0); grads[0] = t ? jl_mul(g, t) : NULL; break;
+    case JL_OP_sqrt:
+        t = jl_div(g, y);
+        grads[0] = t ? jl_affine(t, 0.5, 0) : NULL;
+        break;
+    case JL_OP_abs:
+        t = jl_unary(JL_OP_sign, a, 0, 0);
+        grads[0] = t ? jl_mul(g, t) : NULL;
+        break;
     case JL_OP_relu: grads[0] = jl_binary(JL_OP_relu_backward, g, a); break;
     case JL_OP_sigmoid: grads[0] = jl_binary(JL_OP_sigmoid_backward, g, y); break;
     case JL_OP_tanh: grads[0] = jl_binary(JL_OP_tanh_backward, g, y); break;
@@ -128,7 +136,8 @@ static int unary_backward(jl_node *node, jl_tensor *g, jl_tensor **grads)
 jl_tensor *jl_unary(jl_op op, jl_tensor *a, double s0, double s1)
 {
     if (!jl_op_takes(op, a->dtype)) {
-        JL_FAIL("%s: needs an f32 tensor, got %s %s", jl_op_name(op), jl_dtype_name(a->dtype), jl_shape_str(a));
+        JL_FAIL("%s: needs an f32 tensor, got %s %s", jl_op_name(op), jl_dtype_name(a->dtype),
+                jl_shape_str(a));
         return NULL;
     }
     jl_tensor *out = jl_tensor_new(a->dtype, a->ndim, a->shape, jl_device_of(a));
@@ -163,7 +172,10 @@ jl_tensor *jl_relu(jl_tensor *a) { return jl_unary(JL_OP_relu, a, 0, 0); }
 jl_tensor *jl_sigmoid(jl_tensor *a) { return jl_unary(JL_OP_sigmoid, a, 0, 0); }
 jl_tensor *jl_tanh(jl_tensor *a) { return jl_unary(JL_OP_tanh, a, 0, 0); }
 jl_tensor *jl_pow_scalar(jl_tensor *a, double p) { return jl_unary(JL_OP_pow_scalar, a, p, 0); }
-jl_tensor *jl_affine(jl_tensor *a, double scale, double shift) { return jl_unary(JL_OP_affine, a, scale, shift); }
+jl_tensor *jl_affine(jl_tensor *a, double scale, double shift)
+{
+    return jl_unary(JL_OP_affine, a, scale, shift);
+}
 
 jl_tensor *jl_clamp(jl_tensor *a, double lo, double hi)
 {
@@ -186,14 +198,24 @@ static int binary_backward(jl_node *node, jl_tensor *g, jl_tensor **grads)
     jl_op op = (jl_op)node->i[0];
     jl_tensor *saved[3] = {NULL, NULL, NULL}; /* a, b, y */
     for (int v = 0; v < 3; v++)
-        if (node->i[1 + v] >= 0 && !(saved[v] = jl_node_saved(node, (int)node->i[1 + v]))) return jl_last_error_code();
+        if (node->i[1 + v] >= 0 && !(saved[v] = jl_node_saved(node, (int)node->i[1 + v])))
+            return jl_last_error_code();
     jl_tensor *a = saved[0], *b = saved[1], *y = saved[2];
     jl_tensor *ga = NULL, *gb = NULL, *t = NULL, *mask = NULL;
     bool need_a = node->needs_grad[0], need_b = node->needs_grad[1];
     switch (op) {
-    case JL_OP_add: ga = jl_retain(g); gb = jl_retain(g); break;
-    case JL_OP_sub: ga = jl_retain(g); gb = need_b ? jl_neg(g) : NULL; break;
-    case JL_OP_mul: ga = need_a ? jl_mul(g, b) : NULL; gb = need_b ? jl_mul(g, a) : NULL; break;
+    case JL_OP_add:
+        ga = jl_retain(g);
+        gb = jl_retain(g);
+        break;
+    case JL_OP_sub:
+        ga = jl_retain(g);
+        gb = need_b ? jl_neg(g) : NULL;
+        break;
+    case JL_OP_mul:
+        ga = need_a ? jl_mul(g, b) : NULL;
+        gb = need_b ? jl_mul(g, a) : NULL;
+        break;
     case JL_OP_div: /* d/da = 1/b, d/db = -y/b */
         ga = need_a ? jl_div(g, b) : NULL;
         if (need_b && (t = jl_div(y, b))) {
@@ -242,8 +264,8 @@ static int binary_backward(jl_node *node, jl_tensor *g, jl_tensor **grads)
 static int check_same_dtype(const char *op, const jl_tensor *a, const jl_tensor *b)
 {
     if (a->dtype != b->dtype)
-        return JL_FAIL("%s: dtypes differ (%s %s and %s %s); convert one with :to()", op, jl_dtype_name(a->dtype),
-                       jl_shape_str(a), jl_dtype_name(b->dtype), jl_shape_str(b));
+        return JL_FAIL("%s: dtypes differ (%s %s and %s %s); convert one with :to()", op,
+                       jl_dtype_name(a->dtype), jl_shape_str(a), jl_dtype_name(b->dtype), jl_shape_str(b));
     return JL_OK;
 }
 
@@ -313,8 +335,8 @@ static int where_backward(jl_node *node, jl_tensor *g, jl_tensor **grads)
 static int check_mask(const char *op, const jl_tensor *mask)
 {
     if (mask->dtype != JL_U8)
-        return JL_FAIL("%s: the condition must be a u8 (bool) tensor, got %s %s", op, jl_dtype_name(mask->dtype),
-                       jl_shape_str(mask));
+        return JL_FAIL("%s: the condition must be a u8 (bool) tensor, got %s %s", op,
+                       jl_dtype_name(mask->dtype), jl_shape_str(mask));
     return JL_OK;
 }
 

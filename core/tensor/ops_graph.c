@@ -30,17 +30,20 @@ static int64_t *checked_offsets(const char *op, jl_tensor *offsets, int64_t rows
     int rc = JL_OK;
     for (int64_t s = 0; s < n && !rc; s++) {
         if (!(values[s] >= 0 && values[s] <= (double)(INT64_MAX / 16))) {
-            rc = JL_FAIL("%s: offset %g at position %lld is not a valid row count", op, values[s], (long long)s + 1);
+            rc = JL_FAIL("%s: offset %g at position %lld is not a valid row count", op, values[s],
+                         (long long)s + 1);
             break;
         }
         host[s] = (int64_t)values[s];
-        if (s == 0 && host[0] != 0) rc = JL_FAIL("%s: offsets must start at 0, got %lld", op, (long long)host[0]);
+        if (s == 0 && host[0] != 0)
+            rc = JL_FAIL("%s: offsets must start at 0, got %lld", op, (long long)host[0]);
         else if (s > 0 && host[s] < host[s - 1])
             rc = JL_FAIL("%s: offsets decrease at position %lld (%lld after %lld)", op, (long long)s + 1,
                          (long long)host[s], (long long)host[s - 1]);
     }
     if (!rc && host[n - 1] != rows)
-        rc = JL_FAIL("%s: offsets end at %lld but the tensor has %lld rows", op, (long long)host[n - 1], (long long)rows);
+        rc = JL_FAIL("%s: offsets end at %lld but the tensor has %lld rows", op, (long long)host[n - 1],
+                     (long long)rows);
     free(values);
     if (rc) {
         free(host);
@@ -64,7 +67,8 @@ jl_tensor *jl_knn(jl_tensor *coords, jl_tensor *offsets, int k, jl_tensor **edge
 {
     *edge_offsets = NULL;
     if (coords->dtype != JL_F32 || coords->ndim != 2) {
-        JL_FAIL("knn: coords must be f32 (N, D), got %s %s", jl_dtype_name(coords->dtype), jl_shape_str(coords));
+        JL_FAIL("knn: coords must be f32 (N, D), got %s %s", jl_dtype_name(coords->dtype),
+                jl_shape_str(coords));
         return NULL;
     }
     if (k < 1) {
@@ -72,8 +76,8 @@ jl_tensor *jl_knn(jl_tensor *coords, jl_tensor *offsets, int k, jl_tensor **edge
         return NULL;
     }
     if (jl_device_of(offsets) != jl_device_of(coords)) {
-        JL_FAIL_CODE(JL_EDEVICE, "knn: offsets are on %s but coords on %s", jl_device_name(jl_device_of(offsets)),
-                     jl_device_name(jl_device_of(coords)));
+        JL_FAIL_CODE(JL_EDEVICE, "knn: offsets are on %s but coords on %s",
+                     jl_device_name(jl_device_of(offsets)), jl_device_name(jl_device_of(coords)));
         return NULL;
     }
     int64_t jets, n_rows = coords->shape[0];
@@ -98,8 +102,12 @@ jl_tensor *jl_knn(jl_tensor *coords, jl_tensor *offsets, int k, jl_tensor **edge
     free(edges);
     free(off);
     if (nbr) {
-        jl_kargs kk = {.op = JL_OP_knn, .out = jl_view_of(nbr), .a = jl_view_of(c), .b = jl_view_of(o),
-                       .c = jl_view_of(eoff), .i = {k}};
+        jl_kargs kk = {.op = JL_OP_knn,
+                       .out = jl_view_of(nbr),
+                       .a = jl_view_of(c),
+                       .b = jl_view_of(o),
+                       .c = jl_view_of(eoff),
+                       .i = {k}};
         if (jl_run(jl_device_of(coords), &kk)) {
             jl_release(nbr);
             nbr = NULL;
@@ -213,8 +221,8 @@ static jl_tensor *segment_reduce(int mode, jl_tensor *x, jl_tensor *offsets)
         return NULL;
     }
     if (jl_device_of(offsets) != jl_device_of(x)) {
-        JL_FAIL_CODE(JL_EDEVICE, "%s: offsets are on %s but x on %s", op, jl_device_name(jl_device_of(offsets)),
-                     jl_device_name(jl_device_of(x)));
+        JL_FAIL_CODE(JL_EDEVICE, "%s: offsets are on %s but x on %s", op,
+                     jl_device_name(jl_device_of(offsets)), jl_device_name(jl_device_of(x)));
         return NULL;
     }
     int64_t segments;
@@ -225,15 +233,20 @@ static jl_tensor *segment_reduce(int mode, jl_tensor *x, jl_tensor *offsets)
     jl_tensor *out = o ? jl_tensor_new(JL_F32, 2, shape, jl_device_of(x)) : NULL;
     jl_tensor *arg = out && mode == SEGMENT_MAX ? jl_tensor_new(JL_I64, 2, shape, jl_device_of(x)) : NULL;
     jl_tensor *inv = out && mode == SEGMENT_MEAN ? inverse_counts(off, segments, jl_device_of(x)) : NULL;
-    int rc = out && (mode != SEGMENT_MAX || arg) && (mode != SEGMENT_MEAN || inv) ? JL_OK : jl_last_error_code();
+    int rc =
+        out && (mode != SEGMENT_MAX || arg) && (mode != SEGMENT_MEAN || inv) ? JL_OK : jl_last_error_code();
     if (!rc) {
-        jl_kargs k = {.op = JL_OP_segment_reduce, .out = jl_view_of(out), .a = jl_view_of(c), .b = jl_view_of(o),
+        jl_kargs k = {.op = JL_OP_segment_reduce,
+                      .out = jl_view_of(out),
+                      .a = jl_view_of(c),
+                      .b = jl_view_of(o),
                       .i = {mode}};
         if (arg) k.c = jl_view_of(arg);
         rc = jl_run(jl_device_of(x), &k);
     }
     if (!rc && jl_needs_graph(1, &x)) {
-        jl_node *node = jl_node_new(op, mode == SEGMENT_MAX ? segment_max_backward : segment_spread_backward, 1, &x);
+        jl_node *node =
+            jl_node_new(op, mode == SEGMENT_MAX ? segment_max_backward : segment_spread_backward, 1, &x);
         if (!node) rc = jl_last_error_code();
         else {
             node->i[0] = mode;
@@ -256,16 +269,26 @@ static jl_tensor *segment_reduce(int mode, jl_tensor *x, jl_tensor *offsets)
     return out;
 }
 
-jl_tensor *jl_segment_sum(jl_tensor *x, jl_tensor *offsets) { return segment_reduce(SEGMENT_SUM, x, offsets); }
-jl_tensor *jl_segment_mean(jl_tensor *x, jl_tensor *offsets) { return segment_reduce(SEGMENT_MEAN, x, offsets); }
-jl_tensor *jl_segment_max(jl_tensor *x, jl_tensor *offsets) { return segment_reduce(SEGMENT_MAX, x, offsets); }
+jl_tensor *jl_segment_sum(jl_tensor *x, jl_tensor *offsets)
+{
+    return segment_reduce(SEGMENT_SUM, x, offsets);
+}
+jl_tensor *jl_segment_mean(jl_tensor *x, jl_tensor *offsets)
+{
+    return segment_reduce(SEGMENT_MEAN, x, offsets);
+}
+jl_tensor *jl_segment_max(jl_tensor *x, jl_tensor *offsets)
+{
+    return segment_reduce(SEGMENT_MAX, x, offsets);
+}
 
 /* --- scatter_mean ------------------------------------------------------------------- */
 
 jl_tensor *jl_scatter_mean(jl_tensor *src, jl_tensor *index, int64_t n)
 {
     if (src->dtype != JL_F32 || src->ndim != 2) {
-        JL_FAIL("scatter_mean: src must be f32 (E, F), got %s %s", jl_dtype_name(src->dtype), jl_shape_str(src));
+        JL_FAIL("scatter_mean: src must be f32 (E, F), got %s %s", jl_dtype_name(src->dtype),
+                jl_shape_str(src));
         return NULL;
     }
     if (index->dtype != JL_I64 || index->ndim != 1 || index->shape[0] != src->shape[0]) {

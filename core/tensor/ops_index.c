@@ -33,8 +33,8 @@ static int operand_dim(const char *op, const jl_tensor *a, int dim)
 static jl_tensor *index_prepare(const char *op, jl_tensor *index, const jl_tensor *a)
 {
     if (jl_device_of(index) != jl_device_of(a)) {
-        JL_FAIL_CODE(JL_EDEVICE, "%s: index is on %s but a is on %s", op,
-                     jl_device_name(jl_device_of(index)), jl_device_name(jl_device_of(a)));
+        JL_FAIL_CODE(JL_EDEVICE, "%s: index is on %s but a is on %s", op, jl_device_name(jl_device_of(index)),
+                     jl_device_name(jl_device_of(a)));
         return NULL;
     }
     if (index->dtype == JL_I64) return jl_contiguous(index);
@@ -54,7 +54,8 @@ static int index_check_range(const char *op, const jl_tensor *idx, int dim, cons
         const jl_backend *be = jl_backend_for(jl_device_of(idx));
         if (!be) return jl_last_error_code();
         host = malloc((size_t)n * sizeof *host);
-        if (!host) return JL_FAIL_CODE(JL_ENOMEM, "%s: out of host memory to check %lld indices", op, (long long)n);
+        if (!host)
+            return JL_FAIL_CODE(JL_ENOMEM, "%s: out of host memory to check %lld indices", op, (long long)n);
         if (be->to_host(host, values, (size_t)n * sizeof *host)) {
             free(host);
             return JL_FAIL_CODE(JL_EDEVICE, "%s: could not copy the index to the host for checking", op);
@@ -140,8 +141,8 @@ static jl_tensor *compute_index_select(jl_tensor *a, int dim, jl_tensor *idx)
     jl_tensor *ac = jl_contiguous(a);
     jl_tensor *out = ac ? jl_tensor_new(a->dtype, a->ndim, shape, jl_device_of(a)) : NULL;
     if (out) {
-        jl_kargs k = {.op = JL_OP_index_select, .out = view_3d(out, dim), .a = view_3d(ac, dim),
-                      .b = jl_view_of(idx)};
+        jl_kargs k = {
+            .op = JL_OP_index_select, .out = view_3d(out, dim), .a = view_3d(ac, dim), .b = jl_view_of(idx)};
         if (run_kernel(out, &k)) {
             jl_release(out);
             out = NULL;
@@ -157,8 +158,11 @@ static jl_tensor *compute_gather(jl_tensor *a, int dim, jl_tensor *idx)
     jl_tensor *ac = jl_contiguous(a);
     jl_tensor *out = ac ? jl_tensor_new(a->dtype, idx->ndim, idx->shape, jl_device_of(a)) : NULL;
     if (out) {
-        jl_kargs k = {.op = JL_OP_gather, .out = jl_view_of(out), .a = view_fitted(ac, dim, idx),
-                      .b = jl_view_of(idx), .i = {dim}};
+        jl_kargs k = {.op = JL_OP_gather,
+                      .out = jl_view_of(out),
+                      .a = view_fitted(ac, dim, idx),
+                      .b = jl_view_of(idx),
+                      .i = {dim}};
         if (run_kernel(out, &k)) {
             jl_release(out);
             out = NULL;
@@ -264,8 +268,8 @@ static int index_add_backward(jl_node *node, jl_tensor *g, jl_tensor **grads)
 /* --- public ops ------------------------------------------------------------------ */
 
 /* Common prologue: a, index (and src when wanted) present, dim normalised. */
-static int begin(const char *op, jl_tensor *a, int dim, jl_tensor *index, bool want_src,
-                 jl_tensor *src, int *d)
+static int begin(const char *op, jl_tensor *a, int dim, jl_tensor *index, bool want_src, jl_tensor *src,
+                 int *d)
 {
     if (!a || !index || (want_src && !src)) return JL_FAIL("%s: missing tensor argument", op);
     *d = operand_dim(op, a, dim);

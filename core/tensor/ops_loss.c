@@ -72,8 +72,10 @@ static int cross_entropy_backward(jl_node *node, jl_tensor *g, jl_tensor **grad_
     jl_tensor *out = rows_c ? jl_empty_like(logits) : NULL;
     int rc = out ? JL_OK : jl_last_error_code();
     if (out) {
-        jl_kargs k = {.op = JL_OP_cross_entropy_backward, .out = jl_view_of(out),
-                      .a = jl_view_of(logits), .b = jl_view_of(labels),
+        jl_kargs k = {.op = JL_OP_cross_entropy_backward,
+                      .out = jl_view_of(out),
+                      .a = jl_view_of(logits),
+                      .b = jl_view_of(labels),
                       .c = jl_view_of(rows_c)};
         rc = jl_run(jl_device_of(out), &k);
     }
@@ -93,8 +95,8 @@ static jl_tensor *per_sample(jl_tensor *logits, jl_tensor *labels)
 {
     jl_tensor *l = jl_tensor_new(JL_F32, 1, logits->shape, jl_device_of(logits));
     if (!l) return NULL;
-    jl_kargs k = {.op = JL_OP_cross_entropy, .out = jl_view_of(l),
-                  .a = jl_view_of(logits), .b = jl_view_of(labels)};
+    jl_kargs k = {
+        .op = JL_OP_cross_entropy, .out = jl_view_of(l), .a = jl_view_of(logits), .b = jl_view_of(labels)};
     if (jl_run(jl_device_of(l), &k) != JL_OK) {
         jl_release(l);
         return NULL;

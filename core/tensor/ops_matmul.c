@@ -32,10 +32,8 @@ static bool collapse(int n, const int64_t *shape, const int64_t *strides, int64_
             return true;
         }
         if (shape[d] == 1) continue;
-        if (sz == 1)
-            st = strides[d];
-        else if (strides[d] != st * sz)
-            return false;
+        if (sz == 1) st = strides[d];
+        else if (strides[d] != st * sz) return false;
         sz *= shape[d];
     }
     *size = sz, *stride = st;
@@ -106,8 +104,7 @@ static int operand(jl_tensor *t, bool trans, int nb, const int64_t *bshape, mat_
 static bool fold_rows(mat_desc *m)
 {
     int64_t size, stride;
-    if (!collapse(2, (int64_t[]){m->batch, m->rows}, (int64_t[]){m->sb, m->sr}, &size, &stride))
-        return false;
+    if (!collapse(2, (int64_t[]){m->batch, m->rows}, (int64_t[]){m->sb, m->sr}, &size, &stride)) return false;
     mat_desc f = *m;
     f.batch = 1;
     f.sb = 0;
@@ -163,8 +160,8 @@ static int check_pair(const char *op, const jl_tensor *a, const jl_tensor *b)
         return JL_FAIL("%s: expected f32 operands, got %s %s and %s %s", op, jl_dtype_name(a->dtype),
                        jl_shape_str(a), jl_dtype_name(b->dtype), jl_shape_str(b));
     if (jl_device_of(a) != jl_device_of(b))
-        return JL_FAIL("%s: operands on different devices (%s and %s)", op,
-                       jl_device_name(jl_device_of(a)), jl_device_name(jl_device_of(b)));
+        return JL_FAIL("%s: operands on different devices (%s and %s)", op, jl_device_name(jl_device_of(a)),
+                       jl_device_name(jl_device_of(b)));
     return JL_OK;
 }
 
@@ -192,10 +189,7 @@ static int matmul_shape(const jl_tensor *a, const jl_tensor *b, int *ndim, int64
 static jl_tensor *matmul_nd(jl_tensor *a, jl_tensor *b);
 
 /* t with its last two dims swapped (a view); +1. */
-static jl_tensor *mT(jl_tensor *t)
-{
-    return jl_transpose(t, t->ndim - 2, t->ndim - 1);
-}
+static jl_tensor *mT(jl_tensor *t) { return jl_transpose(t, t->ndim - 2, t->ndim - 1); }
 
 /* p (full batch) summed back to the shape of t; releases p; +1. */
 static jl_tensor *reduce_to(jl_tensor *p, const jl_tensor *t)
@@ -347,7 +341,8 @@ static int check_linear(const jl_tensor *x, const jl_tensor *w, const jl_tensor 
     int rc = check_pair("linear", x, w);
     if (rc == JL_OK && bias) rc = check_pair("linear", w, bias);
     if (rc != JL_OK) return rc;
-    if (w->ndim != 2) return JL_FAIL("linear: weight must be 2-D (F_out, F_in), got shape %s", jl_shape_str(w));
+    if (w->ndim != 2)
+        return JL_FAIL("linear: weight must be 2-D (F_out, F_in), got shape %s", jl_shape_str(w));
     if (x->ndim == 0) return JL_FAIL("linear: input must be at least 1-D, got shape %s", jl_shape_str(x));
     if (x->shape[x->ndim - 1] != w->shape[1])
         return JL_FAIL("linear: input %s and weight %s do not align (%lld vs %lld)", jl_shape_str(x),

@@ -24,8 +24,7 @@ jl_view jl_bn_rows(const jl_tensor *table, int64_t first, int64_t count)
 static int check_channel(const char *op, const char *name, const jl_tensor *t, const jl_tensor *x)
 {
     if (!t) return JL_OK;
-    if (t->dtype != JL_F32)
-        return JL_FAIL("%s: %s must be f32, got %s", op, name, jl_dtype_name(t->dtype));
+    if (t->dtype != JL_F32) return JL_FAIL("%s: %s must be f32, got %s", op, name, jl_dtype_name(t->dtype));
     if (t->ndim != 1 || t->shape[0] != x->shape[1])
         return JL_FAIL("%s: %s has shape %s but x %s has %lld channels", op, name, jl_shape_str(t),
                        jl_shape_str(x), (long long)x->shape[1]);
@@ -54,7 +53,8 @@ int jl_bn_check(const char *op, const jl_tensor *x, const jl_tensor *weight, con
         return JL_FAIL("%s: training needs more than one row per channel, got x of shape %s", op,
                        jl_shape_str(x));
     if (!(eps >= 0)) return JL_FAIL("%s: eps must be >= 0, got %g", op, eps);
-    if (!(momentum >= 0 && momentum <= 1)) return JL_FAIL("%s: momentum must be in [0, 1], got %g", op, momentum);
+    if (!(momentum >= 0 && momentum <= 1))
+        return JL_FAIL("%s: momentum must be in [0, 1], got %g", op, momentum);
     return JL_OK;
 }
 
@@ -126,16 +126,22 @@ static int batch_norm_backward(jl_node *node, jl_tensor *g, jl_tensor **grads)
     jl_tensor *gx = table && node->needs_grad[0] ? jl_empty_like(x) : NULL;
     int rc = table && (gx || !node->needs_grad[0]) ? JL_OK : jl_last_error_code();
     if (!rc) {
-        jl_kargs k = {.op = JL_OP_batchnorm_backward, .a = jl_view_of(gc), .b = jl_view_of(x),
-                      .c = jl_view_of(table), .s = {node->s[0], node->s[1]}, .i = {N, C}};
+        jl_kargs k = {.op = JL_OP_batchnorm_backward,
+                      .a = jl_view_of(gc),
+                      .b = jl_view_of(x),
+                      .c = jl_view_of(table),
+                      .s = {node->s[0], node->s[1]},
+                      .i = {N, C}};
         if (gx) k.out = jl_view_of(gx);
         rc = jl_run(jl_device_of(x), &k);
     }
     if (!rc) {
         grads[0] = gx;
         gx = NULL;
-        if (node->needs_grad[1] && !(grads[1] = jl_select(table, 0, ROW_GRAD_WEIGHT))) rc = jl_last_error_code();
-        if (node->needs_grad[2] && !(grads[2] = jl_select(table, 0, ROW_GRAD_BIAS))) rc = jl_last_error_code();
+        if (node->needs_grad[1] && !(grads[1] = jl_select(table, 0, ROW_GRAD_WEIGHT)))
+            rc = jl_last_error_code();
+        if (node->needs_grad[2] && !(grads[2] = jl_select(table, 0, ROW_GRAD_BIAS)))
+            rc = jl_last_error_code();
     }
     jl_release(gc);
     jl_release(table);
@@ -147,7 +153,8 @@ static int batch_norm_backward(jl_node *node, jl_tensor *g, jl_tensor **grads)
 jl_tensor *jl_batch_norm(jl_tensor *x, jl_tensor *weight, jl_tensor *bias, jl_tensor *running_mean,
                          jl_tensor *running_var, bool training, double momentum, double eps)
 {
-    if (jl_bn_check("batch_norm", x, weight, bias, running_mean, running_var, training, momentum, eps)) return NULL;
+    if (jl_bn_check("batch_norm", x, weight, bias, running_mean, running_var, training, momentum, eps))
+        return NULL;
     int64_t N = x->shape[0], C = x->shape[1];
     bool was_enabled = jl_set_grad_enabled(false);
     jl_tensor *xc = jl_contiguous(x);
@@ -155,11 +162,16 @@ jl_tensor *jl_batch_norm(jl_tensor *x, jl_tensor *weight, jl_tensor *bias, jl_te
     jl_tensor *out = table ? jl_tensor_new(JL_F32, 2, x->shape, jl_device_of(x)) : NULL;
     int rc = out ? JL_OK : jl_last_error_code();
     if (!rc && N * C > 0) {
-        jl_kargs k = {.op = JL_OP_batchnorm_forward, .a = jl_view_of(xc), .out = jl_view_of(out),
-                      .b = jl_bn_rows(table, ROW_MEAN, 4), .s = {eps}, .i = {N, C}};
+        jl_kargs k = {.op = JL_OP_batchnorm_forward,
+                      .a = jl_view_of(xc),
+                      .out = jl_view_of(out),
+                      .b = jl_bn_rows(table, ROW_MEAN, 4),
+                      .s = {eps},
+                      .i = {N, C}};
         rc = jl_run(jl_device_of(x), &k);
     }
-    if (!rc && training && running_mean) rc = jl_bn_update_running(running_mean, running_var, table, momentum, N);
+    if (!rc && training && running_mean)
+        rc = jl_bn_update_running(running_mean, running_var, table, momentum, N);
     jl_set_grad_enabled(was_enabled);
 
     jl_tensor *inputs[3] = {x, weight, bias};

@@ -33,8 +33,8 @@ static int check_like(const char *op, const char *what, const jl_tensor *param, 
     for (int d = 0; same && d < t->ndim; d++) same = t->shape[d] == param->shape[d];
     if (!same || t->dtype != JL_F32)
         return JL_FAIL("%s: %s must be f32 %s on %s like the parameter, got %s %s on %s", op, what,
-                       jl_shape_str(param), jl_device_name(jl_device_of(param)),
-                       jl_dtype_name(t->dtype), jl_shape_str(t), jl_device_name(jl_device_of(t)));
+                       jl_shape_str(param), jl_device_name(jl_device_of(param)), jl_dtype_name(t->dtype),
+                       jl_shape_str(t), jl_device_name(jl_device_of(t)));
     if (need_contiguous && !jl_is_contiguous(t))
         return JL_FAIL("%s: %s %s must be contiguous (it is updated in place)", op, what, jl_shape_str(t));
     return JL_OK;
@@ -68,7 +68,8 @@ int jl_sgd_update_(jl_tensor *param, jl_tensor *grad, jl_tensor *momentum_buf, b
     if (check_like(op, "param", param, param, true) || check_like(op, "grad", param, grad, false) ||
         (has_buf && !momentum_buf && JL_FAIL("%s: momentum %g needs a momentum buffer", op, c->momentum)) ||
         (has_buf && check_like(op, "momentum buffer", param, momentum_buf, true)) ||
-        check_hyper(op, "lr", c->lr, 0.0, INFINITY) || check_hyper(op, "momentum", c->momentum, 0.0, INFINITY) ||
+        check_hyper(op, "lr", c->lr, 0.0, INFINITY) ||
+        check_hyper(op, "momentum", c->momentum, 0.0, INFINITY) ||
         check_hyper(op, "weight_decay", c->weight_decay, 0.0, INFINITY) ||
         check_supported(op, param, JL_OP_sgd_update) ||
         (c->nesterov && (c->momentum <= 0.0 || c->dampening != 0.0) &&
@@ -78,7 +79,9 @@ int jl_sgd_update_(jl_tensor *param, jl_tensor *grad, jl_tensor *momentum_buf, b
     jl_tensor *g = jl_contiguous(grad);
     jl_set_grad_enabled(was_enabled);
     if (!g) return jl_error_wrap(op);
-    jl_kargs k = {.op = JL_OP_sgd_update, .out = jl_view_of(param), .a = jl_view_of(g),
+    jl_kargs k = {.op = JL_OP_sgd_update,
+                  .out = jl_view_of(param),
+                  .a = jl_view_of(g),
                   .s = {c->lr, c->momentum, c->dampening, c->weight_decay},
                   .i = {c->nesterov, fresh}};
     if (has_buf) k.b = jl_view_of(momentum_buf);
@@ -114,7 +117,8 @@ int jl_adam_update_(jl_tensor *param, jl_tensor *grad, jl_tensor *exp_avg, jl_te
         check_like(op, "exp_avg", param, exp_avg, true) ||
         check_like(op, "exp_avg_sq", param, exp_avg_sq, true) ||
         check_hyper(op, "lr", c->lr, 0.0, INFINITY) || check_hyper(op, "beta1", c->beta1, 0.0, 1.0 - 1e-12) ||
-        check_hyper(op, "beta2", c->beta2, 0.0, 1.0 - 1e-12) || check_hyper(op, "eps", c->eps, 0.0, INFINITY) ||
+        check_hyper(op, "beta2", c->beta2, 0.0, 1.0 - 1e-12) ||
+        check_hyper(op, "eps", c->eps, 0.0, INFINITY) ||
         check_hyper(op, "weight_decay", c->weight_decay, 0.0, INFINITY) ||
         check_supported(op, param, JL_OP_adam_update) ||
         (step < 1 && JL_FAIL("%s: step must be >= 1, got %lld", op, (long long)step)))
@@ -126,11 +130,16 @@ int jl_adam_update_(jl_tensor *param, jl_tensor *grad, jl_tensor *exp_avg, jl_te
     jl_tensor *gc = g ? jl_contiguous(g) : NULL;
     jl_set_grad_enabled(was_enabled);
     int rc = gc ? JL_OK : jl_error_wrap(op);
-    if (!rc && c->decoupled && c->weight_decay != 0.0) rc = scale_in_place(param, 1.0 - c->lr * c->weight_decay);
+    if (!rc && c->decoupled && c->weight_decay != 0.0)
+        rc = scale_in_place(param, 1.0 - c->lr * c->weight_decay);
     if (!rc) {
-        jl_kargs k = {.op = JL_OP_adam_update, .out = jl_view_of(param), .a = jl_view_of(gc),
-                      .b = jl_view_of(exp_avg), .c = jl_view_of(exp_avg_sq),
-                      .s = {c->lr, c->beta1, c->beta2, c->eps}, .i = {step}};
+        jl_kargs k = {.op = JL_OP_adam_update,
+                      .out = jl_view_of(param),
+                      .a = jl_view_of(gc),
+                      .b = jl_view_of(exp_avg),
+                      .c = jl_view_of(exp_avg_sq),
+                      .s = {c->lr, c->beta1, c->beta2, c->eps},
+                      .i = {step}};
         rc = jl_run(jl_device_of(param), &k);
     }
     jl_release(g);

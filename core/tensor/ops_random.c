@@ -17,17 +17,14 @@
 #include "jl_ops.h"
 #include "jl_philox.h"
 
-#define JL_DEFAULT_SEED 0x6a65746c6162ull /* "jetlab" */
+#define JL_DEFAULT_SEED 0x6a65746c6162ull   /* "jetlab" */
 #define JL_RANDINT_LIMIT 9007199254740992.0 /* 2^53: bounds travel as doubles in jl_kargs.s */
 
 static pthread_mutex_t rng_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t rng_seed = JL_DEFAULT_SEED;
 static uint64_t rng_counter;
 
-void jl_manual_seed(uint64_t seed)
-{
-    jl_rng_set_state(seed, 0);
-}
+void jl_manual_seed(uint64_t seed) { jl_rng_set_state(seed, 0); }
 
 void jl_rng_state(uint64_t *seed, uint64_t *counter)
 {

@@ -24,8 +24,7 @@ typedef struct reduce_plan {
 } reduce_plan;
 
 /* Checks dim against a (JL_ALL_DIMS allowed when all_ok) and fills p. */
-static int plan_reduce(const char *op, const jl_tensor *a, int dim, bool keepdim, bool all_ok,
-                       reduce_plan *p)
+static int plan_reduce(const char *op, const jl_tensor *a, int dim, bool keepdim, bool all_ok, reduce_plan *p)
 {
     int nd = a->ndim;
     p->outer = p->n = p->inner = 1;
@@ -37,8 +36,8 @@ static int plan_reduce(const char *op, const jl_tensor *a, int dim, bool keepdim
     }
     int span = nd > 0 ? nd : 1;
     if (dim < -span || dim >= span)
-        return JL_FAIL("%s: dim %d out of range for shape %s (expected %d..%d)", op, dim,
-                       jl_shape_str(a), -span, span - 1);
+        return JL_FAIL("%s: dim %d out of range for shape %s (expected %d..%d)", op, dim, jl_shape_str(a),
+                       -span, span - 1);
     int d0 = dim < 0 ? dim + span : dim;
     p->out_ndim = 0;
     for (int d = 0; d < nd; d++) {
@@ -74,8 +73,8 @@ static jl_view view_as(const jl_tensor *t, int ndim, const int64_t *shape)
 /* Runs op with a (contiguous) seen as (outer, n, inner), and out and b (contiguous,
  * b may be NULL) seen as (outer, inner) when `reduced`, else as (outer, n, inner).
  * Skips empty work. */
-static int run_plan(jl_op op, const reduce_plan *p, bool reduced, jl_tensor *out, jl_tensor *a,
-                    jl_tensor *b, double s0)
+static int run_plan(jl_op op, const reduce_plan *p, bool reduced, jl_tensor *out, jl_tensor *a, jl_tensor *b,
+                    double s0)
 {
     if (p->outer * p->n * p->inner == 0) return JL_OK;
     const int64_t full[3] = {p->outer, p->n, p->inner}, red[2] = {p->outer, p->inner};
@@ -88,8 +87,8 @@ static int run_plan(jl_op op, const reduce_plan *p, bool reduced, jl_tensor *out
 
 /* New tensor of the plan's reduced shape from kernel op over a; *arg (may be NULL)
  * receives the i64 argument of max/min. An empty reduced dim fills with `empty_value`. */
-static jl_tensor *reduce_forward(jl_op op, jl_tensor *a, const reduce_plan *p, jl_dtype out_dtype,
-                                 double s0, double empty_value, jl_tensor **arg)
+static jl_tensor *reduce_forward(jl_op op, jl_tensor *a, const reduce_plan *p, jl_dtype out_dtype, double s0,
+                                 double empty_value, jl_tensor **arg)
 {
     jl_device dev = jl_device_of(a);
     if (p->n == 0) return jl_full(out_dtype, p->out_ndim, p->out_shape, empty_value, dev);
@@ -272,10 +271,8 @@ static jl_tensor *arg_reduce(jl_op op, jl_tensor *a, int dim, bool keepdim, jl_t
     jl_tensor *idx = NULL;
     jl_tensor *out = reduce_forward(op, a, &p, a->dtype, 0.0, 0.0, &idx);
     if (out && differentiable) out = record(out, a, name, arg_backward, &p, 0.0, idx);
-    if (out && indices)
-        *indices = idx;
-    else
-        jl_release(idx);
+    if (out && indices) *indices = idx;
+    else jl_release(idx);
     return out;
 }
 
@@ -302,8 +299,7 @@ jl_tensor *jl_argmax(jl_tensor *a, int dim, bool keepdim)
 jl_tensor *jl_var(jl_tensor *a, int dim, bool keepdim, int correction)
 {
     reduce_plan p;
-    if (require_f32("var", a) != JL_OK || plan_reduce("var", a, dim, keepdim, true, &p) != JL_OK)
-        return NULL;
+    if (require_f32("var", a) != JL_OK || plan_reduce("var", a, dim, keepdim, true, &p) != JL_OK) return NULL;
     if (correction < 0) {
         JL_FAIL("var: correction must be >= 0, got %d", correction);
         return NULL;
@@ -317,8 +313,7 @@ static jl_tensor *softmax_family(jl_op op, jl_backward_fn backward, jl_tensor *a
 {
     const char *name = jl_op_name(op);
     reduce_plan p;
-    if (require_f32(name, a) != JL_OK || plan_reduce(name, a, dim, false, false, &p) != JL_OK)
-        return NULL;
+    if (require_f32(name, a) != JL_OK || plan_reduce(name, a, dim, false, false, &p) != JL_OK) return NULL;
     jl_tensor *ac = jl_contiguous(a);
     jl_tensor *out = ac ? jl_empty_like(a) : NULL;
     int rc = out ? run_plan(op, &p, false, out, ac, NULL, 0.0) : JL_ENOMEM;

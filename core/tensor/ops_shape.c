@@ -98,7 +98,8 @@ static int infer_shape(const char *op, const jl_tensor *t, int ndim, const int64
     if (known != numel) {
         char wanted[96];
         int n = snprintf(wanted, sizeof wanted, "(");
-        for (int d = 0; d < ndim && n < 90; d++) n += snprintf(wanted + n, sizeof wanted - n, d ? ", %lld" : "%lld", (long long)shape[d]);
+        for (int d = 0; d < ndim && n < 90; d++)
+            n += snprintf(wanted + n, sizeof wanted - n, d ? ", %lld" : "%lld", (long long)shape[d]);
         snprintf(wanted + n, sizeof wanted - n, ")");
         return JL_FAIL("%s: shape %s is invalid for a tensor of shape %s (%lld elements)", op, wanted,
                        jl_shape_str(t), (long long)numel);
@@ -146,10 +147,12 @@ jl_tensor *jl_view_as_shape(jl_tensor *t, int ndim, const int64_t *shape)
     if (infer_shape("view", t, ndim, shape, resolved)) return NULL;
     if (!view_strides(t, ndim, resolved, strides)) {
         JL_FAIL("view: tensor of shape %s is not contiguous enough for this view; use reshape (copies) or "
-                "contiguous() first", jl_shape_str(t));
+                "contiguous() first",
+                jl_shape_str(t));
         return NULL;
     }
-    return finish_view(t, jl_tensor_alias(t, ndim, resolved, strides, t->offset), "view", reshape_backward, NULL);
+    return finish_view(t, jl_tensor_alias(t, ndim, resolved, strides, t->offset), "view", reshape_backward,
+                       NULL);
 }
 
 jl_tensor *jl_reshape(jl_tensor *t, int ndim, const int64_t *shape)
@@ -157,8 +160,8 @@ jl_tensor *jl_reshape(jl_tensor *t, int ndim, const int64_t *shape)
     int64_t resolved[JL_MAX_DIMS], strides[JL_MAX_DIMS];
     if (infer_shape("reshape", t, ndim, shape, resolved)) return NULL;
     if (view_strides(t, ndim, resolved, strides))
-        return finish_view(t, jl_tensor_alias(t, ndim, resolved, strides, t->offset), "reshape", reshape_backward,
-                           NULL);
+        return finish_view(t, jl_tensor_alias(t, ndim, resolved, strides, t->offset), "reshape",
+                           reshape_backward, NULL);
     jl_tensor *c = jl_contiguous(t);
     if (!c) return NULL;
     jl_tensor *out = jl_view_as_shape(c, ndim, resolved);
@@ -221,8 +224,9 @@ jl_tensor *jl_narrow(jl_tensor *t, int dim, int64_t start, int64_t length)
     memcpy(shape, t->shape, sizeof shape);
     shape[dim] = length;
     jl_node *node;
-    jl_tensor *out = finish_view(t, jl_tensor_alias(t, t->ndim, shape, t->strides, t->offset + start * t->strides[dim]),
-                                 "narrow", window_backward, &node);
+    jl_tensor *out =
+        finish_view(t, jl_tensor_alias(t, t->ndim, shape, t->strides, t->offset + start * t->strides[dim]),
+                    "narrow", window_backward, &node);
     if (node) {
         node->s[0] = dim;
         node->s[1] = (double)start;
@@ -252,8 +256,9 @@ jl_tensor *jl_select(jl_tensor *t, int dim, int64_t index)
             strides[n++] = t->strides[d];
         }
     jl_node *node;
-    jl_tensor *out = finish_view(t, jl_tensor_alias(t, n, shape, strides, t->offset + index * t->strides[dim]),
-                                 "select", window_backward, &node);
+    jl_tensor *out =
+        finish_view(t, jl_tensor_alias(t, n, shape, strides, t->offset + index * t->strides[dim]), "select",
+                    window_backward, &node);
     if (node) {
         node->s[0] = dim;
         node->s[1] = (double)index;
@@ -290,7 +295,8 @@ jl_tensor *jl_expand(jl_tensor *t, int ndim, const int64_t *shape)
         }
         out_shape[d] = want;
     }
-    return finish_view(t, jl_tensor_alias(t, ndim, out_shape, strides, t->offset), "expand", expand_backward, NULL);
+    return finish_view(t, jl_tensor_alias(t, ndim, out_shape, strides, t->offset), "expand", expand_backward,
+                       NULL);
 }
 
 jl_tensor *jl_unsqueeze(jl_tensor *t, int dim)
@@ -311,8 +317,8 @@ jl_tensor *jl_unsqueeze(jl_tensor *t, int dim)
             strides[d] = t->strides[s++];
         }
     }
-    return finish_view(t, jl_tensor_alias(t, t->ndim + 1, shape, strides, t->offset), "unsqueeze", reshape_backward,
-                       NULL);
+    return finish_view(t, jl_tensor_alias(t, t->ndim + 1, shape, strides, t->offset), "unsqueeze",
+                       reshape_backward, NULL);
 }
 
 jl_tensor *jl_squeeze(jl_tensor *t, int dim)
@@ -323,7 +329,8 @@ jl_tensor *jl_squeeze(jl_tensor *t, int dim)
         dim = jl_norm_dim("squeeze", dim, t->ndim);
         if (dim < 0) return NULL;
         if (t->ndim && t->shape[dim] != 1) {
-            JL_FAIL("squeeze: dim %d of %s has size %lld, not 1", dim + 1, jl_shape_str(t), (long long)t->shape[dim]);
+            JL_FAIL("squeeze: dim %d of %s has size %lld, not 1", dim + 1, jl_shape_str(t),
+                    (long long)t->shape[dim]);
             return NULL;
         }
     }
@@ -334,5 +341,6 @@ jl_tensor *jl_squeeze(jl_tensor *t, int dim)
             strides[n++] = t->strides[d];
         }
     }
-    return finish_view(t, jl_tensor_alias(t, n, shape, strides, t->offset), "squeeze", reshape_backward, NULL);
+    return finish_view(t, jl_tensor_alias(t, n, shape, strides, t->offset), "squeeze", reshape_backward,
+                       NULL);
 }

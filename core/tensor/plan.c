@@ -74,8 +74,7 @@ static float *copy_values(const jl_tensor *t, const char *what, int ndim, const 
         if (ndim == 2)
             JL_FAIL("plan: %s must be (%lld, %lld), got %s", what, (long long)want[0], (long long)want[1],
                     jl_shape_str(t));
-        else
-            JL_FAIL("plan: %s must be (%lld), got %s", what, (long long)want[0], jl_shape_str(t));
+        else JL_FAIL("plan: %s must be (%lld), got %s", what, (long long)want[0], jl_shape_str(t));
         return NULL;
     }
     jl_tensor *c = jl_contiguous((jl_tensor *)t);
@@ -92,8 +91,8 @@ int jl_plan_add_linear(jl_plan *p, const jl_tensor *weight, const jl_tensor *bia
 {
     int64_t out = weight->ndim == 2 ? weight->shape[0] : -1;
     if (out < 1 || out > INT_MAX)
-        return JL_FAIL("plan: a linear weight must be (out, %lld) with out >= 1, got %s", (long long)p->prog.outputs,
-                       jl_shape_str(weight));
+        return JL_FAIL("plan: a linear weight must be (out, %lld) with out >= 1, got %s",
+                       (long long)p->prog.outputs, jl_shape_str(weight));
     jl_plan_step *s = push_step(p);
     if (!s) return JL_ENOMEM;
     s->w = copy_values(weight, "the linear weight", 2, (int64_t[]){out, p->prog.outputs});

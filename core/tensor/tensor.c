@@ -14,7 +14,8 @@ static atomic_llong live_bytes[JL_DEVICE_COUNT], peak_bytes[JL_DEVICE_COUNT];
 
 jl_stats jl_stats_get(void)
 {
-    jl_stats s = {.tensors = live_tensors, .storages = live_storages, .nodes = live_nodes, .gemm_flops = gemm_flops};
+    jl_stats s = {
+        .tensors = live_tensors, .storages = live_storages, .nodes = live_nodes, .gemm_flops = gemm_flops};
     for (int d = 0; d < JL_DEVICE_COUNT; d++) {
         s.bytes[d] = live_bytes[d];
         s.peak_bytes[d] = peak_bytes[d];
@@ -101,11 +102,11 @@ void jl_release(jl_tensor *t)
 /* --- construction --------------------------------------------------------- */
 static int check_shape(int ndim, const int64_t *shape, int64_t *numel)
 {
-    if (ndim < 0 || ndim > JL_MAX_DIMS)
-        return JL_FAIL("tensor: rank %d is outside 0..%d", ndim, JL_MAX_DIMS);
+    if (ndim < 0 || ndim > JL_MAX_DIMS) return JL_FAIL("tensor: rank %d is outside 0..%d", ndim, JL_MAX_DIMS);
     int64_t n = 1;
     for (int d = 0; d < ndim; d++) {
-        if (shape[d] < 0) return JL_FAIL("tensor: size %lld of dim %d is negative", (long long)shape[d], d + 1);
+        if (shape[d] < 0)
+            return JL_FAIL("tensor: size %lld of dim %d is negative", (long long)shape[d], d + 1);
         if (shape[d] && n > INT64_MAX / 16 / shape[d])
             return JL_FAIL("tensor: shape too large (overflow at dim %d)", d + 1);
         n *= shape[d];
@@ -193,8 +194,9 @@ jl_tensor *jl_full_like(const jl_tensor *t, double value)
 jl_tensor *jl_arange(jl_dtype dtype, double start, double stop, double step, jl_device device)
 {
     if (step == 0 || step != step || start != start || stop != stop) {
-        JL_FAIL("arange: step must be a nonzero number and bounds must not be NaN (start %g, stop %g, step %g)",
-                start, stop, step);
+        JL_FAIL(
+            "arange: step must be a nonzero number and bounds must not be NaN (start %g, stop %g, step %g)",
+            start, stop, step);
         return NULL;
     }
     double count = (stop - start) / step;

@@ -18,11 +18,11 @@
 
 enum {
     JL_OK = 0,
-    JL_EARG = -1,      /* bad argument: shape, dtype, index, value */
-    JL_ENOMEM = -2,    /* an allocation failed */
-    JL_EIO = -3,       /* file or dataset problem */
-    JL_EDEVICE = -4,   /* op not supported on a device, or a device error */
-    JL_EINTR = -5,     /* interrupted by the user */
+    JL_EARG = -1,    /* bad argument: shape, dtype, index, value */
+    JL_ENOMEM = -2,  /* an allocation failed */
+    JL_EIO = -3,     /* file or dataset problem */
+    JL_EDEVICE = -4, /* op not supported on a device, or a device error */
+    JL_EINTR = -5,   /* interrupted by the user */
 };
 
 /* Formats a message into the thread-local buffer, prefixed by nothing and

@@ -27,42 +27,42 @@
 #define JL_MATH_F64(fn) fn    /* exp */
 
 /* Every formula for element type T, named jl_<P>_<op>; M(fn) names T's math function fn. */
-#define JL_FORMULAS(T, P, M)                                                                          \
-    /* unary */                                                                                     \
-    JL_FORMULA T jl_##P##_neg(T x, T s0, T s1) { return -x; }                                         \
-    JL_FORMULA T jl_##P##_exp(T x, T s0, T s1) { return M(exp)(x); }                                  \
-    JL_FORMULA T jl_##P##_log(T x, T s0, T s1) { return M(log)(x); }                                  \
-    JL_FORMULA T jl_##P##_sqrt(T x, T s0, T s1) { return M(sqrt)(x); }                                \
-    JL_FORMULA T jl_##P##_abs(T x, T s0, T s1) { return M(fabs)(x); }                                 \
-    JL_FORMULA T jl_##P##_relu(T x, T s0, T s1) { return x > 0 ? x : (T)0; }                          \
-    JL_FORMULA T jl_##P##_sigmoid(T x, T s0, T s1) { return (T)1 / ((T)1 + M(exp)(-x)); }             \
-    JL_FORMULA T jl_##P##_tanh(T x, T s0, T s1) { return M(tanh)(x); }                                \
-    JL_FORMULA T jl_##P##_pow_scalar(T x, T s0, T s1) { return s0 == 2 ? x * x : M(pow)(x, s0); }     \
-    JL_FORMULA T jl_##P##_clamp(T x, T s0, T s1) { return x < s0 ? s0 : (x > s1 ? s1 : x); }          \
-    JL_FORMULA T jl_##P##_affine(T x, T s0, T s1) { return x * s0 + s1; }                             \
-    JL_FORMULA T jl_##P##_rsub_scalar(T x, T s0, T s1) { return s0 - x; }                             \
-    JL_FORMULA T jl_##P##_rdiv_scalar(T x, T s0, T s1) { return s0 / x; }                             \
-    JL_FORMULA T jl_##P##_sign(T x, T s0, T s1) { return (T)((x > 0) - (x < 0)); }                    \
-    /* binary; maximum and minimum propagate a NaN of a */                                          \
-    JL_FORMULA T jl_##P##_add(T x, T y, T s0, T s1) { return x + y; }                                 \
-    JL_FORMULA T jl_##P##_sub(T x, T y, T s0, T s1) { return x - y; }                                 \
-    JL_FORMULA T jl_##P##_mul(T x, T y, T s0, T s1) { return x * y; }                                 \
-    JL_FORMULA T jl_##P##_div(T x, T y, T s0, T s1) { return x / y; }                                 \
-    JL_FORMULA T jl_##P##_pow(T x, T y, T s0, T s1) { return M(pow)(x, y); }                          \
-    JL_FORMULA T jl_##P##_maximum(T x, T y, T s0, T s1) { return x > y || x != x ? x : y; }           \
-    JL_FORMULA T jl_##P##_minimum(T x, T y, T s0, T s1) { return x < y || x != x ? x : y; }           \
-    /* backward helpers: x = the incoming gradient, y = the saved input or output */                \
-    JL_FORMULA T jl_##P##_relu_backward(T x, T y, T s0, T s1) { return y > 0 ? x : (T)0; }            \
-    JL_FORMULA T jl_##P##_sigmoid_backward(T x, T y, T s0, T s1) { return x * y * ((T)1 - y); }       \
-    JL_FORMULA T jl_##P##_tanh_backward(T x, T y, T s0, T s1) { return x * ((T)1 - y * y); }          \
+#define JL_FORMULAS(T, P, M)                                                                             \
+    /* unary */                                                                                          \
+    JL_FORMULA T jl_##P##_neg(T x, T s0, T s1) { return -x; }                                            \
+    JL_FORMULA T jl_##P##_exp(T x, T s0, T s1) { return M(exp)(x); }                                     \
+    JL_FORMULA T jl_##P##_log(T x, T s0, T s1) { return M(log)(x); }                                     \
+    JL_FORMULA T jl_##P##_sqrt(T x, T s0, T s1) { return M(sqrt)(x); }                                   \
+    JL_FORMULA T jl_##P##_abs(T x, T s0, T s1) { return M(fabs)(x); }                                    \
+    JL_FORMULA T jl_##P##_relu(T x, T s0, T s1) { return x > 0 ? x : (T)0; }                             \
+    JL_FORMULA T jl_##P##_sigmoid(T x, T s0, T s1) { return (T)1 / ((T)1 + M(exp)(-x)); }                \
+    JL_FORMULA T jl_##P##_tanh(T x, T s0, T s1) { return M(tanh)(x); }                                   \
+    JL_FORMULA T jl_##P##_pow_scalar(T x, T s0, T s1) { return s0 == 2 ? x * x : M(pow)(x, s0); }        \
+    JL_FORMULA T jl_##P##_clamp(T x, T s0, T s1) { return x < s0 ? s0 : (x > s1 ? s1 : x); }             \
+    JL_FORMULA T jl_##P##_affine(T x, T s0, T s1) { return x * s0 + s1; }                                \
+    JL_FORMULA T jl_##P##_rsub_scalar(T x, T s0, T s1) { return s0 - x; }                                \
+    JL_FORMULA T jl_##P##_rdiv_scalar(T x, T s0, T s1) { return s0 / x; }                                \
+    JL_FORMULA T jl_##P##_sign(T x, T s0, T s1) { return (T)((x > 0) - (x < 0)); }                       \
+    /* binary; maximum and minimum propagate a NaN of a */                                               \
+    JL_FORMULA T jl_##P##_add(T x, T y, T s0, T s1) { return x + y; }                                    \
+    JL_FORMULA T jl_##P##_sub(T x, T y, T s0, T s1) { return x - y; }                                    \
+    JL_FORMULA T jl_##P##_mul(T x, T y, T s0, T s1) { return x * y; }                                    \
+    JL_FORMULA T jl_##P##_div(T x, T y, T s0, T s1) { return x / y; }                                    \
+    JL_FORMULA T jl_##P##_pow(T x, T y, T s0, T s1) { return M(pow)(x, y); }                             \
+    JL_FORMULA T jl_##P##_maximum(T x, T y, T s0, T s1) { return x > y || x != x ? x : y; }              \
+    JL_FORMULA T jl_##P##_minimum(T x, T y, T s0, T s1) { return x < y || x != x ? x : y; }              \
+    /* backward helpers: x = the incoming gradient, y = the saved input or output */                     \
+    JL_FORMULA T jl_##P##_relu_backward(T x, T y, T s0, T s1) { return y > 0 ? x : (T)0; }               \
+    JL_FORMULA T jl_##P##_sigmoid_backward(T x, T y, T s0, T s1) { return x * y * ((T)1 - y); }          \
+    JL_FORMULA T jl_##P##_tanh_backward(T x, T y, T s0, T s1) { return x * ((T)1 - y * y); }             \
     JL_FORMULA T jl_##P##_clamp_backward(T x, T y, T s0, T s1) { return y >= s0 && y <= s1 ? x : (T)0; } \
-    /* comparisons (1 or 0) and masked_fill (y = the mask) */                                       \
-    JL_FORMULA T jl_##P##_eq(T x, T y, T s0, T s1) { return x == y; }                                 \
-    JL_FORMULA T jl_##P##_ne(T x, T y, T s0, T s1) { return x != y; }                                 \
-    JL_FORMULA T jl_##P##_lt(T x, T y, T s0, T s1) { return x < y; }                                  \
-    JL_FORMULA T jl_##P##_le(T x, T y, T s0, T s1) { return x <= y; }                                 \
-    JL_FORMULA T jl_##P##_gt(T x, T y, T s0, T s1) { return x > y; }                                  \
-    JL_FORMULA T jl_##P##_ge(T x, T y, T s0, T s1) { return x >= y; }                                 \
+    /* comparisons (1 or 0) and masked_fill (y = the mask) */                                            \
+    JL_FORMULA T jl_##P##_eq(T x, T y, T s0, T s1) { return x == y; }                                    \
+    JL_FORMULA T jl_##P##_ne(T x, T y, T s0, T s1) { return x != y; }                                    \
+    JL_FORMULA T jl_##P##_lt(T x, T y, T s0, T s1) { return x < y; }                                     \
+    JL_FORMULA T jl_##P##_le(T x, T y, T s0, T s1) { return x <= y; }                                    \
+    JL_FORMULA T jl_##P##_gt(T x, T y, T s0, T s1) { return x > y; }                                     \
+    JL_FORMULA T jl_##P##_ge(T x, T y, T s0, T s1) { return x >= y; }                                    \
     JL_FORMULA T jl_##P##_masked_fill(T x, T y, T s0, T s1) { return y != 0 ? s0 : x; }
 
 JL_FORMULAS(float, f32, JL_MATH_F32)

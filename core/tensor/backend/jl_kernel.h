@@ -53,12 +53,12 @@ struct jl_plan_program; /* jl_plan_program.h */
 
 /* One table per device. Memory functions return NULL / nonzero on failure. */
 typedef struct jl_backend {
-    const char *name;                       /* "cpu", "cuda" */
-    void *(*alloc)(size_t bytes);           /* uninitialised device memory */
+    const char *name;             /* "cpu", "cuda" */
+    void *(*alloc)(size_t bytes); /* uninitialised device memory */
     void (*free)(void *ptr);
     int (*to_host)(void *dst, const void *src, size_t bytes);   /* device -> host */
     int (*from_host)(void *dst, const void *src, size_t bytes); /* host -> device */
-    int (*available)(void);                 /* 1 when a device is present */
+    int (*available)(void);                                     /* 1 when a device is present */
     /* y (rows, p->outputs) <- the inference plan p on x (rows, p->inputs), dense host f32;
      * NULL when the backend runs no plans */
     int (*run_plan)(const struct jl_plan_program *p, const float *x, float *y, int64_t rows);

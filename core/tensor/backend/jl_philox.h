@@ -82,10 +82,7 @@ JL_PHILOX_FN uint64_t jl_philox_word64(uint64_t seed, uint64_t w)
 }
 
 /* An integer in [0, range) from a 64-bit draw (bias below range / 2^64); range > 0. */
-JL_PHILOX_FN uint64_t jl_philox_below(uint64_t x, uint64_t range)
-{
-    return x % range;
-}
+JL_PHILOX_FN uint64_t jl_philox_below(uint64_t x, uint64_t range) { return x % range; }
 
 /* A float in [lo, hi) from one word: 24 random bits, so [0, 1) maps onto
  * representable floats; rounding at the top is pulled back below hi. */
@@ -98,10 +95,7 @@ JL_PHILOX_FN float jl_philox_uniform(uint32_t x, double lo, double hi)
 }
 
 /* A double in the open interval (0, 1) from one word. */
-JL_PHILOX_FN double jl_philox_open01(uint32_t x)
-{
-    return ((double)x + 0.5) * 0x1p-32;
-}
+JL_PHILOX_FN double jl_philox_open01(uint32_t x) { return ((double)x + 0.5) * 0x1p-32; }
 
 /* Box-Muller: two standard normals from two words. */
 JL_PHILOX_FN void jl_philox_box_muller(uint32_t x0, uint32_t x1, double *z0, double *z1)

@@ -33,7 +33,7 @@ typedef struct jl_plan_program {
     int64_t max_width;       /* the widest row between two steps */
     int64_t macs_per_row;    /* multiply-adds of the linear steps per row */
     int n;
-    jl_plan_step *steps;     /* n steps, owned by the plan */
+    jl_plan_step *steps; /* n steps, owned by the plan */
 } jl_plan_program;
 
 #endif

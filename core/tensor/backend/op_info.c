@@ -9,7 +9,8 @@ typedef struct op_row {
 } op_row;
 
 static const op_row rows[JL_OP_COUNT] = {
-#define JL_OP(name, kind, dtypes, saves, doc) {#name, JL_KIND_##kind, JL_DTYPES_##dtypes, JL_SAVES_COLUMN_##saves},
+#define JL_OP(name, kind, dtypes, saves, doc) \
+    {#name, JL_KIND_##kind, JL_DTYPES_##dtypes, JL_SAVES_COLUMN_##saves},
 #include "jl_ops.def"
 #undef JL_OP
 };
@@ -24,7 +25,9 @@ int jl_op_elementwise_inputs(jl_op op)
 {
     switch (jl_op_kind_of(op)) {
     case JL_KIND_UNARY: return 1;
-    case JL_KIND_BINARY: case JL_KIND_COMPARE: case JL_KIND_MASK: return 2;
+    case JL_KIND_BINARY:
+    case JL_KIND_COMPARE:
+    case JL_KIND_MASK: return 2;
     case JL_KIND_TERNARY: return 3;
     default: return 0;
     }

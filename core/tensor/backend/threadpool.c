@@ -20,16 +20,19 @@ static struct {
     pthread_mutex_t lock;
     pthread_cond_t wake, done;
     pthread_t workers[JL_MAX_THREADS];
-    int n_workers;      /* started worker threads (threads - 1) */
-    int threads;        /* configured thread count, 0 = not yet decided */
+    int n_workers; /* started worker threads (threads - 1) */
+    int threads;   /* configured thread count, 0 = not yet decided */
     bool stopping;
     uint64_t generation; /* bumped for each job */
     jl_range_fn fn;
     void *ctx;
     int64_t n, chunk;
-    atomic_llong next;   /* next chunk start */
-    int busy;            /* workers still inside the current job */
-} pool = {.job_lock = PTHREAD_MUTEX_INITIALIZER, .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER, .done = PTHREAD_COND_INITIALIZER};
+    atomic_llong next; /* next chunk start */
+    int busy;          /* workers still inside the current job */
+} pool = {.job_lock = PTHREAD_MUTEX_INITIALIZER,
+          .lock = PTHREAD_MUTEX_INITIALIZER,
+          .wake = PTHREAD_COND_INITIALIZER,
+          .done = PTHREAD_COND_INITIALIZER};
 
 static _Thread_local bool inside_worker;
 
@@ -78,7 +81,8 @@ static void ensure_started(void)
         openblas_set_num_threads(1);
     }
     while (pool.n_workers < pool.threads - 1) {
-        if (pthread_create(&pool.workers[pool.n_workers], NULL, worker_main, (void *)(uintptr_t)pool.generation)) {
+        if (pthread_create(&pool.workers[pool.n_workers], NULL, worker_main,
+                           (void *)(uintptr_t)pool.generation)) {
             pool.threads = pool.n_workers + 1; /* run with what we have */
             break;
         }
