@@ -9,14 +9,11 @@
  * rescaled to add up to one and every hadron gets a Gaussian transverse kick
  * (rms GEN_LIGHT_KT) relative to P, the kicks adding up to zero. The b of a
  * top decay first makes a B hadron carrying a fraction flat in [GEN_B_ZMIN,
- * GEN_B_ZMAX] (mean 0.75; LEP measured <x_B> ≈ 0.71), decayed at once into
- * GEN_B_NMIN..GEN_B_NMAX particles (isotropic momenta rescaled to the B
- * mass): pions, or in semileptonic decays (b → ℓνX, e or μ: GEN_B_SEMILEPTONIC)
- * one of them a neutrino, which leaves the event (no detector sees it; truth
- * jets leave neutrinos out too), the lepton counted as a pion; the rest of
- * the b's momentum fragments as a light quark. Hadrons are pions; a
- * third of them neutral (isospin), decayed at once to two photons, isotropic
- * in the pi0 frame, as a generator's stable final state has them.
+ * GEN_B_ZMAX] (mean 0.75; LEP measured <x_B> ≈ 0.71), stable as in the
+ * anchors' Pythia settings; the rest of the b's momentum fragments as a
+ * light quark. What each fragmentation step makes — a hadron species from
+ * string-model flavour rates, decayed as a generator with π0 stable decays
+ * it — is gen_species.c's.
  *
  * Four-momentum is conserved exactly: a final parton's hadrons are made in a
  * frame where the parton has its evolution energy e along +z (their
@@ -37,46 +34,25 @@
 #include "gen_internal.h"
 #include "jl_error.h"
 
-/* PDG masses (GeV). */
-#define GEN_MPI 0.13957  /* pi+- */
-#define GEN_MPI0 0.13498 /* pi0 */
-#define GEN_MB_HADRON 5.279 /* B0, B+ */
-#define GEN_PI0_FRACTION (1.0 / 3.0)
+#define GEN_MB_HADRON 5.279 /* B0, B+ (PDG), GeV */
 
 /* Field-Feynman fragmentation. */
 #define GEN_FF_A 0.77
-#define GEN_FRAG_PMIN 3.0   /* GeV: the chain stops below this momentum (tuned: the
-                               reference Pythia jets' multiplicity, tests/lua/test_gen.lua) */
-#define GEN_LIGHT_KT 0.3    /* GeV, rms of a hadron's transverse momentum */
+#define GEN_FRAG_PMIN 2.5   /* GeV: the chain stops below this momentum (tuned: Pythia 8
+                               jets' multiplicity, bench/generator_realism.lua) */
+/* GeV, rms of a hadron's transverse momentum: a hadron takes the kicks of the
+ * two string breaks it lies between, each of rms StringPT:sigma = 0.304 GeV
+ * (Pythia 8, tune 4C), so √2 × 0.304. */
+#define GEN_LIGHT_KT 0.43
 #define GEN_FRAG_MAX 64     /* hadrons per parton at most */
-/* The b: a B hadron decayed into a few pions. */
+/* The b: a stable B hadron takes this fraction of its momentum. */
 #define GEN_B_ZMIN 0.6
 #define GEN_B_ZMAX 0.9
-#define GEN_B_NMIN 3
-#define GEN_B_NMAX 5
-#define GEN_B_DECAY_P 1.0   /* GeV, mean momentum of the B's products before rescaling */
-#define GEN_B_SEMILEPTONIC 0.214 /* B(b → e ν X) + B(b → μ ν X), PDG: 10.7% each */
 
 /* Underlying event. */
 #define GEN_UE_DENSITY 1.0  /* GeV of pT per unit η–φ area */
 #define GEN_UE_MEAN_PT 0.5  /* GeV */
 #define GEN_UE_MARGIN 0.5   /* the square reaches R + margin from the axis */
-
-/* Appends a pion with three-momentum (px, py, pz): charged, or a pi0 decayed to γγ. */
-static int add_pion(gen_work *w, gen_rng *r, double px, double py, double pz)
-{
-    double p2 = px * px + py * py + pz * pz;
-    if (gen_uniform(r) >= GEN_PI0_FRACTION)
-        return gen_add_particle(w, (jl_p4){px, py, pz, sqrt(p2 + GEN_MPI * GEN_MPI)}, 1);
-    double e = sqrt(p2 + GEN_MPI0 * GEN_MPI0);
-    double cos_t = gen_range(r, -1.0, 1.0), phi = gen_range(r, 0.0, GEN_TWO_PI);
-    double sin_t = sqrt(1.0 - cos_t * cos_t), k = 0.5 * GEN_MPI0;
-    jl_p4 g1 = {k * sin_t * cos(phi), k * sin_t * sin(phi), k * cos_t, k};
-    jl_p4 g2 = {-g1.px, -g1.py, -g1.pz, k};
-    double bx = px / e, by = py / e, bz = pz / e;
-    int rc = gen_add_particle(w, gen_boost(g1, bx, by, bz), 1);
-    return rc ? rc : gen_add_particle(w, gen_boost(g2, bx, by, bz), 1);
-}
 
 /* z of one Field-Feynman step, f(z) = 1 - a + 3a(1-z)², by rejection under
  * the constant 1 + 2a (f's maximum, at z = 0). */
@@ -88,46 +64,10 @@ static double ff_z(gen_rng *r)
     }
 }
 
-/* A B hadron with momentum pb along +z decayed into n particles: isotropic
- * momenta (exponential magnitudes), shifted to add up to zero and scaled so
- * their energies add up to the B mass in its frame, then boosted. In a
- * semileptonic decay the first is a massless neutrino (invisible). */
-static int b_hadron(gen_work *w, gen_rng *r, double pb, int n)
+/* A stable B hadron (the anchors' settings) with momentum pb along +z. */
+static int b_hadron(gen_work *w, double pb)
 {
-    int neutrino = gen_uniform(r) < GEN_B_SEMILEPTONIC;
-    double q[GEN_B_NMAX][3], m2[GEN_B_NMAX], sum[3] = {0.0, 0.0, 0.0};
-    for (int i = 0; i < n; i++) {
-        double p = -GEN_B_DECAY_P * log(gen_uniform(r));
-        double c = gen_range(r, -1.0, 1.0), phi = gen_range(r, 0.0, GEN_TWO_PI), s = sqrt(1.0 - c * c);
-        q[i][0] = p * s * cos(phi), q[i][1] = p * s * sin(phi), q[i][2] = p * c;
-        for (int k = 0; k < 3; k++) sum[k] += q[i][k];
-        m2[i] = neutrino && i == 0 ? 0.0 : GEN_MPI * GEN_MPI;
-    }
-    double q2[GEN_B_NMAX];
-    for (int i = 0; i < n; i++) {
-        for (int k = 0; k < 3; k++) q[i][k] -= sum[k] / n;
-        q2[i] = q[i][0] * q[i][0] + q[i][1] * q[i][1] + q[i][2] * q[i][2];
-    }
-    /* Newton on f(s) = sum sqrt(s² q² + m²) - M_B: increasing and convex in s >= 0. */
-    double s = 1.0;
-    for (int it = 0; it < 50; it++) {
-        double f = -GEN_MB_HADRON, df = 0.0;
-        for (int i = 0; i < n; i++) {
-            double e = sqrt(s * s * q2[i] + m2[i]);
-            f += e;
-            df += s * q2[i] / e;
-        }
-        if (fabs(f) < 1e-9 || df <= 0.0) break;
-        s -= f / df;
-        if (s < 0.0) s = 0.0;
-    }
-    double beta = pb / sqrt(pb * pb + GEN_MB_HADRON * GEN_MB_HADRON);
-    for (int i = 0; i < n; i++) {
-        jl_p4 p = {s * q[i][0], s * q[i][1], s * q[i][2], sqrt(s * s * q2[i] + m2[i])};
-        int rc = gen_add_particle(w, gen_boost(p, 0.0, 0.0, beta), !(neutrino && i == 0));
-        if (rc) return rc;
-    }
-    return JL_OK;
+    return gen_add_particle(w, (jl_p4){0.0, 0.0, pb, sqrt(pb * pb + GEN_MB_HADRON * GEN_MB_HADRON)}, 1);
 }
 
 /* The hadrons of one final parton of type `type` with momentum e along +z. */
@@ -136,8 +76,7 @@ static int hadronise_parton(gen_work *w, gen_rng *r, double e, int type)
     double left = 1.0; /* fraction of the momentum not yet given to hadrons */
     if (type == GEN_BQUARK) {
         double zb = gen_range(r, GEN_B_ZMIN, GEN_B_ZMAX);
-        int nb = GEN_B_NMIN + (int)(gen_uniform(r) * (GEN_B_NMAX - GEN_B_NMIN + 1));
-        int rc = b_hadron(w, r, zb * e, nb);
+        int rc = b_hadron(w, zb * e);
         if (rc) return rc;
         left -= zb;
     }
@@ -158,7 +97,7 @@ static int hadronise_parton(gen_work *w, gen_rng *r, double e, int type)
         s2 += k2[i];
     }
     for (int i = 0; i < n; i++) {
-        int rc = add_pion(w, r, k1[i] - s1 / n, k2[i] - s2 / n, e * x[i] * (chain + left) / chain);
+        int rc = gen_add_hadron(w, r, k1[i] - s1 / n, k2[i] - s2 / n, e * x[i] * (chain + left) / chain);
         if (rc) return rc;
     }
     return JL_OK;
@@ -227,7 +166,7 @@ int gen_underlying_event(gen_work *w, gen_rng *r, const jl_gen_config *cfg, cons
         double eta = ev->y + gen_range(r, -half, half);
         double phi = ev->phi + gen_range(r, -half, half);
         double pt = -GEN_UE_MEAN_PT * log(gen_uniform(r));
-        int rc = add_pion(w, r, pt * cos(phi), pt * sin(phi), pt * sinh(eta));
+        int rc = gen_add_hadron(w, r, pt * cos(phi), pt * sin(phi), pt * sinh(eta));
         if (rc) return rc;
     }
     return JL_OK;

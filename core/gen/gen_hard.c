@@ -123,11 +123,8 @@ static double breit_wigner(gen_rng *r, double m, double g)
     return m + 0.5 * g * tan(gen_range(r, -a, a));
 }
 
-/* Two-body decay at rest of a mass M into masses m1, m2: particle 1 along the
- * direction at polar angle acos(cos_t), azimuth phi around `axis` (a unit
- * vector); particle 2 opposite. Returns 0 when M < m1 + m2. */
-static int decay_at_rest(double M, double m1, double m2, double cos_t, double phi,
-                         const double axis[3], jl_p4 *p1, jl_p4 *p2)
+int gen_decay_at_rest(double M, double m1, double m2, double cos_t, double phi,
+                      const double axis[3], jl_p4 *p1, jl_p4 *p2)
 {
     double s1 = M * M - (m1 + m2) * (m1 + m2), s2 = M * M - (m1 - m2) * (m1 - m2);
     if (s1 < 0.0) return 0;
@@ -166,12 +163,12 @@ static int decay_chain_at(int top, jl_p4 res, double mres, double mw, const doub
 {
     static const double z_axis[3] = {0.0, 0.0, 1.0};
     jl_p4 w = res;
-    if (top && !decay_at_rest(mres, m[0], mw, a->cos1, a->phi1, z_axis, &c->b, &c->w)) return 0;
+    if (top && !gen_decay_at_rest(mres, m[0], mw, a->cos1, a->phi1, z_axis, &c->b, &c->w)) return 0;
     if (top) w = c->w;
     double pw = gen_p3(w);
     double axis[3] = {w.px / pw, w.py / pw, w.pz / pw};
     const double *mq = top ? m + 1 : m;
-    return decay_at_rest(mw, mq[1], mq[0], a->cos2, a->phi2, axis, &c->qbar, &c->q);
+    return gen_decay_at_rest(mw, mq[1], mq[0], a->cos2, a->phi2, axis, &c->qbar, &c->q);
 }
 
 /* Boosts every parton of the tree [root, end) by (bx, by, bz). */

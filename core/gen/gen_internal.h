@@ -146,6 +146,11 @@ void gen_basis(const double n[3], double e1[3], double e2[3]);
 double gen_p3(jl_p4 p);
 /* ΔR in rapidity and azimuth between a four-momentum and a direction (y, phi). */
 double gen_delta_r(jl_p4 p, double y, double phi);
+/* Two-body decay at rest of a mass M into masses m1, m2: particle 1 along the
+ * direction at polar angle acos(cos_t), azimuth phi around `axis` (a unit
+ * vector); particle 2 opposite. Returns 0 (and leaves p1, p2 alone) when M < m1 + m2. */
+int gen_decay_at_rest(double M, double m1, double m2, double cos_t, double phi, const double axis[3], jl_p4 *p1,
+                      jl_p4 *p2);
 
 /* --- the hard process (gen_hard.c) --------------------------------------- */
 /* What gen_hard produced besides the partons. */
@@ -193,6 +198,12 @@ int gen_hadronise_tree(gen_work *w, gen_rng *r, int root, int end);
 void gen_place_hadrons(gen_work *w, int root, int end);
 /* Adds the underlying event (lab frame) around ev's direction. JL_OK or JL_ENOMEM. */
 int gen_underlying_event(gen_work *w, gen_rng *r, const jl_gen_config *cfg, const gen_event *ev);
+
+/* --- hadron species and decays (gen_species.c) ---------------------------- */
+/* Appends what one fragmentation step makes with three-momentum (px, py, pz):
+ * a hadron of a drawn species, or its decay products (four-momentum conserved;
+ * π0 and B hadrons stable). JL_OK or JL_ENOMEM. */
+int gen_add_hadron(gen_work *w, gen_rng *r, double px, double py, double pz);
 
 /* --- detector (gen_detector.c) ------------------------------------------- */
 /* Deposits the visible particles in the calorimeter and fills w->cluster with the

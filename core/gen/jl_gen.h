@@ -21,9 +21,11 @@
  *                  g → gg, g → qq̄; running alpha_s; Sudakov veto algorithm)
  *                  off every coloured parton, with exact momentum conservation;
  *   gen_hadron.c   independent (Field-Feynman) fragmentation of every final
- *                  parton into pions (pi0 → γγ; a B hadron for a top's b,
- *                  with semileptonic neutrinos), conserving four-momentum,
- *                  plus a uniform underlying event;
+ *                  parton (a stable B hadron for a top's b), conserving
+ *                  four-momentum, plus a uniform underlying event;
+ *   gen_species.c  the hadron of each fragmentation step: π, K, p, n, η, ρ,
+ *                  ω, K*, Λ at string-model rates, decayed with π0 and B
+ *                  hadrons stable (Pythia's final state in the anchors' runs);
  *   gen_detector.c an η–φ calorimeter grid with stochastic and constant
  *                  resolution terms and a threshold, cells → massless clusters;
  *   gen_select.c   anti-kt jets (jl_jets.h), the leading jet, the pT and |η|

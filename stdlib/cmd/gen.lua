@@ -31,14 +31,22 @@ local spec = {
     {"batch", "integer", 4096, help = "jets generated and written per batch"},
     {"detector", "boolean", true, help = "calorimeter clusters as constituents (--no-detector: particles)"},
     {"report", "boolean", false, help = "print a summary: masses, multiplicities, speed, realism checks"},
-    {"reference", "string", help = "event file for the QCD comparison [default: fastjet-examples' Pythia events]"},
+    {"reference", "string", help = "with --report: a Pythia sample (FILE.h5, ATLAS layout: the realism comparison)\n" ..
+                                   "or an event file for the QCD check [default: fastjet-examples' Pythia events]"},
   },
   notes = "The report's checks: the signal's mass peak (top 160-190 GeV, W 70-90 GeV); for top\n" ..
           "within 450-700 GeV, the best mass-window AUC in 0.75-0.92; for windows inside 800-1600\n" ..
           "GeV, the QCD median multiplicity and mass within 25% of the reference jets' (clustered\n" ..
           "the same way; compared at particle level on 2000 extra QCD jets, since the reference\n" ..
-          "holds particles, not calorimeter clusters).",
+          "holds particles, not calorimeter clusters).\n" ..
+          "With --reference FILE.h5 (e.g. jetlab gen --engine pythia ... -o FILE.h5 in the same settings)\n" ..
+          "the report compares the written jets with the reference's, signal and background apart: jet\n" ..
+          "mass, constituents, ln z, ln Δ, ψ, ln m, ln kt of all Lund declusterings (mean, std, 10/50/90%\n" ..
+          "quantiles) and the primary Lund-plane density (jetlab.realism); up to 20,000 jets of each.",
 }
+
+-- Jets of each file compared by the --reference FILE.h5 report.
+local REALISM_JETS = 20000
 
 -- -n and -o are the short forms of --n and --output.
 local args = {}
@@ -110,9 +118,27 @@ if summary.auc == summary.auc then
                       opts.signal, summary.auc, summary.window))
 end
 
+-- The realism comparison with a reference sample in the ATLAS layout.
+if opts.reference and opts.reference:match("%.h5$") then
+  local realism = require "jetlab.realism"
+  local function rows_of(path)
+    local f = assert(jl.io.open_jets(path))
+    local rows = assert(f:read(1, math.min(REALISM_JETS, f:count())))
+    f:close()
+    return rows
+  end
+  local ok_ref, ref_rows = pcall(rows_of, opts.reference)
+  if not ok_ref then
+    io.stderr:write("jetlab gen: --reference: " .. tostring(ref_rows) .. "\n")
+    os.exit(1)
+  end
+  print(string.format("\nrealism: generated (%s) vs reference (%s)", opts.output, opts.reference))
+  realism.print(realism.describe(rows_of(opts.output)), realism.describe(ref_rows), {"gen", "ref"})
+end
+
 -- The reference comparison, at particle level, when the window suits the reference events.
 local qcd, ref
-if lo >= 800 and hi <= 1600 then
+if lo >= 800 and hi <= 1600 and not (opts.reference and opts.reference:match("%.h5$")) then
   local r, rerr = jl.gen.reference{path = opts.reference, pt = {lo, hi}, r = opts.r, eta = opts.eta}
   if not r then
     print("reference: skipped (" .. rerr .. ")")
