@@ -31,8 +31,8 @@ local spec = {
     {"batch", "integer", 4096, help = "jets generated and written per batch"},
     {"detector", "boolean", true, help = "calorimeter clusters as constituents (--no-detector: particles)"},
     {"report", "boolean", false, help = "print a summary: masses, multiplicities, speed, realism checks"},
-    {"reference", "string", help = "with --report: a Pythia sample (FILE.h5, ATLAS layout: the realism comparison)\n" ..
-                                   "or an event file for the QCD check [default: fastjet-examples' Pythia events]"},
+    {"reference", "string",
+     help = "with --report: FILE.h5 to compare with (see below), or events for the QCD check [fastjet-examples']"},
   },
   notes = "The report's checks: the signal's mass peak (top 160-190 GeV, W 70-90 GeV); for top\n" ..
           "within 450-700 GeV, the best mass-window AUC in 0.75-0.92; for windows inside 800-1600\n" ..
