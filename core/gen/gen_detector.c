@@ -45,7 +45,8 @@ int gen_detector_alloc(gen_work *w)
 /* The smeared energy of a cell that received e > 0. */
 static double smear(gen_rng *r, double e)
 {
-    double sigma = sqrt(GEN_CALO_STOCHASTIC * GEN_CALO_STOCHASTIC / e + GEN_CALO_CONSTANT * GEN_CALO_CONSTANT);
+    double sigma =
+        sqrt(GEN_CALO_STOCHASTIC * GEN_CALO_STOCHASTIC / e + GEN_CALO_CONSTANT * GEN_CALO_CONSTANT);
     for (int k = 0; k < GEN_SMEAR_TRIES; k++) {
         double s = e * (1.0 + sigma * gen_normal(r));
         if (s > 0.0) return s;

@@ -21,8 +21,14 @@
 
 void jl_gen_config_init(jl_gen_config *cfg)
 {
-    *cfg = (jl_gen_config){.signal = JL_GEN_TOP, .pt_min = 500.0, .pt_max = 600.0, .eta_max = 2.0,
-                           .r = 1.0, .seed = 1, .detector = true, .batch = 4096};
+    *cfg = (jl_gen_config){.signal = JL_GEN_TOP,
+                           .pt_min = 500.0,
+                           .pt_max = 600.0,
+                           .eta_max = 2.0,
+                           .r = 1.0,
+                           .seed = 1,
+                           .detector = true,
+                           .batch = 4096};
 }
 
 int jl_gen_config_check(const jl_gen_config *cfg)
@@ -33,18 +39,14 @@ int jl_gen_config_check(const jl_gen_config *cfg)
         return JL_FAIL("gen: the pT window must have 0 < min < max, got %g:%g", cfg->pt_min, cfg->pt_max);
     if (!(cfg->eta_max > 0.0 && cfg->eta_max <= 4.0))
         return JL_FAIL("gen: eta_max must be in (0, 4], got %g", cfg->eta_max);
-    if (!(cfg->r >= 0.2 && cfg->r <= 1.5))
-        return JL_FAIL("gen: R must be in [0.2, 1.5], got %g", cfg->r);
+    if (!(cfg->r >= 0.2 && cfg->r <= 1.5)) return JL_FAIL("gen: R must be in [0.2, 1.5], got %g", cfg->r);
     if (cfg->batch < 1) return JL_FAIL("gen: batch must be >= 1, got %lld", (long long)cfg->batch);
     return JL_OK;
 }
 
 static const char *const signal_names[] = {"none", "top", "w"};
 
-const char *jl_gen_signal_name(jl_gen_signal s)
-{
-    return (unsigned)s < 3 ? signal_names[s] : "unknown";
-}
+const char *jl_gen_signal_name(jl_gen_signal s) { return (unsigned)s < 3 ? signal_names[s] : "unknown"; }
 
 bool jl_gen_parse_signal(const char *name, jl_gen_signal *out)
 {
@@ -124,8 +126,8 @@ void gen_work_reset(gen_work *w)
 
 /* Generates jet `index` with label `label` into row `row` of out; *attempts
  * gets the attempts used. JL_OK or an error. */
-static int gen_one(gen_work *w, const jl_gen_config *cfg, int label, uint64_t index,
-                   const gen_out *out, int64_t row, int64_t *attempts)
+static int gen_one(gen_work *w, const jl_gen_config *cfg, int label, uint64_t index, const gen_out *out,
+                   int64_t row, int64_t *attempts)
 {
     jl_gen_signal process = label ? cfg->signal : JL_GEN_NONE;
     for (uint32_t a = 0; a < JL_GEN_MAX_ATTEMPTS; a++) {
@@ -204,8 +206,9 @@ static int run_batch(const jl_gen_config *cfg, const uint8_t *label, int64_t fir
         gen_work *w = gen_work_new();
         rc = w ? gen_one(w, cfg, label[first + i], (uint64_t)(first + i), out, i, &attempts[i]) : JL_ENOMEM;
         gen_work_free(w);
-        if (rc == JL_OK) rc = JL_FAIL_CODE(status[i], "gen: jet %lld failed on a worker thread (code %d)",
-                                           (long long)(first + i) + 1, status[i]);
+        if (rc == JL_OK)
+            rc = JL_FAIL_CODE(status[i], "gen: jet %lld failed on a worker thread (code %d)",
+                              (long long)(first + i) + 1, status[i]);
     }
     if (rc == JL_OK && stats) {
         stats->gen_seconds += t1 - t0;
@@ -237,14 +240,22 @@ static int batch_new(int64_t n, jl_h5_jets *j, gen_out *out)
     j->labels = jl_zeros(JL_I64, 1, shape1, JL_CPU);
     j->weights = jl_full(JL_F32, 1, shape1, 1.0, JL_CPU);
     int64_t *mult = malloc((size_t)(n > 0 ? n : 1) * sizeof *mult);
-    if (!j->pt || !j->eta || !j->phi || !j->E || !j->jet_pt || !j->jet_eta || !j->jet_phi ||
-        !j->jet_m || !j->labels || !j->weights || !mult) {
+    if (!j->pt || !j->eta || !j->phi || !j->E || !j->jet_pt || !j->jet_eta || !j->jet_phi || !j->jet_m ||
+        !j->labels || !j->weights || !mult) {
         free(mult);
         jl_h5_jets_free(j);
         return jl_last_error_code() ? jl_last_error_code() : JL_ENOMEM;
     }
-    *out = (gen_out){cols, jl_data(j->pt), jl_data(j->eta), jl_data(j->phi), jl_data(j->E),
-                     jl_data(j->jet_pt), jl_data(j->jet_eta), jl_data(j->jet_phi), jl_data(j->jet_m), mult};
+    *out = (gen_out){cols,
+                     jl_data(j->pt),
+                     jl_data(j->eta),
+                     jl_data(j->phi),
+                     jl_data(j->E),
+                     jl_data(j->jet_pt),
+                     jl_data(j->jet_eta),
+                     jl_data(j->jet_phi),
+                     jl_data(j->jet_m),
+                     mult};
     return JL_OK;
 }
 
@@ -252,7 +263,7 @@ static int batch_new(int64_t n, jl_h5_jets *j, gen_out *out)
 static gen_out rows_from(const gen_out *o, int64_t r0)
 {
     int64_t c = o->columns * r0;
-    return (gen_out){o->columns, o->pt + c, o->eta + c, o->phi + c, o->e + c,
+    return (gen_out){o->columns,     o->pt + c,       o->eta + c,      o->phi + c,    o->e + c,
                      o->jet_pt + r0, o->jet_eta + r0, o->jet_phi + r0, o->jet_m + r0, o->mult + r0};
 }
 

@@ -38,21 +38,22 @@
 
 /* Field-Feynman fragmentation. */
 #define GEN_FF_A 0.77
-#define GEN_FRAG_PMIN 2.5   /* GeV: the chain stops below this momentum (tuned: Pythia 8
+#define GEN_FRAG_PMIN \
+    2.5 /* GeV: the chain stops below this momentum (tuned: Pythia 8
                                jets' multiplicity, bench/generator_realism.lua) */
 /* GeV, rms of a hadron's transverse momentum: a hadron takes the kicks of the
  * two string breaks it lies between, each of rms StringPT:sigma = 0.304 GeV
  * (Pythia 8, tune 4C), so √2 × 0.304. */
 #define GEN_LIGHT_KT 0.43
-#define GEN_FRAG_MAX 64     /* hadrons per parton at most */
+#define GEN_FRAG_MAX 64 /* hadrons per parton at most */
 /* The b: a stable B hadron takes this fraction of its momentum. */
 #define GEN_B_ZMIN 0.6
 #define GEN_B_ZMAX 0.9
 
 /* Underlying event. */
-#define GEN_UE_DENSITY 1.0  /* GeV of pT per unit η–φ area */
-#define GEN_UE_MEAN_PT 0.5  /* GeV */
-#define GEN_UE_MARGIN 0.5   /* the square reaches R + margin from the axis */
+#define GEN_UE_DENSITY 1.0 /* GeV of pT per unit η–φ area */
+#define GEN_UE_MEAN_PT 0.5 /* GeV */
+#define GEN_UE_MARGIN 0.5  /* the square reaches R + margin from the axis */
 
 /* z of one Field-Feynman step, f(z) = 1 - a + 3a(1-z)², by rejection under
  * the constant 1 + 2a (f's maximum, at z = 0). */

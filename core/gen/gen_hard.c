@@ -61,7 +61,7 @@
 
 /* Showers' starting angles (see the top of the file). */
 #define GEN_QCD_THETA_MAX (GEN_PI / 2.0)
-#define GEN_W_THETA_MAX GEN_PI                 /* xi_max = 2, in the W frame */
+#define GEN_W_THETA_MAX GEN_PI                /* xi_max = 2, in the W frame */
 #define GEN_B_THETA_MAX acos(1.0 - 2.0 / M_E) /* xi_max = 2/e ≈ 0.74, in the top frame */
 
 /* Quark fraction of QCD jets: f_q = 0.5 + 0.22 ln(pT / 500 GeV), kept in
@@ -79,10 +79,7 @@
 
 /* --- kinematics ------------------------------------------------------------ */
 
-double gen_p3(jl_p4 p)
-{
-    return sqrt(p.px * p.px + p.py * p.py + p.pz * p.pz);
-}
+double gen_p3(jl_p4 p) { return sqrt(p.px * p.px + p.py * p.py + p.pz * p.pz); }
 
 void gen_basis(const double n[3], double e1[3], double e2[3])
 {
@@ -123,8 +120,8 @@ static double breit_wigner(gen_rng *r, double m, double g)
     return m + 0.5 * g * tan(gen_range(r, -a, a));
 }
 
-int gen_decay_at_rest(double M, double m1, double m2, double cos_t, double phi,
-                      const double axis[3], jl_p4 *p1, jl_p4 *p2)
+int gen_decay_at_rest(double M, double m1, double m2, double cos_t, double phi, const double axis[3],
+                      jl_p4 *p1, jl_p4 *p2)
 {
     double s1 = M * M - (m1 + m2) * (m1 + m2), s2 = M * M - (m1 - m2) * (m1 - m2);
     if (s1 < 0.0) return 0;
@@ -151,8 +148,8 @@ typedef struct decay_angles {
  * q and q̄′ in the W frame (the W's flight direction in its parent's frame
  * is the axis; for a W jet the parent frame is the jet frame). */
 typedef struct decay_chain {
-    jl_p4 b, w;     /* top frame (top only) */
-    jl_p4 q, qbar;  /* W frame */
+    jl_p4 b, w;    /* top frame (top only) */
+    jl_p4 q, qbar; /* W frame */
 } decay_chain;
 
 /* Fills c for resonance mass mres (mt for a top, mw for a W) moving with
@@ -273,7 +270,7 @@ static int resonance(gen_work *w, gen_rng *r, jl_gen_signal process, double pt, 
         gen_shower_place(w, root[k], end, q[k]);
         int is_b = top && k == 0;
         if (!is_b) boost_tree(w, root[k], end, top ? c.w : res); /* W frame → parent frame */
-        if (top) boost_tree(w, root[k], end, res);                /* top frame → jet frame */
+        if (top) boost_tree(w, root[k], end, res);               /* top frame → jet frame */
         gen_place_hadrons(w, root[k], end);
         ev->product[k] = w->parton[root[k]].p;
     }

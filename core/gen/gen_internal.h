@@ -40,10 +40,10 @@
 typedef struct gen_rng {
     uint64_t seed, jet;
     uint32_t attempt;
-    uint32_t block;   /* next counter block */
+    uint32_t block; /* next counter block */
     uint32_t buf[4];
-    int pos;          /* next unused word of buf; 4 when empty */
-    int has_normal;   /* Box-Muller gives two normals: the second waits here */
+    int pos;        /* next unused word of buf; 4 when empty */
+    int has_normal; /* Box-Muller gives two normals: the second waits here */
     double normal;
 } gen_rng;
 
@@ -55,8 +55,8 @@ static inline void gen_rng_init(gen_rng *r, uint64_t seed, uint64_t jet, uint32_
 static inline uint32_t gen_u32(gen_rng *r)
 {
     if (r->pos == 4) {
-        jl_philox4x32 ctr = {{r->block++, r->attempt, (uint32_t)r->jet,
-                              GEN_STREAM_TAG ^ (uint32_t)(r->jet >> 32)}};
+        jl_philox4x32 ctr = {
+            {r->block++, r->attempt, (uint32_t)r->jet, GEN_STREAM_TAG ^ (uint32_t)(r->jet >> 32)}};
         jl_philox4x32 out = jl_philox4x32_10(ctr, (uint32_t)r->seed, (uint32_t)(r->seed >> 32));
         for (int k = 0; k < 4; k++) r->buf[k] = out.v[k];
         r->pos = 0;
@@ -65,10 +65,7 @@ static inline uint32_t gen_u32(gen_rng *r)
 }
 
 /* Uniform in the open interval (0, 1). */
-static inline double gen_uniform(gen_rng *r)
-{
-    return jl_philox_open01(gen_u32(r));
-}
+static inline double gen_uniform(gen_rng *r) { return jl_philox_open01(gen_u32(r)); }
 
 /* Uniform in [lo, hi). */
 static inline double gen_range(gen_rng *r, double lo, double hi)
@@ -97,16 +94,16 @@ enum { GEN_GLUON = 0, GEN_QUARK = 1, GEN_BQUARK = 2, GEN_TOP = 3 };
  * takes the energy fraction z); final partons have child[0] == -1. Children
  * always come after their parent in w->parton. */
 typedef struct gen_parton {
-    int type;         /* GEN_GLUON, GEN_QUARK (massless u d s c b), GEN_BQUARK (the massive b of a
+    int type; /* GEN_GLUON, GEN_QUARK (massless u d s c b), GEN_BQUARK (the massive b of a
                          top decay), GEN_TOP (radiates before it decays; never hadronised) */
     int child[2];
-    double e;         /* energy in the evolution (massless kinematics), GeV */
-    double xi_max;    /* angular ordering: its branchings have xi = 1 - cos(theta) below this */
-    double z, xi;     /* its branching: energy fraction of child[0], 1 - cos(opening angle) */
-    double azimuth;   /* of child[0]'s transverse momentum around the parent, radians */
-    double m2;        /* invariant mass squared: a final parton's is that of its hadrons
+    double e;             /* energy in the evolution (massless kinematics), GeV */
+    double xi_max;        /* angular ordering: its branchings have xi = 1 - cos(theta) below this */
+    double z, xi;         /* its branching: energy fraction of child[0], 1 - cos(opening angle) */
+    double azimuth;       /* of child[0]'s transverse momentum around the parent, radians */
+    double m2;            /* invariant mass squared: a final parton's is that of its hadrons
                          (or the top's own); a branched one's follows from its branching */
-    jl_p4 p;          /* four-momentum after gen_shower_place */
+    jl_p4 p;              /* four-momentum after gen_shower_place */
     int hadron, n_hadron; /* a final parton's hadrons: w->particle[hadron .. hadron+n_hadron) */
 } gen_parton;
 
@@ -114,14 +111,14 @@ typedef struct gen_parton {
 typedef struct gen_work {
     gen_parton *parton;
     int n_parton, cap_parton;
-    jl_p4 *particle;        /* final-state particles (hadrons, photons, neutrinos, underlying event) */
-    uint8_t *visible;       /* (cap_particle) 0 for a neutrino: no detector, no truth jet sees it */
+    jl_p4 *particle;  /* final-state particles (hadrons, photons, neutrinos, underlying event) */
+    uint8_t *visible; /* (cap_particle) 0 for a neutrino: no detector, no truth jet sees it */
     int n_particle, cap_particle;
-    jl_p4 *cluster;         /* the clustering input: calorimeter clusters or particles */
+    jl_p4 *cluster; /* the clustering input: calorimeter clusters or particles */
     int n_cluster, cap_cluster;
     /* calorimeter grid (gen_detector.c): energy, energy-weighted offsets inside the cell */
     float *cell_e, *cell_de, *cell_dp;
-    int *touched;           /* cells with a deposit, to clear and read them */
+    int *touched; /* cells with a deposit, to clear and read them */
     int n_touched;
     struct gen_ranked *rank; /* constituent sort (gen_select.c) */
     int cap_rank;
@@ -149,15 +146,15 @@ double gen_delta_r(jl_p4 p, double y, double phi);
 /* Two-body decay at rest of a mass M into masses m1, m2: particle 1 along the
  * direction at polar angle acos(cos_t), azimuth phi around `axis` (a unit
  * vector); particle 2 opposite. Returns 0 (and leaves p1, p2 alone) when M < m1 + m2. */
-int gen_decay_at_rest(double M, double m1, double m2, double cos_t, double phi, const double axis[3], jl_p4 *p1,
-                      jl_p4 *p2);
+int gen_decay_at_rest(double M, double m1, double m2, double cos_t, double phi, const double axis[3],
+                      jl_p4 *p1, jl_p4 *p2);
 
 /* --- the hard process (gen_hard.c) --------------------------------------- */
 /* What gen_hard produced besides the partons. */
 typedef struct gen_event {
-    double pt, y, phi;     /* the hard object's drawn pT, rapidity, azimuth */
-    int n_products;        /* decay products to contain: 3 (top), 2 (W), 0 (QCD) */
-    jl_p4 product[3];      /* b, q, q̄′ (jet frame until gen_to_lab, then lab) */
+    double pt, y, phi; /* the hard object's drawn pT, rapidity, azimuth */
+    int n_products;    /* decay products to contain: 3 (top), 2 (W), 0 (QCD) */
+    jl_p4 product[3];  /* b, q, q̄′ (jet frame until gen_to_lab, then lab) */
 } gen_event;
 
 /* Draws the hard object of `process` (JL_GEN_TOP, JL_GEN_W or JL_GEN_NONE for
@@ -217,10 +214,10 @@ int gen_detector_alloc(gen_work *w);
 /* --- selection and labels (gen_select.c) --------------------------------- */
 /* One kept jet, written into row `row` of the output arrays. */
 typedef struct gen_out {
-    int64_t columns;                      /* constituent columns of a row */
-    float *pt, *eta, *phi, *e;            /* (rows, columns) */
+    int64_t columns;                           /* constituent columns of a row */
+    float *pt, *eta, *phi, *e;                 /* (rows, columns) */
     float *jet_pt, *jet_eta, *jet_phi, *jet_m; /* (rows) */
-    int64_t *mult;                        /* (rows) constituents of the jet, all of them */
+    int64_t *mult;                             /* (rows) constituents of the jet, all of them */
 } gen_out;
 
 /* Clusters w->cluster, takes the leading jet and applies the selection of

@@ -20,10 +20,7 @@ jl_gen_stats *jl_gen_stats_new(void)
     return s;
 }
 
-void jl_gen_stats_free(jl_gen_stats *s)
-{
-    free(s);
-}
+void jl_gen_stats_free(jl_gen_stats *s) { free(s); }
 
 void jl_gen_stats_add(jl_gen_stats *s, int label, double mass, int64_t mult, int64_t attempts)
 {
@@ -192,9 +189,11 @@ int jl_gen_checks(const jl_gen_config *cfg, const jl_gen_summary *s, const jl_ge
 {
     int n = 0;
     if (cfg->signal == JL_GEN_TOP && s->cls[1].n > 0)
-        n = add_check(out, n, max, "top mass peak (GeV)", s->cls[1].mass_peak, JL_GEN_TOP_PEAK_LO, JL_GEN_TOP_PEAK_HI);
+        n = add_check(out, n, max, "top mass peak (GeV)", s->cls[1].mass_peak, JL_GEN_TOP_PEAK_LO,
+                      JL_GEN_TOP_PEAK_HI);
     if (cfg->signal == JL_GEN_W && s->cls[1].n > 0)
-        n = add_check(out, n, max, "W mass peak (GeV)", s->cls[1].mass_peak, JL_GEN_W_PEAK_LO, JL_GEN_W_PEAK_HI);
+        n = add_check(out, n, max, "W mass peak (GeV)", s->cls[1].mass_peak, JL_GEN_W_PEAK_LO,
+                      JL_GEN_W_PEAK_HI);
     if (cfg->signal == JL_GEN_TOP && cfg->pt_min >= 450.0 && cfg->pt_max <= 700.0 && !isnan(s->auc))
         n = add_check(out, n, max, "top vs QCD mass-window AUC", s->auc, JL_GEN_AUC_LO, JL_GEN_AUC_HI);
     if (qcd && ref && ref->n >= 5 && qcd->n > 0) {

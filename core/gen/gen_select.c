@@ -31,10 +31,7 @@ static int by_decreasing_pt(const void *a, const void *b)
 }
 
 /* φ in (-pi, pi]. */
-static double signed_phi(double phi)
-{
-    return phi > GEN_PI ? phi - GEN_TWO_PI : phi;
-}
+static double signed_phi(double phi) { return phi > GEN_PI ? phi - GEN_TWO_PI : phi; }
 
 int gen_select(gen_work *w, const jl_gen_config *cfg, const gen_event *ev, const gen_out *out, int64_t row)
 {

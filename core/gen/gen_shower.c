@@ -64,24 +64,17 @@
 #define GEN_MB 4.8
 #define GEN_MT 172.5
 
-static double alphas(double kt)
-{
-    return 1.0 / (GEN_B0 * 2.0 * log(kt / GEN_LAMBDA));
-}
+static double alphas(double kt) { return 1.0 / (GEN_B0 * 2.0 * log(kt / GEN_LAMBDA)); }
 
-double gen_parton_mass(int type)
-{
-    return type == GEN_BQUARK ? GEN_MB : type == GEN_TOP ? GEN_MT : 0.0;
-}
+double gen_parton_mass(int type) { return type == GEN_BQUARK ? GEN_MB : type == GEN_TOP ? GEN_MT : 0.0; }
 
 int gen_shower_root(gen_work *w, int type, double e, double theta_max)
 {
-    if (gen_reserve((void **)&w->parton, &w->cap_parton, w->n_parton + 1, sizeof *w->parton))
-        return -1;
+    if (gen_reserve((void **)&w->parton, &w->cap_parton, w->n_parton + 1, sizeof *w->parton)) return -1;
     int i = w->n_parton++;
     double m = gen_parton_mass(type);
-    w->parton[i] = (gen_parton){.type = type, .child = {-1, -1}, .e = e,
-                                .xi_max = 1.0 - cos(theta_max), .m2 = m * m};
+    w->parton[i] =
+        (gen_parton){.type = type, .child = {-1, -1}, .e = e, .xi_max = 1.0 - cos(theta_max), .m2 = m * m};
     return i;
 }
 
@@ -169,10 +162,10 @@ int gen_shower_evolve(gen_work *w, gen_rng *r, int root)
         a->child[1] = w->n_parton + 1;
         /* Angular ordering: both children branch at angles below this one. */
         double mb = gen_parton_mass(type_b), mc = gen_parton_mass(type_c);
-        w->parton[w->n_parton++] = (gen_parton){.type = type_b, .child = {-1, -1}, .e = z * a->e,
-                                                .xi_max = xi, .m2 = mb * mb};
-        w->parton[w->n_parton++] = (gen_parton){.type = type_c, .child = {-1, -1}, .e = (1.0 - z) * a->e,
-                                                .xi_max = xi, .m2 = mc * mc};
+        w->parton[w->n_parton++] =
+            (gen_parton){.type = type_b, .child = {-1, -1}, .e = z * a->e, .xi_max = xi, .m2 = mb * mb};
+        w->parton[w->n_parton++] = (gen_parton){
+            .type = type_c, .child = {-1, -1}, .e = (1.0 - z) * a->e, .xi_max = xi, .m2 = mc * mc};
     }
     return JL_OK;
 }
@@ -206,10 +199,8 @@ static void split(gen_parton *a, gen_parton *b, gen_parton *c)
     double minus = (kt2 + b->m2) / plus;
     double along = 0.5 * (plus - minus);
     double k1 = kt * cos(a->azimuth), k2 = kt * sin(a->azimuth);
-    b->p = (jl_p4){along * n[0] + k1 * e1[0] + k2 * e2[0],
-                   along * n[1] + k1 * e1[1] + k2 * e2[1],
-                   along * n[2] + k1 * e1[2] + k2 * e2[2],
-                   0.5 * (plus + minus)};
+    b->p = (jl_p4){along * n[0] + k1 * e1[0] + k2 * e2[0], along * n[1] + k1 * e1[1] + k2 * e2[1],
+                   along * n[2] + k1 * e1[2] + k2 * e2[2], 0.5 * (plus + minus)};
     c->p = (jl_p4){P.px - b->p.px, P.py - b->p.py, P.pz - b->p.pz, P.E - b->p.E};
 }
 

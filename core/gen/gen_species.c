@@ -34,17 +34,32 @@
 
 /* Species: masses (GeV, PDG) and widths of the broad ones. */
 enum {
-    SP_GAMMA, SP_PI_CH, SP_PI0, SP_ETA, SP_RHO_CH, SP_RHO0, SP_OMEGA, SP_K_CH, SP_K0,
-    SP_K0L, SP_K0S, SP_KSTAR_CH, SP_KSTAR0, SP_PROTON, SP_NEUTRON, SP_LAMBDA, SP_COUNT
+    SP_GAMMA,
+    SP_PI_CH,
+    SP_PI0,
+    SP_ETA,
+    SP_RHO_CH,
+    SP_RHO0,
+    SP_OMEGA,
+    SP_K_CH,
+    SP_K0,
+    SP_K0L,
+    SP_K0S,
+    SP_KSTAR_CH,
+    SP_KSTAR0,
+    SP_PROTON,
+    SP_NEUTRON,
+    SP_LAMBDA,
+    SP_COUNT
 };
 static const double MASS[SP_COUNT] = {
-    [SP_GAMMA] = 0.0,       [SP_PI_CH] = 0.13957,    [SP_PI0] = 0.13498,   [SP_ETA] = 0.54786,
-    [SP_RHO_CH] = 0.77526,  [SP_RHO0] = 0.77526,     [SP_OMEGA] = 0.78266, [SP_K_CH] = 0.49368,
-    [SP_K0] = 0.49761,      [SP_K0L] = 0.49761,      [SP_K0S] = 0.49761,   [SP_KSTAR_CH] = 0.89167,
-    [SP_KSTAR0] = 0.89555,  [SP_PROTON] = 0.93827,   [SP_NEUTRON] = 0.93957, [SP_LAMBDA] = 1.11568,
+    [SP_GAMMA] = 0.0,      [SP_PI_CH] = 0.13957,  [SP_PI0] = 0.13498,     [SP_ETA] = 0.54786,
+    [SP_RHO_CH] = 0.77526, [SP_RHO0] = 0.77526,   [SP_OMEGA] = 0.78266,   [SP_K_CH] = 0.49368,
+    [SP_K0] = 0.49761,     [SP_K0L] = 0.49761,    [SP_K0S] = 0.49761,     [SP_KSTAR_CH] = 0.89167,
+    [SP_KSTAR0] = 0.89555, [SP_PROTON] = 0.93827, [SP_NEUTRON] = 0.93957, [SP_LAMBDA] = 1.11568,
 };
-static const double WIDTH[SP_COUNT] = {[SP_RHO_CH] = 0.1491, [SP_RHO0] = 0.1491, [SP_KSTAR_CH] = 0.0508,
-                                       [SP_KSTAR0] = 0.0473};
+static const double WIDTH[SP_COUNT] = {
+    [SP_RHO_CH] = 0.1491, [SP_RHO0] = 0.1491, [SP_KSTAR_CH] = 0.0508, [SP_KSTAR0] = 0.0473};
 
 /* Primary rates (see the top of the file). */
 #define GEN_P_BARYON 0.115
@@ -94,7 +109,8 @@ static double two_body_p(double M, double m1, double m2)
 static int emit(gen_work *w, gen_rng *r, int sp, double M, jl_p4 p, int depth);
 
 /* Isotropic M → m1 m2 of a parent with four-momentum p (mass M), daughters emitted. */
-static int two_body(gen_work *w, gen_rng *r, jl_p4 p, double M, int sp1, double m1, int sp2, double m2, int depth)
+static int two_body(gen_work *w, gen_rng *r, jl_p4 p, double M, int sp1, double m1, int sp2, double m2,
+                    int depth)
 {
     static const double z_axis[3] = {0.0, 0.0, 1.0};
     jl_p4 d1, d2;
@@ -132,17 +148,16 @@ static int emit(gen_work *w, gen_rng *r, int sp, double M, jl_p4 p, int depth)
     switch (sp) {
     case SP_ETA:
         if (u < 0.42) return two_body(w, r, p, M, SP_GAMMA, 0.0, SP_GAMMA, 0.0, depth);
-        return three_body(w, r, p, M, u < 0.75 ? (const int[3]){SP_PI0, SP_PI0, SP_PI0}
-                                               : (const int[3]){SP_PI_CH, SP_PI_CH, SP_PI0}, depth);
-    case SP_RHO_CH:
-        return two_body(w, r, p, M, SP_PI_CH, MASS[SP_PI_CH], SP_PI0, MASS[SP_PI0], depth);
-    case SP_RHO0:
-        return two_body(w, r, p, M, SP_PI_CH, MASS[SP_PI_CH], SP_PI_CH, MASS[SP_PI_CH], depth);
+        return three_body(w, r, p, M,
+                          u < 0.75 ? (const int[3]){SP_PI0, SP_PI0, SP_PI0}
+                                   : (const int[3]){SP_PI_CH, SP_PI_CH, SP_PI0},
+                          depth);
+    case SP_RHO_CH: return two_body(w, r, p, M, SP_PI_CH, MASS[SP_PI_CH], SP_PI0, MASS[SP_PI0], depth);
+    case SP_RHO0: return two_body(w, r, p, M, SP_PI_CH, MASS[SP_PI_CH], SP_PI_CH, MASS[SP_PI_CH], depth);
     case SP_OMEGA:
         if (u < 0.09) return two_body(w, r, p, M, SP_PI0, MASS[SP_PI0], SP_GAMMA, 0.0, depth);
         return three_body(w, r, p, M, (const int[3]){SP_PI_CH, SP_PI_CH, SP_PI0}, depth);
-    case SP_K0:
-        return emit(w, r, u < 0.5 ? SP_K0S : SP_K0L, M, p, depth + 1);
+    case SP_K0: return emit(w, r, u < 0.5 ? SP_K0S : SP_K0L, M, p, depth + 1);
     case SP_K0S:
         if (u < 0.69) return two_body(w, r, p, M, SP_PI_CH, MASS[SP_PI_CH], SP_PI_CH, MASS[SP_PI_CH], depth);
         return two_body(w, r, p, M, SP_PI0, MASS[SP_PI0], SP_PI0, MASS[SP_PI0], depth);
@@ -150,13 +165,14 @@ static int emit(gen_work *w, gen_rng *r, int sp, double M, jl_p4 p, int depth)
         if (u < 2.0 / 3.0) return two_body(w, r, p, M, SP_K0, MASS[SP_K0], SP_PI_CH, MASS[SP_PI_CH], depth);
         return two_body(w, r, p, M, SP_K_CH, MASS[SP_K_CH], SP_PI0, MASS[SP_PI0], depth);
     case SP_KSTAR0:
-        if (u < 2.0 / 3.0) return two_body(w, r, p, M, SP_K_CH, MASS[SP_K_CH], SP_PI_CH, MASS[SP_PI_CH], depth);
+        if (u < 2.0 / 3.0)
+            return two_body(w, r, p, M, SP_K_CH, MASS[SP_K_CH], SP_PI_CH, MASS[SP_PI_CH], depth);
         return two_body(w, r, p, M, SP_K0, MASS[SP_K0], SP_PI0, MASS[SP_PI0], depth);
     case SP_LAMBDA:
-        if (u < 0.64) return two_body(w, r, p, M, SP_PROTON, MASS[SP_PROTON], SP_PI_CH, MASS[SP_PI_CH], depth);
+        if (u < 0.64)
+            return two_body(w, r, p, M, SP_PROTON, MASS[SP_PROTON], SP_PI_CH, MASS[SP_PI_CH], depth);
         return two_body(w, r, p, M, SP_NEUTRON, MASS[SP_NEUTRON], SP_PI0, MASS[SP_PI0], depth);
-    default:
-        return gen_add_particle(w, p, 1);
+    default: return gen_add_particle(w, p, 1);
     }
 }
 

@@ -71,13 +71,13 @@ typedef enum jl_gen_signal {
 
 typedef struct jl_gen_config {
     jl_gen_signal signal;
-    double pt_min, pt_max;  /* jet pT window [pt_min, pt_max), GeV; 0 < pt_min < pt_max */
-    double eta_max;         /* |η| of the jet below this (default 2.0) */
-    double r;               /* anti-kt radius, 0.2 <= r <= 1.5 (default 1.0) */
-    uint64_t seed;          /* default 1 */
-    bool detector;          /* true (default): calorimeter clusters as constituents;
+    double pt_min, pt_max;   /* jet pT window [pt_min, pt_max), GeV; 0 < pt_min < pt_max */
+    double eta_max;          /* |η| of the jet below this (default 2.0) */
+    double r;                /* anti-kt radius, 0.2 <= r <= 1.5 (default 1.0) */
+    uint64_t seed;           /* default 1 */
+    bool detector;           /* true (default): calorimeter clusters as constituents;
                                false: the final-state particles (particle level) */
-    int64_t batch;          /* jets per batch when streaming to a file (default 4096) */
+    int64_t batch;           /* jets per batch when streaming to a file (default 4096) */
     volatile int *interrupt; /* optional: generation stops with JL_EINTR when *interrupt != 0 */
 } jl_gen_config;
 
@@ -103,11 +103,11 @@ bool jl_gen_parse_signal(const char *name, jl_gen_signal *out);
 
 typedef struct jl_gen_stats {
     int64_t jets[2];
-    int64_t attempts[2];                      /* attempts summed over the jets */
-    int64_t mass[2][JL_GEN_MASS_BINS + 1];    /* jet mass */
-    int64_t mult[2][JL_GEN_MULT_BINS + 1];    /* constituents of the jet (all, not only the first 200) */
-    double gen_seconds;                       /* wall time spent generating */
-    double write_seconds;                     /* wall time spent in the HDF5 writer */
+    int64_t attempts[2];                   /* attempts summed over the jets */
+    int64_t mass[2][JL_GEN_MASS_BINS + 1]; /* jet mass */
+    int64_t mult[2][JL_GEN_MULT_BINS + 1]; /* constituents of the jet (all, not only the first 200) */
+    double gen_seconds;                    /* wall time spent generating */
+    double write_seconds;                  /* wall time spent in the HDF5 writer */
 } jl_gen_stats;
 
 /* A zeroed jl_gen_stats (owned; free with jl_gen_stats_free), or NULL (JL_ENOMEM). */
@@ -117,18 +117,18 @@ void jl_gen_stats_free(jl_gen_stats *s);
 void jl_gen_stats_add(jl_gen_stats *s, int label, double mass, int64_t mult, int64_t attempts);
 
 typedef struct jl_gen_class {
-    int64_t n;            /* jets of the class */
-    double mass_median;   /* GeV, from the 1 GeV histogram, linear inside the bin */
-    double mass_peak;     /* GeV: centre of the fullest 5 GeV bin (after 3-bin smoothing) */
-    double mult_median;   /* constituents */
-    double attempts;      /* attempts per kept jet */
+    int64_t n;          /* jets of the class */
+    double mass_median; /* GeV, from the 1 GeV histogram, linear inside the bin */
+    double mass_peak;   /* GeV: centre of the fullest 5 GeV bin (after 3-bin smoothing) */
+    double mult_median; /* constituents */
+    double attempts;    /* attempts per kept jet */
 } jl_gen_class;
 
 typedef struct jl_gen_summary {
-    jl_gen_class cls[2];   /* [0] QCD, [1] signal; NaN statistics for an empty class */
-    double auc;            /* best jet-mass-window AUC of signal vs QCD (NaN if a class is empty) */
-    double window_centre;  /* its window centre, GeV */
-    double jets_per_second;      /* jets / gen_seconds */
+    jl_gen_class cls[2];    /* [0] QCD, [1] signal; NaN statistics for an empty class */
+    double auc;             /* best jet-mass-window AUC of signal vs QCD (NaN if a class is empty) */
+    double window_centre;   /* its window centre, GeV */
+    double jets_per_second; /* jets / gen_seconds */
 } jl_gen_summary;
 
 /* Summarises s. The mass-window AUC: for each centre c on a 1 GeV grid the
@@ -159,18 +159,18 @@ int jl_gen_write(const jl_gen_config *cfg, int64_t n, const char *path, jl_gen_s
 int jl_gen_reference(const char *path, const jl_gen_config *cfg, int leading, jl_gen_class *out);
 
 /* Where the checks' numbers come from (DESIGN.md and issue "built-in generator"). */
-#define JL_GEN_TOP_PEAK_LO 160.0   /* top jets' mass peak, GeV */
+#define JL_GEN_TOP_PEAK_LO 160.0 /* top jets' mass peak, GeV */
 #define JL_GEN_TOP_PEAK_HI 190.0
-#define JL_GEN_W_PEAK_LO 70.0      /* W jets' mass peak, GeV */
+#define JL_GEN_W_PEAK_LO 70.0 /* W jets' mass peak, GeV */
 #define JL_GEN_W_PEAK_HI 90.0
-#define JL_GEN_AUC_LO 0.75         /* top vs QCD mass-window AUC at 500-600 GeV: hard, not trivial */
+#define JL_GEN_AUC_LO 0.75 /* top vs QCD mass-window AUC at 500-600 GeV: hard, not trivial */
 #define JL_GEN_AUC_HI 0.92
-#define JL_GEN_REF_TOLERANCE 0.25  /* QCD medians within 25% of the real events' */
+#define JL_GEN_REF_TOLERANCE 0.25 /* QCD medians within 25% of the real events' */
 
 typedef struct jl_gen_check {
-    const char *name;  /* static, e.g. "signal mass peak" */
+    const char *name; /* static, e.g. "signal mass peak" */
     double value, lo, hi;
-    bool pass;         /* lo <= value <= hi */
+    bool pass; /* lo <= value <= hi */
 } jl_gen_check;
 
 /* The checks that apply to a run of cfg with summary s (up to 4 into out;
