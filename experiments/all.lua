@@ -5,8 +5,9 @@
 --   jetlab experiments/all.lua --quick              (the README's main command; scripts/demo.sh)
 --   jetlab experiments/all.lua --quick --only '{"compression_kd", "real_events"}'
 --   jetlab experiments/all.lua --full --data atlas_top500.h5
+--   jetlab experiments/all.lua --quick --generator pythia   (every sample made by Pythia 8)
 --
--- --quick/--full, --device, --data, --seed and --out are passed to every
+-- --quick/--full, --device, --data, --generator, --seed and --out are passed to every
 -- experiment. --resume goes on after an interruption: an experiment whose
 -- latest run finished is not run again, one whose latest run did not finish
 -- is resumed (--resume), the others run. Order matters: real_events scores the checkpoints of
@@ -29,7 +30,8 @@ local dir = arg[0]:match("^(.*)/") or "."
 local exe = require("jetlab.paths").exe
 if not exe or exe == "" then exe = arg[-1] end
 
-local common = {"--" .. cfg.preset, "--device", cfg.device, "--seed", tostring(cfg.seed), "--out", cfg.out}
+local common = {"--" .. cfg.preset, "--device", cfg.device, "--generator", cfg.generator, "--seed", tostring(cfg.seed),
+  "--out", cfg.out}
 if cfg.data then common[#common + 1], common[#common + 2] = "--data", cfg.data end
 local list = {}
 for _, name in ipairs(cfg.only) do list[#list + 1] = name end
@@ -98,7 +100,7 @@ local function headline_tables(path)
   return tables
 end
 
-local run = results.run("all", cfg, {root = cfg.out})
+local run = results.run("all", cfg, {root = cfg.out, tags = {generator = cfg.generator}})
 run:write_config()
 for _, name in ipairs(list) do
   local latest = cfg.out .. "/" .. name .. "/latest"
@@ -108,8 +110,8 @@ for _, name in ipairs(list) do
 end
 run:table("Wall time per experiment (s)", {"experiment", "seconds", "status"}, timing)
 run:note(string.format("Total: %.0f s (%.1f min), preset %s, %d threads. Tables from each experiment's latest run " ..
-  "(`%s/<experiment>/latest/summary.md`); generated jets unless --data was given.", total, total / 60, cfg.preset,
-  jl.get_num_threads(), cfg.out))
+  "(`%s/<experiment>/latest/summary.md`); jets made by the %s generator unless --data was given.", total, total / 60,
+  cfg.preset, jl.get_num_threads(), cfg.out, cfg.generator))
 run:finish()
 print(string.format("all: %d experiment(s) in %.0f s (%.1f min)%s", #list, total, total / 60,
   #failed > 0 and "; FAILED: " .. table.concat(failed, ", ") or ""))

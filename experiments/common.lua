@@ -12,9 +12,9 @@
 --   print(r.metrics.auc, r.ckpt)
 --
 -- Datasets (X.DATASETS): top500 (top vs QCD, jet pT 500-600 GeV), top2000 (top
--- vs QCD, 2000-2400 GeV), w500 (W vs QCD, 500-600 GeV), made by the built-in
--- generator (jl.gen.write) into <out>/data/<name>-<seed>-<n_jets>.h5 and reused
--- when present. `--data FILE.h5` replaces top500 (the target task everywhere).
+-- vs QCD, 2000-2400 GeV), w500 (W vs QCD, 500-600 GeV), made by cfg.generator
+-- (--generator builtin | pythia) into <out>/data/ and reused when present
+-- (samples.lua). `--data FILE.h5` replaces top500 (the target task everywhere).
 --
 -- Model specs are plain tables, stored in every checkpoint's extra (with the
 -- standardisation statistics), so X.load_tagger rebuilds a tagger from its file:
@@ -35,44 +35,30 @@ local fs = require "jetlab.fs"
 local results = require "jetlab.results"
 local models = require("jetlab.nn").models
 local literal = require "jetlab.literal"
+local samples = require "samples"
 
 local X = {}
 
-X.DATASETS = {
-  top500 = {signal = "top", pt = {500, 600}, about = "top vs QCD, jet pT 500-600 GeV"},
-  top2000 = {signal = "top", pt = {2000, 2400}, about = "top vs QCD, jet pT 2000-2400 GeV"},
-  w500 = {signal = "w", pt = {500, 600}, about = "W vs QCD, jet pT 500-600 GeV"},
-  top1000p = {signal = "top", pt = {800, 1500}, detector = false,
-              about = "top vs QCD, jet pT 800-1500 GeV, particle level (the Pythia events' window)"},
-}
-
-local exists = fs.exists
+X.DATASETS = samples.DATASETS
+X.GENERATORS = samples.GENERATORS
 
 --- X.dataset(cfg, name[, n]) → path of an ATLAS-layout file: cfg.data for
---- top500 when given, else the generated file (made now when missing).
-function X.dataset(cfg, name, n)
-  if name == "top500" and cfg.data and cfg.data ~= "" then
-    if not exists(cfg.data) then error("--data: no such file: " .. cfg.data, 0) end
-    return cfg.data
-  end
-  local d = assert(X.DATASETS[name], "unknown dataset " .. tostring(name))
-  n = n or cfg.n_jets
-  local dir = cfg.out .. "/data"
-  local path = string.format("%s/%s-%d-%d.h5", dir, name, cfg.seed, n)
-  if exists(path) then return path end
-  fs.mkdir(dir)
-  io.write(string.format("generating %d jets (%s) into %s ... ", n, d.about, path))
-  io.flush()
-  local s
-  fs.atomic_write(path, function(tmp)
-    local err
-    s, err = jl.gen.write{signal = d.signal, pt = d.pt, n = n, seed = cfg.seed, path = tmp,
-      detector = d.detector ~= false}
-    if not s then error("generator: " .. tostring(err), 0) end
-  end, string.format("%s.%d.tmp", path, math.random(1, 1 << 30)))
-  print(string.format("%.1f s", s.seconds + s.write_seconds))
-  return path
+--- top500 when given, else cfg.generator's sample, made now when it is not cached (samples.lua).
+X.dataset = samples.dataset
+
+--- X.quick_pythia([more]) → the quick_pythia preset (E.config): the --quick sizes under --generator
+--- pythia, samples of 1600 jets (800 training, 300 validation, 500 test) that the experiments share
+--- through the cache, as Pythia makes 30-60 jets/s on 2 cores; `more` adds or replaces keys.
+function X.quick_pythia(more)
+  local preset = {n_jets = 1600, n_train = 800, n_val = 300, n_test = 500}
+  for k, v in pairs(more or {}) do preset[k] = v end
+  return preset
 end
+
+--- X.jets_about(cfg) → "Generated jets (<what made them>)", for the summaries' notes.
+function X.jets_about(cfg) return "Generated jets (" .. X.GENERATORS[cfg.generator or "builtin"] .. ")" end
+
+local exists = fs.exists
 
 --- X.splits(path, cfg[, n_train]) → train, val, test views with (about)
 --- n_train, cfg.n_val, cfg.n_test jets (scaled down when the file is smaller).
@@ -380,7 +366,7 @@ function X.fit(run, o)
   local sched = o.milestones and #o.milestones > 0 and schedule.MultiStep(opt, {milestones = o.milestones}) or nil
   print(string.format("\n-- %s · %s: %d parameters (%d trainable), %d epochs", o.label, o.variant,
     model:num_parameters(), model:num_parameters({trainable = true}), o.epochs))
-  local extra = {spec = o.spec, constituents = cfg.constituents}
+  local extra = {spec = o.spec, constituents = cfg.constituents, generator = cfg.generator}
   for k, v in pairs(o.extra or {}) do extra[k] = v end
   local t0 = jl.clock()
   local history, state = E.fit(run, o.key, {model = model, optimizer = opt, train = o.train, val = o.val,
@@ -459,12 +445,14 @@ function X.transfer_setup(spec, mode, pretrained, lr, div, device)
 end
 
 --- X.find_checkpoint(cfg, experiment, key, spec) → the best.h5 of <out>/<experiment>/latest/<key>/
---- when it exists and was saved for the same model spec, else nil.
+--- when it exists and was saved for the same model spec and trained on jets of cfg.generator
+--- (a checkpoint that names none: builtin), else nil.
 function X.find_checkpoint(cfg, experiment, key, spec)
   local path = string.format("%s/%s/latest/%s/best.h5", cfg.out, experiment, key)
   if not exists(path) then return nil end
   local c = ckpt.load(path)
   if not (c and type(c.extra) == "table" and c.extra.spec) then return nil end
+  if (c.extra.generator or "builtin") ~= (cfg.generator or "builtin") then return nil end
   if spec and literal.encode(c.extra.spec) ~= literal.encode(spec) then return nil end
   return path, c.extra
 end

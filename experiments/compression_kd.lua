@@ -32,6 +32,7 @@ local cfg = E.config{
            gnn_teacher = {k = 8, blocks = {{32, 32, 32}, {32, 32, 32}, {64, 64, 64}}, fc = 64},
            gnn_epochs = 3, gnn_lr = 2e-3, gnn_batch = 128, gnn_n_train = 1000,
            infer_singles = 64, infer_batched = 512, infer_repeats = 3},
+  quick_pythia = X.quick_pythia{gnn_n_train = 400},
   full = {},
 }
 local run = E.run("compression_kd", cfg)
@@ -85,7 +86,7 @@ run:table("Compression: accuracy against size and speed", {"model", "variant", "
   "µs/jet batch 1", "µs/jet batched", "train ms/sample"}, rows)
 run:note(string.format("Inference: median over %d single jets x %d repeats (batch 1) and over batches of %d " ..
   "(%d jets x %d repeats), eval mode, no_grad, %d thread(s) for every model, on a shared 2-core machine (noisy). " ..
-  "Hinton α = %g, T = %g. Generated jets unless --data was given; preset %s, %d training jets (GNN: %d).",
+  "Hinton α = %g, T = %g. %s unless --data was given; preset %s, %d training jets (GNN: %d).",
   cfg.infer_singles, cfg.infer_repeats, cfg.infer_batch, cfg.infer_batched, cfg.infer_repeats, cfg.infer_threads,
-  cfg.alpha, cfg.T, cfg.preset, tr:size(), gnn_tr:size()))
+  cfg.alpha, cfg.T, X.jets_about(cfg), cfg.preset, tr:size(), gnn_tr:size()))
 run:finish()

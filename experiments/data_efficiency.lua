@@ -25,6 +25,8 @@ local cfg = E.config{
   epochs = 30, pretrain_epochs = 30, lr = 1e-3, milestones = {10, 20}, finetune_div = 10, finetune_div_w = 3,
   quick = {n_jets = 10000, n_val = 500, n_test = 2000, source_n_train = 1000, sizes = {100, 300, 1000},
            lund = X.LUND_LITE, particlenet = X.PN_LITE, epochs = 3, pretrain_epochs = 3, milestones = {}},
+  -- X.quick_pythia's samples, with sizes for its n_train
+  quick_pythia = {n_jets = 1600, n_val = 300, n_test = 500, source_n_train = 800, sizes = {100, 300, 800}},
   full = {},
 }
 local run = E.run("data_efficiency", cfg)
@@ -87,6 +89,6 @@ plot.curves(run:path("auc_vs_size.png"), {series = series, logx = true, xlabel =
   ylabel = "AUC", title = M.label .. ": AUC against training-set size (pre-trained on " .. cfg.from .. ")"})
 run:table("AUC against training-set size (" .. M.label .. ", pre-trained on " .. cfg.from .. ")",
   {"training jets", "scratch", "fine-tune", "frozen"}, rows)
-run:note(string.format("Generated jets unless --data/--source were given; preset %s, %d epochs per size, lr %g, " ..
-  "fine-tune lr ÷%g.", cfg.preset, cfg.epochs, cfg.lr, div))
+run:note(string.format("%s unless --data/--source were given; preset %s, %d epochs per size, lr %g, " ..
+  "fine-tune lr ÷%g.", X.jets_about(cfg), cfg.preset, cfg.epochs, cfg.lr, div))
 run:finish()

@@ -33,6 +33,7 @@ local cfg = E.config{
   mix = true,                                                          -- the mixed clean + degraded Teacher
   quick = {n_jets = 10000, n_train = 3000, n_val = 600, n_test = 2000, fcnn_epochs = 5, fcnn_lr = 1e-3,
            gnn = X.PN_LITE, gnn_epochs = 3, gnn_lr = 2e-3, gnn_batch = 128, gnn_n_train = 1000},
+  quick_pythia = X.quick_pythia{gnn_n_train = 400},
   full = {},
 }
 local run = E.run("degradation_kd", cfg)
@@ -108,7 +109,7 @@ local cols = {"model · degradation", "Student", "Student + KD", "Teacher", "Tea
 if cfg.mix then cols[#cols + 1], cols[#cols + 2] = "Mixed teacher", "Mixed teacher on degraded" end
 run:table("AUC (test jets; Teacher and Mixed teacher on full-resolution jets unless 'on degraded')", cols, auc_rows)
 run:table("Background rejection 1/εB at εS = 0.5", cols, rej_rows)
-run:note(string.format("Generated jets (jetlab's built-in generator) unless --data was given; %d training jets " ..
+run:note(string.format("%s unless --data was given; %d training jets " ..
   "(GNN: %d), preset %s, Hinton α = %g, T = %g, smearing σ = %g, %d constituents kept (%s).",
-  tr:size(), gnn_tr:size(), cfg.preset, cfg.alpha, cfg.T, cfg.smear, cfg.keep, cfg.keep_mode))
+  X.jets_about(cfg), tr:size(), gnn_tr:size(), cfg.preset, cfg.alpha, cfg.T, cfg.smear, cfg.keep, cfg.keep_mode))
 run:finish()

@@ -27,6 +27,7 @@ local cfg = E.config{
   teacher = {400, 400, 400, 400, 400}, student = {64}, epochs = 30, lr = 1.2e-5, workers = 1,
   quick = {n_jets = 10000, n_train = 3000, n_val = 600, n_test = 2000, alphas = {0.2, 0.5, 1.0}, Ts = {1, 4},
            epochs = 5, lr = 1e-3, workers = 2},
+  quick_pythia = X.quick_pythia(),
   full = {},
 }
 local tag = string.format("%s-n%d-e%d-seed%d", cfg.preset, cfg.n_train, cfg.epochs, cfg.seed)

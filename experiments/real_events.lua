@@ -35,6 +35,7 @@ local cfg = E.config{
   n_ref = 20000, n_train = 14000, n_val = 2000, n_test = 4000,   -- generated 800-1500 GeV particle-level jets
   matched = true, matched_epochs = 20,  -- also train an FCNN on those (always, when no checkpoint is found)
   quick = {n_ref = 4000, n_train = 2000, n_val = 500, n_test = 1500, matched_epochs = 5},
+  quick_pythia = {n_ref = 1600, n_train = 800, n_val = 300, n_test = 500},
   full = {n_ref = 200000, n_train = 150000, n_val = 20000, n_test = 30000},
 }
 local run = E.run("real_events", cfg)
@@ -144,7 +145,7 @@ run:table("Scores: generated (800-1500 GeV, particle level) against Pythia", {"t
   summary)
 local sources = {}
 for _, t in ipairs(taggers) do sources[#sources + 1] = "`" .. t.path .. "`" end
-run:note("Taggers: " .. table.concat(sources, ", ") .. ". The working point εS = 0.5 is the median score of the " ..
+run:note(X.jets_about(cfg) .. " as the reference. Taggers: " .. table.concat(sources, ", ") .. ". The working point εS = 0.5 is the median score of the " ..
   "generated top jets. The Pythia jets lie outside the first taggers' training windows (500-600 GeV, 2-2.4 TeV) and " ..
   "are particle level while those taggers saw calorimeter clusters; the matched FCNN was trained on generated " ..
   "particle-level jets in the Pythia jets' window. Two top jets and 21 QCD jets: a sanity check, not a measurement.")

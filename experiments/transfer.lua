@@ -31,6 +31,7 @@ local cfg = E.config{
   quick = {n_jets = 10000, n_train = 1000, n_val = 500, n_test = 2000, source_n_train = 1000,
            lund = X.LUND_LITE, particlenet = X.PN_LITE,
            epochs = 3, pretrain_epochs = 3, milestones = {}},
+  quick_pythia = X.quick_pythia{source_n_train = 800},
   full = {},
 }
 local run = E.run("transfer", cfg)
@@ -127,10 +128,10 @@ run:table(string.format("Table 1: training time (%g%% of the jets; includes data
   100 * cfg.fractions[1]), {"model", "training", "ms/sample/epoch", "total s"}, t1_rows)
 run:table("Table 2: AUC on top jets at 500 GeV", cols, t2_rows)
 run:table("Background rejection 1/εB at εS = 0.5", cols, rej_rows)
-run:note(string.format("Generated jets (jetlab's built-in generator) unless --data/--source/--w_source were given; " ..
+run:note(string.format("%s unless --data/--source/--w_source were given; " ..
   "preset %s: %d target training jets, %d pre-training jets, %d epochs (%d pre-training), lr %g, fine-tune lr ÷%g " ..
   "(÷%g from W). Frozen blocks keep updating their BatchNorm running statistics (as requires_grad=False in " ..
   "PyTorch). " ..
-  "Timings on a shared 2-core machine are noisy.", cfg.preset, tr:size(), cfg.source_n_train, cfg.epochs,
+  "Timings on a shared 2-core machine are noisy.", X.jets_about(cfg), cfg.preset, tr:size(), cfg.source_n_train, cfg.epochs,
   cfg.pretrain_epochs, cfg.lr, cfg.finetune_div, cfg.finetune_div_w))
 run:finish()

@@ -6,6 +6,7 @@
 --     epochs = 30, batch = 256, lr = 1e-3, n_train = 100000, channels = {32, 64},
 --     quick = {epochs = 2, n_train = 2000},      -- the default preset
 --     full = {n_train = 1200000},                -- --full
+--     quick_pythia = {n_train = 1000},           -- --quick --generator pythia, over quick
 --   }
 --   local run = E.run("transfer", cfg)           -- results/transfer/<run-id>/ with config.lua
 --   local m, roc = E.evaluate(model, test)       -- {auc=, accuracy=, rej30=, rej50=, n=}, the ROC
@@ -13,20 +14,24 @@
 --   run:write_roc("pnet_scratch", roc)
 --   run:finish()
 --
--- E.config(spec[, args = arg]) → cfg. Every key of spec except about, quick
--- and full is a default, overridable by `--key value` with the default's type
+-- E.config(spec[, args = arg]) → cfg. Every key of spec except about and the
+-- presets (quick, full, quick_pythia, full_pythia) is a default, overridable by `--key value` with the default's type
 -- (integer, number, string, boolean as --key / --no-key; a table default
 -- takes a Lua literal: --channels '{16, 32}'). Always there: --quick (the
 -- default) and --full pick a preset, --device cpu|cuda, --data FILE.h5 (a
--- user's ATLAS-format file instead of generated jets), --seed (1), --out
--- (results), --profile (each model's first training epoch op by op, printed
--- and in its folder's profile.txt; not part of cfg). A flag beats the preset,
--- the preset beats the default; a preset key that is no default is an error.
+-- user's ATLAS-format file instead of generated jets), --generator builtin|pythia
+-- (what makes the generated jets: jetlab's built-in generator, the default, or
+-- Pythia 8, an error naming the install command when it is not installed),
+-- --seed (1), --out (results), --profile (each model's first training epoch op
+-- by op, printed and in its folder's profile.txt; not part of cfg). A flag
+-- beats the preset, the preset beats the default; <preset>_<generator>
+-- (quick_pythia: smaller samples, as Pythia makes 30-60 jets/s on 2 cores) beats its preset
+-- under that generator; a preset key that is no default is an error.
 -- cfg holds every resolved value plus cfg.preset ("quick" or "full"). --help prints the options with their
 -- defaults and presets; a bad flag prints a usage error and exits 2.
 --
--- E.run(name, cfg) → results.run(name, cfg, {root = cfg.out}) with config.lua
--- written and jl.manual_seed(cfg.seed) done.
+-- E.run(name, cfg) → results.run(name, cfg, {root = cfg.out, tags = {generator =
+-- cfg.generator}}) with config.lua written and jl.manual_seed(cfg.seed) done.
 --
 -- RESUME. Every experiment also takes --resume [RUN_DIR] (default RUN_DIR:
 -- <out>/<experiment>/latest): E.run reopens that run folder instead of making
@@ -66,6 +71,8 @@ local COMMON = {
   {"full", "boolean", help = "the full preset: the papers' sizes"},
   {"device", "string", choices = {"cpu", "cuda"}, help = "where tensors live"},
   {"data", "string", help = "an ATLAS-format HDF5 file instead of generated jets"},
+  {"generator", "string", choices = {"builtin", "pythia"}, help = "what makes the generated jets: jetlab's " ..
+    "built-in generator or Pythia 8 (jetlab gen --engine pythia; its samples are cached apart)"},
   {"seed", "integer", help = "random seed"},
   {"out", "string", help = "results root folder"},
   {"resume", "string", help = "go on with an interrupted run (the value is optional: default " ..
@@ -73,8 +80,10 @@ local COMMON = {
   {"profile", "boolean", help = "where each model's first training epoch spends its time, op by op (jl.profile): " ..
     "printed and written to the model's folder as profile.txt"},
 }
-local COMMON_DEFAULTS = {device = "cpu", seed = 1, out = "results"}
-local RESERVED = {about = true, quick = true, full = true, resume = true, profile = true}
+local COMMON_DEFAULTS = {device = "cpu", seed = 1, out = "results", generator = "builtin"}
+local PRESETS = {"quick", "full", "quick_pythia", "full_pythia"}
+local RESERVED = {about = true, resume = true, profile = true}
+for _, p in ipairs(PRESETS) do RESERVED[p] = true end
 
 -- What E.config learnt that is no parameter (so not in cfg nor config.lua):
 -- cfg → {resume = true | RUN_DIR | nil, profile = true | nil, words = the command line
@@ -136,7 +145,8 @@ function E.config(spec, args)
     end
   end
   table.sort(names)
-  local presets = {quick = spec.quick or {}, full = spec.full or {}}
+  local presets = {}
+  for _, pname in ipairs(PRESETS) do presets[pname] = spec[pname] or {} end
   for pname, preset in pairs(presets) do
     for k in pairs(preset) do
       if defaults[k] == nil then error(string.format("E.config: %s preset sets '%s', which has no default", pname, k), 2) end
@@ -145,8 +155,8 @@ function E.config(spec, args)
   local function help(k, text)
     if defaults[k] == nil then return text end
     local h = "[default: " .. show(defaults[k])
-    for _, pname in ipairs({"quick", "full"}) do
-      if presets[pname][k] ~= nil then h = h .. "; " .. pname .. ": " .. show(presets[pname][k]) end
+    for _, pname in ipairs(PRESETS) do
+      if presets[pname][k] ~= nil then h = h .. "; " .. pname:gsub("_", " + ") .. ": " .. show(presets[pname][k]) end
     end
     return (text and text .. " " or "") .. h .. "]"
   end
@@ -168,6 +178,7 @@ function E.config(spec, args)
   if opts[1] then usage_error("unexpected argument '" .. opts[1] .. "'") end
   if opts.quick and opts.full then usage_error("--quick and --full exclude each other") end
   local cfg = {preset = opts.full and "full" or "quick"}
+  local overlay = presets[cfg.preset .. "_" .. (opts.generator or defaults.generator)] or {}
   for _, o in ipairs(options) do
     local k, v = o[1], defaults[o[1]]
     local given = opts[k]
@@ -176,12 +187,20 @@ function E.config(spec, args)
       if type(t) ~= "table" then usage_error(string.format("--%s expects a Lua table like %s, got '%s'", k, show(v), given)) end
       given = t
     end
+    if given == nil then given = overlay[k] end
     if given == nil then given = presets[cfg.preset][k] end
     if given == nil then given = v end
     if not RESERVED[k] then cfg[k] = given end
   end
   if cfg.device == "cuda" and not require("jetlab").cuda_available() then
     usage_error("--device cuda: no CUDA device in this jetlab")
+  end
+  if cfg.generator == "pythia" then
+    local found, err = require("jetlab.pythia.python").find()
+    if not found then
+      io.stderr:write(string.format("%s: --generator pythia: %s\n", script, err))
+      os.exit(2)
+    end
   end
   local words = {arg and arg[-1] or "jetlab", script}
   for _, a in ipairs(args) do words[#words + 1] = a end
@@ -227,16 +246,17 @@ local function resume_dir(name, cfg, resume)
   return dir, m
 end
 
---- E.run(name, cfg) → a results run (config.lua written, jl seeded); with
---- --resume, the reopened run (see RESUME in the header).
+--- E.run(name, cfg) → a results run (config.lua written, jl seeded; metrics.json and summary.md name
+--- cfg.generator); with --resume, the reopened run (see RESUME in the header).
 function E.run(name, cfg)
   local inv = invocation[cfg] or {}
+  local tags = {generator = cfg.generator}
   local run
   if inv.resume then
     local dir, m = resume_dir(name, cfg, inv.resume)
     local parent, id = dir:match("^(.*)/([^/]+)$")
     local root = parent:match("^(.*)/[^/]+$")
-    run = results.run(name, cfg, {root = root, run_id = id})
+    run = results.run(name, cfg, {root = root, run_id = id, tags = tags})
     run.resuming, run.previous = true, type(m.results) == "table" and m.results or {}
     local y, mo, d, h, mi, sec = tostring(m.started):match("^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)$")
     if y then run.started = os.time{year = y, month = mo, day = d, hour = h, min = mi, sec = sec} end
@@ -244,7 +264,7 @@ function E.run(name, cfg)
     print(string.format("resuming %s: finished models are reused, an interrupted one goes on from its checkpoint",
       run.dir))
   else
-    run = results.run(name, cfg, {root = cfg.out})
+    run = results.run(name, cfg, {root = cfg.out, tags = tags})
   end
   run.resume_command = E.command(cfg) .. " --resume " .. shell_word(run.dir)
   run:write_config()

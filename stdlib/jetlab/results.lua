@@ -11,7 +11,7 @@
 --   plot.roc(run:path("roc.png"), ...)                  -- any file of the run
 --   run:finish()                                        -- summary.md + terminal summary
 --
--- results.run(experiment, config[, {root = "results", run_id =, log = true}])
+-- results.run(experiment, config[, {root = "results", run_id =, log = true, tags =}])
 -- creates <root>/<experiment>/<run-id>/ (run-id: local time plus a random
 -- suffix, unless given; a given one may exist already) and points
 -- <root>/<experiment>/latest at it. Every file is written atomically (a .tmp
@@ -26,7 +26,9 @@
 -- summary.md: the metrics table (models and variants in the order recorded),
 -- then the tables and notes in the order added, then the run's PNG plots.
 -- log: true prints the terminal summary at finish, false is silent, a
--- function receives each line instead of print.
+-- function receives each line instead of print. tags ({name = text}, e.g.
+-- {generator = "pythia"}): more top-level fields of metrics.json, also named
+-- in the first line of summary.md.
 --
 -- The helpers the other result writers share are public too (the file
 -- helpers are jetlab.fs): results.csv_line(values), results.format_value(v),
@@ -172,7 +174,8 @@ function results.run(experiment, config, opts)
   assert(type(experiment) == "string" and experiment:match("^[%w_.-]+$"),
     "results.run: the experiment name must be a plain file name")
   assert(type(config) == "table", "results.run: config must be a table")
-  local o = options.check("results.run", opts, {root = "results", run_id = options.OPTIONAL, log = true})
+  local o = options.check("results.run", opts, {root = "results", run_id = options.OPTIONAL, log = true,
+    tags = options.OPTIONAL})
   local parent = o.root .. "/" .. experiment
   fs.mkdir(parent)
   local id = o.run_id
@@ -189,7 +192,7 @@ function results.run(experiment, config, opts)
   os.execute("ln -sfn " .. fs.quote(id) .. " " .. fs.quote(parent .. "/latest"))
   return setmetatable({
     experiment = experiment, id = id, dir = parent .. "/" .. id, config = config,
-    started = os.time(), log = logger(o.log),
+    started = os.time(), log = logger(o.log), tags = o.tags or {},
     records = {}, order = {}, sections = {},
   }, Run)
 end
@@ -356,15 +359,24 @@ end
 --- run:save() rewrites metrics.json and summary.md (record, table, note and finish call it).
 function Run:save()
   local stamp = function(t) return os.date("%Y-%m-%dT%H:%M:%S", t) end
-  fs.write(self:path("metrics.json"), json.encode({
+  local doc = {
     experiment = self.experiment, run_id = self.id, started = stamp(self.started),
     finished = self.finished and stamp(self.finished) or nil, resumed = self.resumed and stamp(self.resumed) or nil,
     seconds = self.finished and os.difftime(self.finished, self.started) or nil,
     results = self.records,
-  }, {indent = 2}) .. "\n")
-  local md = {string.format("# %s — run %s\n\nStarted %s%s. Configuration: `config.lua`; all numbers: `metrics.json`.\n",
+  }
+  local names, tagged = {}, {}
+  for k in pairs(self.tags) do names[#names + 1] = k end
+  table.sort(names)
+  for i, k in ipairs(names) do
+    assert(doc[k] == nil, "results.run: tag " .. k .. " is a field of metrics.json")
+    doc[k], tagged[i] = self.tags[k], string.format("%s: %s. ", k, tostring(self.tags[k]))
+  end
+  fs.write(self:path("metrics.json"), json.encode(doc, {indent = 2}) .. "\n")
+  local md = {string.format("# %s — run %s\n\nStarted %s%s. %sConfiguration: `config.lua`; all numbers: `metrics.json`.\n",
     self.experiment, self.id, stamp(self.started),
-    self.finished and string.format(", finished after %.0f s", os.difftime(self.finished, self.started)) or " (running)")}
+    self.finished and string.format(", finished after %.0f s", os.difftime(self.finished, self.started)) or " (running)",
+    table.concat(tagged))}
   for _, s in ipairs(all_tables(self)) do
     if s.text then
       md[#md + 1] = s.text .. "\n"

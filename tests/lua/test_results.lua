@@ -88,6 +88,18 @@ T.case("metrics.json holds every record, merged per model and variant", function
   end)
 end)
 
+T.case("tags: top-level fields of metrics.json, named in summary.md", function()
+  fs.with_tmpdir(function(dir)
+    local run = run_in(dir, {tags = {generator = "pythia", sample = "top500"}})
+    run:finish()
+    local m = assert(json.decode(read(run.dir .. "/metrics.json")))
+    T.eq({m.generator, m.sample, m.experiment}, {"pythia", "top500", "demo"})
+    T.ok(read(run.dir .. "/summary.md"):find("generator: pythia. sample: top500. Configuration", 1, true),
+      "summary.md's first line names the tags")
+    T.raises(function() run_in(dir, {tags = {results = "x"}}):save() end, "tag results is a field of metrics.json")
+  end)
+end)
+
 T.case("roc and history CSV files", function()
   fs.with_tmpdir(function(dir)
     local run = run_in(dir)
@@ -202,17 +214,20 @@ T.case("json: keys in a given order, floats with given digits, Python's spacing"
 end)
 
 local SPEC = {about = "Demo.", epochs = 30, lr = 1e-3, n_train = 100000, channels = {32, 64}, bn = true,
-              quick = {epochs = 2, n_train = 2000}, full = {n_train = 1200000}}
+              quick = {epochs = 2, n_train = 2000}, full = {n_train = 1200000}, quick_pythia = {n_train = 500}}
 
 T.case("experiment config: defaults < preset < flags, typed, with the common flags", function()
   T.eq(E.config(SPEC, {}), {epochs = 2, lr = 1e-3, n_train = 2000, channels = {32, 64}, bn = true,
-                            device = "cpu", seed = 1, out = "results", preset = "quick"})
+                            device = "cpu", seed = 1, out = "results", generator = "builtin", preset = "quick"},
+       "quick_pythia applies under --generator pythia only")
   T.eq(E.config(SPEC, {"--full", "--lr", "0.1", "--channels", "{1, 2, 3}", "--no-bn", "--seed=3",
                        "--out", "/tmp/x", "--data", "top.h5", "--epochs", "5"}),
        {epochs = 5, lr = 0.1, n_train = 1200000, channels = {1, 2, 3}, bn = false, device = "cpu",
-        seed = 3, out = "/tmp/x", data = "top.h5", preset = "full"})
+        seed = 3, out = "/tmp/x", data = "top.h5", generator = "builtin", preset = "full"})
   T.eq(E.config({seed = 7}, {}).seed, 7, "an experiment may change a common default")
   T.raises(function() E.config({quick = {epohcs = 1}}, {}) end, "quick preset sets 'epohcs', which has no default")
+  T.raises(function() E.config({quick_pythia = {epohcs = 1}}, {}) end,
+    "quick_pythia preset sets 'epohcs', which has no default")
 end)
 
 T.case("experiment run: config.lua written in <out>/<name>/<id>/", function()
@@ -223,6 +238,8 @@ T.case("experiment run: config.lua written in <out>/<name>/<id>/", function()
     T.eq(dofile(run.dir .. "/config.lua"), cfg)
     T.eq(run.dir:sub(1, #dir + 9), dir .. "/harness/")
     run:finish()
+    T.eq(json.decode(read(run.dir .. "/metrics.json")).generator, "builtin", "metrics.json names the generator")
+    T.ok(read(run.dir .. "/summary.md"):find("generator: builtin.", 1, true), "summary.md names the generator")
   end)
 end)
 

@@ -79,7 +79,7 @@ check_run degradation_kd degradation_kd "${TRAIN_KEYS[@]}" alpha T
 check_files degradation_kd "$R/degradation_kd/latest" fcnn_teacher/best.h5 gnn_student_kd_undersample/best.h5 \
   roc_fcnn_student_kd_smear.csv roc_gnn_mixed_teacher_on_undersample.csv history_gnn_teacher.csv
 expect_match "degradation_kd: AUC table" "$(cat "$R/degradation_kd/latest/summary.md")" '^\| GNN · 5 constituents \|'
-expect_match "degradation_kd: generated data cached" "$(ls "$R/data")" '^top500-1-600\.h5$'
+expect_match "degradation_kd: generated data cached" "$(ls "$R/data")" '^top500-builtin-1-600\.h5$'
 
 # --- compression_kd ----------------------------------------------------------
 run_jetlab experiments/compression_kd.lua "${TINY[@]}" --n_train 200 --gnn_n_train 100 --fcnn_epochs 1 --gnn_epochs 1 \

@@ -195,6 +195,11 @@ local function write(path, batch)
   assert(w:close())
 end
 
+--- gen.settings(args) → the text of every setting the jets of `jetlab gen --engine pythia args` depend
+--- on (the seed included; -n, the output and the worker count not): what --resume compares, and a cache
+--- key for samples made by the command (experiments/samples.lua). Bad args exit as the command does.
+function gen.settings(args) return settings_text(checked(args)) end
+
 --- gen.run(args): the command (args as in `arg`, -n and -o already long).
 function gen.run(args)
   local o = checked(args)
