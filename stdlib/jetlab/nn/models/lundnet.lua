@@ -34,6 +34,8 @@
 -- sc_bn; or nn.LundEdgeConv with theta, phi, bns, sc), fusion (1 Linear, 2 ReLU,
 -- 3 BatchNorm1d), head (1 Linear, 2 ReLU, 3 Dropout, 4 Linear). The names of outside
 -- files map onto these in jetlab.layouts (lundnet: the published models; peer).
+-- bn_input, blocks and fusion are the backbone (net:represent(batch) → the pooled
+-- (B, fusion)); jetlab.nn.backbone.freeze(net) fixes it for transfer learning.
 
 local jl = require "jetlab"
 local Module = require "jetlab.nn.module"
@@ -43,6 +45,7 @@ local BatchNorm1d = require "jetlab.nn.batchnorm"
 local Dropout = require "jetlab.nn.dropout"
 local activation = require "jetlab.nn.activation"
 local edgeconv = require "jetlab.nn.edgeconv"
+local backbone = require "jetlab.nn.backbone"
 
 local M = {}
 
@@ -117,11 +120,11 @@ function M.select(graphs, jets)
     edge_offsets = edge_offsets}
 end
 
---- net(batch) → logits (B, outputs)
-function LundNet:forward(batch)
+-- The pooled jet representation (B, fusion) of the backbone (bn_input, blocks, fusion).
+local function embed(self, batch)
   if type(batch) ~= "table" or not jl.is_tensor(batch.x) or not jl.is_tensor(batch.offsets)
     or not jl.is_tensor(batch.src) or not jl.is_tensor(batch.dst) then
-    error("LundNet: expected a batch {x = (N, F), offsets = (B+1), src = (E), dst = (E)}", 2)
+    error("LundNet: expected a batch {x = (N, F), offsets = (B+1), src = (E), dst = (E)}", 3)
   end
   local graph = M.graph(batch)
   local h = self.bn_input(batch.x)
@@ -133,9 +136,17 @@ function LundNet:forward(batch)
   local cat <close> = jl.cat(outs, 2)
   for i = 1, #outs do edgeconv.release(outs[i]) end   -- autograd keeps what backward needs
   local fused <close> = self.fusion(cat)
-  local pooled <close> = jl.segment_mean(fused, batch.offsets)
-  return self.head(pooled)
+  return jl.segment_mean(fused, batch.offsets)
 end
+
+--- net:represent(batch) → the pooled jet representation (B, fusion), under no_grad when
+--- the backbone is frozen (jetlab.nn.backbone); batch.pooled when the batch carries it.
+function LundNet:represent(batch) return backbone.represent(self, batch, embed) end
+
+--- net(batch) → logits (B, outputs)
+function LundNet:forward(batch) return backbone.forward(self, batch, embed) end
+
+LundNet.train = backbone.train
 
 function LundNet:extra_repr() return string.format("features=%d, variant=%s", self.features, self.variant) end
 

@@ -28,7 +28,9 @@
 -- Sub-modules (for transfer learning): bn_input, blocks (blocks.1 .. blocks.n, each an
 -- nn.EdgeConv with lins, bns, sc, sc_bn), fusion when asked (1 Linear, 2 BatchNorm1d,
 -- 3 ReLU), head (a Sequential: 1 Linear, 2 ReLU, 3 Dropout, 4 Linear), so
--- model:freeze("blocks"), model:reset_parameters("head").
+-- model:freeze("blocks"), model:reset_parameters("head"). bn_input, blocks and fusion are
+-- the backbone (pn:represent(batch) → the pooled (B, C)); jetlab.nn.backbone.freeze(pn)
+-- fixes it for transfer learning.
 -- Parameter names map one to one to the PyTorch peer's (torch_peer.py ParticleNet):
 --   bn.*                 -> bn_input.*
 --   blocks.<i>.*         -> blocks.<i+1>.*   (lins.<j> -> lins.<j+1>, bns.<j> -> bns.<j+1>; sc, sc_bn)
@@ -42,6 +44,7 @@ local BatchNorm1d = require "jetlab.nn.batchnorm"
 local Dropout = require "jetlab.nn.dropout"
 local activation = require "jetlab.nn.activation"
 local edgeconv = require "jetlab.nn.edgeconv"
+local backbone = require "jetlab.nn.backbone"
 
 local M = {}
 
@@ -91,10 +94,10 @@ function ParticleNet:__init(o)
     Linear(o.fc, o.outputs)))
 end
 
---- pn(batch) → logits (B, outputs); batch = {x = (N, inputs), offsets = (B+1) i64, coords = (N, 2)}.
-function ParticleNet:forward(batch)
+-- The pooled jet representation (B, C) of the backbone (bn_input, blocks, fusion when present).
+local function embed(self, batch)
   if type(batch) ~= "table" or not jl.is_tensor(batch.x) or not jl.is_tensor(batch.offsets) then
-    error("ParticleNet: expected a ragged batch {x = (N, C), offsets = (B+1), coords = (N, 2)}", 2)
+    error("ParticleNet: expected a ragged batch {x = (N, C), offsets = (B+1), coords = (N, 2)}", 3)
   end
   local x, offsets = batch.x, batch.offsets
   local coords = batch.coords or x:narrow(2, 1, 2)
@@ -115,10 +118,19 @@ function ParticleNet:forward(batch)
     for i = 1, #outs do edgeconv.release(outs[i]) end
     h = self.fusion(cat)
   end
-  local pooled <close> = jl.segment_mean(h, offsets)
+  local pooled = jl.segment_mean(h, offsets)
   edgeconv.release(h)
-  return self.head(pooled)
+  return pooled
 end
+
+--- pn:represent(batch) → the pooled jet representation (B, C), under no_grad when the
+--- backbone is frozen (jetlab.nn.backbone); batch.pooled when the batch carries it.
+function ParticleNet:represent(batch) return backbone.represent(self, batch, embed) end
+
+--- pn(batch) → logits (B, outputs); batch = {x = (N, inputs), offsets = (B+1) i64, coords = (N, 2)}.
+function ParticleNet:forward(batch) return backbone.forward(self, batch, embed) end
+
+ParticleNet.train = backbone.train
 
 function ParticleNet:extra_repr()
   return string.format("inputs=%d, k=%d", self.inputs, self.k)
