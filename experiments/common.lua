@@ -31,6 +31,7 @@ local train = require "jetlab.train"
 local optim = require "jetlab.optim"
 local schedule = require "jetlab.schedule"
 local ckpt = require "jetlab.ckpt"
+local backbone = require "jetlab.nn.backbone"
 local fs = require "jetlab.fs"
 local results = require "jetlab.results"
 local models = require("jetlab.nn").models
@@ -418,30 +419,23 @@ end
 
 -- ------------------------------------------------------------ transfer
 
---- X.transfer_setup(spec, mode, pretrained, lr, div[, device]) → model, optimizer for
---- mode "scratch" (fresh, lr), "finetune" (every weight from the checkpoint,
---- lr / div) or "frozen" (the EdgeConv blocks from the checkpoint and frozen,
---- the head re-initialised; two parameter groups, the rest (input BatchNorm,
---- LundNet's fusion) and the head, both at lr).
-function X.transfer_setup(spec, mode, pretrained, lr, div, device)
+--- X.transfer_setup(spec, mode, pretrained, lr, div[, device[, upto = "pooled"]]) → model,
+--- optimizer for mode "scratch" (fresh, lr), "finetune" (every weight from the
+--- checkpoint, lr / div) or "frozen" (seed 2's: the backbone from the checkpoint and
+--- frozen up to the pooled representation, BatchNorm statistics included
+--- (jetlab.nn.backbone), the head re-initialised and trained at lr; upto = "blocks":
+--- bn_input and the EdgeConv blocks frozen, the fusion block re-initialised and trained
+--- with the head, jetlab's earlier choice).
+function X.transfer_setup(spec, mode, pretrained, lr, div, device, upto)
   local model = X.build(spec, device)
   if mode == "scratch" then return model, X.optimizer(spec.kind, model:parameters(), lr) end
-  if mode == "finetune" then
-    assert(ckpt.load_into(pretrained, model))
-    return model, X.optimizer(spec.kind, model:parameters(), lr / div)
-  end
+  assert(ckpt.load_into(pretrained, model))
+  if mode == "finetune" then return model, X.optimizer(spec.kind, model:parameters(), lr / div) end
   assert(mode == "frozen", "transfer mode must be scratch, finetune or frozen")
-  assert(ckpt.load_into(pretrained, model, {strict = false, only = "blocks"}))
-  model:freeze("blocks")
+  backbone.freeze(model, {upto = upto or "pooled"})
   model:reset_parameters("head")
-  local head, rest = {}, {}
-  for _, e in ipairs(model:named_parameters()) do
-    if e[2].requires_grad then
-      local list = e[1]:match("^head%.") and head or rest
-      list[#list + 1] = e[2]
-    end
-  end
-  return model, X.optimizer(spec.kind, {{params = rest, lr = lr}, {params = head, lr = lr}}, lr)
+  if upto == "blocks" and model.fusion then model:reset_parameters("fusion") end
+  return model, X.optimizer(spec.kind, model:parameters({trainable = true}), lr)
 end
 
 --- X.find_checkpoint(cfg, experiment, key, spec) → the best.h5 of <out>/<experiment>/latest/<key>/

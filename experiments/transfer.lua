@@ -3,8 +3,14 @@
 -- LundNet3, LundNet5 and ParticleNet are pre-trained on top jets at pT > 2 TeV
 -- (and LundNet5 on W jets at 500 GeV), then moved to top jets at 500 GeV
 --   fine-tune: every weight from the pre-trained model, learning rate ÷10 (÷3 from W);
---   frozen:    the EdgeConv blocks loaded and frozen, the head re-initialised and
---              trained with the original schedule (parameter groups: rest, head);
+--   frozen:    everything up to the pooled jet representation (input BatchNorm,
+--              EdgeConv blocks, fusion) loaded and frozen, its BatchNorm running
+--              statistics fixed (eval mode), the head re-initialised and trained with
+--              the original schedule; the frozen backbone's representation of each
+--              training jet is computed once per run (--frozen_cache, default on:
+--              legitimate because the frozen part is deterministic: eval-mode
+--              BatchNorm, no dropout); --frozen_upto blocks trains the fusion block too
+--              (jetlab's earlier frozen variant, no cache);
 -- against training from scratch, with all and with 10% of the training jets.
 -- Tables like seed 2's Table 1 (ms/sample/epoch, total time) and Table 2 (AUC),
 -- validation accuracy per epoch (Fig. 3), ROC with ratio panels (Fig. 5).
@@ -16,6 +22,7 @@
 package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
 local E = require "jetlab.experiment"
 local plot = require "jetlab.plot"
+local pooled_source = require "jetlab.pooled_source"
 local X = require "common"
 
 local cfg = E.config{
@@ -28,6 +35,7 @@ local cfg = E.config{
   lund = {}, particlenet = {},                   -- architecture options (default: the papers')
   epochs = 30, pretrain_epochs = 30, lr = 1e-3, milestones = {10, 20},
   finetune_div = 10, finetune_div_w = 3,
+  frozen_upto = "pooled", frozen_cache = true,   -- frozen: up to the pooled representation ("blocks": fusion trains)
   quick = {n_jets = 10000, n_train = 1000, n_val = 500, n_test = 2000, source_n_train = 1000,
            lund = X.LUND_LITE, particlenet = X.PN_LITE,
            epochs = 3, pretrain_epochs = 3, milestones = {}},
@@ -87,10 +95,15 @@ for _, mname in ipairs(cfg.models) do
     end
     for _, v in ipairs(variants) do
       local src = v.source
-      local model, opt = X.transfer_setup(M.spec, v.mode, src and src.ckpt, cfg.lr, src and src.div or 1, cfg.device)
+      local model, opt = X.transfer_setup(M.spec, v.mode, src and src.ckpt, cfg.lr, src and src.div or 1, cfg.device,
+        cfg.frozen_upto)
+      local v_train = train_src
+      if v.mode == "frozen" and cfg.frozen_cache and cfg.frozen_upto == "pooled" then
+        v_train = pooled_source(model, fam:source(sub, {shuffle = true}), {batch_size = cfg.batch, shuffle = true})
+      end
       local key = string.format("%s_%s%s_%g", mname, v.mode, src and "_" .. src.name or "", 100 * f)
       local r = X.fit(run, {key = key, label = M.label .. " · " .. pct, variant = v.label, model = model,
-        spec = M.spec, optimizer = opt, train = train_src, val = val_src, test = test_src, epochs = cfg.epochs,
+        spec = M.spec, optimizer = opt, train = v_train, val = val_src, test = test_src, epochs = cfg.epochs,
         milestones = cfg.milestones, timing = timing, extra = {stats = fam.stats, features = M.features},
         metrics = {fraction = f, n_train = sub:size()}})
       roc_curves[#roc_curves + 1] = X.curve(v.label, r.roc)
@@ -130,8 +143,10 @@ run:table("Table 2: AUC on top jets at 500 GeV", cols, t2_rows)
 run:table("Background rejection 1/εB at εS = 0.5", cols, rej_rows)
 run:note(string.format("%s unless --data/--source/--w_source were given; " ..
   "preset %s: %d target training jets, %d pre-training jets, %d epochs (%d pre-training), lr %g, fine-tune lr ÷%g " ..
-  "(÷%g from W). Frozen blocks keep updating their BatchNorm running statistics (as requires_grad=False in " ..
-  "PyTorch). " ..
+  "(÷%g from W). Frozen: %s trained; the frozen BatchNorm layers keep the pre-trained running statistics%s. " ..
   "Timings on a shared 2-core machine are noisy.", X.jets_about(cfg), cfg.preset, tr:size(), cfg.source_n_train, cfg.epochs,
-  cfg.pretrain_epochs, cfg.lr, cfg.finetune_div, cfg.finetune_div_w))
+  cfg.pretrain_epochs, cfg.lr, cfg.finetune_div, cfg.finetune_div_w,
+  cfg.frozen_upto == "blocks" and "the fusion block and the head" or "the head only",
+  cfg.frozen_cache and cfg.frozen_upto == "pooled" and
+    "; the pooled representations of the training jets computed once per run" or ""))
 run:finish()

@@ -8,13 +8,13 @@
 -- The frozen backbone is a fixed, deterministic function of a jet: its BatchNorm
 -- layers keep the pre-trained running statistics (eval mode), it has no dropout
 -- and its weights do not change. So the first batches() call runs every batch of
--- source (given in a fixed order, unshuffled) through model:represent once, under
--- no_grad, and keeps the (n, C) representations with the labels and weights; each
--- epoch then draws jl.randperm(n) (when shuffle) and yields batches
--- {x = {pooled = (B, C)}, y, w, n}, which the model's forward hands straight to its
--- head. The order is the one a shuffled source drawing jl.randperm(n) per epoch
--- gives (experiments/common.lua's Lund source does), so the same jets meet in each
--- batch. The first epoch's time includes the pass over source.
+-- source (one pass, in its own order) through model:represent once, under no_grad,
+-- and keeps the (n, C) representations with the labels and weights; each epoch then
+-- draws jl.randperm(n) (when shuffle) and yields batches {x = {pooled = (B, C)}, y,
+-- w, n}, which the model's forward hands straight to its head. Given an unshuffled
+-- source, the batches hold the jets a source drawing jl.randperm(n) per epoch would
+-- (experiments/common.lua's Lund source). The first epoch's time includes the pass
+-- over source; memory: n × C floats.
 -- Not for a backbone with parts still training (backbone.freeze(model, {upto = "blocks"})).
 
 local jl = require "jetlab"
