@@ -104,7 +104,8 @@ for _, mname in ipairs(cfg.models) do
       local key = string.format("%s_%s%s_%g", mname, v.mode, src and "_" .. src.name or "", 100 * f)
       local r = X.fit(run, {key = key, label = M.label .. " · " .. pct, variant = v.label, model = model,
         spec = M.spec, optimizer = opt, train = v_train, val = val_src, test = test_src, epochs = cfg.epochs,
-        milestones = cfg.milestones, timing = timing, extra = {stats = fam.stats, features = M.features},
+        milestones = cfg.milestones, timing = timing, extra = {stats = fam.stats, features = M.features,
+        frozen_upto = v.mode == "frozen" and cfg.frozen_upto or nil},
         metrics = {fraction = f, n_train = sub:size()}})
       roc_curves[#roc_curves + 1] = X.curve(v.label, r.roc)
       acc_series[#acc_series + 1] = X.val_acc(v.label, r.history)

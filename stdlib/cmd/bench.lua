@@ -35,6 +35,10 @@
 -- (nn.models.lundnet_select). The "graph_building" field says so.
 -- The peer builds its LundNet trees (random, in Python) inside each timed step;
 -- the peer has no lundnet3 (its LundNet(3) class is the same network on 3 features).
+--
+--   jetlab bench --experiment RUN_DIR FILE.h5 [--train-steps 20] [--threads 2]
+-- prints a finished experiment run's epoch time per sample against this step time for
+-- each model it trained, same model and batch (jetlab.epoch_vs_step).
 -- LundNet is the peer's variant (nn.models.lundnet{variant = "peer"}), the network the
 -- peer times; the published LundNet (the default variant) is not timed here.
 
@@ -49,7 +53,8 @@ local MODELS = {"fcnn", "fcnn-student", "particlenet", "particlenet-lite", "lund
 local spec = {
   name = "jetlab bench",
   usage = "jetlab bench MODEL FILE.h5 [--batch 256] [--train-steps 20] [--pad 128] [--threads 2] " ..
-          "[--device cpu] [--lr 1e-3] [--max-jets N] [--batch1 N] [--profile]",
+          "[--device cpu] [--lr 1e-3] [--max-jets N] [--batch1 N] [--profile]\n" ..
+          "       jetlab bench --experiment RUN_DIR FILE.h5 [--train-steps 20] [--threads 2]",
   about = "Times training and inference of MODEL (" .. table.concat(MODELS, ", ") .. ") on the jets of\n" ..
           "FILE.h5 (ATLAS layout) as shared/peers/torch_peer.py does, and prints one JSON line.",
   options = {
@@ -63,6 +68,8 @@ local spec = {
     {"batch1", "integer", 0, help = "also time inference one jet at a time over N test jets"},
     {"seed", "integer", 0, help = "seed of the weights and of the batch draws"},
     {"profile", "boolean", false, help = "print the op profile (jl.profile) of the timed training steps to stderr"},
+    {"experiment", "string", "", help = "an experiment run folder (results/transfer/latest): its epochs' ms/sample " ..
+      "against this step's, model by model, on FILE.h5's jets"},
   },
 }
 
@@ -70,6 +77,16 @@ local opts = cli.parse_or_exit(arg, spec)
 local function fail(msg)
   io.stderr:write("jetlab bench: " .. msg .. "\n")
   os.exit(2)
+end
+if opts.experiment ~= "" then
+  if #opts ~= 1 then fail("--experiment RUN_DIR takes FILE.h5, the jets to time the steps on") end
+  jl.set_num_threads(opts.threads)
+  jl.manual_seed(opts.seed)
+  local epoch_vs_step = require "jetlab.epoch_vs_step"
+  local ok, rows = pcall(epoch_vs_step.rows, opts.experiment, opts[1], {train_steps = opts["train-steps"], lr = opts.lr})
+  if not ok then fail(tostring(rows)) end
+  print(epoch_vs_step.table(rows))
+  os.exit(0)
 end
 if #opts ~= 2 then fail("expected MODEL and FILE.h5 (see --help)") end
 local model_name, path = opts[1], opts[2]

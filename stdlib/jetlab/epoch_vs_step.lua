@@ -1,0 +1,119 @@
+-- jetlab.epoch_vs_step — an experiment's epoch time per sample against the step time
+-- of `jetlab bench` for the same model and batch (issue 16: what an epoch costs
+-- beyond the model's own step: reading, preparing, batching the jets).
+--
+--   jetlab bench --experiment results/transfer/latest top500.h5 [--train-steps 20] [--threads 2]
+--
+-- For every model the run folder trained (a <key>/best.h5 with history_<key>.csv):
+--   epoch  the mean of the history's ms_per_sample over its epochs (what the
+--          experiment's tables report: train_ms_per_sample), as measured then
+--   step   the checkpoint's model (ckpt.model; a frozen transfer variant frozen
+--          again as it trained, from the checkpoint's extra.frozen_upto) timed now
+--          as `jetlab bench` times a step: Adam (--lr) on the trainable parameters,
+--          mean cross-entropy, backward, update; the config's batch size; 2 warm-up
+--          steps, then --train-steps timed; the batches are made from FILE.h5's jets
+--          with the checkpoint's recorded inputs (jetlab.predict.chunks: the same
+--          features, standardisation, Lund graphs) before any timing
+--   ratio  epoch / step: 1 when an epoch costs only its model steps.
+-- A distillation student's step leaves out the teacher's forward. Timings on a
+-- shared machine are noisy: compare ratios measured close together in time.
+
+local fs = require "jetlab.fs"
+local ckpt = require "jetlab.ckpt"
+local loss = require "jetlab.loss"
+local optim = require "jetlab.optim"
+local predict = require "jetlab.predict"
+local backbone = require "jetlab.nn.backbone"
+
+local M = {}
+
+-- The mean of a history CSV's ms_per_sample column, or nil.
+local function mean_epoch_ms(path)
+  local text = fs.read(path)
+  if not text then return nil end
+  local column, sum, count
+  for line in text:gmatch("[^\n]+") do
+    local cells = {}
+    for cell in (line .. ","):gmatch("([^,]*),") do cells[#cells + 1] = cell end
+    if not column then
+      for i, name in ipairs(cells) do if name == "ms_per_sample" then column = i end end
+      if not column then return nil end
+      sum, count = 0, 0
+    elseif tonumber(cells[column]) then
+      sum, count = sum + tonumber(cells[column]), count + 1
+    end
+  end
+  return count and count > 0 and sum / count or nil
+end
+
+-- steps + 2 batches {x, y} of the jets of path as the checkpoint's model reads them.
+local function batches_of(path, inputs, batch, steps)
+  local out = {}
+  while #out < steps + 2 do
+    local reader = assert(predict.chunks(path, inputs, {batch = batch}))
+    local before = #out
+    for chunk in reader.next do
+      if chunk.n == batch then out[#out + 1] = {x = chunk.x, y = chunk.label:to("i64") + 1} end
+      if #out == steps + 2 then break end
+    end
+    if #out == before then error(string.format("%s: fewer jets than one batch of %d", path, batch), 0) end
+  end
+  return out
+end
+
+-- ms per sample of a training step of model over batches (the first two untimed).
+local function step_ms(model, batches, lr)
+  model:train()
+  local opt = optim.Adam(model:parameters({trainable = true}), {lr = lr})
+  local function step(b)
+    opt:zero_grad()
+    local l = loss.cross_entropy(model(b.x), b.y)
+    l:backward()
+    opt:step()
+    return l
+  end
+  step(batches[1])
+  step(batches[2])
+  collectgarbage()
+  local t0 = jl.clock()
+  local l
+  for i = 3, #batches do l = step(batches[i]) end
+  l:item()
+  local samples = (#batches - 2) * batches[3].y:numel()
+  return (jl.clock() - t0) / samples * 1e3
+end
+
+--- M.rows(run_dir, jets_path, {train_steps = 20, lr = 1e-3}) → array of {key, model,
+--- batch, epoch_ms, step_ms, ratio}, in key order.
+function M.rows(run_dir, jets_path, o)
+  local ok, cfg = pcall(dofile, run_dir .. "/config.lua")
+  if not ok or type(cfg) ~= "table" then error(run_dir .. ": no experiment run folder (config.lua)", 0) end
+  local batch = cfg.batch or 256
+  local rows = {}
+  for _, key in ipairs(fs.list(run_dir)) do
+    local best = string.format("%s/%s/best.h5", run_dir, key)
+    local epoch_ms = fs.exists(best) and mean_epoch_ms(string.format("%s/history_%s.csv", run_dir, key))
+    if epoch_ms then
+      local model, state = assert(ckpt.model(best))
+      local upto = type(state.extra) == "table" and state.extra.frozen_upto
+      if upto then backbone.freeze(model, {upto = upto}) end
+      local ms = step_ms(model, batches_of(jets_path, state.spec.inputs, batch, o.train_steps or 20), o.lr or 1e-3)
+      rows[#rows + 1] = {key = key, model = state.spec.model.name .. (upto and " (frozen)" or ""), batch = batch,
+        epoch_ms = epoch_ms, step_ms = ms, ratio = epoch_ms / ms}
+    end
+  end
+  return rows
+end
+
+--- M.table(rows) → the rows as a Markdown table.
+function M.table(rows)
+  local lines = {"| model (key) | batch | epoch, ms/sample | bench step, ms/sample | epoch / step |",
+    "| --- | --- | --- | --- | --- |"}
+  for _, r in ipairs(rows) do
+    lines[#lines + 1] = string.format("| %s (%s) | %d | %.4f | %.4f | %.2f× |", r.model, r.key, r.batch, r.epoch_ms,
+      r.step_ms, r.ratio)
+  end
+  return table.concat(lines, "\n")
+end
+
+return M
