@@ -83,6 +83,27 @@ int jl_host_run_file(lua_State *L, const char *path);
  * input ends. */
 void jl_host_repl(lua_State *L);
 
+/* --- repl_session.c ------------------------------------------------------ */
+/* The REPL's Lua side, the module jetlab.repl (stdlib/jetlab/repl/): opens it
+ * (and sets the global help); a hook that fails reports its error. With
+ * one_line (on a terminal), errors show their first line only. */
+void jl_host_session_open(lua_State *L, int one_line);
+/* Runs line when it is a REPL command (`?...`, `:name`); returns 1 when it was. */
+int jl_host_session_command(lua_State *L, const char *line);
+/* Around each command, for :time. */
+void jl_host_session_started(lua_State *L);
+void jl_host_session_finished(lua_State *L);
+/* Reports the error message on top (popped) as jl_host_report does, keeping
+ * it for :trace; in one-line mode, only its first line, without positions. */
+void jl_host_session_report(lua_State *L, int status);
+/* The completions of word, the end of line (the text before the cursor):
+ * *count malloc'ed strings in a malloc'ed array (NULL when none). */
+char **jl_host_session_complete(lua_State *L, const char *line, const char *word, int *count);
+
+/* --- repl_completion.c --------------------------------------------------- */
+/* Installs readline's tab completion, answered by the session of L. */
+void jl_host_completion_begin(lua_State *L);
+
 /* --- signals.c ------------------------------------------------------------ */
 /* Arms Ctrl-C (SIGINT) and SIGTERM for a chunk running in L: the first signal
  * sets jl_lua_interrupted and makes L raise "interrupted" at its next

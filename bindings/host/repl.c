@@ -6,9 +6,13 @@
  * ignored). Otherwise (a pipe): lines from stdin, no prompt. Either way, as in
  * lua.c 5.4: a line is first tried as "return <line>" so expressions print
  * their values through the global print; a chunk whose syntax error is at
- * "<eof>" continues on the next line; errors are reported with a traceback on
- * stderr and the loop goes on. The loop ends at end of input (Ctrl-D), or
- * after a chunk that a SIGTERM interrupted.
+ * "<eof>" continues on the next line; errors are reported on stderr (on a
+ * terminal one line, with :trace for the traceback; through a pipe the whole
+ * traceback) and the loop goes on. Lines starting with '?' or ':' are REPL
+ * commands (help, :time, :trace), and Tab completes on a terminal: both are
+ * the Lua module jetlab.repl's, reached through repl_session.c and
+ * repl_completion.c. The loop ends at end of input (Ctrl-D), or after a chunk
+ * that a SIGTERM interrupted.
  */
 #include <errno.h>
 #include <signal.h>
@@ -34,6 +38,7 @@
 /* Results of loading a chunk (besides Lua statuses, all >= 0). */
 #define LOAD_EOF (-1)
 #define LOAD_CANCEL (-2)
+#define LOAD_COMMAND (-3)
 
 static int on_terminal;
 static char history_path[4096];
@@ -179,12 +184,18 @@ static int load_statements(lua_State *L)
 }
 
 /* Pushes the next chunk (a function) or its compile error; returns its status,
- * or LOAD_EOF / LOAD_CANCEL with nothing pushed. */
+ * or LOAD_EOF / LOAD_CANCEL / LOAD_COMMAND (a REPL command, run) with nothing
+ * pushed. */
 static int load_chunk(lua_State *L)
 {
     int got = push_line(L, 1);
     if (got != 1)
         return got == READ_CANCEL ? LOAD_CANCEL : LOAD_EOF;
+    if (jl_host_session_command(L, lua_tostring(L, -1))) {
+        save_history(lua_tostring(L, -1));
+        lua_pop(L, 1);
+        return LOAD_COMMAND;
+    }
     if (load_as_expression(L) == LUA_OK)
         return LUA_OK;
     return load_statements(L);
@@ -205,7 +216,7 @@ static void print_results(lua_State *L, int base)
         jl_host_message(lua_pushfstring(L, "error calling 'print' (%s)", lua_tostring(L, -1)));
 }
 
-static void terminal_begin(void)
+static void terminal_begin(lua_State *L)
 {
     const char *env = getenv("JETLAB_HISTORY");
     const char *home = getenv("HOME");
@@ -221,30 +232,34 @@ static void terminal_begin(void)
         history_truncate_file(history_path, HISTORY_LINES);
     }
     jl_host_sigint_catch();
-    printf("%s  (Ctrl-D exits, Ctrl-C interrupts)\n", JL_HOST_VERSION_LINE);
+    jl_host_completion_begin(L);
+    printf("%s  (Ctrl-D exits, Ctrl-C interrupts, ? help, :trace the last traceback)\n", JL_HOST_VERSION_LINE);
     fflush(stdout);
 }
 
 void jl_host_repl(lua_State *L)
 {
     on_terminal = isatty(STDIN_FILENO);
+    jl_host_session_open(L, on_terminal);
     if (on_terminal)
-        terminal_begin();
+        terminal_begin(L);
     jl_host_message_prefix(NULL);
     for (;;) {
         int base = lua_gettop(L);
         int status = load_chunk(L);
         if (status == LOAD_EOF)
             break;
-        if (status == LOAD_CANCEL)
+        if (status == LOAD_CANCEL || status == LOAD_COMMAND)
             continue;
+        jl_host_session_started(L);
         if (status == LUA_OK)
             status = jl_host_docall(L, 0, LUA_MULTRET);
         if (status == LUA_OK)
             print_results(L, base);
         else
-            jl_host_report(L, status);
+            jl_host_session_report(L, status);
         lua_settop(L, base);
+        jl_host_session_finished(L);
         fflush(stdout);
         if (jl_host_interrupt_signal() == SIGTERM)
             break; /* asked to terminate: main.c exits 143 */

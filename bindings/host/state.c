@@ -1,6 +1,7 @@
 /* state.c — what every jetlab Lua state holds before any user code runs:
  * the standard libraries, package.preload["jetlab.core"] (the C module from
- * bindings/), the stdlib search path, and the global `jl = require "jetlab"`;
+ * bindings/) and ["jetlab.c_docs"] (the doc table of its functions), the
+ * stdlib search path, and the global `jl = require "jetlab"`;
  * with JETLAB_CHECK_LEAKS=1 / JETLAB_LEAK_REPORT, an os.exit that closes the
  * state and checks leaks.
  */
@@ -9,6 +10,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "c_docs.h"
 #include "jl_lua.h"
 #include "host.h"
 
@@ -42,6 +44,8 @@ int jl_host_open(lua_State *L)
     luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
     lua_pushcfunction(L, luaopen_jetlab_core);
     lua_setfield(L, -2, "jetlab.core");
+    lua_pushcfunction(L, luaopen_jetlab_c_docs);
+    lua_setfield(L, -2, "jetlab.c_docs");
     lua_pop(L, 1);
 
     jl_host_setup_paths(L);

@@ -53,6 +53,7 @@
 
 local core = require "jetlab.core"
 local jl = require "jetlab"
+local options = require "jetlab.options"
 
 local data = core.data
 
@@ -324,6 +325,7 @@ function View:batches(opts)
   end
   return next_batch, nil, nil, loader
 end
+options.declare(View.batches, BATCH_KEYS)
 
 --- view:stats{features = {max_constituents =}, degrade =, max_jets =} →
 --- {mean = {7}, std = {7}, count =}: per-feature mean and sample std over

@@ -9,17 +9,24 @@
 -- A key of opts that defaults lacks raises "<what>: unknown option 'key'
 -- (expected a, b, c)"; a default of options.REQUIRED must be given; a default
 -- of options.OPTIONAL may be left out (stays nil). opts may be nil.
+--
+-- declare(fn, defaults) records the option names fn (a function or a callable
+-- class) takes, for the REPL's completion of `fn({<Tab>`; declared(fn) lists them.
 
 local options = {}
 
 options.REQUIRED = setmetatable({}, {__tostring = function() return "<required>" end})
 options.OPTIONAL = setmetatable({}, {__tostring = function() return "<optional>" end})
 
-local function names(defaults)
+local function sorted_keys(defaults)
   local keys = {}
   for k in pairs(defaults) do keys[#keys + 1] = tostring(k) end
   table.sort(keys)
-  return table.concat(keys, ", ")
+  return keys
+end
+
+local function names(defaults)
+  return table.concat(sorted_keys(defaults), ", ")
 end
 
 function options.check(what, opts, defaults)
@@ -40,6 +47,20 @@ function options.check(what, opts, defaults)
     end
   end
   return out
+end
+
+local declarations = setmetatable({}, {__mode = "k"})
+
+--- options.declare(fn, defaults) → fn, recording the keys of defaults as the options fn takes.
+function options.declare(fn, defaults)
+  declarations[fn] = defaults
+  return fn
+end
+
+--- options.declared(fn) → the option names fn takes, sorted, or nil when it declared none.
+function options.declared(fn)
+  local defaults = declarations[fn]
+  return defaults and sorted_keys(defaults) or nil
 end
 
 return options

@@ -605,5 +605,6 @@ function train.fit(opts)
   if o.resume and o.checkpoint_dir and o.resume == o.checkpoint_dir .. "/interrupted.h5" then os.remove(o.resume) end
   return history
 end
+options.declare(train.fit, FIT_OPTIONS)
 
 return train

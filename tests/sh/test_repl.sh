@@ -42,52 +42,33 @@ run_jetlab
 expect_eq "empty input" "$OUT:$ERR:$RC" "::0"
 
 # --- on a terminal, through tmux -----------------------------------------------------
-if ! command -v tmux >/dev/null 2>&1; then
-  echo "SKIP interactive checks: tmux is not installed"
-  finish
-  exit
-fi
-
-SOCKET=jetlab-test-$$
-tmux_() { tmux -L "$SOCKET" "$@"; }
-trap 'tmux_ kill-server 2>/dev/null; rm -rf "$TMP"' EXIT
-
-screen() { tmux_ capture-pane -p -t repl 2>/dev/null; }
-# wait_for NAME ERE: waits up to 10 s for a screen line matching ERE.
-wait_for() {
-  for _ in $(seq 100); do
-    screen | grep -Eq -- "$2" && { pass; return 0; }
-    sleep 0.1
-  done
-  fail "$1" "no screen line matches: $2" "screen:" "$(screen)"
-  return 1
-}
+source "$(dirname "$0")/tmux_lib.sh"
 
 HISTORY=$TMP/history
-tmux_ new-session -d -s repl -x 100 -y 40 "JETLAB_HISTORY='$HISTORY' '$JETLAB'"
-wait_for "banner" '^jetlab [0-9.]+ \(Lua' &&
-wait_for "prompt" '^jl> ?$'
+start_repl JETLAB_HISTORY="$HISTORY"
+wait_for_screen "banner" '^jetlab [0-9.]+ \(Lua' &&
+wait_for_screen "prompt" '^jl> ?$'
 
 tmux_ send-keys -t repl '1+2' Enter
-wait_for "expression printed" '^3$'
+wait_for_screen "expression printed" '^3$'
 
 tmux_ send-keys -t repl 'function g()' Enter
-wait_for "continuation prompt" '^\.\.> ?$'
+wait_for_screen "continuation prompt" '^\.\.> ?$'
 tmux_ send-keys -t repl '  return "from g" end' Enter 'g()' Enter
-wait_for "multi-line definition" '^from g$'
+wait_for_screen "multi-line definition" '^from g$'
 
 tmux_ send-keys -t repl 'print("loop" .. "ing") while true do end' Enter
-wait_for "a chunk starts" '^looping$'
+wait_for_screen "a chunk starts" '^looping$'
 tmux_ send-keys -t repl C-c
-wait_for "Ctrl-C interrupts a running chunk" 'interrupted$'
+wait_for_screen "Ctrl-C interrupts a running chunk" 'interrupted$'
 tmux_ send-keys -t repl 'print("alive")' Enter
-wait_for "the session is alive after Ctrl-C" '^alive$'
+wait_for_screen "the session is alive after Ctrl-C" '^alive$'
 
 tmux_ send-keys -t repl 'print("typed" .. "away")'
-wait_for "typing at the prompt" '^jl> print\("typed" \.\. "away"\)$'
+wait_for_screen "typing at the prompt" '^jl> print\("typed" \.\. "away"\)$'
 tmux_ send-keys -t repl C-c
 tmux_ send-keys -t repl 'print("clean" .. "line")' Enter
-wait_for "the line after Ctrl-C at the prompt runs" '^cleanline$'
+wait_for_screen "the line after Ctrl-C at the prompt runs" '^cleanline$'
 expect_no_match "Ctrl-C at the prompt drops the typed line" "$(screen)" '^typedaway$'
 
 tmux_ send-keys -t repl C-d

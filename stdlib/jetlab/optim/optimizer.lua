@@ -87,6 +87,7 @@ end
 function Optimizer.class(name, defaults)
   local cls = {__name = name, defaults = defaults}
   cls.__index = cls
+  options.declare(cls, defaults)
   return setmetatable(cls, {
     __index = Optimizer,
     __call = function(c, params, opts)
