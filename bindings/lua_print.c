@@ -6,7 +6,12 @@
  *   [f32 tensor (2, 3)]
  *
  * Tensors over SUMMARY_NUMEL elements show EDGE items at each end of every
- * dim longer than 2*EDGE, with "..." between. Only the shown elements are read.
+ * dim longer than 2*EDGE, with "..." between, under a header line that names
+ * their dtype, shape and device before the long output:
+ *
+ *   [f32 tensor (300, 300), cpu: abbreviated, 3 first and last of each dim]
+ *
+ * Only the shown elements are read.
  */
 #include <math.h>
 #include <stdio.h>
@@ -122,15 +127,29 @@ static void emit(lua_State *L, luaL_Buffer *b, printer *p, int d, int64_t *next)
     luaL_addchar(b, ']');
 }
 
-static void add_footer(luaL_Buffer *b, lua_State *L, const jl_tensor *t)
+/* "[f32 tensor (2, 3), requires_grad, cuda" (the device always with
+ * any_device, else only when not the CPU), without the closing bracket. */
+static void add_description(luaL_Buffer *b, lua_State *L, const jl_tensor *t, bool any_device)
 {
     lua_pushfstring(L, "[%s tensor %s", jl_dtype_name(t->dtype), jl_shape_str(t));
     luaL_addvalue(b);
     if (t->requires_grad) luaL_addstring(b, ", requires_grad");
-    if (jl_device_of(t) != JL_CPU) {
+    if (any_device || jl_device_of(t) != JL_CPU) {
         luaL_addstring(b, ", ");
         luaL_addstring(b, jl_device_name(jl_device_of(t)));
     }
+}
+
+static void add_header(luaL_Buffer *b, lua_State *L, const jl_tensor *t)
+{
+    add_description(b, L, t, true);
+    lua_pushfstring(L, ": abbreviated, %d first and last of each dim]\n", EDGE);
+    luaL_addvalue(b);
+}
+
+static void add_footer(luaL_Buffer *b, lua_State *L, const jl_tensor *t)
+{
+    add_description(b, L, t, false);
     luaL_addchar(b, ']');
 }
 
@@ -168,6 +187,7 @@ int jl_lua_tostring(lua_State *L)
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     int64_t next = 0;
+    if (p.summarize) add_header(&b, L, t);
     if (t->ndim == 0) {
         char buf[64];
         format_value(&p, p.vals[0], buf, sizeof buf);
