@@ -20,6 +20,7 @@ expect_match "a tensor method" "$OUT" '^t:sum\(dim\?, keepdim\?\)'
 expect_match "help(model) shows its parameters" "$OUT" '^parameters: 8 \(trainable 8\)$'
 expect_match "help(module) shows its header" "$OUT" '^jetlab\.optim — optimizers'
 expect_match "... and its members" "$OUT" '^members: .*Adam'
+expect_match "a C submodule lists the usage of its functions" "$(printf '?jl.io\n' | "$JETLAB")" '^  jl\.io\.open_jets\(path'
 expect_match "an unknown name says so" "$OUT" '^\?no\.such\.thing: nothing by that name$'
 
 run_jetlab -i $'?\n'

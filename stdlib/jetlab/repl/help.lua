@@ -105,6 +105,11 @@ function help.text(v, path)
   if type(v) == "table" then
     local lines = table_header(v) or {(path or "table") .. ": a table"}
     for _, line in ipairs(member_lines(v)) do lines[#lines + 1] = line end
+    local docs = c_docs()
+    for _, k in ipairs(path and names.members(v) or {}) do
+      local entry = docs[path .. "." .. k]
+      if entry then lines[#lines + 1] = "  " .. entry.usage end
+    end
     return table.concat(lines, "\n")
   end
   return string.format("%s: a %s (%s)", path or "value", type(v), tostring(v))
