@@ -7,6 +7,9 @@
  *   local parts = jl.data.split(n, {0.7, 0.15, 0.15}, 1)   -- 1-based jet numbers
  *   local l = assert(jl.data.loader("top.h5", {jets = parts[1], shuffle = true, format = "ragged"}))
  *   local b = l:next(256)     -- {n=, x=, offsets=, coords=, y=, w=, jets=} or nil at the end
+ *   local c = jl.data.row_cache{jets = n, max_rows = 160, budget_bytes = 1 << 28, teacher = true, dir = run}
+ *   jl.data.loader("top.h5", {..., cache = c})   -- later passes copy the prepared jets (jl_row_cache.h)
+ *   c:stats()                 -- {jets=, memory_bytes=, spill_bytes=, budget_bytes=}
  *
  * Conventions: jet numbers (jets=, the batch's jets) are 1-based rows of the
  * file; y holds 1-based class indices (1 background, 2 signal); offsets are
@@ -29,10 +32,16 @@
 
 #define LOADER_MT "jetlab.data.Loader"
 #define BATCH_MT "jetlab.data.batch"
+#define CACHE_MT "jetlab.data.RowCache"
 
 typedef struct {
     jl_loader *l; /* NULL once closed */
 } lloader;
+
+typedef struct {
+    jl_row_cache *c; /* NULL once closed */
+    int users;       /* open loaders reading it (each holds it as its user value) */
+} lcache;
 
 /* --- options -------------------------------------------------------------- */
 
@@ -343,7 +352,7 @@ static lloader *check_loader(lua_State *L) { return jl_lua_check_handle(L, 1, LO
 static const char *const loader_keys[] = {
     "jets",    "max_constituents", "teacher_max_constituents", "chunk_size", "block_size",
     "shuffle", "seed",             "epoch",                    "degrade",    "standardize",
-    "teacher_standardize", "teacher", "strict", "drop_last", "prefetch", "format", NULL,
+    "teacher_standardize", "teacher", "strict", "drop_last", "prefetch", "format", "cache", NULL,
 };
 
 /* jl.data.loader(path, opts) → Loader | nil, message */
@@ -380,10 +389,21 @@ static int l_loader(lua_State *L)
         o.layout = field_choice(L, 2, "loader", "format", (const char *const[]){"padded", "ragged", NULL}, 0)
                        ? JL_LAYOUT_RAGGED : JL_LAYOUT_PADDED;
     }
-    lloader *u = lua_newuserdatauv(L, sizeof *u, 0);
+    lcache *cache = NULL;
+    if (!lua_isnoneornil(L, 2) && lua_getfield(L, 2, "cache") != LUA_TNIL) {
+        cache = jl_lua_check_handle(L, lua_gettop(L), CACHE_MT, "row cache");
+        o.cache = cache->c;
+    }
+    int cache_idx = lua_gettop(L);
+    lloader *u = lua_newuserdatauv(L, sizeof *u, 1);
     u->l = NULL;
     luaL_setmetatable(L, LOADER_MT);
     u->l = jl_loader_new(&o);
+    if (u->l && cache) {
+        lua_pushvalue(L, cache_idx); /* the cache lives while the loader does */
+        lua_setiuservalue(L, -2, 1);
+        cache->users++;
+    }
     if (!u->l) {
         if (jl_last_error_code() != JL_EIO) return jl_lua_raise(L);
         lua_pushnil(L);
@@ -473,9 +493,85 @@ static int loader_prefetching(lua_State *L)
 /* loader:close(), __gc, __close: stops the prefetch thread; idempotent. */
 static int loader_close(lua_State *L)
 {
-    jl_loader_free(jl_lua_take_handle(L, 1, LOADER_MT));
+    jl_loader *l = jl_lua_take_handle(L, 1, LOADER_MT);
+    if (l && lua_getiuservalue(L, 1, 1) == LUA_TUSERDATA) {
+        lcache *cache = luaL_checkudata(L, -1, CACHE_MT);
+        cache->users--;
+    }
+    jl_loader_free(l);
     return 0;
 }
+
+/* --- the row cache ----------------------------------------------------------- */
+
+/* jl.data.row_cache{jets =, max_rows =, budget_bytes =, teacher = false, dir = nil} → RowCache */
+static int l_row_cache(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    check_keys(L, 1, "row_cache", (const char *const[]){"jets", "max_rows", "budget_bytes", "teacher", "dir", NULL});
+    jl_row_cache_opts o = {
+        .jets = field_integer(L, 1, "row_cache", "jets", -1),
+        .max_rows = field_integer(L, 1, "row_cache", "max_rows", 0),
+        .budget_bytes = field_integer(L, 1, "row_cache", "budget_bytes", -1),
+        .teacher = field_bool(L, 1, "row_cache", "teacher", false),
+    };
+    if (lua_getfield(L, 1, "dir") != LUA_TNIL) o.spill_dir = luaL_checkstring(L, -1);
+    lcache *u = lua_newuserdatauv(L, sizeof *u, 0);
+    u->c = NULL;
+    u->users = 0;
+    luaL_setmetatable(L, CACHE_MT);
+    u->c = jl_row_cache_new(&o);
+    if (!u->c) return jl_lua_raise(L);
+    return 1;
+}
+
+/* cache:stats() → {jets=, memory_bytes=, spill_bytes=, budget_bytes=}, nil once closed */
+static int cache_stats(lua_State *L)
+{
+    lcache *u = luaL_checkudata(L, 1, CACHE_MT);
+    if (!u->c) {
+        lua_pushnil(L);
+        return 1;
+    }
+    jl_row_cache_stats s = jl_row_cache_stats_of(u->c);
+    lua_createtable(L, 0, 4);
+    lua_pushinteger(L, (lua_Integer)s.jets);
+    lua_setfield(L, -2, "jets");
+    lua_pushinteger(L, (lua_Integer)s.memory_bytes);
+    lua_setfield(L, -2, "memory_bytes");
+    lua_pushinteger(L, (lua_Integer)s.spill_bytes);
+    lua_setfield(L, -2, "spill_bytes");
+    lua_pushinteger(L, (lua_Integer)s.budget_bytes);
+    lua_setfield(L, -2, "budget_bytes");
+    return 1;
+}
+
+/* cache:close(), __close: frees it (an error while a loader reads it); __gc: frees it. */
+static int cache_close(lua_State *L)
+{
+    lcache *u = luaL_checkudata(L, 1, CACHE_MT);
+    if (u->c && u->users > 0) luaL_error(L, "row cache: %d loader(s) still read it; close them first", u->users);
+    jl_row_cache_free(jl_lua_take_handle(L, 1, CACHE_MT));
+    return 0;
+}
+
+static int cache_gc(lua_State *L)
+{
+    jl_row_cache_free(jl_lua_take_handle(L, 1, CACHE_MT));
+    return 0;
+}
+
+static int cache_tostring(lua_State *L)
+{
+    lcache *u = luaL_checkudata(L, 1, CACHE_MT);
+    if (u->c) lua_pushfstring(L, "RowCache(%I jets stored)", (lua_Integer)jl_row_cache_stats_of(u->c).jets);
+    else lua_pushliteral(L, "RowCache(closed)");
+    return 1;
+}
+
+static const luaL_Reg cache_methods[] = {
+    {"stats", cache_stats}, {"close", cache_close}, {NULL, NULL},
+};
 
 static int loader_tostring(lua_State *L)
 {
@@ -493,12 +589,13 @@ static const luaL_Reg loader_methods[] = {
 static const luaL_Reg data_functions[] = {
     {"features", l_features}, {"degrade", l_degrade}, {"moments", l_moments},
     {"standardize_from", l_standardize_from}, {"split", l_split}, {"loader", l_loader},
-    {NULL, NULL},
+    {"row_cache", l_row_cache}, {NULL, NULL},
 };
 
 void jl_lua_open_data(lua_State *L, int module, int methods)
 {
     jl_lua_new_class(L, LOADER_MT, loader_methods, loader_close, loader_close, loader_tostring);
+    jl_lua_new_class(L, CACHE_MT, cache_methods, cache_gc, cache_close, cache_tostring);
     luaL_newmetatable(L, BATCH_MT);
     lua_pushcfunction(L, batch_gc);
     lua_setfield(L, -2, "__gc");

@@ -43,6 +43,12 @@
  * file size. A chunk takes about chunk_jets x (16 + 36 x real constituents)
  * bytes, twice that with a teacher.
  *
+ * Cache (opts.cache): the jets a pass prepares are stored, and later passes
+ * copy them instead of reading and computing them again; the block order,
+ * chunk permutations and skip counts are the same, so batches are
+ * bit-identical with and without the cache (jl_row_cache.h: memory budget,
+ * spill file).
+ *
  * Threads: the prefetch thread owns the HDF5 reader; it runs HDF5, the
  * degradation and the features on its own (serially: the thread pool stays
  * free for training) and never touches Lua. When the HDF5 library is not
@@ -57,6 +63,7 @@
 #include <stdint.h>
 
 #include "jl_features.h"
+#include "jl_row_cache.h"
 #include "jl_tensor.h"
 
 #define JL_LOADER_CHUNK_JETS 16384
@@ -92,6 +99,12 @@ typedef struct jl_loader_opts {
     int prefetch;   /* chunks kept ready ahead: 0 gives 1; < 0 turns the
                                          thread off (chunks read on the caller's thread) */
     jl_batch_layout layout;
+    /* Borrowed (the caller frees it after the loader), NULL: none. The view's
+     * prepared jets: blocks whose members are all stored are copied from it
+     * instead of read and computed; the others are read and stored. Made for
+     * this view (jet count) and these options (features, standardisation,
+     * degradation, teacher, strict): see jl_row_cache.h. */
+    jl_row_cache *cache;
 } jl_loader_opts;
 
 /* One batch, every tensor a +1 the batch owns (free with jl_batch_free). */

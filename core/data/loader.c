@@ -223,6 +223,42 @@ static void add_jet(jl_loader *l, chunk *c, int64_t jet, int64_t label, float we
     c->n++;
 }
 
+/* Stores the chunk's last jet, view member i, in the cache. */
+static int cache_jet(jl_loader *l, const chunk *c, int64_t i)
+{
+    int64_t k = c->n - 1, s0 = c->s.off[k], ns = c->s.off[k + 1] - s0;
+    int64_t t0 = l->o.teacher ? c->t.off[k] : 0, nt = l->o.teacher ? c->t.off[k + 1] - t0 : 0;
+    return jl_row_cache_put(l->o.cache, i, JL_ROW_KEPT, c->y[k], c->w[k], ns, c->s.x + s0 * JL_FEATURES,
+                            c->s.coords + s0 * 2, nt, c->t.x + t0 * JL_FEATURES, c->t.coords + t0 * 2);
+}
+
+/* Appends n rows, stored as x (n, 7) then coords (n, 2) at src, as jet i of r. */
+static void copy_rows(ragged *r, int64_t i, int64_t n, const float *src)
+{
+    memcpy(r->x + r->rows * JL_FEATURES, src, (size_t)(n * JL_FEATURES) * sizeof(float));
+    memcpy(r->coords + r->rows * 2, src + n * JL_FEATURES, (size_t)(n * 2) * sizeof(float));
+    r->rows += n;
+    r->off[i + 1] = r->rows;
+}
+
+/* Appends view member p from the cache: a kept jet's rows, or its skip counted. */
+static void add_cached(jl_loader *l, chunk *c, int64_t p)
+{
+    jl_row_entry e = jl_row_cache_get(l->o.cache, p);
+    if (e.fate != JL_ROW_KEPT) {
+        if (e.fate == JL_ROW_EMPTY) c->empty++;
+        else c->invalid++;
+        return;
+    }
+    int64_t i = c->n;
+    copy_rows(&c->s, i, e.ns, e.s);
+    if (l->o.teacher) copy_rows(&c->t, i, e.nt, e.t);
+    c->jet[i] = member(l, p);
+    c->y[i] = e.label;
+    c->w[i] = e.weight;
+    c->n++;
+}
+
 /* Reads view members [p, q) (rows members[p] .. members[q-1] of the file) into c. */
 static int read_members(jl_loader *l, chunk *c, int64_t p, int64_t q)
 {
@@ -249,6 +285,9 @@ static int read_members(jl_loader *l, chunk *c, int64_t p, int64_t q)
                                                         : "has a NaN or infinite value, or E <= 0");
             else if (check == JL_JET_EMPTY) c->empty++;
             else c->invalid++;
+            if (rc == JL_OK && l->o.cache)
+                rc = jl_row_cache_put(l->o.cache, i, check == JL_JET_EMPTY ? JL_ROW_EMPTY : JL_ROW_INVALID, 0, 0,
+                                      0, NULL, NULL, 0, NULL, NULL);
             continue;
         }
         if (labels[row] != 0 && labels[row] != 1) {
@@ -257,6 +296,7 @@ static int read_members(jl_loader *l, chunk *c, int64_t p, int64_t q)
             break;
         }
         add_jet(l, c, member(l, i), labels[row], w[row], pt + o, eta + o, phi + o, E + o);
+        if (l->o.cache) rc = cache_jet(l, c, i);
     }
     jl_h5_jets_free(&j);
     return rc;
@@ -275,6 +315,10 @@ static chunk *produce(jl_loader *l, int64_t k)
     if (last > l->n_blocks) last = l->n_blocks;
     for (int64_t b = first; b < last && rc == JL_OK && !atomic_load(&l->stop); b++) {
         int64_t m0 = l->blocks[b] * l->bj, m1 = m0 + l->bj < l->m ? m0 + l->bj : l->m;
+        if (l->o.cache && jl_row_cache_has(l->o.cache, m0, m1)) {
+            for (int64_t p = m0; p < m1; p++) add_cached(l, c, p);
+            continue;
+        }
         for (int64_t p = m0; p < m1 && rc == JL_OK;) {
             int64_t q = p + 1;
             while (q < m1 && member(l, q) - member(l, p) < l->piece_rows) q++;
@@ -282,6 +326,7 @@ static chunk *produce(jl_loader *l, int64_t k)
             p = q;
         }
     }
+    if (l->o.cache) jl_row_cache_release(l->o.cache);
     if (rc != JL_OK) {
         chunk_fail(c, rc);
         return c;
@@ -353,6 +398,14 @@ jl_loader *jl_loader_new(const jl_loader_opts *o)
         free(l);
         jl_h5_close(r);
         JL_FAIL_CODE(JL_ENOMEM, "loader: out of memory opening %s", o->path);
+        return NULL;
+    }
+    if (o->cache && (jl_row_cache_jets(o->cache) != (o->jets ? o->n_jets : jl_h5_count(r)) ||
+                     jl_row_cache_teacher(o->cache) != o->teacher)) {
+        JL_FAIL("loader: the cache was made for %lld jets%s, this view has %lld%s",
+                (long long)jl_row_cache_jets(o->cache), jl_row_cache_teacher(o->cache) ? " with a teacher" : "",
+                (long long)(o->jets ? o->n_jets : jl_h5_count(r)), o->teacher ? " with a teacher" : "");
+        jl_h5_close(r);
         return NULL;
     }
     l->reader = r;

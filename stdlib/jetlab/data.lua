@@ -47,11 +47,16 @@
 --   strict (default: data.open's): an invalid jet raises instead of being skipped
 --   chunk_size 16384, block_size 1024, prefetch 1 (0: no thread) — see
 --      core/jl_loader.h for the chunked shuffle and its memory bound.
+--   cache (default: on when jetlab.data_cache.configure set a budget, as
+--      every experiment does with --cache-mb) true | false: keep the view's
+--      prepared jets after the first pass and copy them in later passes
+--      (bit-identical batches; memory budget and spill file: jetlab.data_cache)
 -- Jets with a NaN/Inf value, a real constituent with E <= 0, or no
 -- constituent at all are skipped and counted (view.skipped = {invalid=,
 -- empty=} after a pass), with one warning per view on stderr.
 
 local core = require "jetlab.core"
+local data_cache = require "jetlab.data_cache"
 local jl = require "jetlab"
 local options = require "jetlab.options"
 
@@ -64,7 +69,7 @@ local DEFAULTS = {
 local BATCH_KEYS = {
   batch_size = true, shuffle = true, drop_last = true, device = true, format = true,
   features = true, teacher_view = true, teacher_features = true, degrade = true,
-  seed = true, epoch = true, strict = true, chunk_size = true, block_size = true, prefetch = true,
+  seed = true, epoch = true, strict = true, chunk_size = true, block_size = true, prefetch = true, cache = true,
 }
 local FEATURE_KEYS = {max_constituents = true, standardize = true}
 
@@ -246,11 +251,43 @@ function View:num_batches(opts)
   return o.drop_last and n // o.batch_size or (n + o.batch_size - 1) // o.batch_size
 end
 
+--- view:teacher_pass() → for train.fit's distillation (jetlab.teacher_cache):
+--- when the view's cache is on (option cache, default
+--- jetlab.data_cache.enabled()), a function returning an iterator over the
+--- view's batches in file order (unshuffled, no jet dropped): a jet's x and
+--- x_teacher are the same in every pass (degradations are keyed by seed and
+--- jet), so the teacher's logits from it serve every epoch. Else nil.
+function View:teacher_pass()
+  local on = self.batch_.cache
+  if on == nil then on = data_cache.enabled() end
+  if not on then return nil end
+  local fixed = self:with{shuffle = false, drop_last = false}
+  return function() return fixed:batches() end
+end
+
+-- The row cache for passes with options o, or nil when o.cache (default:
+-- data_cache.enabled()) is off. One per jet list and loader configuration.
+function View:cache_(o)
+  local on = o.cache
+  if on == nil then on = data_cache.enabled() end
+  if not on then return nil end
+  local teacher = o.teacher_view or false
+  local function rows(c) return math.min(c or self.columns, self.columns) end
+  return data_cache.for_view(self.jets_ or self.path, {
+    jets = self:size(), teacher = teacher,
+    max_rows = rows(o.features.max_constituents) + (teacher and rows(o.teacher_features.max_constituents) or 0),
+    key = {path = self.path, features = o.features, teacher = teacher,
+           teacher_features = teacher and o.teacher_features or nil, degrade = degrade_spec(o.degrade),
+           strict = o.strict == nil and self.strict or o.strict},
+  })
+end
+
 -- Opens a C loader over the view with options o (features, degradation,
 -- shuffle keys already decided). Raises on failure (the file was checked by
 -- data.open, so a failure now means it changed).
 function View:loader_(o, format, shuffle, seed, epoch)
   local l, msg = data.loader(self.path, {
+    cache = self:cache_(o),
     jets = self.jets_, max_constituents = o.features.max_constituents,
     teacher_max_constituents = o.teacher_view and o.teacher_features.max_constituents or nil,
     standardize = o.features.standardize,
@@ -337,7 +374,7 @@ function View:stats(opts)
   local view = self
   if s.max_jets and s.max_jets < self:size() then view = self:subset(s.max_jets / self:size()) end
   local features = merged(self.batch_.features, check_keys("features", s.features, FEATURE_KEYS))
-  local o = {features = {max_constituents = features.max_constituents}, degrade = s.degrade,
+  local o = {features = {max_constituents = features.max_constituents}, degrade = s.degrade, cache = false,
              chunk_size = DEFAULTS.chunk_size, block_size = DEFAULTS.block_size, prefetch = DEFAULTS.prefetch}
   local loader <close> = view:loader_(o, "ragged", false, 0, 0)
   local acc

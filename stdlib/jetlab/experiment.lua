@@ -23,7 +23,10 @@
 -- (what makes the generated jets: jetlab's built-in generator, the default, or
 -- Pythia 8, an error naming the install command when it is not installed),
 -- --seed (1), --out (results), --profile (each model's first training epoch op
--- by op, printed and in its folder's profile.txt; not part of cfg). A flag
+-- by op, printed and in its folder's profile.txt; not part of cfg), --cache-mb
+-- (the budget of jetlab.data_cache, which E.run turns on for every data view:
+-- jets prepared once per run, spilled under the run folder beyond it; 0: off;
+-- default a quarter of MemAvailable; not part of cfg, as training is the same). A flag
 -- beats the preset, the preset beats the default; <preset>_<generator>
 -- (quick_pythia: smaller samples, as Pythia makes 30-60 jets/s on 2 cores) beats its preset
 -- under that generator; a preset key that is no default is an error.
@@ -58,6 +61,7 @@
 
 local cli = require "jetlab.cli"
 local ckpt = require "jetlab.ckpt"
+local data_cache = require "jetlab.data_cache"
 local fs = require "jetlab.fs"
 local json = require "jetlab.json"
 local literal = require "jetlab.literal"
@@ -79,10 +83,13 @@ local COMMON = {
     "<out>/<experiment>/latest): finished models are reused, the interrupted one continues from its checkpoint"},
   {"profile", "boolean", help = "where each model's first training epoch spends its time, op by op (jl.profile): " ..
     "printed and written to the model's folder as profile.txt"},
+  {"cache-mb", "number", help = "memory for the jets prepared on the first pass and reused in every later one " ..
+    "(jetlab.data_cache; beyond it they spill to a file in the run folder; 0: prepared every epoch) " ..
+    "[default: a quarter of MemAvailable]"},
 }
 local COMMON_DEFAULTS = {device = "cpu", seed = 1, out = "results", generator = "builtin"}
 local PRESETS = {"quick", "full", "quick_pythia", "full_pythia"}
-local RESERVED = {about = true, resume = true, profile = true}
+local RESERVED = {about = true, resume = true, profile = true, ["cache-mb"] = true}
 for _, p in ipairs(PRESETS) do RESERVED[p] = true end
 
 -- What E.config learnt that is no parameter (so not in cfg nor config.lua):
@@ -204,7 +211,8 @@ function E.config(spec, args)
   end
   local words = {arg and arg[-1] or "jetlab", script}
   for _, a in ipairs(args) do words[#words + 1] = a end
-  invocation[cfg] = {resume = resume, profile = opts.profile, words = words}
+  if opts["cache-mb"] and opts["cache-mb"] < 0 then usage_error("--cache-mb must be >= 0") end
+  invocation[cfg] = {resume = resume, profile = opts.profile, cache_mb = opts["cache-mb"], words = words}
   return cfg
 end
 
@@ -267,6 +275,7 @@ function E.run(name, cfg)
     run = results.run(name, cfg, {root = cfg.out, tags = tags})
   end
   run.resume_command = E.command(cfg) .. " --resume " .. shell_word(run.dir)
+  data_cache.configure{mb = inv.cache_mb or data_cache.default_mb(), dir = run.dir}
   run:write_config()
   require("jetlab").manual_seed(cfg.seed)
   return run

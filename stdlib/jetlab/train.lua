@@ -32,7 +32,9 @@
 --               loss.cross_entropy. With a teacher it is a distillation
 --               criterion(student_logits, y, teacher_logits, {weights = w}),
 --               e.g. loss.kd.hinton{alpha = 0.5, T = 4} (required then).
---   teacher     a trained model, run in eval mode under no_grad on x_teacher or x
+--   teacher     a trained model, run in eval mode under no_grad on x_teacher or x;
+--               once per jet per run when the source offers a fixed pass
+--               (source:teacher_pass(), batch.jets: jetlab.teacher_cache)
 --   val         validation data: loss, accuracy and AUC after every epoch. The
 --               validation loss uses val_loss, else loss — or cross-entropy
 --               when a teacher is given (distillation criteria need teacher logits).
@@ -110,6 +112,7 @@ local metrics = require "jetlab.metrics"
 local optim = require "jetlab.optim"
 local options = require "jetlab.options"
 local progress = require "jetlab.progress"
+local teacher_cache = require "jetlab.teacher_cache"
 
 local train = {}
 
@@ -350,14 +353,14 @@ end
 -- a to-be-closed iterator (jetlab.data's loader) trips a Lua 5.4.4 bug
 -- ("attempt to call a nil value (metamethod 'close')").
 local function train_step(o, run, batch, b, params)
-  local model, optimizer, criterion, teacher = o.model, o.optimizer, o.loss, o.teacher
+  local model, optimizer, criterion, teacher = o.model, o.optimizer, o.loss, o.teacher_logits
   local n = check_batch(batch, string.format("batch %d of epoch %d", b, run.epoch))
   run.where = string.format("batch %d of epoch %d (step %d)", b, run.epoch, run.step + 1)
   optimizer:zero_grad()
   local logits = model(batch.x)
   local l
   if teacher then
-    local t_logits = jl.no_grad(function() return teacher(batch.x_teacher or batch.x) end)
+    local t_logits = teacher(batch)
     l = criterion(logits, batch.y, t_logits, {weights = batch.w})
   else
     l = criterion(logits, batch.y, {weights = batch.w})
@@ -450,7 +453,10 @@ function train.fit(opts)
   local show_bar = o.log == true and progress.enabled()
   o.guard = o.nan_guard ~= false and guarded_params(o) or nil
   if o.seed then jl.manual_seed(o.seed) end
-  if o.teacher then o.teacher:eval() end
+  if o.teacher then
+    o.teacher:eval()
+    o.teacher_logits = teacher_cache.new(o.teacher, o.train)
+  end
   if o.checkpoint_dir then fs.mkdir(o.checkpoint_dir) end
 
   -- SIGINT/SIGTERM now only raise a flag, polled after every step
