@@ -393,19 +393,19 @@ jl_loader *jl_loader_new(const jl_loader_opts *o)
     int64_t want = want_s > 0 && want_t > 0 ? (want_s > want_t ? want_s : want_t) : INT64_MAX;
     jl_h5_reader *r = jl_h5_open(o->path, want);
     if (!r) return NULL;
-    jl_loader *l = calloc(1, sizeof *l);
-    if (!l || !(l->path = strdup(o->path))) {
-        free(l);
-        jl_h5_close(r);
-        JL_FAIL_CODE(JL_ENOMEM, "loader: out of memory opening %s", o->path);
-        return NULL;
-    }
     if (o->cache && (jl_row_cache_jets(o->cache) != (o->jets ? o->n_jets : jl_h5_count(r)) ||
                      jl_row_cache_teacher(o->cache) != o->teacher)) {
         JL_FAIL("loader: the cache was made for %lld jets%s, this view has %lld%s",
                 (long long)jl_row_cache_jets(o->cache), jl_row_cache_teacher(o->cache) ? " with a teacher" : "",
                 (long long)(o->jets ? o->n_jets : jl_h5_count(r)), o->teacher ? " with a teacher" : "");
         jl_h5_close(r);
+        return NULL;
+    }
+    jl_loader *l = calloc(1, sizeof *l);
+    if (!l || !(l->path = strdup(o->path))) {
+        free(l);
+        jl_h5_close(r);
+        JL_FAIL_CODE(JL_ENOMEM, "loader: out of memory opening %s", o->path);
         return NULL;
     }
     l->reader = r;
