@@ -16,7 +16,10 @@
 -- rare, and only at the soft end of the chain. Its density is a histogram
 -- in ln(1/Δ) (0..6) × ln kt (-4..6), bins of 0.5, normalised to one; two
 -- densities are compared by their total-variation distance ½ Σ |p - q|
--- (0: the same shape, 1: disjoint).
+-- (0: the same shape, 1: disjoint). The underlying event: constituents in the
+-- annulus 0.8 <= ΔR < 1.0 around the jet axis (R = 1.0 jets), per jet and per
+-- unit η–φ area, their number and pT sum; in W jets, whose decay products
+-- radiate inside, that is mostly underlying event and initial-state radiation.
 local realism = {}
 
 realism.FEATURES = {"ln_z", "ln_delta", "psi", "ln_m", "ln_kt"}
@@ -39,6 +42,23 @@ function realism.stats(v)
   return {n = n, mean = mean, std = math.sqrt(ss / n), q10 = q(0.1), q50 = q(0.5), q90 = q(0.9)}
 end
 
+local ANNULUS = {lo = 0.8, hi = 1.0}
+local ANNULUS_AREA = math.pi * (ANNULUS.hi ^ 2 - ANNULUS.lo ^ 2)
+
+-- Constituents of jet b in the annulus: count, pT sum.
+local function annulus(pt, eta, phi, jet_eta, jet_phi)
+  local n, sum = 0, 0
+  for k = 1, #pt do
+    if pt[k] > 0 then
+      local dphi = math.abs(phi[k] - jet_phi)
+      if dphi > math.pi then dphi = 2 * math.pi - dphi end
+      local dr = math.sqrt((eta[k] - jet_eta) ^ 2 + dphi ^ 2)
+      if dr >= ANNULUS.lo and dr < ANNULUS.hi then n, sum = n + 1, sum + pt[k] end
+    end
+  end
+  return n, sum
+end
+
 local function plane_bin(ln_delta, ln_kt)
   local ix = math.floor((-ln_delta - PLANE.x_lo) / PLANE.bin)
   local iy = math.floor((ln_kt - PLANE.y_lo) / PLANE.bin)
@@ -47,15 +67,20 @@ local function plane_bin(ln_delta, ln_kt)
 end
 
 --- realism.describe(rows) → per class label (0, 1): {jets, mass = stats, mult = stats,
---- features = {ln_z = stats, ...}, plane = density (NX·NY array), primaries per jet}.
+--- features = {ln_z = stats, ...}, plane = density (NX·NY array), primaries per jet,
+--- ue_n, ue_pt: annulus constituents and pT (GeV) per jet and unit area, primary_x, primary_y:
+--- ln(1/Δ) and ln kt of every primary declustering}.
 --- rows: a batch of jl.io (pt, eta, phi, E, jet_m, labels).
 function realism.describe(rows)
   local g = jl.lund.graphs(rows, {features = 5})
   local x, offsets, parent = g.x:tolist(), g.offsets:tolist(), g.parent:tolist()
   local labels, masses, mult = rows.labels:tolist(), rows.jet_m:tolist(), g.n_constituents:tolist()
+  local pt, eta, phi = rows.pt:tolist(), rows.eta:tolist(), rows.phi:tolist()
+  local jet_eta, jet_phi = rows.jet_eta:tolist(), rows.jet_phi:tolist()
   local acc = {}
   for _, c in ipairs(realism.CLASSES) do
-    local a = {jets = 0, mass = {}, mult = {}, features = {}, plane = {}, in_plane = 0, primaries = 0}
+    local a = {jets = 0, mass = {}, mult = {}, features = {}, plane = {}, in_plane = 0, primaries = 0, ue_n = 0,
+               ue_pt = 0, primary_x = {}, primary_y = {}}
     for _, f in ipairs(realism.FEATURES) do a.features[f] = {} end
     for k = 1, NX * NY do a.plane[k] = 0 end
     acc[c.label] = a
@@ -65,6 +90,8 @@ function realism.describe(rows)
     a.jets = a.jets + 1
     a.mass[#a.mass + 1] = masses[b]
     a.mult[#a.mult + 1] = mult[b]
+    local un, upt = annulus(pt[b], eta[b], phi[b], jet_eta[b], jet_phi[b])
+    a.ue_n, a.ue_pt = a.ue_n + un, a.ue_pt + upt
     local primary = false
     for i = offsets[b] + 1, offsets[b + 1] do
       local row = x[i]
@@ -75,6 +102,7 @@ function realism.describe(rows)
       primary = parent[i] == 0 or (primary and parent[i] == i - 1)
       if primary then
         a.primaries = a.primaries + 1
+        a.primary_x[a.primaries], a.primary_y[a.primaries] = -row[2], row[5]
         local k = plane_bin(row[2], row[5])
         if k then
           a.plane[k] = a.plane[k] + 1
@@ -86,7 +114,9 @@ function realism.describe(rows)
   local out = {}
   for label, a in pairs(acc) do
     local d = {jets = a.jets, mass = realism.stats(a.mass), mult = realism.stats(a.mult), features = {},
-               plane = a.plane, primaries = a.jets > 0 and a.primaries / a.jets or 0 / 0}
+               plane = a.plane, primaries = a.jets > 0 and a.primaries / a.jets or 0 / 0,
+               ue_n = a.ue_n / (a.jets * ANNULUS_AREA), ue_pt = a.ue_pt / (a.jets * ANNULUS_AREA),
+               primary_x = a.primary_x, primary_y = a.primary_y}
     for _, f in ipairs(realism.FEATURES) do d.features[f] = realism.stats(a.features[f]) end
     for k = 1, NX * NY do d.plane[k] = a.in_plane > 0 and a.plane[k] / a.in_plane or 0 end
     out[label] = d
@@ -137,6 +167,8 @@ function realism.lines(a, b, names)
       add(string.format("  primary Lund plane: %.2f / %.2f declusterings per jet; mean ln(1/Δ) %.2f / %.2f, " ..
                         "mean ln kt %.2f / %.2f; shape distance %.3f", x.primaries, y.primaries, gx, rx, gy, ry,
                         realism.plane_distance(x.plane, y.plane)))
+      add(string.format("  annulus 0.8 <= dR < 1.0 per unit area: %.2f / %.2f constituents, %.2f / %.2f GeV",
+                        x.ue_n, y.ue_n, x.ue_pt, y.ue_pt))
     end
   end
   return out

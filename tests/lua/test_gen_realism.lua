@@ -46,4 +46,18 @@ T.case("QCD multiplicity and ln Δ near Pythia's", function()
                       qcd.features.ln_m.mean, qcd.features.ln_m.std, d, qcd.mult.q50, qcd.jets))
 end)
 
+-- Pythia 8, W jets at 500-600 GeV (jetlab gen --engine pythia --signal w --pt 500:600 -n 2000):
+-- jet mass median 100.6 GeV (the W's 80.4 plus the underlying event and ISR inside R = 1.0),
+-- annulus 0.8 <= ΔR < 1.0: 4.6 GeV per unit area over all W jets, 1.4 over those with
+-- 65 < m < 95 GeV (less ISR and no lost decay quark). The generator's underlying event of
+-- 1 GeV per unit area gave a median of 90.7 GeV and 1.16 GeV in the annulus.
+T.case("W jets: underlying event and ISR as in Pythia (annulus density, mass median)", function()
+  local w = realism.describe(jl.gen.jets{signal = "w", pt = {500, 600}, n = 600, seed = 3, r = 1.0, eta = 2.5,
+                                         detector = false})[1]
+  T.ok(w.ue_pt > 1.8 and w.ue_pt < 4.6, string.format("annulus %.2f GeV per unit area", w.ue_pt))
+  T.ok(math.abs(w.mass.q50 / 100.6 - 1) < 0.06, string.format("W jet mass median %.1f vs Pythia 100.6 GeV", w.mass.q50))
+  print(string.format("test_gen_realism: W jets: mass median %.1f GeV, annulus %.2f GeV per unit area (%d jets)",
+                      w.mass.q50, w.ue_pt, w.jets))
+end)
+
 T.run()
