@@ -14,10 +14,12 @@
  * cannot be read or written (the message names the file and the fault);
  * malformed arguments are Lua errors.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "jl_model_files.h"
 #include "lua_args.h"
+#include "lua_model_files.h"
 #include "lua_module.h"
 
 #define JL_MODEL_FILE_BOX_MT "jetlab.model_files.file"
@@ -113,7 +115,7 @@ static int box_gc(lua_State *L)
     return 0;
 }
 
-static int push_io_failure(lua_State *L)
+int jl_lua_io_failure(lua_State *L)
 {
     if (jl_last_error_code() != JL_EIO) return jl_lua_raise(L);
     lua_pushnil(L);
@@ -128,7 +130,7 @@ static int l_read(lua_State *L)
     jl_model_file **b = lua_newuserdatauv(L, sizeof *b, 0); /* frees the file if a push below raises */
     *b = NULL;
     luaL_setmetatable(L, JL_MODEL_FILE_BOX_MT);
-    if (jl_model_file_read(path, b) != JL_OK) return push_io_failure(L);
+    if (jl_model_file_read(path, b) != JL_OK) return jl_lua_io_failure(L);
     const jl_model_file *f = *b;
     lua_createtable(L, 0, 3);
     lua_pushstring(L, format_name(f->format));
@@ -137,7 +139,7 @@ static int l_read(lua_State *L)
     for (int i = 0; i < f->n_tensors; i++) {
         const jl_model_tensor *src = &f->tensors[i];
         jl_tensor *t = tensor_of(src, path);
-        if (!t) return push_io_failure(L);
+        if (!t) return jl_lua_io_failure(L);
         lua_createtable(L, 3, 0);
         lua_pushstring(L, src->name);
         lua_seti(L, -2, 1);
@@ -159,16 +161,82 @@ static int l_read(lua_State *L)
     return 1;
 }
 
-static jl_model_dtype file_dtype_of(lua_State *L, const char *name, const jl_tensor *t)
+static jl_model_dtype file_dtype_of(lua_State *L, const char *what, const char *name, const jl_tensor *t)
 {
     switch (t->dtype) {
     case JL_F32: return JL_MODEL_F32;
     case JL_I64: return JL_MODEL_I64;
     case JL_I32: return JL_MODEL_I32;
     case JL_U8: return JL_MODEL_U8;
-    default: luaL_error(L, "write_safetensors: tensor '%s' has an unsupported dtype %s", name, jl_dtype_name(t->dtype));
+    default: luaL_error(L, "%s: tensor '%s' has an unsupported dtype %s", what, name, jl_dtype_name(t->dtype));
     }
     return JL_MODEL_F32;
+}
+
+jl_model_tensor *jl_lua_model_tensors(lua_State *L, int idx, const char *what, int *n_out)
+{
+    idx = lua_absindex(L, idx);
+    luaL_checktype(L, idx, LUA_TTABLE);
+    lua_Integer n = luaL_len(L, idx);
+    if (n > INT32_MAX) luaL_error(L, "%s: too many tensors", what);
+    jl_model_tensor *ts = jl_lua_scratch(L, (size_t)(n ? n : 1) * sizeof *ts);
+    lua_createtable(L, (int)n, 0); /* the dense host copies, kept until the write is done */
+    int copies = lua_gettop(L);
+    for (lua_Integer i = 1; i <= n; i++) {
+        jl_model_tensor *d = &ts[i - 1];
+        memset(d, 0, sizeof *d);
+        if (lua_geti(L, idx, i) != LUA_TTABLE) luaL_error(L, "%s: entry %d must be {name, tensor}", what, (int)i);
+        if (lua_geti(L, -1, 1) != LUA_TSTRING) luaL_error(L, "%s: entry %d: name (string) expected", what, (int)i);
+        d->name = (char *)lua_tostring(L, -1);
+        lua_geti(L, -2, 2);
+        jl_tensor *t = jl_lua_test(L, -1);
+        if (!t) luaL_error(L, "%s: entry %s: tensor expected, got %s", what, d->name, luaL_typename(L, -1));
+        /* a contiguous host copy; the name stays anchored by the entry, the entry by the list */
+        jl_tensor *host = jl_to_device(t, JL_CPU);
+        jl_tensor *dense = host ? jl_contiguous(host) : NULL;
+        jl_release(host);
+        if (!dense) jl_lua_raise(L);
+        jl_lua_push(L, dense);
+        lua_seti(L, copies, i);
+        lua_pop(L, 3);
+        d->dtype = file_dtype_of(L, what, d->name, dense);
+        d->ndim = dense->ndim;
+        for (int k = 0; k < dense->ndim; k++) d->shape[k] = dense->shape[k];
+        d->numel = jl_numel(dense);
+        d->data = jl_data(dense);
+    }
+    *n_out = (int)n;
+    return ts;
+}
+
+static int by_key(const void *a, const void *b)
+{
+    return strcmp(((const jl_model_metadata *)a)->key, ((const jl_model_metadata *)b)->key);
+}
+
+jl_model_metadata *jl_lua_model_metadata(lua_State *L, int idx, const char *what, int *n_out)
+{
+    idx = lua_absindex(L, idx);
+    int n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        n++;
+        lua_pop(L, 1);
+    }
+    jl_model_metadata *meta = jl_lua_scratch(L, (size_t)(n ? n : 1) * sizeof *meta);
+    int k = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "%s: metadata must map strings to strings", what);
+        meta[k].key = (char *)lua_tostring(L, -2);
+        meta[k].value = (char *)lua_tostring(L, -1);
+        k++;
+        lua_pop(L, 1);
+    }
+    qsort(meta, (size_t)n, sizeof *meta, by_key);
+    *n_out = n;
+    return meta;
 }
 
 /* jl.model_files.write_safetensors(path, {{name, tensor}...}[, metadata]) → true | nil, message */
@@ -178,55 +246,10 @@ static int l_write_safetensors(lua_State *L)
     luaL_checktype(L, 2, LUA_TTABLE);
     if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
     lua_settop(L, 3);
-    lua_Integer n = luaL_len(L, 2);
-    if (n > INT32_MAX) return luaL_error(L, "write_safetensors: too many tensors");
-    jl_model_tensor *ts = jl_lua_scratch(L, (size_t)(n ? n : 1) * sizeof *ts);
-    lua_createtable(L, (int)n, 0); /* the dense host copies, kept until the write is done */
-    int copies = lua_gettop(L);
-    for (lua_Integer i = 1; i <= n; i++) {
-        jl_model_tensor *d = &ts[i - 1];
-        memset(d, 0, sizeof *d);
-        if (lua_geti(L, 2, i) != LUA_TTABLE) return luaL_error(L, "write_safetensors: entry %d must be {name, tensor}", (int)i);
-        if (lua_geti(L, -1, 1) != LUA_TSTRING) return luaL_error(L, "write_safetensors: entry %d: name (string) expected", (int)i);
-        d->name = (char *)lua_tostring(L, -1);
-        lua_geti(L, -2, 2);
-        jl_tensor *t = jl_lua_test(L, -1);
-        if (!t) return luaL_error(L, "write_safetensors: entry %s: tensor expected, got %s", d->name, luaL_typename(L, -1));
-        /* a contiguous host copy; the name stays anchored by the entry, the entry by argument 2 */
-        jl_tensor *host = jl_to_device(t, JL_CPU);
-        jl_tensor *dense = host ? jl_contiguous(host) : NULL;
-        jl_release(host);
-        if (!dense) return jl_lua_raise(L);
-        jl_lua_push(L, dense);
-        lua_seti(L, copies, i);
-        lua_pop(L, 3);
-        d->dtype = file_dtype_of(L, d->name, dense);
-        d->ndim = dense->ndim;
-        for (int k = 0; k < dense->ndim; k++) d->shape[k] = dense->shape[k];
-        d->numel = jl_numel(dense);
-        d->data = jl_data(dense);
-    }
-    int n_meta = 0;
-    jl_model_metadata *meta = NULL;
-    if (lua_istable(L, 3)) {
-        lua_pushnil(L);
-        while (lua_next(L, 3)) {
-            n_meta++;
-            lua_pop(L, 1);
-        }
-        meta = jl_lua_scratch(L, (size_t)(n_meta ? n_meta : 1) * sizeof *meta);
-        int k = 0;
-        lua_pushnil(L);
-        while (lua_next(L, 3)) {
-            if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
-                return luaL_error(L, "write_safetensors: metadata must map strings to strings");
-            meta[k].key = (char *)lua_tostring(L, -2);
-            meta[k].value = (char *)lua_tostring(L, -1);
-            k++;
-            lua_pop(L, 1);
-        }
-    }
-    if (jl_model_file_write_safetensors(path, ts, (int)n, meta, n_meta) != JL_OK) return push_io_failure(L);
+    int n, n_meta = 0;
+    jl_model_tensor *ts = jl_lua_model_tensors(L, 2, "write_safetensors", &n);
+    jl_model_metadata *meta = lua_istable(L, 3) ? jl_lua_model_metadata(L, 3, "write_safetensors", &n_meta) : NULL;
+    if (jl_model_file_write_safetensors(path, ts, n, meta, n_meta) != JL_OK) return jl_lua_io_failure(L);
     lua_pushboolean(L, 1);
     return 1;
 }

@@ -11,6 +11,7 @@
 --   local model, state = assert(ckpt.model("run/best.h5"))   -- rebuilt from the checkpoint's spec
 --   local m, report = assert(ckpt.import("LundNet5.pt", {model = "lundnet5", layout = "lundnet"}))
 --   assert(ckpt.export(m, "lundnet5.safetensors", {layout = "lundnet"}))   -- m: a model or a checkpoint path
+--   assert(ckpt.export_onnx("run/best.h5", "fcnn.onnx"))                    -- jetlab.onnx
 --
 -- File layout (h5dump-readable):
 --   /                  attributes format = "jetlab-checkpoint", format_version = 1,
@@ -272,5 +273,9 @@ function ckpt.export(model, path, opts)
   end
   return require("jetlab.interchange").export(model, path, opts)
 end
+
+--- ckpt.export_onnx(model_or_checkpoint_path, path[, {opset =, inputs =}]) → true, info | nil, message
+--- (jetlab.onnx.export: FCNN and LundNet as ONNX graphs).
+function ckpt.export_onnx(model, path, opts) return require("jetlab.onnx").export(model, path, opts) end
 
 return ckpt

@@ -76,7 +76,7 @@ bad "predict: unwritable -o" "cannot write $TMP/no/dir/x\.csv" "$TMP/no/dir/x.cs
 bad "predict: no -o" "missing --output" "$TMP/x.csv" predict "$TMP/l5.h5" "$TMP/f.h5"
 bad "export: unknown layout" "--layout must be one of" "$TMP/x.safetensors" \
   export "$TMP/l5.h5" --layout keras -o "$TMP/x.safetensors"
-bad "export: not .safetensors" "export writes \.safetensors files" "$TMP/x.pt" \
+bad "export: not .safetensors" "export writes \.safetensors or \.onnx files" "$TMP/x.pt" \
   export "$TMP/l5.h5" --layout lundnet -o "$TMP/x.pt"
 bad "export: a jet file for the checkpoint" "f\.h5 is an HDF5 file but not a jetlab checkpoint" "$TMP/x.safetensors" \
   export "$TMP/f.h5" --layout lundnet -o "$TMP/x.safetensors"
