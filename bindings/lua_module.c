@@ -214,6 +214,7 @@ int luaopen_jetlab_core(lua_State *L)
     jl_lua_open_plan(L, module, methods);
     jl_lua_open_model_files(L, module, methods);
     jl_lua_open_onnx(L, module, methods);
+    jl_lua_open_dist(L, module, methods);
     jl_lua_setfuncs(L, module, module_functions);
 
     /* jl.Tensor: the methods table, so Lua code can add methods to every tensor */

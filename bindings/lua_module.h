@@ -68,6 +68,8 @@ void jl_lua_open_data(lua_State *L, int module, int methods);
 void jl_lua_open_model_files(lua_State *L, int module, int methods);
 /* jl.onnx: ONNX model files from graph descriptions (lua_onnx.c). */
 void jl_lua_open_onnx(lua_State *L, int module, int methods);
+/* jl.dist: data-parallel collectives over MPI (lua_dist.c). */
+void jl_lua_open_dist(lua_State *L, int module, int methods);
 /* jl.plan: inference plans for feed-forward networks (lua_plan.c). */
 void jl_lua_open_plan(lua_State *L, int module, int methods);
 

@@ -10,6 +10,7 @@ packages=(
   libfastjet-dev fastjet-examples hdf5-filter-plugin-blosc-serial gnuplot-nox
   clang libclang-rt-dev
   lua-check
+  libopenmpi-dev openmpi-bin
 )
 
 missing=()

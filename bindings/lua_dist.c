@@ -1,0 +1,157 @@
+/* lua_dist.c — jl.dist: data-parallel collectives over dist/jl_dist.h (MPI when
+ * built with it and started by mpirun; one process otherwise). Owner: jl.dist;
+ * train.fit (stdlib/jetlab/train.lua through stdlib/jetlab/dist_train.lua) is
+ * its main user.
+ *
+ *   print(jl.dist.rank(), jl.dist.size())       -- 0, 1 without mpirun
+ *   jl.dist.allreduce(t, "mean")                -- in place: the mean over ranks
+ *   jl.dist.broadcast(t, 0)                     -- in place: rank 0's values
+ *   jl.dist.allreduce_many({g1, g2}, {scale = 0.5, bucket_mb = 4})
+ *   jl.dist.barrier()
+ *
+ * Tensors are contiguous CPU tensors (f32; allreduce also i32 and i64,
+ * broadcast any dtype), written in place. Every function is a no-op in a
+ * single process. A collective that fails raises an error naming the
+ * operation and this rank.
+ */
+#include <string.h>
+
+#include "jl_dist.h"
+#include "lua_module.h"
+
+/* The tensor at arg as a dist array: contiguous, on the CPU. */
+static jl_tensor *check_array(lua_State *L, int arg, const char *fn)
+{
+    jl_tensor *t = jl_lua_check(L, arg);
+    if (jl_device_of(t) != JL_CPU)
+        luaL_error(L, "jl.dist.%s: the tensor is on the GPU; collectives take CPU tensors", fn);
+    if (!jl_is_contiguous(t)) luaL_error(L, "jl.dist.%s: the tensor %s is not contiguous", fn, jl_shape_str(t));
+    return t;
+}
+
+static jl_dist_type dist_type(jl_dtype dtype)
+{
+    switch (dtype) {
+    case JL_F32: return JL_DIST_F32;
+    case JL_I32: return JL_DIST_I32;
+    case JL_I64: return JL_DIST_I64;
+    default: return JL_DIST_U8;
+    }
+}
+
+static int check_status(lua_State *L, int status)
+{
+    if (status != 0) return luaL_error(L, "%s", jl_dist_error());
+    return 0;
+}
+
+/* jl.dist.rank() → this process's rank, 0-based (0 without MPI) */
+static int l_rank(lua_State *L)
+{
+    lua_pushinteger(L, jl_dist_rank());
+    return 1;
+}
+
+/* jl.dist.size() → the number of ranks (1 without MPI) */
+static int l_size(lua_State *L)
+{
+    lua_pushinteger(L, jl_dist_size());
+    return 1;
+}
+
+/* jl.dist.compiled() → true when this build has MPI */
+static int l_compiled(lua_State *L)
+{
+    lua_pushboolean(L, jl_dist_compiled());
+    return 1;
+}
+
+/* jl.dist.allreduce(t[, op]) → t, in place: op "sum" (default) or "mean" (f32) over ranks */
+static int l_allreduce(lua_State *L)
+{
+    jl_tensor *t = check_array(L, 1, "allreduce");
+    static const char *const ops[] = {"sum", "mean", NULL};
+    int mean = luaL_checkoption(L, 2, "sum", ops);
+    if (t->dtype == JL_U8) return luaL_error(L, "jl.dist.allreduce: u8 tensors cannot be summed (use i32)");
+    if (mean && t->dtype != JL_F32) return luaL_error(L, "jl.dist.allreduce: 'mean' needs an f32 tensor");
+    int64_t n = jl_numel(t);
+    if (mean) {
+        float *p = jl_data(t);
+        check_status(L, jl_dist_allreduce_f32_arrays(&p, &n, 1, 1.0f / (float)jl_dist_size(), n));
+    } else {
+        check_status(L, jl_dist_allreduce_sum(jl_data(t), n, dist_type(t->dtype)));
+    }
+    t->storage->version++;
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* jl.dist.allreduce_many(tensors[, {scale = 1, bucket_mb = 4}]) → nothing: each
+ * f32 tensor becomes the sum over ranks of scale * itself, reduced in buckets
+ * of bucket_mb MiB whose reductions overlap the packing of the next */
+static int l_allreduce_many(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    double scale = 1, bucket_mb = 4;
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        if (lua_getfield(L, 2, "scale") != LUA_TNIL) scale = luaL_checknumber(L, -1);
+        if (lua_getfield(L, 2, "bucket_mb") != LUA_TNIL) bucket_mb = luaL_checknumber(L, -1);
+        lua_pop(L, 2);
+        if (!(bucket_mb > 0)) return luaL_error(L, "jl.dist.allreduce_many: bucket_mb must be positive");
+    }
+    int n = (int)luaL_len(L, 1);
+    float **arrays = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *arrays, 0);
+    int64_t *counts = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *counts, 0);
+    for (int i = 0; i < n; i++) {
+        lua_geti(L, 1, i + 1);
+        jl_tensor *t = check_array(L, -1, "allreduce_many");
+        if (t->dtype != JL_F32) return luaL_error(L, "jl.dist.allreduce_many: tensor %d is not f32", i + 1);
+        arrays[i] = jl_data(t);
+        counts[i] = jl_numel(t);
+        t->storage->version++;
+        lua_pop(L, 1);
+    }
+    int64_t bucket_elems = (int64_t)(bucket_mb * 1024 * 1024 / sizeof(float));
+    check_status(L, jl_dist_allreduce_f32_arrays(arrays, counts, n, (float)scale, bucket_elems > 0 ? bucket_elems : 1));
+    return 0;
+}
+
+/* jl.dist.broadcast(t[, root = 0]) → t, in place: root's values on every rank */
+static int l_broadcast(lua_State *L)
+{
+    jl_tensor *t = check_array(L, 1, "broadcast");
+    int root = (int)luaL_optinteger(L, 2, 0);
+    /* any dtype travels as bytes */
+    int64_t bytes = jl_numel(t) * (int64_t)jl_dtype_size(t->dtype);
+    check_status(L, jl_dist_broadcast(jl_data(t), bytes, JL_DIST_U8, root));
+    t->storage->version++;
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* jl.dist.barrier() → nothing: returns when every rank has called it */
+static int l_barrier(lua_State *L)
+{
+    check_status(L, jl_dist_barrier());
+    return 0;
+}
+
+static const luaL_Reg dist_functions[] = {
+    {"rank", l_rank},
+    {"size", l_size},
+    {"compiled", l_compiled},
+    {"allreduce", l_allreduce},
+    {"allreduce_many", l_allreduce_many},
+    {"broadcast", l_broadcast},
+    {"barrier", l_barrier},
+    {NULL, NULL},
+};
+
+void jl_lua_open_dist(lua_State *L, int module, int methods)
+{
+    (void)methods;
+    lua_newtable(L);
+    jl_lua_setfuncs(L, lua_gettop(L), dist_functions);
+    lua_setfield(L, module, "dist");
+}

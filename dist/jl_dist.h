@@ -1,0 +1,53 @@
+/* jl_dist.h — the process group of a data-parallel run (owner: jl.dist,
+ * bindings/lua_dist.c). Core-free: it moves raw arrays between processes.
+ *
+ * Built with MPI (JETLAB_HAVE_MPI, CMake -DJETLAB_MPI=AUTO|ON) and started by
+ * a launcher (mpirun sets OMPI_COMM_WORLD_SIZE; PMIx / PMI launchers set
+ * PMIX_RANK / PMI_RANK), jl_dist_init calls MPI_Init_thread once and the
+ * process is one rank of MPI_COMM_WORLD. Otherwise there is one process:
+ * rank 0 of size 1, and every collective is a no-op.
+ *
+ * A rank that exits with a nonzero status after MPI_Init (a Lua error, an
+ * interruption, os.exit(false)) prints which rank stopped and calls MPI_Abort,
+ * which ends every rank of the job: no rank is left waiting in a collective.
+ * A clean exit calls MPI_Finalize.
+ *
+ * Functions returning int give 0, or -1 with jl_dist_error() set.
+ */
+#ifndef JL_DIST_H
+#define JL_DIST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { JL_DIST_F32, JL_DIST_F64, JL_DIST_I32, JL_DIST_I64, JL_DIST_U8 } jl_dist_type;
+
+/* True when this build has MPI. */
+bool jl_dist_compiled(void);
+/* True when the process was started by an MPI launcher. */
+bool jl_dist_launched(void);
+/* Joins the MPI job when launched by one (idempotent); 0 or -1. */
+int jl_dist_init(void);
+/* This process's rank (0-based) and the number of ranks; 0 and 1 without MPI.
+ * Both call jl_dist_init first; on its failure they report rank 0 of 1. */
+int jl_dist_rank(void);
+int jl_dist_size(void);
+
+/* Sums count elements of buf across ranks, in place. */
+int jl_dist_allreduce_sum(void *buf, int64_t count, jl_dist_type type);
+/* Copies count elements of root's buf into every rank's buf. */
+int jl_dist_broadcast(void *buf, int64_t count, jl_dist_type type, int root);
+int jl_dist_barrier(void);
+
+/* The gradient reduction: arrays[i] (counts[i] floats each) become the sum
+ * over ranks of scale * arrays[i]. The arrays are packed into buckets of at
+ * most bucket_elems floats; each bucket's MPI_Iallreduce starts as soon as it
+ * is packed, so packing the next overlaps the reduction of the previous. */
+int jl_dist_allreduce_f32_arrays(float *const *arrays, const int64_t *counts, int n, float scale,
+                                 int64_t bucket_elems);
+
+/* The message of the last failure. */
+const char *jl_dist_error(void);
+
+#endif
