@@ -6,6 +6,7 @@
  *   print(jl.dist.rank(), jl.dist.size())       -- 0, 1 without mpirun
  *   jl.dist.allreduce(t, "mean")                -- in place: the mean over ranks
  *   jl.dist.broadcast(t, 0)                     -- in place: rank 0's values
+ *   local s = jl.dist.broadcast_integers({jl.rng_state()})   -- rank 0's integers
  *   jl.dist.allreduce_many({g1, g2}, {scale = 0.5, bucket_mb = 4})
  *   jl.dist.barrier()
  *
@@ -130,6 +131,29 @@ static int l_broadcast(lua_State *L)
     return 1;
 }
 
+/* jl.dist.broadcast_integers(list[, root = 0]) → root's list of Lua integers
+ * (as many as the list given here; e.g. the generator's {jl.rng_state()}) */
+static int l_broadcast_integers(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    int root = (int)luaL_optinteger(L, 2, 0);
+    int n = (int)luaL_len(L, 1);
+    int64_t *values = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *values, 0);
+    for (int i = 0; i < n; i++) {
+        lua_geti(L, 1, i + 1);
+        if (!lua_isinteger(L, -1)) return luaL_error(L, "jl.dist.broadcast_integers: entry %d is not an integer", i + 1);
+        values[i] = (int64_t)lua_tointeger(L, -1);
+        lua_pop(L, 1);
+    }
+    check_status(L, jl_dist_broadcast(values, n, JL_DIST_I64, root));
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) {
+        lua_pushinteger(L, (lua_Integer)values[i]);
+        lua_seti(L, -2, i + 1);
+    }
+    return 1;
+}
+
 /* jl.dist.barrier() → nothing: returns when every rank has called it */
 static int l_barrier(lua_State *L)
 {
@@ -144,6 +168,7 @@ static const luaL_Reg dist_functions[] = {
     {"allreduce", l_allreduce},
     {"allreduce_many", l_allreduce_many},
     {"broadcast", l_broadcast},
+    {"broadcast_integers", l_broadcast_integers},
     {"barrier", l_barrier},
     {NULL, NULL},
 };

@@ -76,6 +76,9 @@
 --   profile     true: the first epoch this call trains runs under jl.profile;
 --               its report (where the time went, op by op) is history.profile
 --               and is printed (or passed to log) after that epoch
+--   (MPI)       under `mpirun -n K`, every rank runs fit on its own share of each
+--               global batch and averages gradients (jetlab.dist_train); only rank 0
+--               logs and writes checkpoints
 --   log         true (default): a progress bar on a terminal (epoch, batch/total,
 --               loss, samples/s, ETA; JETLAB_PROGRESS=0 turns it off) and one
 --               plain line per epoch, "*" marking a new best; false: silent;
@@ -106,6 +109,7 @@
 
 local jl = require "jetlab"
 local ckpt = require "jetlab.ckpt"
+local dist_train = require "jetlab.dist_train"
 local fs = require "jetlab.fs"
 local loss_lib = require "jetlab.loss"
 local metrics = require "jetlab.metrics"
@@ -355,6 +359,8 @@ end
 local function train_step(o, run, batch, b, params)
   local model, optimizer, criterion, teacher = o.model, o.optimizer, o.loss, o.teacher_logits
   local n = check_batch(batch, string.format("batch %d of epoch %d", b, run.epoch))
+  local group, n_global = o.group, n
+  if group then batch, n = group:shard(batch, n_global) end
   run.where = string.format("batch %d of epoch %d (step %d)", b, run.epoch, run.step + 1)
   optimizer:zero_grad()
   local logits = model(batch.x)
@@ -366,19 +372,21 @@ local function train_step(o, run, batch, b, params)
     l = criterion(logits, batch.y, {weights = batch.w})
   end
   local value = l:item()
+  if group then value = group:mean_loss(value, n, n_global) end
   if o.guard and not is_finite(value) then
     error(string.format("train: the loss is not finite (%s) at %s; %s%s", show_number(value), run.where,
       run.last_loss and string.format("the last finite loss was %.6g (step %d)", run.last_loss, run.last_loss_step)
         or "no finite loss before it", NAN_GUARD_HINT), 0)
   end
   l:backward()
+  if group then group:average_grads(o.trainable, n, n_global) end
   if o.guard then check_grads(o.guard, run) end
   if params then optim.clip_grad_norm(params, o.clip_grad_norm) end
   optimizer:step()
   -- a safe point: the step is complete
   run.step, run.batch = run.step + 1, b
   if is_finite(value) then run.last_loss, run.last_loss_step = value, run.step end
-  run.sum, run.samples = run.sum + value * n, run.samples + n
+  run.sum, run.samples = run.sum + value * n_global, run.samples + n_global
 end
 
 -- One pass over the training data, from run's position (run.batch batches
@@ -449,15 +457,17 @@ function train.fit(opts)
   local metric = o.metric or (o.val and "val_auc" or "train_loss")
   if metric:match("^val_") and not o.val then error("train.fit: metric '" .. metric .. "' needs val data", 2) end
   local lower_is_better = metric:match("loss$") ~= nil
-  local emit = type(o.log) == "function" and o.log or (o.log and print or nil)
-  local show_bar = o.log == true and progress.enabled()
+  o.group = dist_train.group()
+  local writes = not o.group or o.group.writes
+  local emit = writes and (type(o.log) == "function" and o.log or (o.log and print or nil)) or nil
+  local show_bar = writes and o.log == true and progress.enabled()
   o.guard = o.nan_guard ~= false and guarded_params(o) or nil
   if o.seed then jl.manual_seed(o.seed) end
   if o.teacher then
     o.teacher:eval()
     o.teacher_logits = teacher_cache.new(o.teacher, o.train)
   end
-  if o.checkpoint_dir then fs.mkdir(o.checkpoint_dir) end
+  if o.checkpoint_dir and writes then fs.mkdir(o.checkpoint_dir) end
 
   -- SIGINT/SIGTERM now only raise a flag, polled after every step
   local was_deferred = jl.defer_interrupts(true)
@@ -523,6 +533,7 @@ function train.fit(opts)
   local spec = checkpoint_spec(o)
   local function save(name, epoch, resumable)
     local path = o.checkpoint_dir .. "/" .. name
+    if not writes then return path end
     local ok, err = ckpt.save(path, {model = o.model, optimizer = o.optimizer, epoch = epoch,
       config = o.config, extra = o.extra, spec = spec, train_state = resumable and train_state() or nil})
     if not ok then error("train: " .. err, 0) end
@@ -548,11 +559,16 @@ function train.fit(opts)
       path = path, history = history, message = message}, Interrupted), 0)
   end
 
+  if o.group then
+    o.group:start(o.model)
+    o.trainable = o.model:parameters({trainable = true})
+  end
   while run.epoch <= o.epochs do
     local epoch = run.epoch
     local signal = jl.interrupted()
     if signal then stop(signal) end
     if run.batch == 0 then
+      if o.group then o.group:sync_rng() end
       run.rng_epoch, run.data_state = get_rng(), source_state(o.train)
     else
       restore_source(o.train, run.data_state)
@@ -608,7 +624,9 @@ function train.fit(opts)
   local signal = jl.interrupted()
   if signal then stop(signal) end
   -- resumed from interrupted.h5 and finished: that state is stale now
-  if o.resume and o.checkpoint_dir and o.resume == o.checkpoint_dir .. "/interrupted.h5" then os.remove(o.resume) end
+  if writes and o.resume and o.checkpoint_dir and o.resume == o.checkpoint_dir .. "/interrupted.h5" then
+    os.remove(o.resume)
+  end
   return history
 end
 options.declare(train.fit, FIT_OPTIONS)
