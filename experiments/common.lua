@@ -36,6 +36,7 @@ local fs = require "jetlab.fs"
 local results = require "jetlab.results"
 local models = require("jetlab.nn").models
 local literal = require "jetlab.literal"
+local U = require "jetlab.uncertainty"
 local samples = require "samples"
 
 local X = {}
@@ -351,28 +352,20 @@ function X.optimizer(kind, params, lr)
   return optim.Adam(params, {lr = lr})
 end
 
---- X.fit(run, o) trains, reloads the best epoch, evaluates on o.test, times
---- inference (o.timing = {singles, batches}) and records everything in run:
---- o: key (checkpoint folder and file names), label, variant, model or spec,
---- train, val, test, epochs, lr, optimizer (else X.optimizer), milestones,
---- teacher, loss, extra (stored in the checkpoint), seed, timing, metrics (more
---- fields to record). o.timing = X.timing_sets(...). Returns {model=, history=, metrics=, roc=, ckpt=}.
---- Training goes through E.fit, so under --resume a model finished before is
---- not retrained (its checkpoint is reloaded and the metrics recorded then are
---- reused) and an interrupted one continues from its checkpoint.
-function X.fit(run, o)
+-- Trains one model in run:path(key) from seed, reloads its best epoch, evaluates and times it:
+-- {model=, history=, metrics=, roc=, ckpt=} (nothing recorded). prev: what --resume found recorded.
+local function fit_one(run, o, key, seed, model, opt, train_src, prev)
   local cfg = run.config
-  local model = o.model or X.build(o.spec, cfg.device)
-  local opt = o.optimizer or X.optimizer(o.spec and o.spec.kind or "fcnn", model:parameters({trainable = true}), o.lr)
   local sched = o.milestones and #o.milestones > 0 and schedule.MultiStep(opt, {milestones = o.milestones}) or nil
-  print(string.format("\n-- %s · %s: %d parameters (%d trainable), %d epochs", o.label, o.variant,
-    model:num_parameters(), model:num_parameters({trainable = true}), o.epochs))
+  print(string.format("\n-- %s · %s: %d parameters (%d trainable), %d epochs%s", o.label, o.variant,
+    model:num_parameters(), model:num_parameters({trainable = true}), o.epochs,
+    key ~= o.key and ", seed " .. seed or ""))
   local extra = {spec = o.spec, constituents = cfg.constituents, generator = cfg.generator}
   for k, v in pairs(o.extra or {}) do extra[k] = v end
   local t0 = jl.clock()
-  local history, state = E.fit(run, o.key, {model = model, optimizer = opt, train = o.train, val = o.val,
+  local history, state = E.fit(run, key, {model = model, optimizer = opt, train = train_src, val = o.val,
     epochs = o.epochs, schedule = sched, teacher = o.teacher, loss = o.loss, config = cfg, extra = extra,
-    seed = o.seed or cfg.seed})
+    seed = seed})
   local seconds = jl.clock() - t0
   if state.resumed then -- this process trained only part of it (or nothing): the epochs' own times
     seconds = 0
@@ -380,7 +373,7 @@ function X.fit(run, o)
   end
   assert(ckpt.load_into(history.best_path, model))
   local m, roc = E.evaluate(model, o.test)
-  local prev = state.finished and E.previous(run, o.label, o.variant)
+  prev = state.finished and prev
   if prev then -- finished before --resume: what was measured then (timings included)
     if prev.auc ~= m.auc then
       io.stderr:write(string.format("note: %s · %s: AUC %.6g now, %.6g when it was trained\n", o.label, o.variant,
@@ -398,13 +391,60 @@ function X.fit(run, o)
         o.timing.repeats, o.timing.threads)
     end
   end
-  for k, v in pairs(o.metrics or {}) do m[k] = v end
-  run:record(o.label, o.variant, m)
-  run:write_roc(o.key, roc)
-  run:write_history(o.key, history)
-  print(string.format("   %s · %s: AUC %.4f, 1/eB@0.5 %s, %.3f ms/sample/epoch, %.0f s", o.label, o.variant, m.auc,
-    results.format_value(m.rej50), m.train_ms_per_sample, seconds))
+  print(string.format("   %s · %s: AUC %.4f ± %.4f, 1/eB@0.5 %s, %.3f ms/sample/epoch, %.0f s", o.label, o.variant,
+    m.auc, m.auc_err or 0 / 0, results.format_value(m.rej50), m.train_ms_per_sample, seconds))
   return {model = model, history = history, metrics = m, roc = roc, ckpt = history.best_path}
+end
+
+--- X.fit(run, o) trains, reloads the best epoch, evaluates on o.test, times
+--- inference (o.timing = {singles, batches}) and records everything in run:
+--- o: key (checkpoint folder and file names), label, variant, model or spec,
+--- train, val, test, epochs, lr, optimizer (else X.optimizer), milestones,
+--- teacher, loss, extra (stored in the checkpoint), seed, timing, metrics (more
+--- fields to record), setup. o.timing = X.timing_sets(...). Returns {model=, history=, metrics=, roc=,
+--- ckpt=}. Training goes through E.fit, so under --resume a model finished before is
+--- not retrained (its checkpoint is reloaded and the metrics recorded then are
+--- reused) and an interrupted one continues from its checkpoint.
+--- With --seeds N > 1 the model is trained N times, seed i = (o.seed or cfg.seed) + i - 1 set
+--- before the model is made (jl.manual_seed) and for its training, in <key>_seed<i>: a spec is
+--- built afresh per seed, a caller that makes its own model passes o.setup(seed) → model,
+--- optimizer[, train source] instead of o.model (an error otherwise); the record holds the
+--- seeds' mean, <k>_std, <k>_per_seed, n_seeds (jetlab.uncertainty.aggregate). The returned
+--- model, history, roc and ckpt are the first seed's (the teacher a later model distils from), its
+--- metrics the aggregate, and seeds the list of every seed's result.
+function X.fit(run, o)
+  local cfg = run.config
+  local n, seed0 = cfg.seeds or 1, o.seed or cfg.seed
+  local function make(seed)
+    if o.setup then return o.setup(seed) end
+    local model = X.build(o.spec, cfg.device)
+    return model, X.optimizer(o.spec.kind, model:parameters({trainable = true}), o.lr)
+  end
+  local list = {}
+  if n == 1 then
+    local model, opt, train_src = o.model, o.optimizer, o.train
+    if not model then model, opt, train_src = make(seed0) end
+    opt = opt or X.optimizer(o.spec and o.spec.kind or "fcnn", model:parameters({trainable = true}), o.lr)
+    list[1] = fit_one(run, o, o.key, seed0, model, opt, train_src or o.train, E.previous(run, o.label, o.variant))
+  else
+    assert(o.setup or not o.model, "X.fit: --seeds needs o.setup(seed) where the caller makes the model (" ..
+      o.key .. ")")
+    for i = 1, n do
+      local seed = seed0 + i - 1
+      jl.manual_seed(seed)
+      local model, opt, train_src = make(seed)
+      list[i] = fit_one(run, o, o.key .. "_seed" .. i, seed, model, opt, train_src or o.train, nil)
+    end
+  end
+  local ms = {}
+  for i, r in ipairs(list) do ms[i] = r.metrics end
+  local m = U.aggregate(ms)
+  for k, v in pairs(o.metrics or {}) do m[k] = v end
+  local first = list[1]
+  run:record(o.label, o.variant, m)
+  run:write_roc(o.key, first.roc)
+  run:write_history(o.key, first.history)
+  return {model = first.model, history = first.history, metrics = m, roc = first.roc, ckpt = first.ckpt, seeds = list}
 end
 
 --- X.score(run, label, variant, model, test, key[, more]) evaluates a trained model on
@@ -465,7 +505,8 @@ function X.load_tagger(path, device)
 end
 
 --- X.roc_curve(label, roc) → a plot.roc curve.
-function X.curve(label, roc) return {label = label, eff_s = roc.eff_s, eff_b = roc.eff_b} end
+--- The bootstrap band of roc (E.evaluate's roc.band) goes with it.
+function X.curve(label, roc) return {label = label, eff_s = roc.eff_s, eff_b = roc.eff_b, band = roc.band} end
 
 --- X.val_acc(label, history) → a plot.curves series: validation accuracy per epoch.
 function X.val_acc(label, history)

@@ -15,6 +15,7 @@ local jl = require "jetlab"
 local E = require "jetlab.experiment"
 local loss = require "jetlab.loss"
 local plot = require "jetlab.plot"
+local U = require "jetlab.uncertainty"
 local X = require "common"
 
 local cfg = E.config{
@@ -33,6 +34,8 @@ local cfg = E.config{
            gnn_epochs = 3, gnn_lr = 2e-3, gnn_batch = 128, gnn_n_train = 1000,
            infer_singles = 64, infer_batched = 512, infer_repeats = 3},
   quick_pythia = X.quick_pythia{gnn_n_train = 400},
+  -- issue 17's claim 6 at 3x10^4 jets (the GNN on 2,000), 3 seeds (REPRODUCTION.md)
+  paper = {n_jets = 44000, n_train = 30000, n_val = 4000, n_test = 10000, gnn_n_train = 2000, seeds = 3},
   full = {},
 }
 local run = E.run("compression_kd", cfg)
@@ -52,7 +55,7 @@ local MODELS = {
 }
 local kd = loss.kd.hinton{alpha = cfg.alpha, T = cfg.T}
 
-local rows = {}
+local rows, diffs = {}, {}
 for _, mname in ipairs(cfg.models) do
   local M = assert(MODELS[mname], "--models: unknown model " .. tostring(mname) .. " (fcnn, gnn)")
   local model_train = M.train    -- the GNN may use fewer jets (gnn_n_train)
@@ -71,8 +74,12 @@ for _, mname in ipairs(cfg.models) do
     teacher = teacher.model, loss = kd, metrics = {alpha = cfg.alpha, T = cfg.T}})
   for _, r in ipairs({{"Teacher", teacher}, {"Student", alone}, {"Student + KD", distilled}}) do
     local m = r[2].metrics
-    rows[#rows + 1] = {M.label, r[1], m.params, m.auc, m.rej30, m.rej50, m.infer_us_per_jet, m.infer_us_per_jet_batched,
-      m.train_ms_per_sample}
+    rows[#rows + 1] = {M.label, r[1], m.params, U.cell(m, "auc"), U.cell(m, "rej30"), U.cell(m, "rej50"),
+      U.cell(m, "infer_us_per_jet"), U.cell(m, "infer_us_per_jet_batched"), U.cell(m, "train_ms_per_sample")}
+  end
+  for _, k in ipairs({{"auc", "AUC"}, {"rej50", "1/εB@0.5"}}) do
+    diffs[#diffs + 1] = U.comparison_row(M.label .. " " .. k[2] .. ": Student + KD − Student", distilled.metrics,
+      alone.metrics, k[1])
   end
   plot.roc(run:path("roc_" .. mname .. ".png"), {title = M.label .. ": compression (ratio to the Student alone)",
     ratio_to = 1, curves = {X.curve("Student", alone.roc), X.curve("Student + KD", distilled.roc),
@@ -84,6 +91,8 @@ end
 
 run:table("Compression: accuracy against size and speed", {"model", "variant", "params", "AUC", "1/εB@0.3", "1/εB@0.5",
   "µs/jet batch 1", "µs/jet batched", "train ms/sample"}, rows)
+run:table("Does distillation help? (a = Student + KD, b = Student)", U.COMPARISON_COLUMNS, diffs)
+run:note(U.LEGEND)
 run:note(string.format("Inference: median over %d single jets x %d repeats (batch 1) and over batches of %d " ..
   "(%d jets x %d repeats), eval mode, no_grad, %d thread(s) for every model, on a shared 2-core machine (noisy). " ..
   "Hinton α = %g, T = %g. %s unless --data was given; preset %s, %d training jets (GNN: %d).",

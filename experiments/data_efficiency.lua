@@ -13,6 +13,7 @@
 package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
 local E = require "jetlab.experiment"
 local plot = require "jetlab.plot"
+local U = require "jetlab.uncertainty"
 local X = require "common"
 
 local cfg = E.config{
@@ -27,6 +28,9 @@ local cfg = E.config{
            lund = X.LUND_LITE, particlenet = X.PN_LITE, epochs = 3, pretrain_epochs = 3, milestones = {}},
   -- X.quick_pythia's samples, with sizes for its n_train
   quick_pythia = {n_jets = 1600, n_val = 300, n_test = 500, source_n_train = 800, sizes = {100, 300, 800}},
+  -- issue 17's claim 3 (seed 2's Fig. 4) up to 10^4 jets, 3 seeds: LundNet5 from the W tagger (REPRODUCTION.md)
+  paper = {n_jets = 22000, n_val = 2000, n_test = 10000, source_n_train = 10000, sizes = {1000, 3000, 10000},
+           from = "w500", seeds = 3},
   full = {},
 }
 local run = E.run("data_efficiency", cfg)
@@ -66,21 +70,26 @@ end
 
 local timing = X.timing_sets(family(tr), te, {singles = 16, batched = 256})
 local MODES = {{"scratch", "scratch"}, {"finetune", "fine-tune"}, {"frozen", "frozen"}}
-local series, rows = {}, {}
+local series, rows, diffs = {}, {}, {}
 for i, m in ipairs(MODES) do series[i] = {label = m[2], x = {}, y = {}} end
 for _, n in ipairs(sizes) do
   local sub = tr:subset(math.min(1, n / tr:size()))
   local fam = family(sub)
   local train_src, val_src, test_src = fam:source(sub, {shuffle = true}), fam:source(va), fam:source(te)
-  local row = {sub:size()}
+  local row, by_mode = {sub:size()}, {}
   for i, m in ipairs(MODES) do
-    local model, opt = X.transfer_setup(M.spec, m[1], pretrained, cfg.lr, div, cfg.device)
+    local function setup() return X.transfer_setup(M.spec, m[1], pretrained, cfg.lr, div, cfg.device) end
     local r = X.fit(run, {key = string.format("%s_%s_%d", cfg.model, m[1], sub:size()), label = M.label .. " · " ..
-      sub:size() .. " jets", variant = m[2], model = model, spec = M.spec, optimizer = opt, train = train_src,
+      sub:size() .. " jets", variant = m[2], setup = setup, spec = M.spec, train = train_src,
       timing = timing, val = val_src, test = test_src, epochs = cfg.epochs, milestones = cfg.milestones,
       extra = {stats = fam.stats, features = M.features}, metrics = {n_train = sub:size()}})
     series[i].x[#series[i].x + 1], series[i].y[#series[i].y + 1] = sub:size(), r.metrics.auc
-    row[#row + 1] = r.metrics.auc
+    row[#row + 1] = U.cell(r.metrics, "auc")
+    by_mode[m[1]] = r.metrics
+  end
+  for _, m in ipairs({MODES[2], MODES[3]}) do
+    diffs[#diffs + 1] = U.comparison_row(string.format("%d jets: %s − scratch", sub:size(), m[2]), by_mode[m[1]],
+      by_mode.scratch, "auc")
   end
   rows[#rows + 1] = row
 end
@@ -89,6 +98,8 @@ plot.curves(run:path("auc_vs_size.png"), {series = series, logx = true, xlabel =
   ylabel = "AUC", title = M.label .. ": AUC against training-set size (pre-trained on " .. cfg.from .. ")"})
 run:table("AUC against training-set size (" .. M.label .. ", pre-trained on " .. cfg.from .. ")",
   {"training jets", "scratch", "fine-tune", "frozen"}, rows)
+run:table("AUC against scratch (a = transferred, b = scratch)", U.COMPARISON_COLUMNS, diffs)
+run:note(U.LEGEND)
 run:note(string.format("%s unless --data/--source were given; preset %s, %d epochs per size, lr %g, " ..
   "fine-tune lr ÷%g.", X.jets_about(cfg), cfg.preset, cfg.epochs, cfg.lr, div))
 run:finish()

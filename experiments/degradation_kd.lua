@@ -18,6 +18,7 @@ local E = require "jetlab.experiment"
 local data = require "jetlab.data"
 local loss = require "jetlab.loss"
 local plot = require "jetlab.plot"
+local U = require "jetlab.uncertainty"
 local X = require "common"
 
 local cfg = E.config{
@@ -34,6 +35,9 @@ local cfg = E.config{
   quick = {n_jets = 10000, n_train = 3000, n_val = 600, n_test = 2000, fcnn_epochs = 5, fcnn_lr = 1e-3,
            gnn = X.PN_LITE, gnn_epochs = 3, gnn_lr = 2e-3, gnn_batch = 128, gnn_n_train = 1000},
   quick_pythia = X.quick_pythia{gnn_n_train = 400},
+  -- issue 17's claim 7 at 2x10^4 jets, 3 seeds (REPRODUCTION.md)
+  paper = {n_jets = 44000, n_train = 20000, n_val = 4000, n_test = 10000, models = {"fcnn"}, fcnn_epochs = 30,
+           seeds = 3},
   full = {},
 }
 local run = E.run("degradation_kd", cfg)
@@ -54,7 +58,7 @@ local MODELS = {
 }
 local kd = loss.kd.hinton{alpha = cfg.alpha, T = cfg.T}
 
-local auc_rows, rej_rows = {}, {}
+local auc_rows, rej_rows, diffs = {}, {}, {}
 for _, mname in ipairs(cfg.models) do
   local M = assert(MODELS[mname], "--models: unknown model " .. tostring(mname) .. " (fcnn, gnn)")
   local model_train = M.train    -- the GNN may use fewer jets (gnn_n_train)
@@ -84,8 +88,14 @@ for _, mname in ipairs(cfg.models) do
       metrics = {alpha = cfg.alpha, T = cfg.T}})
     local curves = {X.curve("Student", alone.roc), X.curve("Student + KD", distilled.roc),
       X.curve("Teacher (full resolution)", teacher.roc)}
-    local row = {label, alone.metrics.auc, distilled.metrics.auc, teacher.metrics.auc, t_deg.auc}
-    local rrow = {label, alone.metrics.rej50, distilled.metrics.rej50, teacher.metrics.rej50, t_deg.rej50}
+    local row = {label, U.cell(alone.metrics, "auc"), U.cell(distilled.metrics, "auc"), U.cell(teacher.metrics, "auc"),
+      U.cell(t_deg, "auc")}
+    local rrow = {label, U.cell(alone.metrics, "rej50"), U.cell(distilled.metrics, "rej50"),
+      U.cell(teacher.metrics, "rej50"), U.cell(t_deg, "rej50")}
+    for _, k in ipairs({{"auc", "AUC"}, {"rej50", "1/εB@0.5"}}) do
+      diffs[#diffs + 1] = U.comparison_row(label .. " " .. k[2] .. ": Student + KD − Student", distilled.metrics,
+        alone.metrics, k[1])
+    end
     if cfg.mix then
       -- the mixed Teacher: every clean batch and every degraded batch each epoch, clean statistics
       local mixed = fit("mixed_teacher_" .. dname, "Mixed teacher", {label = label, fam = clean, degrade_name = dname,
@@ -93,8 +103,8 @@ for _, mname in ipairs(cfg.models) do
       local mixed_deg, mroc = X.score(run, label, "Mixed teacher on degraded", mixed.model,
         clean:source(te, {degrade = D.steps}), mname .. "_mixed_teacher_on_" .. dname)
       curves[#curves + 1] = X.curve("Mixed teacher on degraded", mroc)
-      row[#row + 1], row[#row + 2] = mixed.metrics.auc, mixed_deg.auc
-      rrow[#rrow + 1], rrow[#rrow + 2] = mixed.metrics.rej50, mixed_deg.rej50
+      row[#row + 1], row[#row + 2] = U.cell(mixed.metrics, "auc"), U.cell(mixed_deg, "auc")
+      rrow[#rrow + 1], rrow[#rrow + 2] = U.cell(mixed.metrics, "rej50"), U.cell(mixed_deg, "rej50")
     end
     auc_rows[#auc_rows + 1], rej_rows[#rej_rows + 1] = row, rrow
     plot.roc(run:path(string.format("roc_%s_%s.png", mname, dname)),
@@ -109,6 +119,8 @@ local cols = {"model · degradation", "Student", "Student + KD", "Teacher", "Tea
 if cfg.mix then cols[#cols + 1], cols[#cols + 2] = "Mixed teacher", "Mixed teacher on degraded" end
 run:table("AUC (test jets; Teacher and Mixed teacher on full-resolution jets unless 'on degraded')", cols, auc_rows)
 run:table("Background rejection 1/εB at εS = 0.5", cols, rej_rows)
+run:table("Does distillation help the degraded Student? (a = Student + KD, b = Student)", U.COMPARISON_COLUMNS, diffs)
+run:note(U.LEGEND)
 run:note(string.format("%s unless --data was given; %d training jets " ..
   "(GNN: %d), preset %s, Hinton α = %g, T = %g, smearing σ = %g, %d constituents kept (%s).",
   X.jets_about(cfg), tr:size(), gnn_tr:size(), cfg.preset, cfg.alpha, cfg.T, cfg.smear, cfg.keep, cfg.keep_mode))

@@ -23,6 +23,7 @@ package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
 local E = require "jetlab.experiment"
 local plot = require "jetlab.plot"
 local pooled_source = require "jetlab.pooled_source"
+local U = require "jetlab.uncertainty"
 local X = require "common"
 
 local cfg = E.config{
@@ -40,6 +41,9 @@ local cfg = E.config{
            lund = X.LUND_LITE, particlenet = X.PN_LITE,
            epochs = 3, pretrain_epochs = 3, milestones = {}},
   quick_pythia = X.quick_pythia{source_n_train = 800},
+  -- issue 17's claims 1-2 at 10^4 jets: LundNet5 from W and from top 2 TeV (REPRODUCTION.md)
+  paper = {n_jets = 22000, n_train = 10000, n_val = 2000, n_test = 10000, source_n_train = 10000,
+           models = {"lundnet5"}, fractions = {1}},
   full = {},
 }
 local run = E.run("transfer", cfg)
@@ -69,7 +73,7 @@ local function pretrain(mname, M, src_name, path)
     milestones = cfg.milestones, extra = {stats = fam.stats, source = src_name, features = M.features}})
 end
 
-local t1_rows, t2_rows, rej_rows = {}, {}, {}
+local t1_rows, t2_rows, rej_rows, diffs = {}, {}, {}, {}
 for _, mname in ipairs(cfg.models) do
   local M = assert(MODELS[mname], "--models: unknown model " .. tostring(mname) .. " (lundnet3, lundnet5, particlenet)")
   local sources = {{name = "top2000", label = "top 2 TeV", path = source_path("top2000", cfg.source),
@@ -87,7 +91,7 @@ for _, mname in ipairs(cfg.models) do
     local train_src, val_src, test_src = fam:source(sub, {shuffle = true}), fam:source(va), fam:source(te)
     local timing = X.timing_sets(fam, te, {singles = 16, batched = 256})
     local pct = string.format("%g%%", 100 * f)
-    local roc_curves, acc_series = {}, {}
+    local roc_curves, acc_series, results_of = {}, {}, {}
     local variants = {{mode = "scratch", label = "scratch"}}
     for _, s in ipairs(sources) do
       variants[#variants + 1] = {mode = "finetune", label = "fine-tune from " .. s.label, source = s}
@@ -95,25 +99,38 @@ for _, mname in ipairs(cfg.models) do
     end
     for _, v in ipairs(variants) do
       local src = v.source
-      local model, opt = X.transfer_setup(M.spec, v.mode, src and src.ckpt, cfg.lr, src and src.div or 1, cfg.device,
-        cfg.frozen_upto)
-      local v_train = train_src
-      if v.mode == "frozen" and cfg.frozen_cache and cfg.frozen_upto == "pooled" then
-        v_train = pooled_source(model, fam:source(sub, {shuffle = true}), {batch_size = cfg.batch, shuffle = true})
+      local function setup()
+        local model, opt = X.transfer_setup(M.spec, v.mode, src and src.ckpt, cfg.lr, src and src.div or 1, cfg.device,
+          cfg.frozen_upto)
+        if v.mode == "frozen" and cfg.frozen_cache and cfg.frozen_upto == "pooled" then
+          return model, opt, pooled_source(model, fam:source(sub, {shuffle = true}), {batch_size = cfg.batch, shuffle = true})
+        end
+        return model, opt, train_src
       end
       local key = string.format("%s_%s%s_%g", mname, v.mode, src and "_" .. src.name or "", 100 * f)
-      local r = X.fit(run, {key = key, label = M.label .. " · " .. pct, variant = v.label, model = model,
-        spec = M.spec, optimizer = opt, train = v_train, val = val_src, test = test_src, epochs = cfg.epochs,
+      local r = X.fit(run, {key = key, label = M.label .. " · " .. pct, variant = v.label, setup = setup,
+        spec = M.spec, val = val_src, test = test_src, epochs = cfg.epochs,
         milestones = cfg.milestones, timing = timing, extra = {stats = fam.stats, features = M.features,
         frozen_upto = v.mode == "frozen" and cfg.frozen_upto or nil},
         metrics = {fraction = f, n_train = sub:size()}})
+      results_of[v.label] = r.metrics
       roc_curves[#roc_curves + 1] = X.curve(v.label, r.roc)
       acc_series[#acc_series + 1] = X.val_acc(v.label, r.history)
       local col = v.label
       auc[col] = auc[col] or {}
       rej[col] = rej[col] or {}
-      auc[col][pct], rej[col][pct] = r.metrics.auc, r.metrics.rej50
-      if f == cfg.fractions[1] then t_ms[col], t_total[col] = r.metrics.train_ms_per_sample, r.metrics.train_seconds end
+      auc[col][pct], rej[col][pct] = U.cell(r.metrics, "auc"), U.cell(r.metrics, "rej50")
+      if f == cfg.fractions[1] then
+        t_ms[col], t_total[col] = U.cell(r.metrics, "train_ms_per_sample"), U.cell(r.metrics, "train_seconds")
+      end
+    end
+    for _, v in ipairs(variants) do
+      if v.mode ~= "scratch" then
+        for _, k in ipairs({{"auc", "AUC"}, {"rej50", "1/εB@0.5"}}) do
+          diffs[#diffs + 1] = U.comparison_row(string.format("%s · %s %s: %s − scratch", M.label, pct, k[2], v.label),
+            results_of[v.label], results_of.scratch, k[1])
+        end
+      end
     end
     plot.roc(run:path(string.format("roc_%s_%g.png", mname, 100 * f)), {curves = roc_curves, ratio_to = 1,
       title = string.format("%s, top 500 GeV, %s of the training jets (ratio to scratch)", M.label, pct)})
@@ -142,6 +159,8 @@ run:table(string.format("Table 1: training time (%g%% of the jets; includes data
   100 * cfg.fractions[1]), {"model", "training", "ms/sample/epoch", "total s"}, t1_rows)
 run:table("Table 2: AUC on top jets at 500 GeV", cols, t2_rows)
 run:table("Background rejection 1/εB at εS = 0.5", cols, rej_rows)
+run:table("Transfer against scratch (a = the transferred model, b = scratch)", U.COMPARISON_COLUMNS, diffs)
+run:note(U.LEGEND)
 run:note(string.format("%s unless --data/--source/--w_source were given; " ..
   "preset %s: %d target training jets, %d pre-training jets, %d epochs (%d pre-training), lr %g, fine-tune lr ÷%g " ..
   "(÷%g from W). Frozen: %s trained; the frozen BatchNorm layers keep the pre-trained running statistics%s. " ..

@@ -15,7 +15,7 @@
 --   run:finish()
 --
 -- E.config(spec[, args = arg]) → cfg. Every key of spec except about and the
--- presets (quick, full, quick_pythia, full_pythia) is a default, overridable by `--key value` with the default's type
+-- presets (quick, full, paper, and each with _pythia) is a default, overridable by `--key value` with the default's type
 -- (integer, number, string, boolean as --key / --no-key; a table default
 -- takes a Lua literal: --channels '{16, 32}'). Always there: --quick (the
 -- default) and --full pick a preset, --device cpu|cuda, --data FILE.h5 (a
@@ -30,7 +30,10 @@
 -- beats the preset, the preset beats the default; <preset>_<generator>
 -- (quick_pythia: smaller samples, as Pythia makes 30-60 jets/s on 2 cores) beats its preset
 -- under that generator; a preset key that is no default is an error.
--- cfg holds every resolved value plus cfg.preset ("quick" or "full"). --help prints the options with their
+-- --paper picks the paper preset (an error where the experiment has none): sized to about an hour
+-- on this 2-core machine with --generator pythia (paper_pythia), its sizes and wall times in
+-- REPRODUCTION.md. --seeds N (default 1): see SEEDS below.
+-- cfg holds every resolved value plus cfg.preset ("quick", "full" or "paper"). --help prints the options with their
 -- defaults and presets; a bad flag prints a usage error and exits 2.
 --
 -- E.run(name, cfg) → results.run(name, cfg, {root = cfg.out, tags = {generator =
@@ -57,7 +60,14 @@
 --
 -- E.evaluate(model, data) → metrics, roc: train.predict on data, then
 -- metrics.roc (with the data's weights), AUC, accuracy, 1/ε_B at ε_S = 0.3
--- and 0.5 — the fields run:record expects.
+-- and 0.5 — the fields run:record expects — with their bootstrap errors over
+-- the test jets (<k>_err, metrics.bootstrap) and roc.band for plot.roc.
+--
+-- SEEDS. --seeds N (default 1) makes X.fit (experiments/common.lua) train each model N times,
+-- with seeds cfg.seed .. cfg.seed + N - 1 for the initialisation and the shuffling (the data and
+-- its splits fixed by cfg.seed), each in its own folder <key>_seed<i> (so --resume goes on at the
+-- seed and epoch where it stopped), and record the mean, <k>_std, <k>_per_seed and n_seeds
+-- (jetlab.uncertainty.aggregate).
 
 local cli = require "jetlab.cli"
 local ckpt = require "jetlab.ckpt"
@@ -73,6 +83,10 @@ local E = {}
 local COMMON = {
   {"quick", "boolean", help = "the quick preset (the default)"},
   {"full", "boolean", help = "the full preset: the papers' sizes"},
+  {"paper", "boolean", help = "the paper preset: sized to about an hour per experiment on a 2-core machine " ..
+    "on --generator pythia jets (REPRODUCTION.md)"},
+  {"seeds", "integer", help = "train every model with this many seeds (initialisation and shuffling; the data " ..
+    "fixed) and report mean ± standard deviation"},
   {"device", "string", choices = {"cpu", "cuda"}, help = "where tensors live"},
   {"data", "string", help = "an ATLAS-format HDF5 file instead of generated jets"},
   {"generator", "string", choices = {"builtin", "pythia"}, help = "what makes the generated jets: jetlab's " ..
@@ -87,8 +101,8 @@ local COMMON = {
     "(jetlab.data_cache; beyond it they spill to a file in the run folder; 0: prepared every epoch) " ..
     "[default: a quarter of MemAvailable]"},
 }
-local COMMON_DEFAULTS = {device = "cpu", seed = 1, out = "results", generator = "builtin"}
-local PRESETS = {"quick", "full", "quick_pythia", "full_pythia"}
+local COMMON_DEFAULTS = {device = "cpu", seed = 1, seeds = 1, out = "results", generator = "builtin"}
+local PRESETS = {"quick", "full", "paper", "quick_pythia", "full_pythia", "paper_pythia"}
 local RESERVED = {about = true, resume = true, profile = true, ["cache-mb"] = true}
 for _, p in ipairs(PRESETS) do RESERVED[p] = true end
 
@@ -173,7 +187,7 @@ function E.config(spec, args)
     options[#options + 1] = {o[1], o[2], choices = o.choices, help = help(o[1], o.help)}
   end
   local script = arg and arg[0] or "experiment.lua"
-  local cli_spec = {name = script, usage = "jetlab " .. script .. " [--quick | --full] [options]",
+  local cli_spec = {name = script, usage = "jetlab " .. script .. " [--quick | --full | --paper] [options]",
                     about = spec.about, options = options}
   local function usage_error(msg)
     io.stderr:write(string.format("%s: %s (see --help)\n", script, msg))
@@ -183,8 +197,12 @@ function E.config(spec, args)
   args, resume = take_resume(args)
   local opts = cli.parse_or_exit(args, cli_spec)
   if opts[1] then usage_error("unexpected argument '" .. opts[1] .. "'") end
-  if opts.quick and opts.full then usage_error("--quick and --full exclude each other") end
-  local cfg = {preset = opts.full and "full" or "quick"}
+  if (opts.quick and 1 or 0) + (opts.full and 1 or 0) + (opts.paper and 1 or 0) > 1 then
+    usage_error("--quick, --full and --paper exclude each other")
+  end
+  if opts.seeds and opts.seeds < 1 then usage_error("--seeds must be >= 1") end
+  if opts.paper and not spec.paper then usage_error("this experiment has no --paper preset") end
+  local cfg = {preset = opts.full and "full" or opts.paper and "paper" or "quick"}
   local overlay = presets[cfg.preset .. "_" .. (opts.generator or defaults.generator)] or {}
   for _, o in ipairs(options) do
     local k, v = o[1], defaults[o[1]]
@@ -348,17 +366,22 @@ function E.previous(run, model, variant)
   return p and p[variant] or nil
 end
 
---- E.evaluate(model, data) → {auc=, accuracy=, rej30=, rej50=, n=}, roc.
+--- E.evaluate(model, data) → {auc=, accuracy=, rej30=, rej50=, n=, auc_err=, rej30_err=, rej50_err=}, roc:
+--- the errors are metrics.bootstrap's over the test jets (fixed seed, 200 resamples), and
+--- roc.band its 1/ε_B error band for plot.roc.
 function E.evaluate(model, data)
   local metrics = require "jetlab.metrics"
   local scores, labels, weights = require("jetlab.train").predict(model, data)
   local roc = metrics.roc(scores, labels, {weights = weights})
+  local b = metrics.bootstrap(scores, labels, {weights = weights})
+  roc.band = b.band
   return {
     auc = roc.auc,
     accuracy = metrics.accuracy(scores, labels, {weights = weights}),
     rej30 = (metrics.rejection(roc, 0.3)),
     rej50 = (metrics.rejection(roc, 0.5)),
     n = scores.shape[1],
+    auc_err = b.auc_err, rej30_err = b.rej30_err, rej50_err = b.rej50_err,
   }, roc
 end
 

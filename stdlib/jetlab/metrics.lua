@@ -5,6 +5,7 @@
 --   print(metrics.auc(scores, labels, {weights = w}))        -- = sklearn roc_auc_score
 --   print(metrics.rejection(roc, 0.3), metrics.rejection(roc, 0.5))   -- 1/ε_B at ε_S
 --   print(metrics.accuracy(logits, labels))                  -- (N, K) logits or (N) scores
+--   local b = metrics.bootstrap(scores, labels, {weights = w})  -- {auc_err=, rej30_err=, rej50_err=, band=}
 --
 -- Labels follow the training convention: class labels 1..K, and for the
 -- binary metrics 1 = background, 2 = signal; pass {signal = 1} to roc/auc for
@@ -80,6 +81,76 @@ function metrics.accuracy(x, labels, opts)
     if w then return (correct * w):sum():item() / w:sum():item() end
     return correct:mean():item()
   end)
+end
+
+--- metrics.eff_b_at(eff_s, eff_b, grid) → ε_B of a curve (Lua arrays, ε_S ascending) at each ε_S of
+--- grid (ascending), interpolated as metrics.rejection does.
+function metrics.eff_b_at(es, eb, grid)
+  local out, k, n = {}, 1, #es
+  for i, s in ipairs(grid) do
+    while k <= n and es[k] < s do k = k + 1 end
+    if k > n then
+      out[i] = eb[n]
+    elseif k == 1 or es[k] == s then
+      out[i] = eb[k]
+    else
+      out[i] = eb[k - 1] + (eb[k] - eb[k - 1]) * (s - es[k - 1]) / (es[k] - es[k - 1])
+    end
+  end
+  return out
+end
+
+local std = require("jetlab.uncertainty").std
+
+-- The standard deviation of the finite values, nil when under half of them are finite
+-- (a rejection is inf when no background passes in a resample).
+local function finite_std(list)
+  local ok = {}
+  for _, v in ipairs(list) do if v == v and v ~= math.huge then ok[#ok + 1] = v end end
+  if #ok < #list / 2 then return nil end
+  return std(ok)
+end
+
+metrics.BOOTSTRAP = {resamples = 200, seed = 20260601}
+metrics.BAND_EFF_S = {0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9,
+  0.95, 1}
+
+--- metrics.bootstrap(scores, labels[, {weights =, signal =, background =, resamples = 200, seed = 20260601}])
+--- → {auc_err =, rej30_err =, rej50_err =, band = {eff_s = {...}, rej_err = {...}}, resamples =}:
+--- the standard deviation of the AUC and of 1/ε_B at ε_S = 0.3 and 0.5 over `resamples`
+--- resamples of the jets with replacement (indices drawn by jl.randint in C, each resample's
+--- ROC one C radix sort), and of 1/ε_B on the grid metrics.BAND_EFF_S (the ROC plots' bands).
+--- The draws use a fixed seed, so the errors repeat; jl's generator is left as it was. A
+--- resample that lacks one of the classes is left out; a rejection error is nil when under half
+--- of the resamples have a finite rejection. scores and labels must pass metrics.roc.
+function metrics.bootstrap(scores, labels, opts)
+  opts = opts or {}
+  local R, seed = opts.resamples or metrics.BOOTSTRAP.resamples, opts.seed or metrics.BOOTSTRAP.seed
+  local n = scores.shape[1]
+  local grid = metrics.BAND_EFF_S
+  local aucs, r30, r50, band = {}, {}, {}, {}
+  for g in ipairs(grid) do band[g] = {} end
+  local seed0, counter0 = core.rng_state()
+  core.manual_seed(seed)
+  local function resample()
+    local idx = core.randint(1, n + 1, n)
+    local w = opts.weights and opts.weights:index_select(1, idx)
+    local fine, roc = pcall(metrics.roc, scores:index_select(1, idx), labels:index_select(1, idx),
+      {weights = w, signal = opts.signal, background = opts.background})
+    if not fine then return end -- a resample without one of the classes: left out
+    aucs[#aucs + 1] = roc.auc
+    local es, eb = roc.eff_s:tolist(), roc.eff_b:tolist()
+    local at = metrics.eff_b_at(es, eb, {0.3, 0.5})
+    r30[#r30 + 1], r50[#r50 + 1] = 1 / at[1], 1 / at[2]
+    for g, b in ipairs(metrics.eff_b_at(es, eb, grid)) do band[g][#band[g] + 1] = 1 / b end
+  end
+  local ok, err = pcall(core.no_grad, function() for _ = 1, R do resample() end end)
+  core.set_rng_state(seed0, counter0)
+  if not ok then error(err, 0) end
+  local rej_err = {}
+  for g in ipairs(grid) do rej_err[g] = finite_std(band[g]) or 0 / 0 end
+  return {auc_err = std(aucs), rej30_err = finite_std(r30), rej50_err = finite_std(r50), resamples = R,
+          band = {eff_s = grid, rej_err = rej_err}}
 end
 
 return metrics

@@ -31,6 +31,7 @@
 -- marks (vertical lines {x, label}).
 
 local fs = require "jetlab.fs"
+local metrics = require "jetlab.metrics"
 local results = require "jetlab.results"
 
 local plot = {gnuplot = "gnuplot"}
@@ -112,23 +113,9 @@ local function series_style(i)
   return string.format("lt %d lw 2", i)
 end
 
--- ε_B of one curve at each ε_S of grid (ascending), as metrics.rejection interpolates.
-local function eff_b_at(es, eb, grid)
-  local out, k, n = {}, 1, #es
-  for i, s in ipairs(grid) do
-    while k <= n and es[k] < s do k = k + 1 end
-    if k > n then
-      out[i] = eb[n]
-    elseif k == 1 or es[k] == s then
-      out[i] = eb[k]
-    else
-      out[i] = eb[k - 1] + (eb[k] - eb[k - 1]) * (s - es[k - 1]) / (es[k] - es[k - 1])
-    end
-  end
-  return out
-end
-
---- plot.roc(png, {curves = {{label=, eff_s=, eff_b=}, ...}, ratio_to = 1, title=, xmin = 0.1})
+--- plot.roc(png, {curves = {{label=, eff_s=, eff_b=[, band =]}, ...}, ratio_to = 1, title=, xmin = 0.1})
+--- band = {eff_s = {...}, rej_err = {...}} (metrics.bootstrap's): a shaded band of 1/ε_B ± rej_err
+--- (interpolated linearly between its points) around the curve, and around its ratio.
 function plot.roc(png, opts)
   local curves = opts.curves
   assert(type(curves) == "table" and #curves > 0, "plot.roc: curves must be a non-empty list")
@@ -143,14 +130,32 @@ function plot.roc(png, opts)
   for c, curve in ipairs(curves) do
     local es, eb = list(curve.eff_s, "eff_s"), list(curve.eff_b, "eff_b")
     assert(#es == #eb and #es > 0, "plot.roc: eff_s and eff_b must have the same non-zero length")
-    for i, b in ipairs(eff_b_at(es, eb, grid)) do rows[i][c + 1] = b > 0 and 1 / b or nil end
+    for i, b in ipairs(metrics.eff_b_at(es, eb, grid)) do rows[i][c + 1] = b > 0 and 1 / b or 0 / 0 end
   end
   local top, bottom = {}, {}
+  local nc, banded = #curves, false
+  for _, curve in ipairs(curves) do banded = banded or curve.band ~= nil end
   for c, curve in ipairs(curves) do
-    top[c] = string.format("$roc using 1:%d with lines %s title %s", c + 1, series_style(c), str(curve.label or c))
-    if ratio_to then
-      bottom[c] = string.format("$roc using 1:($%d/$%d) with lines %s notitle", c + 1, ratio_to + 1, series_style(c))
+    local line = string.format("$roc using 1:%d with lines %s title %s", c + 1, series_style(c), str(curve.label or c))
+    local ratio = string.format("$roc using 1:($%d/$%d) with lines %s notitle", c + 1, (ratio_to or 1) + 1,
+      series_style(c))
+    local band = curve.band
+    local lo, hi = nc + 2 + 2 * (c - 1), nc + 3 + 2 * (c - 1)
+    local err = band and metrics.eff_b_at(list(band.eff_s, "band.eff_s"), list(band.rej_err, "band.rej_err"), grid)
+    for i, row in ipairs(rows) do
+      local v, e = row[c + 1], err and err[i] or 0 / 0
+      if banded then row[lo], row[hi] = math.max(v - e, 1), v + e end
     end
+    if band then
+      local fill = string.format("with filledcurves fs transparent solid 0.2 noborder lt %d notitle", c)
+      top[#top + 1] = string.format("$roc using 1:%d:%d %s", lo, hi, fill)
+      if ratio_to then
+        bottom[#bottom + 1] = string.format("$roc using 1:($%d/$%d):($%d/$%d) %s", lo, ratio_to + 1, hi, ratio_to + 1,
+          fill)
+      end
+    end
+    top[#top + 1] = line
+    if ratio_to then bottom[#bottom + 1] = ratio end
   end
   local body = {
     datablock("roc", rows),

@@ -227,7 +227,8 @@ function Run:write_config()
 end
 
 --- run:record(model, variant, metrics) merges metrics (a table of numbers,
---- strings, booleans) into results[model][variant] and rewrites metrics.json.
+--- strings, booleans; <k>_per_seed: a list of numbers) into results[model][variant] and rewrites
+--- metrics.json.
 function Run:record(model, variant, metrics)
   assert(type(model) == "string" and type(variant) == "string", "run:record: model and variant must be strings")
   assert(type(metrics) == "table", "run:record: metrics must be a table")
@@ -240,8 +241,9 @@ function Run:record(model, variant, metrics)
   end
   for k, v in pairs(metrics) do
     local t = type(v)
-    assert(type(k) == "string" and (t == "number" or t == "string" or t == "boolean"),
-      "run:record: metric '" .. tostring(k) .. "' must be a number, string or boolean")
+    assert(type(k) == "string" and (t == "number" or t == "string" or t == "boolean" or
+      (t == "table" and k:match("_per_seed$"))),
+      "run:record: metric '" .. tostring(k) .. "' must be a number, string or boolean (a list: <k>_per_seed)")
     r[k] = v
   end
   self:save()
@@ -323,12 +325,17 @@ function Run:note(text)
   self:save()
 end
 
--- The table of every recorded metric: one row per (model, variant).
+-- The table of every recorded metric: one row per (model, variant); <k>_err and <k>_std go
+-- into <k>'s cell (jetlab.uncertainty.cell), <k>_per_seed only into metrics.json.
 function Run:metrics_table()
+  local U = require "jetlab.uncertainty"
   local seen, keys = {}, {}
   for _, mv in ipairs(self.order) do
-    for k in pairs(self.records[mv[1]][mv[2]]) do
-      if not seen[k] then seen[k], keys[#keys + 1] = true, k end
+    local r = self.records[mv[1]][mv[2]]
+    for k in pairs(r) do
+      local base = k:match("^(.*)_err$") or k:match("^(.*)_std$")
+      local folded = k:match("_per_seed$") or (base and r[base] ~= nil)
+      if not seen[k] and not folded then seen[k], keys[#keys + 1] = true, k end
     end
   end
   local _, labels = results.order_keys(keys)
@@ -336,7 +343,7 @@ function Run:metrics_table()
   for _, l in ipairs(labels) do columns[#columns + 1] = l end
   for i, mv in ipairs(self.order) do
     rows[i] = {mv[1], mv[2]}
-    for j, k in ipairs(keys) do rows[i][j + 2] = self.records[mv[1]][mv[2]][k] end
+    for j, k in ipairs(keys) do rows[i][j + 2] = U.cell(self.records[mv[1]][mv[2]], k) end
   end
   return {title = "Metrics", columns = columns, rows = rows}
 end

@@ -51,6 +51,29 @@ T.case("roc: rejection with a ratio panel, from arrays and from tensors", functi
   end)
 end)
 
+T.case("roc: a bootstrap band around a curve and its ratio", function()
+  fs.with_tmpdir(function(dir)
+    local es1, eb1 = roc(3, 500)
+    local es2, eb2 = roc(4, 500)
+    local band = {eff_s = {0.1, 1}, rej_err = {2, 2}}
+    local curves = {{label = "scratch", eff_s = es1, eff_b = eb1, band = band},
+                    {label = "fine-tune", eff_s = es2, eff_b = eb2}}
+    check_png(dir .. "/roc.png", plot.roc(dir .. "/roc.png", {curves = curves}))
+    if HAVE_GNUPLOT then
+      local gp = fs.read(dir .. "/roc.gp")
+      local _, fills = gp:gsub("filledcurves", "")
+      T.eq(fills, 2, "one band above, one in the ratio panel")
+      -- at eff_s = 0.5: 8 ± 2 for the banded curve, no band (NaN) for the other
+      local a, b, lo, hi, lo2 = gp:match("\n0%.5 (%S+) (%S+) (%S+) (%S+) (%S+) %S+\n")
+      T.near(tonumber(a), 8, 1e-6)
+      T.near(tonumber(b), 16, 1e-6)
+      T.near(tonumber(lo), 6, 1e-6)
+      T.near(tonumber(hi), 10, 1e-6)
+      T.eq(lo2, "NaN")
+    end
+  end)
+end)
+
 T.case("curves and histograms", function()
   fs.with_tmpdir(function(dir)
     check_png(dir .. "/acc.png", plot.curves(dir .. "/acc.png", {

@@ -7,6 +7,7 @@
 #   expect_no_match NAME TEXT ERE
 #   wait_for FILE ERE [SECONDS [AFTER]]      # polls until a line of FILE matches ERE
 #                                            # (after a line matching AFTER, when given)
+#   interrupt_at WHAT OUT_FILE AFTER PID     # SIGINT to PID at the 3rd epoch after AFTER
 #   fastjet_events HELPER_VAR                # FJ, files: the FastJet helper and event files
 #   finish                                   # prints "N passed, N failed"; exit status
 set -u
@@ -63,6 +64,21 @@ wait_for() {
     sleep 0.02
   done
   return 1
+}
+
+# interrupt_at WHAT OUT_FILE AFTER PID: waits (up to 120 s) for the 3rd epoch line after the line
+# matching AFTER in OUT_FILE, then sends SIGINT to PID and waits for it; expects exit status 130.
+# When the line never comes: kills PID, fails with WHAT, and ends the test.
+interrupt_at() {
+  if ! wait_for "$2" '^epoch 3/' 120 "$3"; then
+    fail "$1 did not start" "$(tail -5 "${2%.out}.err" 2>/dev/null)"
+    kill -KILL "$4" 2>/dev/null
+    finish
+    exit
+  fi
+  kill -INT "$4"
+  wait "$4"
+  expect_eq "SIGINT: exit status" "$?" 130
 }
 
 # fastjet_events HELPER_VAR: FJ = the FastJet reference helper named by the

@@ -65,16 +65,7 @@ expect_eq "reference run: exit status" "$?" 0
 # --- a real SIGINT while the second model trains --------------------------------
 R=$TMP/run
 "$JETLAB" $EXP "${ARGS[@]}" --out "$R" >"$TMP/run.out" 2>"$TMP/run.err" &
-pid=$!
-if ! wait_for "$TMP/run.out" '^epoch 3/' 120 '^-- FCNN · Student:'; then
-  fail "the Student's training did not start" "$(tail -5 "$TMP/run.err")"
-  kill -KILL $pid 2>/dev/null
-  finish
-  exit
-fi
-kill -INT $pid
-wait $pid
-expect_eq "SIGINT: exit status" "$?" 130
+interrupt_at "the Student's training" "$TMP/run.out" '^-- FCNN · Student:' $!
 RUN=$(readlink -f "$R/compression_kd/latest")
 err=$(cat "$TMP/run.err")
 expect_match "SIGINT: the message names the checkpoint and the resume command" "$err" \

@@ -101,7 +101,7 @@ check_files transfer "$R/transfer/latest" pretrain_lundnet5_top2000/best.h5 pret
   lundnet3_frozen_top2000_50/best.h5 roc_particlenet_finetune_top2000_100.csv history_lundnet5_frozen_w500_100.csv
 summary=$(cat "$R/transfer/latest/summary.md")
 expect_match "transfer: Table 1" "$summary" '^## Table 1: training time'
-expect_match "transfer: Table 2 row" "$summary" '^\| LundNet5 \| fine-tune from W 500 GeV \| [0-9.]+ \| [0-9.]+ \|$'
+expect_match "transfer: Table 2 row" "$summary" '^\| LundNet5 \| fine-tune from W 500 GeV \| [0-9.]+ ± [0-9.e-]+ \| [0-9.]+ ± [0-9.e-]+ \|$'
 if [ "$HAVE_GNUPLOT" = 1 ]; then check_files transfer "$R/transfer/latest" roc_lundnet3_50.png val_acc_particlenet_100.png; fi
 
 # --- data_efficiency (reuses transfer's pre-trained LundNet5) ----------------
@@ -110,7 +110,7 @@ expect_eq "data_efficiency exit status" "$RC" 0
 [ "$RC" = 0 ] || echo "$ERR" | tail -5
 check_run data_efficiency data_efficiency "${TRAIN_KEYS[@]}" n_train
 expect_match "data_efficiency: pre-trained model reused" "$OUT" 'pre-trained model: .*transfer/latest/pretrain_lundnet5_top2000/best\.h5'
-expect_match "data_efficiency: table" "$(cat "$R/data_efficiency/latest/summary.md")" '^\| 100 \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \|$'
+expect_match "data_efficiency: table" "$(cat "$R/data_efficiency/latest/summary.md")" '^\| 100 \| [0-9.]+ ± [0-9.e-]+ \| [0-9.]+ ± [0-9.e-]+ \| [0-9.]+ ± [0-9.e-]+ \|$'
 if [ "$HAVE_GNUPLOT" = 1 ]; then check_files data_efficiency "$R/data_efficiency/latest" auc_vs_size.png; fi
 
 # --- real_events (scores the checkpoints above) ------------------------------
