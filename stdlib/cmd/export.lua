@@ -6,6 +6,7 @@
 --   jetlab export lundnet5.h5 --layout lundnet -o lundnet5.safetensors
 --   jetlab export run/best.h5 --layout peer -o fcnn.safetensors
 --   jetlab export run/best.h5 -o fcnn.onnx [--opset 17]
+--   jetlab export pn.h5 -o pn.onnx --points 128     # ParticleNet: padded to P points
 
 local cli = require "jetlab.cli"
 local ckpt = require "jetlab.ckpt"
@@ -15,16 +16,17 @@ local onnx = require "jetlab.onnx"
 local spec = {
   name = "jetlab export",
   usage = "jetlab export CKPT.h5 --layout lundnet|peer|weaver -o FILE.safetensors\n" ..
-          "       jetlab export CKPT.h5 -o MODEL.onnx [--opset N]",
+          "       jetlab export CKPT.h5 -o MODEL.onnx [--opset N] [--points P]",
   about = "Writes the weights of CKPT.h5 (a checkpoint with a model spec: jetlab import's, or train.fit's)\n" ..
           "to FILE.safetensors under the layout's names: lundnet = fdreyer/LundNet, weaver = weaver-core's\n" ..
           "ParticleNet, peer = shared/peers/torch_peer.py; or, for -o MODEL.onnx, the model as an ONNX graph\n" ..
-          "(FCNN and LundNet families; output probabilities, preprocessing in metadata_props).\n" ..
+          "(FCNN, LundNet and ParticleNet families; output probabilities, preprocessing in metadata_props).\n" ..
           "Atomic: nothing is written when anything is wrong.",
   options = {
     {"layout", "string", help = "whose tensor names to write (.safetensors)", choices = layouts.known},
     {"output", "string", short = "o", help = "the file to write (.safetensors or .onnx)", required = true},
     {"opset", "integer", onnx.OPSET, help = string.format("ONNX opset (%d to %d; .onnx)", onnx.OPSET_MIN, onnx.OPSET_MAX)},
+    {"points", "integer", onnx.POINTS, help = "ParticleNet: constituents per jet P of the padded inputs (.onnx)"},
   },
 }
 
@@ -40,7 +42,7 @@ if to_onnx and opts.layout then fail("--layout names tensors of .safetensors fil
 if not to_onnx and not opts.layout then fail("missing --layout (needed for .safetensors)") end
 
 if to_onnx then
-  local ok, info = ckpt.export_onnx(opts[1], opts.output, {opset = opts.opset})
+  local ok, info = ckpt.export_onnx(opts[1], opts.output, {opset = opts.opset, points = opts.points})
   if not ok then fail((info:gsub("^onnx: ", ""))) end
   print(string.format("jetlab export: %s (%s) → %s, ONNX opset %d, %d nodes, %d initializers", opts[1], info.family,
     opts.output, info.opset, info.nodes, info.initializers))

@@ -9,6 +9,7 @@
 #                                            # (after a line matching AFTER, when given)
 #   interrupt_at WHAT OUT_FILE AFTER PID     # SIGINT to PID at the 3rd epoch after AFTER
 #   fastjet_events HELPER_VAR                # FJ, files: the FastJet helper and event files
+#   test_python MODULES...                   # py: the test venv's python, which imports MODULES
 #   finish                                   # prints "N passed, N failed"; exit status
 set -u
 
@@ -103,6 +104,21 @@ fastjet_events() {
     echo "SKIP: no event files in $examples (install fastjet-examples)"
     finish
     exit
+  fi
+}
+
+# test_python MODULES...: py = $JETLAB_TEST_PYTHON (ctest sets it to the test venv,
+# scripts/install-test-venv.sh) when it imports every module named; otherwise the test
+# FAILS (it is not optional) and exits 1.
+test_python() {
+  py=${JETLAB_TEST_PYTHON:-}
+  local imports
+  imports=$(IFS=,; echo "$*")
+  if [ -z "$py" ] || ! "$py" -c "import $imports" 2>"$TMP/import.err"; then
+    fail "the test venv" "JETLAB_TEST_PYTHON='$py' does not import $*:" \
+      "$(tail -n 1 "$TMP/import.err" 2>/dev/null)" "run scripts/install-test-venv.sh (it makes .venv-test)"
+    finish
+    exit 1
   fi
 }
 

@@ -11,12 +11,7 @@
 # the test FAILS: it is not optional.
 source "$(dirname "$0")/lib.sh" "$@"
 
-py=${JETLAB_TEST_PYTHON:-}
-if [ -z "$py" ] || ! "$py" -c 'import torch, safetensors, weaver.nn.model.ParticleNet' 2>"$TMP/import.err"; then
-  fail "the PyTorch test venv" "JETLAB_TEST_PYTHON='$py' does not import torch, safetensors and weaver:" \
-    "$(tail -n 1 "$TMP/import.err" 2>/dev/null)" "run scripts/install-test-venv.sh (it makes .venv-test)"
-  finish || exit 1
-fi
+test_python torch safetensors weaver.nn.model.ParticleNet
 ref="$(dirname "$0")/../reference"
 rc=0
 "$py" "$ref/torch_roundtrip.py" "$JETLAB" || rc=1

@@ -86,6 +86,13 @@ function G:linear(x, linear, bn)
   return self:op("Gemm", {x, self:const("weight", w), self:const("bias", b)}, {transB = 1})
 end
 
+--- g:dense(x, weight (out, in), bias (out) | nil) → x W^T (+ b) on the last axis of x of any
+--- rank (MatMul, then Add): the Linear of channels-last tensors (batch, points, ..., in).
+function G:dense(x, weight, bias)
+  local y = self:op("MatMul", {x, self:const("weight", weight:t():contiguous())})
+  return bias and self:op("Add", {y, self:const("bias", bias)}) or y
+end
+
 --- g:affine(x, scale, shift) → x * scale + shift per channel (an eval-mode BatchNorm alone).
 function G:affine(x, scale, shift)
   local m = self:op("Mul", {x, self:const("scale", scale)})

@@ -5,11 +5,15 @@
 --   local onnx = require "jetlab.onnx"
 --   assert(onnx.export("run/best.h5", "fcnn.onnx"))                -- a checkpoint path
 --   assert(onnx.export(model, "lundnet5.onnx", {opset = 17, inputs = {kind = "lund", features = 5}}))
+--   assert(onnx.export("pn.h5", "pn.onnx", {points = 128}))          -- ParticleNet: P fixed
 --
 -- Families: FCNN (fcnn, fcnn_teacher, fcnn_student): features (batch, inputs) →
 -- probabilities (batch, 2); LundNet (lundnet, lundnet5, lundnet3; the published
 -- variant): node_features, edge_src, edge_dst, node_jet, num_jets → probabilities
--- (jets, 2). Others (ParticleNet) are refused, naming the families that export.
+-- (jets, 2); ParticleNet (particlenet, particlenet_lite, particlenet_teacher,
+-- particlenet_student; fusion or not), padded as weaver's: points (batch, 2, P),
+-- features (batch, C, P), mask (batch, 1, P) → probabilities (batch, 2), P = opts.points
+-- (default 128). Others (the peer LundNet) are refused, naming the families that export.
 -- metadata_props: jetlab.model (spec.model as JSON), jetlab.inputs (spec.inputs as
 -- JSON: the preprocessing, standardisation constants included), inputs / outputs
 -- (what each graph value holds), feature_order, signal_class; for FCNN with
@@ -23,10 +27,13 @@ local M = {}
 
 M.OPSET = 17
 M.OPSET_MIN, M.OPSET_MAX = 16, 21
+M.POINTS = 128   -- ParticleNet: padded constituents per jet
 
 local families = {
   fcnn = "jetlab.onnx.fcnn", fcnn_teacher = "jetlab.onnx.fcnn", fcnn_student = "jetlab.onnx.fcnn",
   lundnet = "jetlab.onnx.lundnet", lundnet5 = "jetlab.onnx.lundnet", lundnet3 = "jetlab.onnx.lundnet",
+  particlenet = "jetlab.onnx.particlenet", particlenet_lite = "jetlab.onnx.particlenet",
+  particlenet_teacher = "jetlab.onnx.particlenet", particlenet_student = "jetlab.onnx.particlenet",
 }
 
 local ATLAS_FEATURES = "eta_rotated,phi_rotated,log_pt,log_E,log_pt_over_jet_pt,log_E_over_jet_E,delta_R"
@@ -46,6 +53,14 @@ local function metadata(spec, inputs, family, info)
       m["standardize.mean"] = json.encode(inputs.standardize.mean)
       m["standardize.std"] = json.encode(inputs.standardize.std)
     end
+  elseif family == "jetlab.onnx.particlenet" then
+    m.inputs = string.format("points: (batch, 2, %d) f32 raw (eta_rotated, phi_rotated); features: (batch, %d, %d) f32 "
+      .. "per constituent (pT-ordered) the features in feature_order, standardised (x - mean) / std as "
+      .. "jetlab.inputs.standardize; mask: (batch, 1, %d) f32 1 real, 0 padding (padding's points and features 0); "
+      .. "jets of n <= k = %d constituents differ from jetlab (it uses n - 1 neighbours)",
+      info.points, info.inputs, info.points, info.points, info.k)
+    m.feature_order = ATLAS_FEATURES
+    m.points = tostring(info.points)
   else
     m.inputs = "node_features: (nodes, F) f32 Lund-plane nodes of all jets (jl.lund.graphs rows); "
       .. "edge_src, edge_dst: (edges) i64 0-based node rows (messages flow src -> dst); "
@@ -56,7 +71,7 @@ local function metadata(spec, inputs, family, info)
   return m
 end
 
---- onnx.export(model | checkpoint_path, out_path[, {opset = 17, inputs =}]) → true, info | nil, message
+--- onnx.export(model | checkpoint_path, out_path[, {opset = 17, inputs =, points = 128}]) → true, info | nil, message
 function M.export(model, path, opts)
   opts = opts or {}
   local inputs = opts.inputs
@@ -69,6 +84,9 @@ function M.export(model, path, opts)
   if math.type(opset) ~= "integer" or opset < M.OPSET_MIN or opset > M.OPSET_MAX then
     return nil, string.format("onnx: opset %s is not written (%d to %d)", tostring(opset), M.OPSET_MIN, M.OPSET_MAX)
   end
+  if opts.points ~= nil and (math.type(opts.points) ~= "integer" or opts.points < 2) then
+    return nil, string.format("onnx: points must be an integer >= 2, got %s", tostring(opts.points))
+  end
   local spec = model.spec
   local family = spec and families[spec.name]
   if not family then
@@ -79,7 +97,7 @@ function M.export(model, path, opts)
       table.concat(names, ", "))
   end
   model:eval()
-  local g, info = require(family).graph(model, spec.name)
+  local g, info = require(family).graph(model, spec.name, opts.points or M.POINTS)
   if not g then return nil, "onnx: " .. spec.name .. ": " .. info end
   local doc = string.format("jetlab %s %s", spec.name, jl.version)
   local ok, err = jl.onnx.write(path, g:description{opset = opset, version = jl.version, doc = doc,

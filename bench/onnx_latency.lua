@@ -1,0 +1,33 @@
+-- onnx_latency.lua — jetlab's side of bench/onnx_latency.sh: a checkpoint's forward
+-- (softmax included, no_grad, eval) on the first BATCH jets of JETS.h5 and on the first
+-- jet alone, median milliseconds over REPS calls after 3 warm-up calls, as one JSON line.
+--   jetlab bench/onnx_latency.lua CKPT.h5 JETS.h5 BATCH REPS THREADS
+-- ParticleNet takes the ragged batch as predict.chunks gives it (the ONNX side gets the
+-- same jets padded).
+local jl = require "jetlab"
+local ckpt = require "jetlab.ckpt"
+local predict = require "jetlab.predict"
+local json = require "jetlab.json"
+
+local path, jets, batch, reps, threads = arg[1], arg[2], tonumber(arg[3]), tonumber(arg[4]), tonumber(arg[5])
+jl.set_num_threads(threads)
+local model, state = assert(ckpt.model(path))
+model:eval()
+
+-- The median milliseconds of model(x):softmax(2) on the first n jets.
+local function median_ms(n)
+  local x = assert(predict.chunks(jets, state.spec.inputs, {batch = n, degrade = false})).next().x
+  local run = function() return jl.no_grad(function() return model(x):softmax(2):tolist() end) end
+  for _ = 1, 3 do run() end
+  local t = {}
+  for i = 1, reps do
+    local t0 = jl.clock()
+    run()
+    t[i] = (jl.clock() - t0) * 1e3
+  end
+  table.sort(t)
+  return t[(reps + 1) // 2]
+end
+
+print(json.encode({side = "jetlab", model = model.spec.name, threads = threads, batch = batch,
+  batched_ms = median_ms(batch), single_ms = median_ms(1)}))
