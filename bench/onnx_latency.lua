@@ -3,9 +3,11 @@
 -- jet alone, median milliseconds over REPS calls after 3 warm-up calls, as one JSON line.
 --   jetlab bench/onnx_latency.lua CKPT.h5 JETS.h5 BATCH REPS THREADS
 -- ParticleNet takes the ragged batch as predict.chunks gives it (the ONNX side gets the
--- same jets padded).
+-- same jets padded). A feed-forward model (the FCNNs) runs as jetlab deploys it: its
+-- nn.compile inference plan, softmax included (one C call), as libjetlab does.
 local jl = require "jetlab"
 local ckpt = require "jetlab.ckpt"
+local nn = require "jetlab.nn"
 local predict = require "jetlab.predict"
 local json = require "jetlab.json"
 
@@ -13,11 +15,13 @@ local path, jets, batch, reps, threads = arg[1], arg[2], tonumber(arg[3]), tonum
 jl.set_num_threads(threads)
 local model, state = assert(ckpt.model(path))
 model:eval()
+local plan = state.spec.inputs.kind == "flat" and nn.compile(model, {softmax = true}) or nil
 
 -- The median milliseconds of model(x):softmax(2) on the first n jets.
 local function median_ms(n)
   local x = assert(predict.chunks(jets, state.spec.inputs, {batch = n, degrade = false})).next().x
-  local run = function() return jl.no_grad(function() return model(x):softmax(2):tolist() end) end
+  local run = plan and function() return plan(x):tolist() end
+    or function() return jl.no_grad(function() return model(x):softmax(2):tolist() end) end
   for _ = 1, 3 do run() end
   local t = {}
   for i = 1, reps do
@@ -30,4 +34,4 @@ local function median_ms(n)
 end
 
 print(json.encode({side = "jetlab", model = model.spec.name, threads = threads, batch = batch,
-  batched_ms = median_ms(batch), single_ms = median_ms(1)}))
+  compiled = plan ~= nil, batched_ms = median_ms(batch), single_ms = median_ms(1)}))
