@@ -56,12 +56,14 @@ wait_for_screen "prompt" '^jl> ?$'
 
 tmux_ send-keys -t repl 'jl.ran' Tab
 wait_for_screen "jl.ran<Tab> completes to jl.rand" '^jl> jl\.rand$'
-tmux_ send-keys -t repl C-u 'x = jl.randn(3, 4)' Enter
+tmux_ send-keys -t repl C-u
+enter_line 'x = jl.randn(3, 4)'
 tmux_ send-keys -t repl 'x:sum' Tab
 wait_for_screen "x:sum<Tab> completes to x:sum(" '^jl> x:sum\($'
 tmux_ send-keys -t repl C-u 'x:su' Tab Tab
 wait_for_screen "x:su<Tab><Tab> lists the methods" '^x:sub\( +x:sum\($'
-tmux_ send-keys -t repl C-u 'train = require "jetlab.train"' Enter
+tmux_ send-keys -t repl C-u
+enter_line 'train = require "jetlab.train"'
 tmux_ send-keys -t repl 'train.fit({optimizer = opt, mo' Tab
 wait_for_screen "option names inside train.fit{...}" '^jl> train\.fit\(\{optimizer = opt, model = ?$'
 tmux_ send-keys -t repl C-u "f = io.open(\"$TMP/workbench_d" Tab

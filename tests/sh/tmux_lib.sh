@@ -6,6 +6,9 @@
 #   tmux_ send-keys -t repl 'x = 1' Enter
 #   screen                         # the visible lines
 #   wait_for_screen NAME ERE       # up to 10 s for a screen line matching ERE (a check)
+#   enter_line 'x = 1'             # types a line, Enter, and waits up to 20 s for the next
+#                                  # empty prompt, so the keys that follow reach readline
+#                                  # and not the terminal's echo while the line still runs
 #   clear_screen                   # clears the terminal (the next checks see new lines only)
 if ! command -v tmux >/dev/null 2>&1; then
   echo "SKIP interactive checks: tmux is not installed"
@@ -25,6 +28,16 @@ wait_for_screen() {
     sleep 0.1
   done
   fail "$1" "no screen line matches: $2" "screen:" "$(screen)"
+  return 1
+}
+
+enter_line() {
+  tmux_ send-keys -t repl "$1" Enter
+  for _ in $(seq 200); do
+    [[ "$(screen | grep -v '^[[:space:]]*$' | tail -n 1)" =~ ^jl\>\ ?$ ]] && return 0
+    sleep 0.1
+  done
+  fail "an empty prompt after: $1" "screen:" "$(screen)"
   return 1
 }
 
