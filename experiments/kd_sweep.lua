@@ -8,9 +8,13 @@
 -- Everything goes to results/kd_sweep/<tag>/ (sweep.csv, summary.md,
 -- sweep.png, points/): re-running with the same settings skips finished points
 -- and goes on with an interrupted Teacher from its checkpoint (--resume or not).
+-- Every point starts from jl's generator seeded with --seed, so a point's
+-- result does not depend on the process that runs it nor on the points before.
 --
 --   jetlab experiments/kd_sweep.lua --quick
 --   jetlab experiments/kd_sweep.lua --quick --alphas '{0.1, 0.3, 0.5, 0.7, 1}' --Ts '{1, 2, 4, 8}' --workers 2
+--   jetlab experiments/kd_sweep.lua --quick --backend slurm --slurm '{partition = "cpu", time = "00:30:00"}'
+--   jetlab experiments/kd_sweep.lua --quick --array-task 3      # point 3 only (a batch array's task)
 
 package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
 local E = require "jetlab.experiment"
@@ -29,6 +33,7 @@ local cfg = E.config{
            epochs = 5, lr = 1e-3, workers = 2},
   quick_pythia = X.quick_pythia(),
   full = {},
+  flags = sweep.FLAGS,
 }
 local tag = string.format("%s-n%d-e%d-seed%d", cfg.preset, cfg.n_train, cfg.epochs, cfg.seed)
 local root = cfg.out .. "/kd_sweep"
@@ -53,6 +58,7 @@ assert(ckpt.load_into(t_dir .. "/best.h5", teacher))
 teacher:eval()
 
 local rows = sweep.run(tag, {alpha = cfg.alphas, T = cfg.Ts}, function(p)
+  jl.manual_seed(cfg.seed)
   local student = X.build(X.spec.fcnn(cfg.constituents, cfg.student), cfg.device)
   train.fit{model = student, optimizer = X.optimizer("fcnn", student:parameters(), cfg.lr), teacher = teacher,
     loss = loss.kd.hinton{alpha = p.alpha, T = p.T}, train = fam:source(tr, {shuffle = true}), val = fam:source(va),
@@ -60,7 +66,7 @@ local rows = sweep.run(tag, {alpha = cfg.alphas, T = cfg.Ts}, function(p)
   local m = E.evaluate(student, fam:source(te))
   print(string.format("alpha %.2f  T %g  AUC %.4f  1/eB@0.5 %.1f", p.alpha, p.T, m.auc, m.rej50))
   return {auc = m.auc, accuracy = m.accuracy, rej30 = m.rej30, rej50 = m.rej50}
-end, {root = root, workers = cfg.workers, plot = {x = "alpha", y = "auc", series = "T"}})
+end, sweep.with_flags(E.flags(cfg), {root = root, workers = cfg.workers, plot = {x = "alpha", y = "auc", series = "T"}}))
 
 local teacher_m = E.evaluate(teacher, fam:source(te))
 print(string.format("\nkd_sweep: %d points in %s/%s (sweep.csv, summary.md, sweep.png); Teacher AUC %.4f",

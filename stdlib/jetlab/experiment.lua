@@ -35,6 +35,8 @@
 -- REPRODUCTION.md. --seeds N (default 1): see SEEDS below.
 -- cfg holds every resolved value plus cfg.preset ("quick", "full" or "paper"). --help prints the options with their
 -- defaults and presets; a bad flag prints a usage error and exits 2.
+-- spec.flags: more flags (jetlab.cli options, e.g. jetlab.sweep's FLAGS) that say how to run, not what: their
+-- values are in E.flags(cfg) (given ones only), not in cfg.
 --
 -- E.run(name, cfg) → results.run(name, cfg, {root = cfg.out, tags = {generator =
 -- cfg.generator}}) with config.lua written and jl.manual_seed(cfg.seed) done.
@@ -103,7 +105,7 @@ local COMMON = {
 }
 local COMMON_DEFAULTS = {device = "cpu", seed = 1, seeds = 1, out = "results", generator = "builtin"}
 local PRESETS = {"quick", "full", "paper", "quick_pythia", "full_pythia", "paper_pythia"}
-local RESERVED = {about = true, resume = true, profile = true, ["cache-mb"] = true}
+local RESERVED = {about = true, resume = true, profile = true, ["cache-mb"] = true, flags = true}
 for _, p in ipairs(PRESETS) do RESERVED[p] = true end
 
 -- What E.config learnt that is no parameter (so not in cfg nor config.lua):
@@ -186,6 +188,7 @@ function E.config(spec, args)
   for _, o in ipairs(COMMON) do
     options[#options + 1] = {o[1], o[2], choices = o.choices, help = help(o[1], o.help)}
   end
+  for _, o in ipairs(spec.flags or {}) do options[#options + 1] = o end
   local script = arg and arg[0] or "experiment.lua"
   local cli_spec = {name = script, usage = "jetlab " .. script .. " [--quick | --full | --paper] [options]",
                     about = spec.about, options = options}
@@ -230,8 +233,15 @@ function E.config(spec, args)
   local words = {arg and arg[-1] or "jetlab", script}
   for _, a in ipairs(args) do words[#words + 1] = a end
   if opts["cache-mb"] and opts["cache-mb"] < 0 then usage_error("--cache-mb must be >= 0") end
-  invocation[cfg] = {resume = resume, profile = opts.profile, cache_mb = opts["cache-mb"], words = words}
+  local flags = {}
+  for _, o in ipairs(spec.flags or {}) do flags[o[1]] = opts[o[1]] end
+  invocation[cfg] = {resume = resume, profile = opts.profile, cache_mb = opts["cache-mb"], words = words, flags = flags}
   return cfg
+end
+
+--- E.flags(cfg) → {name = value} of the spec.flags given on the command line (see E.config).
+function E.flags(cfg)
+  return (invocation[cfg] or {}).flags or {}
 end
 
 -- The folder a --resume names: RUN_DIR (symbolic links resolved) or

@@ -12,7 +12,8 @@
 -- sweep.grid(spec) → the points of the grid, an array of {key = value}: keys
 -- sorted, the last key varying fastest. Values are numbers, strings or booleans.
 --
--- sweep.run(name, grid, fn[, {root = "results", workers = 1, plot =, log = true}])
+-- sweep.run(name, grid, fn[, {root = "results", workers = 1, plot =, log = true,
+--                              backend = "local", slurm =, array_task =}])
 -- → array of {point =, metrics =, seconds =} in grid order. grid is a spec
 -- (as for sweep.grid) or an array of points. fn(point) returns a table of
 -- scalar metrics. Everything goes to <root>/<name>/:
@@ -37,6 +38,19 @@
 -- a file under <root>/<name>/). Worker output goes to
 -- <root>/<name>/worker-<n>.log; a failed worker is an error after the others
 -- finish.
+--
+-- backend = "slurm" runs the pending points as one SLURM job array instead,
+-- task N = point N of the grid counted from 0 (jetlab.sweep.slurm: the sbatch
+-- script, the settings in slurm = {partition =, time =, cpus_per_task =, mem =,
+-- account =, extra =, ...}, following the job, resubmitting failed points).
+-- array_task = N runs only point N (from 0; done already: nothing) in this
+-- process, writes its file and ends the process (status 1 when it failed):
+-- what each task of a batch array runs, under SLURM or any other system
+-- (HTCondor's $(Process)), while one later run without it collects the points.
+-- A script's command line gives all three through sweep.FLAGS:
+--
+--   local cfg = E.config{..., flags = sweep.FLAGS}  -- --backend, --array-task N, --slurm '{...}'
+--   sweep.run(name, grid, fn, sweep.with_flags(E.flags(cfg), {root = ..., workers = cfg.workers}))
 
 local core = require "jetlab.core"
 local fs = require "jetlab.fs"
@@ -101,8 +115,22 @@ end
 local Sweep = {}
 Sweep.__index = Sweep
 
+-- Point i's identity, "T=1,alpha=0.1".
+function Sweep:key(i)
+  return point_key(self.points[i], self.keys)
+end
+
 function Sweep:point_path(i)
-  return self.dir .. "/points/" .. file_name(point_key(self.points[i], self.keys))
+  return self.dir .. "/points/" .. file_name(self:key(i))
+end
+
+-- The exit status a worker or an array task wrote to path (a number), or nil while there is none.
+function Sweep.exit_status(path)
+  local f = io.open(path)
+  if not f then return nil end
+  local rc = f:read("n")
+  f:close()
+  return rc
 end
 
 function Sweep:run_point(i)
@@ -187,6 +215,32 @@ local function self_command()
   return fs.command(words)
 end
 
+-- Reads the files of the pending points that appeared since the last call: each
+-- one rewrites sweep.csv and is announced.
+function Sweep:collect(pending)
+  for _, i in ipairs(pending) do
+    if not self.rows[i] then
+      self.rows[i] = read_point(self:point_path(i))
+      if self.rows[i] then
+        self:write_csv()
+        self:announce(i)
+      end
+    end
+  end
+end
+
+-- Waits for points run elsewhere: every `seconds`, collects the pending points'
+-- files, then calls check(), which returns true while some are still running.
+-- SIGINT raises "interrupted" followed by `after` (what goes on running).
+function Sweep:follow(pending, seconds, check, after)
+  repeat
+    local ok, how = os.execute("sleep " .. seconds)
+    if not ok and how == "signal" then error("sweep " .. self.name .. ": interrupted" .. (after or ""), 0) end
+    self:collect(pending)
+  until not check()
+  self:collect(pending)
+end
+
 function Sweep:parallel(pending, workers, command)
   local assigned = {}
   for n, i in ipairs(pending) do
@@ -205,31 +259,16 @@ function Sweep:parallel(pending, workers, command)
   end
   self.log(string.format("sweep %s: %d points on %d workers (logs: %s/worker-N.log)", self.name, #pending, #jobs, self.dir))
   local running, failed = #jobs, {}
-  while running > 0 do
-    local ok, how = os.execute("sleep 0.2")
-    if not ok and how == "signal" then error("sweep " .. self.name .. ": interrupted", 0) end
-    for _, i in ipairs(pending) do
-      if not self.rows[i] then
-        self.rows[i] = read_point(self:point_path(i))
-        if self.rows[i] then
-          self:write_csv()
-          self:announce(i)
-        end
-      end
-    end
+  self:follow(pending, 0.2, function()
     for w, job in ipairs(jobs) do
-      if not job.done then
-        local f = io.open(job.status)
-        if f then
-          job.done, running = true, running - 1
-          local rc = tonumber(f:read("l"))
-          f:close()
-          if rc ~= 0 then failed[#failed + 1] = string.format("worker %d (exit %s, see %s)", w, tostring(rc), job.log) end
-        end
+      local rc = not job.done and Sweep.exit_status(job.status)
+      if rc then
+        job.done, running = true, running - 1
+        if rc ~= 0 then failed[#failed + 1] = string.format("worker %d (exit %s, see %s)", w, tostring(rc), job.log) end
       end
     end
-  end
-  self:scan()
+    return running > 0
+  end)
   if #failed > 0 then error("sweep " .. self.name .. ": " .. table.concat(failed, "; "), 0) end
 end
 
@@ -319,6 +358,59 @@ function Sweep:summary(plot_opts)
   self.log("results: " .. self.dir)
 end
 
+--- sweep.FLAGS: the command-line flags of sweep.run's backend and array task, as jetlab.cli
+--- options (E.config{flags = sweep.FLAGS}); sweep.with_flags turns their values into options.
+sweep.FLAGS = {
+  {"backend", "string", choices = {"local", "slurm"}, help = "where the sweep's points run: worker processes " ..
+    "on this machine (--workers) or one SLURM job array (sbatch) [default: local]"},
+  {"array-task", "integer", help = "run only point N of the sweep (grid order, from 0), write its result and " ..
+    "exit: what each task of a batch-system array runs (SLURM's $SLURM_ARRAY_TASK_ID, HTCondor's $(Process))"},
+  {"slurm", "string", help = "sbatch settings for --backend slurm, a Lua table: " ..
+    "'{partition = \"cpu\", time = \"02:00:00\", cpus_per_task = 2, mem = \"4G\", account = \"hep\", " ..
+    "extra = {\"--qos=normal\"}, max_running = 10, poll = 5}'"},
+}
+
+--- sweep.with_flags(flags, opts) → opts with backend, array_task and slurm set from the
+--- values of sweep.FLAGS given on the command line (flags: E.flags(cfg) or jetlab.cli's result).
+function sweep.with_flags(flags, opts)
+  local o = {}
+  for k, v in pairs(opts or {}) do o[k] = v end
+  o.backend = flags.backend or o.backend
+  o.array_task = flags["array-task"] or o.array_task
+  if flags.slurm then
+    local t = literal.decode(flags.slurm)
+    if type(t) ~= "table" then
+      error(string.format("--slurm expects a Lua table like '{partition = \"cpu\", time = \"01:00:00\"}', got '%s'",
+        flags.slurm), 0)
+    end
+    o.slurm = t
+  end
+  return o
+end
+
+-- Runs point array_task + 1 here (array-task mode, see the header), then ends the process.
+function Sweep:array_task(n)
+  local i = math.tointeger(n) and n + 1
+  if not (i and self.points[i]) then
+    io.stderr:write(string.format("sweep %s: --array-task %s: the sweep has points 0 to %d\n", self.name, tostring(n),
+      #self.points - 1))
+    os.exit(2, true)
+  end
+  self.rows[i] = read_point(self:point_path(i))
+  if self.rows[i] then
+    self.log(string.format("sweep %s: point %d (%s) is done already", self.name, n, self:key(i)))
+    os.exit(0, true)
+  end
+  local ok, rec = pcall(self.run_point, self, i)
+  if not ok then
+    io.stderr:write(rec, "\n")
+    os.exit(1, true)
+  end
+  self.rows[i] = rec
+  self:announce(i)
+  os.exit(0, true)
+end
+
 local function worker_points()
   local list = {}
   for n in (os.getenv("JETLAB_SWEEP_POINTS") or ""):gmatch("%d+") do list[#list + 1] = tonumber(n) end
@@ -329,7 +421,11 @@ end
 function sweep.run(name, grid, fn, opts)
   assert(type(name) == "string" and name:match("^[%w_.-]+$"), "sweep.run: the name must be a plain file name")
   assert(type(grid) == "table" and type(fn) == "function", "sweep.run: a grid and a function expected")
-  local o = options.check("sweep.run", opts, {root = "results", workers = 1, plot = options.OPTIONAL, log = true})
+  local o = options.check("sweep.run", opts, {root = "results", workers = 1, plot = options.OPTIONAL, log = true,
+    backend = "local", slurm = options.OPTIONAL, array_task = options.OPTIONAL})
+  if o.backend ~= "local" and o.backend ~= "slurm" then
+    error(string.format("sweep.run: backend must be \"local\" or \"slurm\", got %s", tostring(o.backend)), 2)
+  end
   local points = grid[1] and grid or sweep.grid(grid)
   local seen, keys = {}, {}
   for _, p in ipairs(points) do
@@ -352,9 +448,14 @@ function sweep.run(name, grid, fn, opts)
     return finished()
   end
   fs.mkdir(self.dir .. "/points")
+  if o.array_task then self:array_task(o.array_task) end
   if worker then
-    local failed = false
-    for _, i in ipairs(worker_points()) do
+    local failed, list = false, worker_points()
+    if #list == 0 then
+      error("sweep " .. name .. ": started as its worker (JETLAB_SWEEP_NAME) with no points: a batch task must " ..
+        "reach sweep.run's array_task (sweep.FLAGS' --array-task)", 0)
+    end
+    for _, i in ipairs(list) do
       local ok, err = pcall(self.run_point, self, i)
       if not ok then
         io.stderr:write(err, "\n")
@@ -370,11 +471,15 @@ function sweep.run(name, grid, fn, opts)
   end
   self:write_csv()
   self.log(string.format("sweep %s: %d points, %d already done", name, #points, done))
-  local command = o.workers > 1 and #pending > 1 and self_command()
-  if o.workers > 1 and #pending > 1 and not command then
+  local command = (o.backend == "slurm" or o.workers > 1 and #pending > 1) and self_command()
+  if o.backend == "slurm" and not command then
+    error("sweep " .. name .. ": the slurm backend starts the script again in each task: run it as `jetlab SCRIPT.lua`", 0)
+  elseif o.workers > 1 and #pending > 1 and not command then
     self.log("sweep " .. name .. ": no script to start workers from; running the points here")
   end
-  if command then
+  if o.backend == "slurm" then
+    if #pending > 0 then require("jetlab.sweep.slurm").run(self, pending, command, o.slurm) end
+  elseif command then
     self:parallel(pending, o.workers, command)
   else
     for _, i in ipairs(pending) do
