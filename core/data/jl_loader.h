@@ -47,7 +47,9 @@
  * copy them instead of reading and computing them again; the block order,
  * chunk permutations and skip counts are the same, so batches are
  * bit-identical with and without the cache (jl_row_cache.h: memory budget,
- * spill file).
+ * spill file). Once the cache holds every member, a pass is the shuffle and
+ * the batch gather alone: the file is not opened (no HDF5, no guard fork),
+ * no thread runs, and batches are assembled straight from the cache's rows.
  *
  * Threads: the prefetch thread owns the HDF5 reader; it runs HDF5, the
  * degradation and the features on its own (serially: the thread pool stays

@@ -76,6 +76,12 @@ int jl_row_cache_put(jl_row_cache *c, int64_t i, jl_row_fate fate, int64_t label
 bool jl_row_cache_has(const jl_row_cache *c, int64_t i0, int64_t i1);
 /* Member i (fate JL_ROW_MISSING when not stored); its pointers live as long as the cache. */
 jl_row_entry jl_row_cache_get(const jl_row_cache *c, int64_t i);
+/* Records the file the rows came from: its jet count and the constituent
+ * columns the loader read (first pass), so that a pass over a complete cache
+ * needs neither the file nor HDF5. */
+void jl_row_cache_note_source(jl_row_cache *c, int64_t n_file, int64_t columns);
+/* Whether every member is stored and the source was noted; then *n_file, *columns. */
+bool jl_row_cache_complete(const jl_row_cache *c, int64_t *n_file, int64_t *columns);
 /* Drops the spill file's pages from this process's memory (they stay in the file). */
 void jl_row_cache_release(jl_row_cache *c);
 int64_t jl_row_cache_jets(const jl_row_cache *c);

@@ -99,8 +99,10 @@ typedef struct ragged {
 typedef struct chunk {
     void *map;
     size_t map_bytes;
+    bool cached;      /* the rows stay in the loader's complete cache: member, not s and t */
     int64_t n;        /* jets kept */
     int64_t *jet, *y; /* (n) file row, class index */
+    int64_t *member;  /* (n) view member (cached chunks) */
     float *w;         /* (n) */
     ragged s, t;      /* student, teacher features */
     int64_t *order;   /* (n) the order jets are handed out in */
@@ -123,7 +125,7 @@ static chunk *chunk_new(int64_t jets, int64_t rows_s, int64_t rows_t)
 {
     chunk *c = calloc(1, sizeof *c);
     if (!c) return NULL;
-    size_t bytes = (size_t)jets * (3 * sizeof(int64_t) + sizeof(float)) +
+    size_t bytes = (size_t)jets * (4 * sizeof(int64_t) + sizeof(float)) +
                    2 * (size_t)(jets + 1) * sizeof(int64_t) +
                    (size_t)(rows_s + rows_t) * (JL_FEATURES + 2) * sizeof(float) + 64;
     void *map = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -137,6 +139,7 @@ static chunk *chunk_new(int64_t jets, int64_t rows_s, int64_t rows_t)
     c->jet = (int64_t *)p, p += (size_t)jets * sizeof(int64_t);
     c->y = (int64_t *)p, p += (size_t)jets * sizeof(int64_t);
     c->order = (int64_t *)p, p += (size_t)jets * sizeof(int64_t);
+    c->member = (int64_t *)p, p += (size_t)jets * sizeof(int64_t);
     c->s.off = (int64_t *)p, p += (size_t)(jets + 1) * sizeof(int64_t);
     c->t.off = (int64_t *)p, p += (size_t)(jets + 1) * sizeof(int64_t);
     c->w = (float *)p, p += (size_t)jets * sizeof(float);
@@ -167,11 +170,12 @@ struct jl_loader {
     jl_features_opts fs, ft;        /* student, teacher feature options */
     int64_t cs, ct, cread;          /* columns: student, teacher, read */
     int64_t *members, m;            /* the view, sorted; NULL: every jet (member i is row i) */
+    bool complete;                  /* the cache holds every member: no file, no thread, no copies */
     int64_t n_file;                 /* jets in the file */
     int64_t chunk_rows, piece_rows; /* reads: aligned to chunk_rows, spanning < piece_rows */
     int64_t bj, n_blocks, per_chunk, n_chunks;
     int64_t *blocks;      /* (n_blocks) block order of the pass */
-    jl_h5_reader *reader; /* the producer's */
+    jl_h5_reader *reader; /* the producer's (NULL when complete) */
     float *scratch;       /* (4, cread) a jet being degraded */
     int64_t produced;     /* chunks made (producer side) */
 
@@ -302,18 +306,40 @@ static int read_members(jl_loader *l, chunk *c, int64_t p, int64_t q)
     return rc;
 }
 
+/* Lists view member p of a complete cache in c (its rows stay in the cache), or counts its skip. */
+static void add_member(jl_loader *l, chunk *c, int64_t p)
+{
+    jl_row_entry e = jl_row_cache_get(l->o.cache, p);
+    if (e.fate != JL_ROW_KEPT) {
+        if (e.fate == JL_ROW_EMPTY) c->empty++;
+        else c->invalid++;
+        return;
+    }
+    int64_t i = c->n++;
+    c->member[i] = p;
+    c->jet[i] = member(l, p);
+    c->y[i] = e.label;
+    c->w[i] = e.weight;
+}
+
 /* Builds chunk k of the pass; NULL only when the chunk itself cannot be allocated. */
 static chunk *produce(jl_loader *l, int64_t k)
 {
     int64_t jets = l->per_chunk * l->bj;
-    int64_t rows_s = jets * (l->cs < l->cread ? l->cs : l->cread);
-    int64_t rows_t = l->o.teacher ? jets * (l->ct < l->cread ? l->ct : l->cread) : 0;
+    int64_t rows_s = l->complete ? 0 : jets * (l->cs < l->cread ? l->cs : l->cread);
+    int64_t rows_t = l->o.teacher && !l->complete ? jets * (l->ct < l->cread ? l->ct : l->cread) : 0;
     chunk *c = chunk_new(jets, rows_s, rows_t);
     if (!c) return NULL;
+    c->cached = l->complete;
     int rc = JL_OK;
     int64_t first = k * l->per_chunk, last = first + l->per_chunk;
     if (last > l->n_blocks) last = l->n_blocks;
     for (int64_t b = first; b < last && rc == JL_OK && !atomic_load(&l->stop); b++) {
+        if (l->complete) {
+            int64_t m0 = l->blocks[b] * l->bj, m1 = m0 + l->bj < l->m ? m0 + l->bj : l->m;
+            for (int64_t p = m0; p < m1; p++) add_member(l, c, p);
+            continue;
+        }
         int64_t m0 = l->blocks[b] * l->bj, m1 = m0 + l->bj < l->m ? m0 + l->bj : l->m;
         if (l->o.cache && jl_row_cache_has(l->o.cache, m0, m1)) {
             for (int64_t p = m0; p < m1; p++) add_cached(l, c, p);
@@ -326,7 +352,7 @@ static chunk *produce(jl_loader *l, int64_t k)
             p = q;
         }
     }
-    if (l->o.cache) jl_row_cache_release(l->o.cache);
+    if (l->o.cache && !l->complete) jl_row_cache_release(l->o.cache);
     if (rc != JL_OK) {
         chunk_fail(c, rc);
         return c;
@@ -391,16 +417,21 @@ jl_loader *jl_loader_new(const jl_loader_opts *o)
     int64_t want_s = o->max_constituents,
             want_t = o->teacher_max_constituents > 0 ? o->teacher_max_constituents : want_s;
     int64_t want = want_s > 0 && want_t > 0 ? (want_s > want_t ? want_s : want_t) : INT64_MAX;
-    jl_h5_reader *r = jl_h5_open(o->path, want);
-    if (!r) return NULL;
-    if (o->cache && (jl_row_cache_jets(o->cache) != (o->jets ? o->n_jets : jl_h5_count(r)) ||
+    /* a complete cache is the whole pass: the file is neither opened nor read */
+    int64_t n_file = 0, cread = 0;
+    bool complete = o->cache && jl_row_cache_complete(o->cache, &n_file, &cread);
+    jl_h5_reader *r = complete ? NULL : jl_h5_open(o->path, want);
+    if (!complete && !r) return NULL;
+    if (r) n_file = jl_h5_count(r), cread = jl_h5_columns(r);
+    if (o->cache && (jl_row_cache_jets(o->cache) != (o->jets ? o->n_jets : n_file) ||
                      jl_row_cache_teacher(o->cache) != o->teacher)) {
         JL_FAIL("loader: the cache was made for %lld jets%s, this view has %lld%s",
                 (long long)jl_row_cache_jets(o->cache), jl_row_cache_teacher(o->cache) ? " with a teacher" : "",
-                (long long)(o->jets ? o->n_jets : jl_h5_count(r)), o->teacher ? " with a teacher" : "");
+                (long long)(o->jets ? o->n_jets : n_file), o->teacher ? " with a teacher" : "");
         jl_h5_close(r);
         return NULL;
     }
+    if (o->cache && !complete) jl_row_cache_note_source(o->cache, n_file, cread);
     jl_loader *l = calloc(1, sizeof *l);
     if (!l || !(l->path = strdup(o->path))) {
         free(l);
@@ -409,11 +440,12 @@ jl_loader *jl_loader_new(const jl_loader_opts *o)
         return NULL;
     }
     l->reader = r;
+    l->complete = complete;
     l->o = *o;
     l->o.path = NULL;
     l->o.jets = NULL;
     if (o->degrade) l->degrade = *o->degrade;
-    l->cread = jl_h5_columns(r);
+    l->cread = cread;
     l->cs = want_s > 0 ? want_s : l->cread;
     l->ct = want_t > 0 ? want_t : l->cread;
     if (o->standardize) l->st = *o->standardize;
@@ -423,8 +455,8 @@ jl_loader *jl_loader_new(const jl_loader_opts *o)
     l->ft = (jl_features_opts){
         .max_constituents = l->ct, .standardize = o->teacher_standardize ? &l->tst : NULL, .serial = true};
 
-    int64_t n_file = l->n_file = jl_h5_count(r);
-    l->chunk_rows = file_chunk_rows(r);
+    l->n_file = n_file;
+    l->chunk_rows = r ? file_chunk_rows(r) : JL_LOADER_READ_QUANTUM;
     l->piece_rows = l->chunk_rows > JL_LOADER_PIECE_ROWS ? l->chunk_rows : JL_LOADER_PIECE_ROWS;
     l->m = o->jets ? o->n_jets : n_file;
     l->scratch = malloc((size_t)(4 * l->cread + 1) * sizeof *l->scratch);
@@ -459,7 +491,7 @@ jl_loader *jl_loader_new(const jl_loader_opts *o)
 
     hbool_t safe = 0;
     jl_h5_lock();
-    l->threaded = o->prefetch >= 0 && H5is_library_threadsafe(&safe) >= 0 && safe;
+    l->threaded = !complete && o->prefetch >= 0 && H5is_library_threadsafe(&safe) >= 0 && safe;
     jl_h5_unlock();
     atomic_init(&l->stop, false);
     if (l->threaded) {
@@ -538,10 +570,35 @@ static chunk *next_chunk(jl_loader *l, int *rc)
     return c;
 }
 
+/* Frees a consumed chunk; a cached one's spill pages are dropped from memory then. */
+static void chunk_done(jl_loader *l, chunk *c)
+{
+    if (c && c->cached) jl_row_cache_release(l->o.cache);
+    chunk_free(c);
+}
+
 typedef struct segment {
     chunk *c;
     int64_t pos, count; /* positions pos .. pos+count-1 of c->order */
 } segment;
+
+/* Jet j of chunk c, one side: its rows x (rows, 7) and coords (rows, 2); returns rows. */
+static int64_t jet_rows(const jl_loader *l, const chunk *c, int64_t j, bool teacher, const float **x,
+                        const float **coords)
+{
+    if (c->cached) {
+        jl_row_entry e = jl_row_cache_get(l->o.cache, c->member[j]);
+        int64_t rows = teacher ? e.nt : e.ns;
+        *x = teacher ? e.t : e.s;
+        *coords = *x + rows * JL_FEATURES;
+        return rows;
+    }
+    const ragged *r = teacher ? &c->t : &c->s;
+    int64_t first = r->off[j];
+    *x = r->x + first * JL_FEATURES;
+    *coords = r->coords + first * 2;
+    return r->off[j + 1] - first;
+}
 
 /* Features of the batch's jets from one side (student or teacher) of the chunks. */
 static int build_x(const jl_loader *l, const segment *seg, int nseg, int64_t n, bool teacher, jl_tensor **x,
@@ -554,21 +611,19 @@ static int build_x(const jl_loader *l, const segment *seg, int nseg, int64_t n, 
         float *dst = jl_data(*x);
         int64_t b = 0;
         for (int s = 0; s < nseg; s++) {
-            const ragged *r = teacher ? &seg[s].c->t : &seg[s].c->s;
             for (int64_t i = seg[s].pos; i < seg[s].pos + seg[s].count; i++, b++) {
-                int64_t j = seg[s].c->order[i], rows = r->off[j + 1] - r->off[j];
-                memcpy(dst + b * C * JL_FEATURES, r->x + r->off[j] * JL_FEATURES,
-                       (size_t)(rows * JL_FEATURES) * sizeof(float));
+                const float *src, *src_coords;
+                int64_t rows = jet_rows(l, seg[s].c, seg[s].c->order[i], teacher, &src, &src_coords);
+                memcpy(dst + b * C * JL_FEATURES, src, (size_t)(rows * JL_FEATURES) * sizeof(float));
             }
         }
         return JL_OK;
     }
     int64_t total = 0, n1 = n + 1;
     for (int s = 0; s < nseg; s++) {
-        const ragged *r = teacher ? &seg[s].c->t : &seg[s].c->s;
         for (int64_t i = seg[s].pos; i < seg[s].pos + seg[s].count; i++) {
-            int64_t j = seg[s].c->order[i];
-            total += r->off[j + 1] - r->off[j];
+            const float *src, *src_coords;
+            total += jet_rows(l, seg[s].c, seg[s].c->order[i], teacher, &src, &src_coords);
         }
     }
     *x = jl_tensor_new(JL_F32, 2, (int64_t[]){total, JL_FEATURES}, JL_CPU);
@@ -579,12 +634,11 @@ static int build_x(const jl_loader *l, const segment *seg, int nseg, int64_t n, 
     int64_t *off = jl_data(*offsets), b = 0;
     off[0] = 0;
     for (int s = 0; s < nseg; s++) {
-        const ragged *r = teacher ? &seg[s].c->t : &seg[s].c->s;
         for (int64_t i = seg[s].pos; i < seg[s].pos + seg[s].count; i++, b++) {
-            int64_t j = seg[s].c->order[i], first = r->off[j], rows = r->off[j + 1] - first;
-            memcpy(dx + off[b] * JL_FEATURES, r->x + first * JL_FEATURES,
-                   (size_t)(rows * JL_FEATURES) * sizeof(float));
-            memcpy(dc + off[b] * 2, r->coords + first * 2, (size_t)(rows * 2) * sizeof(float));
+            const float *src, *src_coords;
+            int64_t rows = jet_rows(l, seg[s].c, seg[s].c->order[i], teacher, &src, &src_coords);
+            memcpy(dx + off[b] * JL_FEATURES, src, (size_t)(rows * JL_FEATURES) * sizeof(float));
+            memcpy(dc + off[b] * 2, src_coords, (size_t)(rows * 2) * sizeof(float));
             off[b + 1] = off[b] + rows;
         }
     }
@@ -626,7 +680,7 @@ int jl_loader_next(jl_loader *l, int64_t batch_size, jl_batch *out)
     while (n < batch_size) {
         if (!l->cur || l->cur->pos >= l->cur->n) {
             /* the finished chunk is freed now unless this batch still reads from it */
-            if (l->cur && !(nseg > 0 && seg[nseg - 1].c == l->cur)) chunk_free(l->cur);
+            if (l->cur && !(nseg > 0 && seg[nseg - 1].c == l->cur)) chunk_done(l, l->cur);
             l->cur = next_chunk(l, &rc);
             if (!l->cur) break;
             l->counts.invalid += l->cur->invalid;
@@ -658,7 +712,7 @@ int jl_loader_next(jl_loader *l, int64_t batch_size, jl_batch *out)
         }
     }
     for (int s = 0; s < nseg; s++)
-        if (seg[s].c != l->cur) chunk_free(seg[s].c);
+        if (seg[s].c != l->cur) chunk_done(l, seg[s].c);
     free(seg);
     if (rc != JL_OK) {
         l->status = rc;

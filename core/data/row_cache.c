@@ -37,6 +37,7 @@ struct jl_row_cache {
     int64_t spill_cap, spill_used, spill_reserved;
     int fd;
     int64_t stored;
+    int64_t n_file, columns; /* the source (jl_row_cache_note_source); 0: not noted */
     pthread_mutex_t lock;
 };
 
@@ -206,6 +207,25 @@ jl_row_entry jl_row_cache_get(const jl_row_cache *c, int64_t i)
         e.t = e.s + e.ns * ROW_FLOATS;
     }
     return e;
+}
+
+void jl_row_cache_note_source(jl_row_cache *c, int64_t n_file, int64_t columns)
+{
+    pthread_mutex_lock(&c->lock);
+    c->n_file = n_file;
+    c->columns = columns;
+    pthread_mutex_unlock(&c->lock);
+}
+
+bool jl_row_cache_complete(const jl_row_cache *c, int64_t *n_file, int64_t *columns)
+{
+    jl_row_cache *m = (jl_row_cache *)c; /* the lock only */
+    pthread_mutex_lock(&m->lock);
+    bool done = c->stored == c->o.jets && c->columns > 0;
+    *n_file = c->n_file;
+    *columns = c->columns;
+    pthread_mutex_unlock(&m->lock);
+    return done;
 }
 
 void jl_row_cache_release(jl_row_cache *c)

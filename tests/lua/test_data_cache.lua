@@ -4,7 +4,7 @@
 -- tiny budget spills every row to the mapped file; the budget is respected;
 -- train.fit with a distillation teacher trains bit-identically with and
 -- without the caches while running the teacher once per jet; bad options
--- raise clear errors.
+-- raise clear errors. A pass over a complete cache needs no file.
 local T = require "jetlab.test"
 local data = require "jetlab.data"
 local dc = require "jetlab.data_cache"
@@ -106,6 +106,28 @@ T.case("a tiny budget spills to the mapped file, stays within the budget and sti
   local used = s.memory_bytes - before.memory_bytes
   T.ok(used <= s.budget_bytes, string.format("memory %d within the budget %d", used, s.budget_bytes))
   dc.configure{mb = 0}
+end)
+
+T.case("a complete cache is the whole pass: later passes neither open nor read the file", function()
+  for _, mb in ipairs({64, 0.15}) do -- in memory, spilled
+    dc.configure{mb = mb}
+    local copy = os.tmpname() .. ".h5"
+    assert(os.execute(string.format("cp '%s' '%s'", PATH, copy)))
+    local view = assert(data.open(copy)):split{0.8, 0.2, seed = 5}:with(CONFIGS.ragged_kd)
+    local plain = tr:with(CONFIGS.ragged_kd)
+    local first = pass(view, {seed = 3, epoch = 0})
+    os.remove(copy)
+    for epoch = 0, 1 do
+      local cached, skipped = pass(view, {seed = 3, epoch = epoch})
+      local uncached, skipped_plain = pass(plain, {cache = false, seed = 3, epoch = epoch})
+      T.ok(same_passes(uncached, cached, true), string.format("%g MiB, epoch %d: cached pass without the file", mb,
+        epoch))
+      T.eq(skipped.empty, skipped_plain.empty, "skips counted from the cache")
+    end
+    T.ok(#first > 0, "the first pass read the file")
+    T.raises(function() pass(view, {cache = false}) end, copy)
+    dc.configure{mb = 0}
+  end
 end)
 
 -- A teacher that counts the jets it sees.
