@@ -11,6 +11,7 @@ packages=(
   clang libclang-rt-dev
   lua-check
   libopenmpi-dev openmpi-bin
+  slurm-wlm munge
 )
 
 missing=()

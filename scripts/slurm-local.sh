@@ -4,7 +4,7 @@
 #
 #   bash scripts/slurm-local.sh start [DIR]   # DIR default: /tmp/jetlab-slurm
 #   export SLURM_CONF=DIR/slurm.conf          # what sbatch, squeue, sinfo need (start prints it)
-#   bash scripts/slurm-local.sh stop [DIR]    # kills the three daemons by their pid files
+#   bash scripts/slurm-local.sh stop [DIR]    # cancels its jobs, kills the three daemons by their pid files
 #
 # start returns once sinfo shows the node idle (or fails, printing the daemons' logs).
 # The cluster: one node (this host, its CPUs and memory as slurmd -C reports them), one
@@ -22,6 +22,14 @@ die() { echo "slurm-local.sh: $*" >&2; exit 1; }
 
 stop() {
   local name pid
+  # jobs first, so that no task outlives slurmd
+  if [ -e "$dir/slurm.conf" ] && [ -e "$dir/slurmctld.pid" ] && kill -0 "$(cat "$dir/slurmctld.pid")" 2>/dev/null; then
+    SLURM_CONF="$dir/slurm.conf" scancel --quiet --user="$(id -un)" 2>/dev/null || true
+    for _ in $(seq 50); do
+      [ -z "$(SLURM_CONF="$dir/slurm.conf" squeue -h 2>/dev/null)" ] && break
+      sleep 0.1
+    done
+  fi
   for name in slurmd slurmctld munged; do
     pid=$(cat "$dir/$name.pid" 2>/dev/null || true)
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
