@@ -5,7 +5,8 @@
 # the example sweep (kd_sweep.lua, tiny) through SLURM gives the local backend's
 # sweep.csv; --array-task N runs one point, and points run that way one by one
 # are collected as the local run's; a point that fails is reported with its
-# log and, on --resume, only it is submitted again; sbatch missing or refusing
+# log and, on --resume, only it is submitted again; a rerun while a task still
+# runs follows it instead of submitting it again; sbatch missing or refusing
 # the job is a clear error. The SLURM part is skipped unless root with
 # slurm-wlm and munge installed; under CI=true a missing SLURM fails instead.
 source "$(dirname "$0")/lib.sh" "$@"
@@ -93,6 +94,24 @@ expect_match "resubmitted: only the failed point" "$OUT" "submitted SLURM job [0
 expect_eq "resubmitted: two submissions" "$(cut -d ' ' -f 2 "$TMP/flaky/flaky/slurm/jobs.txt" | tr '\n' ' ')" "0,1,2,3 2 "
 expect_eq "resubmitted: every point" "$(cut -d, -f1,2 "$TMP/flaky/flaky/sweep.csv" | tr '\n' ' ')" \
   "x,y 1,1 2,4 3,9 4,16 "
+
+# --- the follower lost (its session ended) while a task runs: the same command follows that task
+touch "$TMP/hold"
+"$JETLAB" "$FLAKY" --out "$TMP/held" --hold "$TMP/hold" --backend slurm "${FAST[@]}" >"$TMP/held1.log" 2>&1 &
+follower=$!
+wait_for "$TMP/held1.log" "3 done, 0 failed, 1 running" 30 || fail "held task: the other points finish" "$(cat "$TMP/held1.log")"
+{ kill -KILL $follower; wait $follower; } 2>/dev/null
+"$JETLAB" "$FLAKY" --out "$TMP/held" --hold "$TMP/hold" --backend slurm "${FAST[@]}" --resume >"$TMP/held2.log" 2>&1 &
+follower=$!
+wait_for "$TMP/held2.log" "following them" 30
+rm "$TMP/hold"
+wait $follower
+expect_eq "held task: the second follower ends well ($(tail -n 2 "$TMP/held2.log"))" "$?" 0
+expect_match "held task: followed, not submitted again" "$(cat "$TMP/held2.log")" \
+  "1 points still queued or running in SLURM job [0-9]+: following them"
+expect_no_match "held task: no second job" "$(cat "$TMP/held2.log")" "submitted SLURM job"
+expect_eq "held task: one submission" "$(wc -l <"$TMP/held/flaky/slurm/jobs.txt")" 1
+expect_match "held task: its point collected" "$(cat "$TMP/held2.log")" "x=4 done in"
 
 # --- sbatch refusing the job: its message
 run_jetlab "$FLAKY" --out "$TMP/refused" --backend slurm --slurm '{partition = "nosuch"}'
