@@ -43,7 +43,7 @@ for r = 1, reps do
     local run = p:read("l")
     p:close()
     local bench = assert(io.open(out .. "/bench-" .. mode .. r .. ".txt")):read("a")
-    for label, key, step in bench:gmatch("| (%S+) %((%S+)%) | %d+ | [%d.]+ | ([%d.]+) |") do
+    for label, key, step in bench:gmatch("| ([^|]-) %((%S+)%) | %d+ | [%d.]+ | ([%d.]+) |") do
       if not rows[key] then
         rows[key] = {label = label, off = {all = {}, steady = {}, step = {}}, on = {all = {}, steady = {}, step = {}}}
         order[#order + 1] = key

@@ -27,6 +27,7 @@
 local jl = require "jetlab"
 local E = require "jetlab.experiment"
 local data = require "jetlab.data"
+local data_cache = require "jetlab.data_cache"
 local train = require "jetlab.train"
 local optim = require "jetlab.optim"
 local schedule = require "jetlab.schedule"
@@ -178,10 +179,36 @@ function LundSource:inputs() return {kind = "lund", features = self.features, ma
 function LundSource:num_batches() return (self.jets.n + self.batch_size - 1) // self.batch_size end
 function LundSource:size() return self.jets.n end
 
+-- The graphs of all the source's jets, built on the first batch and kept
+-- with the jets (shared by their sources) when the prepared-input budget
+-- (jetlab.data_cache, --cache-mb) has room for them; nil: built per batch.
+local function all_graphs(self)
+  local j = self.jets
+  j.graphs = j.graphs or {}
+  local g = j.graphs[self.features]
+  if g == nil and data_cache.enabled() then
+    -- at most one node per real constituent and two edges per node
+    j.nodes_most = j.nodes_most or j.pt:gt(0):to("f32"):sum():item() + j.n
+    if data_cache.claim(j, j.nodes_most * (self.features * 4 + 48) + j.n * 16) then
+      g = jl.lund.graphs(j, {features = self.features})
+      j.graphs[self.features] = g
+    end
+  end
+  return g
+end
+
+--- source:batch(idx (n) i64 1-based) → the batch of those jets: their Lund graphs
+--- gathered from graphs built once (models.lundnet_select: the same floats and
+--- layout as building them for the batch), or built now when they are not kept.
 function LundSource:batch(idx)
-  local j, sub = self.jets, {}
-  for _, k in ipairs({"pt", "eta", "phi", "E"}) do sub[k] = j[k]:index_select(1, idx) end
-  local g = jl.lund.graphs(sub, {features = self.features})
+  local j = self.jets
+  local function build()
+    local sub = {}
+    for _, k in ipairs({"pt", "eta", "phi", "E"}) do sub[k] = j[k]:index_select(1, idx) end
+    return jl.lund.graphs(sub, {features = self.features})
+  end
+  local all = all_graphs(self)
+  local g = all and models.lundnet_select(all, idx) or build()
   local d = self.device
   return {
     x = {x = to_dev(g.x, d), offsets = to_dev(g.offsets, d), src = to_dev(g.src, d), dst = to_dev(g.dst, d),
@@ -360,7 +387,9 @@ local function fit_one(run, o, key, seed, model, opt, train_src, prev)
   print(string.format("\n-- %s · %s: %d parameters (%d trainable), %d epochs%s", o.label, o.variant,
     model:num_parameters(), model:num_parameters({trainable = true}), o.epochs,
     key ~= o.key and ", seed " .. seed or ""))
-  local extra = {spec = o.spec, constituents = cfg.constituents, generator = cfg.generator}
+  local batch_size = type(train_src) == "table" and train_src.batch_size or nil
+  if type(batch_size) == "function" then batch_size = batch_size(train_src) end
+  local extra = {spec = o.spec, constituents = cfg.constituents, generator = cfg.generator, batch_size = batch_size}
   for k, v in pairs(o.extra or {}) do extra[k] = v end
   local t0 = jl.clock()
   local history, state = E.fit(run, key, {model = model, optimizer = opt, train = train_src, val = o.val,

@@ -244,6 +244,9 @@ function View:inputs(opts)
     degrade = degrade_spec(o.degrade)}
 end
 
+--- view:batch_size([opts]) → the jets per batch of view:batches(opts).
+function View:batch_size(opts) return self:options_(opts).batch_size end
+
 --- view:num_batches([opts]) → batches per pass (an upper bound when jets are skipped).
 function View:num_batches(opts)
   local o = self:options_(opts)

@@ -8,6 +8,7 @@
 --   dc.configure{mb = 512, dir = run.dir}  -- every view caches, 512 MiB in memory in all, spill under run.dir
 --   dc.configure{mb = 0}                   -- caching off (the default before any configure)
 --   dc.stats()                             -- {caches =, jets =, memory_bytes =, spill_bytes =, budget_bytes =}
+--   if dc.claim(owner, bytes) then ... end  -- other prepared inputs (Lund graphs) in the same budget
 --
 -- One cache per view's jets (views made by :with and :split share their jet
 -- list) and feature configuration (columns, standardisation, degradation,
@@ -25,6 +26,7 @@ local dc = {}
 local setup = {mb = 0, dir = nil}
 local live = setmetatable({}, {__mode = "k"})    -- RowCache → true
 local by_owner = setmetatable({}, {__mode = "k"}) -- jets tensor or view root → {config key → RowCache}
+local claims = setmetatable({}, {__mode = "k"})   -- owner → bytes claimed (dc.claim)
 
 --- dc.default_mb() → a quarter of /proc/meminfo's MemAvailable in MiB (1024 when unreadable).
 function dc.default_mb()
@@ -58,7 +60,20 @@ function dc.stats()
     s.caches, s.jets = s.caches + 1, s.jets + one.jets
     s.memory_bytes, s.spill_bytes = s.memory_bytes + one.memory_bytes, s.spill_bytes + one.spill_bytes
   end
+  for _, bytes in pairs(claims) do s.memory_bytes = s.memory_bytes + bytes end
   return s
+end
+
+--- dc.claim(owner, bytes) → true when caching is on and `bytes` more fit in
+--- the budget now; they then count against it (dc.stats().memory_bytes) while
+--- owner lives. For prepared inputs kept in Lua tensors (Lund graphs); false:
+--- the caller prepares them per batch instead (there is no spill for them).
+function dc.claim(owner, bytes)
+  if setup.mb <= 0 then return false end
+  local now = dc.stats()
+  if now.memory_bytes + bytes > now.budget_bytes then return false end
+  claims[owner] = (claims[owner] or 0) + bytes
+  return true
 end
 
 --- dc.for_view(owner, spec) → the RowCache of the jets `owner` stands for

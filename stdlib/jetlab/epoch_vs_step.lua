@@ -6,12 +6,16 @@
 --
 -- For every model the run folder trained (a <key>/best.h5 with history_<key>.csv):
 --   epoch  the mean of the history's ms_per_sample over its epochs (what the
---          experiment's tables report: train_ms_per_sample), as measured then
+--          experiment's tables report: train_ms_per_sample), as measured then;
+--          also over epochs 2.. (the first prepares the inputs once per run and
+--          runs a distillation teacher once per jet: jetlab.data_cache); the
+--          training pass only: validation and checkpoints are not in it
 --   step   the checkpoint's model (ckpt.model; a frozen transfer variant frozen
 --          again as it trained, from the checkpoint's extra.frozen_upto) timed now
 --          as `jetlab bench` times a step: Adam (--lr) on the trainable parameters,
---          mean cross-entropy, backward, update; the config's batch size; 2 warm-up
---          steps, then --train-steps timed; the batches are made from FILE.h5's jets
+--          mean cross-entropy, backward, update, at the batch size the model
+--          trained with (its checkpoint's extra.batch_size, else the config's
+--          batch); 2 warm-up steps, then --train-steps timed; the batches are made from FILE.h5's jets
 --          with the checkpoint's recorded inputs (jetlab.predict.chunks: the same
 --          features, standardisation, Lund graphs) before any timing
 --   ratio  epoch / step: 1 when an epoch costs only its model steps.
@@ -27,11 +31,12 @@ local backbone = require "jetlab.nn.backbone"
 
 local M = {}
 
--- The mean of a history CSV's ms_per_sample column, or nil.
+-- The means of a history CSV's ms_per_sample column over every epoch and over
+-- epochs 2.. (the first alone when there is one), or nil.
 local function mean_epoch_ms(path)
   local text = fs.read(path)
   if not text then return nil end
-  local column, sum, count
+  local column, sum, count, first
   for line in text:gmatch("[^\n]+") do
     local cells = {}
     for cell in (line .. ","):gmatch("([^,]*),") do cells[#cells + 1] = cell end
@@ -41,9 +46,11 @@ local function mean_epoch_ms(path)
       sum, count = 0, 0
     elseif tonumber(cells[column]) then
       sum, count = sum + tonumber(cells[column]), count + 1
+      if count == 1 then first = sum end
     end
   end
-  return count and count > 0 and sum / count or nil
+  if not count or count == 0 then return nil end
+  return sum / count, count > 1 and (sum - first) / (count - 1) or sum
 end
 
 -- steps + 2 batches {x, y} of the jets of path as the checkpoint's model reads them.
@@ -84,7 +91,7 @@ local function step_ms(model, batches, lr)
 end
 
 --- M.rows(run_dir, jets_path, {train_steps = 20, lr = 1e-3}) → array of {key, model,
---- batch, epoch_ms, step_ms, ratio}, in key order.
+--- batch, epoch_ms, steady_ms (epochs 2..), step_ms, ratio, steady_ratio}, in key order.
 function M.rows(run_dir, jets_path, o)
   local ok, cfg = pcall(dofile, run_dir .. "/config.lua")
   if not ok or type(cfg) ~= "table" then error(run_dir .. ": no experiment run folder (config.lua)", 0) end
@@ -92,14 +99,17 @@ function M.rows(run_dir, jets_path, o)
   local rows = {}
   for _, key in ipairs(fs.list(run_dir)) do
     local best = string.format("%s/%s/best.h5", run_dir, key)
-    local epoch_ms = fs.exists(best) and mean_epoch_ms(string.format("%s/history_%s.csv", run_dir, key))
+    local epoch_ms, steady_ms
+    if fs.exists(best) then epoch_ms, steady_ms = mean_epoch_ms(string.format("%s/history_%s.csv", run_dir, key)) end
     if epoch_ms then
       local model, state = assert(ckpt.model(best))
-      local upto = type(state.extra) == "table" and state.extra.frozen_upto
+      local extra = type(state.extra) == "table" and state.extra or {}
+      local upto = extra.frozen_upto
       if upto then backbone.freeze(model, {upto = upto}) end
-      local ms = step_ms(model, batches_of(jets_path, state.spec.inputs, batch, o.train_steps or 20), o.lr or 1e-3)
-      rows[#rows + 1] = {key = key, model = state.spec.model.name .. (upto and " (frozen)" or ""), batch = batch,
-        epoch_ms = epoch_ms, step_ms = ms, ratio = epoch_ms / ms}
+      local b = extra.batch_size or batch
+      local ms = step_ms(model, batches_of(jets_path, state.spec.inputs, b, o.train_steps or 20), o.lr or 1e-3)
+      rows[#rows + 1] = {key = key, model = state.spec.model.name .. (upto and " (frozen)" or ""), batch = b,
+        epoch_ms = epoch_ms, steady_ms = steady_ms, step_ms = ms, ratio = epoch_ms / ms, steady_ratio = steady_ms / ms}
     end
   end
   return rows
@@ -107,11 +117,11 @@ end
 
 --- M.table(rows) → the rows as a Markdown table.
 function M.table(rows)
-  local lines = {"| model (key) | batch | epoch, ms/sample | bench step, ms/sample | epoch / step |",
-    "| --- | --- | --- | --- | --- |"}
+  local lines = {"| model (key) | batch | epoch, ms/sample | bench step, ms/sample | epoch / step | epochs 2.., ms/sample | epochs 2.. / step |",
+    "| --- | --- | --- | --- | --- | --- | --- |"}
   for _, r in ipairs(rows) do
-    lines[#lines + 1] = string.format("| %s (%s) | %d | %.4f | %.4f | %.2f× |", r.model, r.key, r.batch, r.epoch_ms,
-      r.step_ms, r.ratio)
+    lines[#lines + 1] = string.format("| %s (%s) | %d | %.4f | %.4f | %.2f× | %.4f | %.2f× |", r.model, r.key, r.batch,
+      r.epoch_ms, r.step_ms, r.ratio, r.steady_ms, r.steady_ratio)
   end
   return table.concat(lines, "\n")
 end

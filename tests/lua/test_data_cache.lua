@@ -4,7 +4,8 @@
 -- tiny budget spills every row to the mapped file; the budget is respected;
 -- train.fit with a distillation teacher trains bit-identically with and
 -- without the caches while running the teacher once per jet; bad options
--- raise clear errors. A pass over a complete cache needs no file.
+-- raise clear errors. A pass over a complete cache needs no file. Lund
+-- graphs (experiments/common.lua's source) are built once within the budget.
 local T = require "jetlab.test"
 local data = require "jetlab.data"
 local dc = require "jetlab.data_cache"
@@ -204,6 +205,42 @@ T.case("bad cache options raise clear errors", function()
   local l = jl.data.loader(PATH, {cache = jl.data.row_cache{jets = N, max_rows = 20, budget_bytes = 0}})
   T.ok(l:next(10) ~= nil, "a loader over a fitting cache reads")
   l:close()
+end)
+
+T.case("Lund graphs built once per run: the same batches, counted in the budget, per batch beyond it", function()
+  package.path = "experiments/?.lua;" .. package.path
+  local X = require "common"
+  local jets = os.tmpname() .. ".h5"
+  assert(jl.gen.write{signal = "top", pt = {500, 600}, n = 120, seed = 1, path = jets})
+  local function graph_pass(mb)
+    collectgarbage()
+    dc.configure{mb = mb}
+    local before = dc.stats().memory_bytes
+    local view = assert(data.open(jets)):split{0.8, 0.2, seed = 2} -- its own jets, read by the source
+    local src = X.lund_source(view, {features = 5, batch_size = 32, shuffle = true, constituents = 60})
+    jl.manual_seed(9)
+    local out = {}
+    for _ = 1, 2 do
+      for b in src:batches() do out[#out + 1] = b end
+    end
+    local kept = dc.stats().memory_bytes - before
+    dc.configure{mb = 0}
+    return out, kept
+  end
+  local plain, none = graph_pass(0)
+  local cached, kept = graph_pass(64)
+  local tiny, small = graph_pass(0.001)
+  T.eq(none, 0, "no cache: nothing kept")
+  T.ok(kept > 0, "the graphs count against the budget")
+  T.eq(small, 0, "a budget too small for the graphs: built per batch")
+  T.eq(#cached, #plain, "batches")
+  for i = 1, #plain do
+    for _, k in ipairs({"x", "offsets", "src", "dst", "edge_offsets"}) do
+      T.ok(same(cached[i].x[k], plain[i].x[k]) and same(tiny[i].x[k], plain[i].x[k]), "batch " .. i .. " " .. k)
+    end
+    T.ok(same(cached[i].y, plain[i].y) and same(cached[i].w, plain[i].w), "batch " .. i .. " labels, weights")
+  end
+  os.remove(jets)
 end)
 
 T.case("cleanup", function() os.remove(PATH) end)

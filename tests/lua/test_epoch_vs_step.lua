@@ -1,7 +1,8 @@
 -- test_epoch_vs_step.lua — `jetlab bench --experiment`'s report (jetlab.epoch_vs_step)
 -- on a run folder made here: the epoch figure is the mean of the history's
--- ms_per_sample, the step is timed on the checkpoint's model (frozen again when the
--- checkpoint says it trained frozen) with the config's batch, ratio = epoch / step;
+-- ms_per_sample (and of epochs 2..), the step is timed on the checkpoint's model (frozen
+-- again when the checkpoint says it trained frozen) with the batch size it trained with
+-- (extra.batch_size, else the config's), ratio = epoch / step;
 -- a folder without config.lua is refused.
 local T = require "jetlab.test"
 local fs = require "jetlab.fs"
@@ -21,7 +22,7 @@ for _, key in ipairs({"frozen", "scratch"}) do
   fs.mkdir(run .. "/" .. key)
   local model = nn.models.lundnet(SMALL)
   assert(ckpt.save(run .. "/" .. key .. "/best.h5", {model = model, spec = {model = model.spec, inputs = inputs},
-    extra = {frozen_upto = key == "frozen" and "pooled" or nil}}))
+    extra = {frozen_upto = key == "frozen" and "pooled" or nil, batch_size = key == "frozen" and 12 or nil}}))
 end
 fs.write(run .. "/history_frozen.csv", "epoch,train_loss,ms_per_sample\n1,0.7,0.5\n2,0.6,0.1\n3,0.5,0.3\n")
 fs.write(run .. "/history_scratch.csv", "epoch,ms_per_sample,train_loss\n1,2.0,0.7\n")
@@ -32,15 +33,19 @@ T.case("one row per trained model: the history's mean epoch, a timed step, their
   T.eq(rows[1].key, "frozen")
   T.eq(rows[1].model, "lundnet (frozen)")
   T.near(rows[1].epoch_ms, 0.3, 1e-12)
+  T.near(rows[1].steady_ms, 0.2, 1e-12)
+  T.eq(rows[1].batch, 12, "the batch size the model trained with")
   T.eq(rows[2].model, "lundnet")
   T.eq(rows[2].epoch_ms, 2.0)
+  T.eq(rows[2].steady_ms, 2.0, "one epoch: epochs 2.. stand for it")
+  T.eq(rows[2].batch, 16, "no batch_size in the checkpoint: the config's batch")
   for _, r in ipairs(rows) do
-    T.eq(r.batch, 16)
     T.ok(r.step_ms > 0, r.key .. " step timed")
     T.near(r.ratio, r.epoch_ms / r.step_ms, 1e-12)
+    T.near(r.steady_ratio, r.steady_ms / r.step_ms, 1e-12)
   end
   local text = epoch_vs_step.table(rows)
-  T.ok(text:find("| lundnet (frozen) (frozen) | 16 | 0.3000 |", 1, true), text)
+  T.ok(text:find("| lundnet (frozen) (frozen) | 12 | 0.3000 |", 1, true), text)
 end)
 
 T.case("a folder that is no experiment run is refused", function()
