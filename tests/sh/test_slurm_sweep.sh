@@ -68,12 +68,14 @@ FAST=(--slurm '{poll = 0.3}')
 
 # --- the example sweep through SLURM = the local backend
 start=$SECONDS
-run_jetlab experiments/kd_sweep.lua "${TINY[@]}" --out "$TMP/slurm-run" --backend slurm "${FAST[@]}"
+run_jetlab experiments/kd_sweep.lua "${TINY[@]}" --out "$TMP/slurm-run" --backend slurm \
+  --slurm '{poll = 0.3, time = "00:05:00", cpus_per_task = 1, mem = "500M", extra = {"--nice=10"}}'
 expect_eq "slurm backend: exit status ($(echo "$ERR" | tail -n 3))" "$RC" 0
 expect_match "slurm backend: one array job" "$OUT" "submitted SLURM job [0-9]+, 4 tasks \(0-3\)"
 expect_match "slurm backend: followed to the end" "$OUT" "4 done, 0 failed, 0 running, 0 pending"
 expect_eq "slurm backend: the array script" "$(grep -c -e '^#SBATCH --array=0-3$' -e '--array-task "\$SLURM_ARRAY_TASK_ID"' \
-  "$TMP/slurm-run/$SDIR/slurm/array.sbatch")" 2
+  -e '^#SBATCH --time=00:05:00$' -e '^#SBATCH --cpus-per-task=1$' -e '^#SBATCH --mem=500M$' -e '^#SBATCH --nice=10$' \
+  "$TMP/slurm-run/$SDIR/slurm/array.sbatch")" 6
 expect_eq "slurm backend: a log per task" "$(ls "$TMP/slurm-run/$SDIR/slurm" | grep -c '^task-[0-3]\.log$')" 4
 expect_eq "slurm backend = local backend" "$(results "$TMP/slurm-run/$SDIR/sweep.csv")" \
   "$(results "$TMP/local/$SDIR/sweep.csv")"
