@@ -154,4 +154,25 @@ T.case("run with workers = 2: a failing point fails the sweep after the others f
   end)
 end)
 
+T.case("backend options: sweep.with_flags, a bad backend, bad slurm settings are errors naming them", function()
+  local o = sweep.with_flags({backend = "slurm", ["array-task"] = 3, slurm = '{partition = "cpu", mem = "4G"}'},
+    {root = "r", workers = 2})
+  T.eq(o, {root = "r", workers = 2, backend = "slurm", array_task = 3, slurm = {partition = "cpu", mem = "4G"}})
+  T.eq(sweep.with_flags({}, {workers = 2}), {workers = 2}, "no flags: the options as they were")
+  T.raises(function() sweep.with_flags({slurm = "partition = cpu"}, {}) end, "%-%-slurm expects a Lua table")
+  fs.with_tmpdir(function(dir)
+    local function run(opts)
+      opts.root, opts.log = dir, false
+      return sweep.run("bad", SPEC, score, opts)
+    end
+    T.raises(function() run{backend = "condor"} end, 'backend must be "local" or "slurm", got condor')
+    T.raises(function() run{backend = "slurm", slurm = {queue = "x"}} end, "unknown option 'queue'")
+    T.raises(function() run{backend = "slurm", slurm = {extra = {"qos=long"}}} end,
+      "slurm.extra: each entry is one sbatch option")
+    T.raises(function() run{backend = "slurm", slurm = {time = "1 hour"}} end, "slurm.time: a plain word")
+    T.raises(function() run{backend = "slurm", slurm = {max_running = 0}} end, "slurm.max_running")
+    T.eq(#lines(dir .. "/bad/sweep.csv"), 1, "no point ran")
+  end)
+end)
+
 T.run()
