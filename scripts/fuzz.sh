@@ -50,10 +50,11 @@ export JETLAB_H5_ISOLATION="${JETLAB_H5_ISOLATION:-0}"
 export ASAN_OPTIONS="allocator_may_return_null=1:detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 export LSAN_OPTIONS="suppressions=$root/tests/fuzz/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
-# first the replays: every seed and every input that once crashed a harness
-# (tests/fuzz/regressions), once each
+# first the replays: every seed and every input that once crashed one of the
+# harnesses run (tests/fuzz/regressions), once each
 replays_failed=0
-(cd "$build" && ctest -R '^fuzz\.' --output-on-failure) >"$build/fuzz-replays.log" 2>&1 || replays_failed=1
+names="$(IFS='|'; echo "${harnesses[*]}")"
+(cd "$build" && ctest -R "^fuzz\\..*\\.($names)\$" --output-on-failure) >"$build/fuzz-replays.log" 2>&1 || replays_failed=1
 if [ $replays_failed -eq 0 ]; then
   echo "replays: passed ($(grep -oE '[0-9]+ tests failed out of [0-9]+' "$build/fuzz-replays.log" | tail -n 1))"
 else

@@ -71,7 +71,7 @@ static int check_names(const char *path, const char *what, const char **names, i
     for (int i = 0; i < n; i++)
         if (!names[i] || !names[i][0] || !mf_utf8_valid(names[i], strlen(names[i])))
             return ARG_FAIL(path, "%s %d is NULL, empty or not UTF-8", what, i);
-    qsort(names, (size_t)n, sizeof *names, compare_strings);
+    if (n > 1) qsort(names, (size_t)n, sizeof *names, compare_strings);
     for (int i = 1; i < n; i++)
         if (strcmp(names[i - 1], names[i]) == 0) return ARG_FAIL(path, "two %ss are '%s'", what, names[i]);
     return JL_OK;

@@ -84,7 +84,7 @@ static int read_records(const pk_machine *m, const pk_value *keys, size_t pos, l
     size_t n = keys->as.seq.n;
     l->records = malloc((n ? n : 1) * sizeof *l->records);
     if (!l->records) return MF_NOMEM(m->file);
-    qsort(m->storages, m->n_storages, sizeof *m->storages, compare_storages);
+    if (m->n_storages > 1) qsort(m->storages, m->n_storages, sizeof *m->storages, compare_storages);
     for (size_t i = 0; i < n; i++) {
         const pk_value *key = keys->as.seq.items[i];
         if (key->kind != PK_STR) return MF_FAIL(m->file, "storage key %zu is %s, not a str", i, pk_kind_name(key->kind));

@@ -16,6 +16,7 @@ static bool is_row_major(const pk_tensor *t)
 /* Copies the numel elements of t (strided over src) to dst, row-major. */
 static void copy_strided(uint8_t *dst, const uint8_t *src, size_t esize, const pk_tensor *t, int64_t numel)
 {
+    if (numel == 0) return;
     if (is_row_major(t)) {
         memcpy(dst, src, (size_t)numel * esize);
         return;

@@ -163,7 +163,7 @@ int mf_zip_open(mf_zip *z, const uint8_t *data, size_t size, const char *display
     for (size_t i = 0; i < cd.entries; i++)
         if ((rc = read_entry(z, data, &cd, &at, i, crc_table)) != JL_OK) return rc;
     z->n_entries = (size_t)cd.entries;
-    qsort(z->entries, z->n_entries, sizeof *z->entries, compare_entries);
+    if (z->n_entries > 1) qsort(z->entries, z->n_entries, sizeof *z->entries, compare_entries);
     for (size_t i = 1; i < z->n_entries; i++)
         if (strcmp(z->entries[i - 1].name, z->entries[i].name) == 0)
             return MF_FAIL(display_name, "corrupt zip: two entries are named '%s'", z->entries[i].name);
