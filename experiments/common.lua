@@ -389,7 +389,8 @@ local function fit_one(run, o, key, seed, model, opt, train_src, prev)
     key ~= o.key and ", seed " .. seed or ""))
   local batch_size = type(train_src) == "table" and train_src.batch_size or nil
   if type(batch_size) == "function" then batch_size = batch_size(train_src) end
-  local extra = {spec = o.spec, constituents = cfg.constituents, generator = cfg.generator, batch_size = batch_size}
+  local extra = {spec = o.spec, constituents = cfg.constituents, generator = cfg.generator, batch_size = batch_size,
+    distilled = o.teacher ~= nil or nil}
   for k, v in pairs(o.extra or {}) do extra[k] = v end
   local t0 = jl.clock()
   local history, state = E.fit(run, key, {model = model, optimizer = opt, train = train_src, val = o.val,

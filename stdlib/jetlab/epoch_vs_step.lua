@@ -19,8 +19,11 @@
 --          with the checkpoint's recorded inputs (jetlab.predict.chunks: the same
 --          features, standardisation, Lund graphs) before any timing
 --   ratio  epoch / step: 1 when an epoch costs only its model steps.
--- A distillation student's step leaves out the teacher's forward. Timings on a
--- shared machine are noisy: compare ratios measured close together in time.
+-- A distillation student (extra.distilled) steps with loss.kd.hinton on fixed
+-- teacher logits, as its epochs 2.. do with the teacher's logits cached
+-- (jetlab.teacher_cache); the teacher's one pass per run is in its first epoch
+-- only. Timings on a shared machine are noisy: compare ratios measured close
+-- together in time.
 
 local fs = require "jetlab.fs"
 local ckpt = require "jetlab.ckpt"
@@ -53,14 +56,15 @@ local function mean_epoch_ms(path)
   return sum / count, count > 1 and (sum - first) / (count - 1) or sum
 end
 
--- steps + 2 batches {x, y} of the jets of path as the checkpoint's model reads them.
+-- steps + 2 batches {x, y, t} of the jets of path as the checkpoint's model reads
+-- them; t (B, 2) stands for cached teacher logits.
 local function batches_of(path, inputs, batch, steps)
   local out = {}
   while #out < steps + 2 do
     local reader = assert(predict.chunks(path, inputs, {batch = batch}))
     local before = #out
     for chunk in reader.next do
-      if chunk.n == batch then out[#out + 1] = {x = chunk.x, y = chunk.label:to("i64") + 1} end
+      if chunk.n == batch then out[#out + 1] = {x = chunk.x, y = chunk.label:to("i64") + 1, t = jl.randn(batch, 2)} end
       if #out == steps + 2 then break end
     end
     if #out == before then error(string.format("%s: fewer jets than one batch of %d", path, batch), 0) end
@@ -68,13 +72,15 @@ local function batches_of(path, inputs, batch, steps)
   return out
 end
 
--- ms per sample of a training step of model over batches (the first two untimed).
-local function step_ms(model, batches, lr)
+-- ms per sample of a training step of model over batches (the first two untimed),
+-- with the distillation loss on the batches' teacher logits when distilled.
+local function step_ms(model, batches, lr, distilled)
   model:train()
   local opt = optim.Adam(model:parameters({trainable = true}), {lr = lr})
+  local kd = distilled and loss.kd.hinton{alpha = 0.5, T = 4}
   local function step(b)
     opt:zero_grad()
-    local l = loss.cross_entropy(model(b.x), b.y)
+    local l = kd and kd(model(b.x), b.y, b.t) or loss.cross_entropy(model(b.x), b.y)
     l:backward()
     opt:step()
     return l
@@ -107,8 +113,10 @@ function M.rows(run_dir, jets_path, o)
       local upto = extra.frozen_upto
       if upto then backbone.freeze(model, {upto = upto}) end
       local b = extra.batch_size or batch
-      local ms = step_ms(model, batches_of(jets_path, state.spec.inputs, b, o.train_steps or 20), o.lr or 1e-3)
-      rows[#rows + 1] = {key = key, model = state.spec.model.name .. (upto and " (frozen)" or ""), batch = b,
+      local ms = step_ms(model, batches_of(jets_path, state.spec.inputs, b, o.train_steps or 20), o.lr or 1e-3,
+        extra.distilled)
+      local model_name = state.spec.model.name .. (upto and " (frozen)" or "") .. (extra.distilled and " (KD)" or "")
+      rows[#rows + 1] = {key = key, model = model_name, batch = b,
         epoch_ms = epoch_ms, steady_ms = steady_ms, step_ms = ms, ratio = epoch_ms / ms, steady_ratio = steady_ms / ms}
     end
   end
