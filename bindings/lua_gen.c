@@ -375,5 +375,7 @@ void jl_lua_open_gen(lua_State *L, int module, int methods)
     (void)methods;
     lua_newtable(L);
     jl_lua_setfuncs(L, lua_gettop(L), gen_functions);
+    lua_pushnumber(L, JL_GEN_CONTAINMENT);
+    lua_setfield(L, -2, "containment");
     lua_setfield(L, module, "gen");
 }

@@ -2,7 +2,7 @@
 visible final-state particles of fixed-size blocks of events on stdout. jetlab
 (stdlib/jetlab/pythia/) clusters them and writes the jets.
 
-    python worker.py --seed S --first F --stride W --events E --setting "Tune:pp = 5" ...
+    python worker.py --seed S --first F --stride W --events E [--truth top|w] --setting "Tune:pp = 5" ...
 
 Generates blocks F, F + W, F + 2W, ... until killed. Pythia is initialised once
 (Random:seed = S); each block runs in a forked copy of that initialised state,
@@ -14,6 +14,10 @@ Output, text, GeV:
     block <b> <E>
     event <n>            (E times: n visible final-state particles follow)
     <px> <py> <pz> <E>   (n lines)
+    truth <k>            (with --truth: after each event's particles, its
+    <group> <y> <phi>    resonances' decay quarks: b, q, q' of each top or q, q'
+                         of each W, as they come out of the decay; group numbers
+                         the resonance, 1, 2, ...)
 
 Pythia's own printout goes to stderr. SIGTERM or SIGINT ends the worker and the
 block being made.
@@ -57,12 +61,43 @@ def event_text(event):
     return "event %d\n%s" % (len(rows), "".join(rows))
 
 
-def block_text(pythia, seed, block, events):
+def quark_daughters(event, i):
+    """The quarks a resonance decays to, from its last copy (Pythia's status -23 daughters)."""
+    last = event[i].iBotCopyId()
+    return [d for d in event[last].daughterList() if 1 <= event[d].idAbs() <= 5]
+
+
+def decay_groups(event, truth):
+    """The decay quarks of each top (b, q, q') or W (q, q') of the hard process, as index lists."""
+    groups = []
+    for i in range(event.size()):
+        p = event[i]
+        if p.idAbs() != (6 if truth == "top" else 24) or p.iBotCopyId() != i:
+            continue
+        if truth == "top":
+            ds = p.daughterList()
+            bs = [d for d in ds if event[d].idAbs() == 5]
+            ws = [d for d in ds if event[d].idAbs() == 24]
+            if len(bs) == 1 and len(ws) == 1:
+                groups.append(bs + quark_daughters(event, ws[0]))
+        else:
+            groups.append(quark_daughters(event, i))
+    return [g for g in groups if len(g) == (3 if truth == "top" else 2)]
+
+
+def truth_text(event, truth):
+    rows = ["%d %.10g %.10g\n" % (g + 1, event[i].y(), event[i].phi())
+            for g, group in enumerate(decay_groups(event, truth)) for i in group]
+    return "truth %d\n%s" % (len(rows), "".join(rows))
+
+
+def block_text(pythia, seed, block, events, truth):
     pythia.rndm.init(block_seed(seed, block))
     parts, failures = ["block %d %d\n" % (block, events)], 0
     while len(parts) <= events:
         if pythia.next():
-            parts.append(event_text(pythia.event))
+            text = event_text(pythia.event)
+            parts.append(text + truth_text(pythia.event, truth) if truth else text)
         else:
             failures += 1
             if failures > MAX_FAILURES:
@@ -70,7 +105,7 @@ def block_text(pythia, seed, block, events):
     return "".join(parts).encode()
 
 
-def make_block(pythia, seed, block, events):
+def make_block(pythia, seed, block, events, truth):
     """Runs block_text in a forked child, so the parent's Pythia stays as initialised."""
     global child
     r, w = os.pipe()
@@ -79,7 +114,7 @@ def make_block(pythia, seed, block, events):
         os.close(r)
         code = 0
         try:
-            data = block_text(pythia, seed, block, events)
+            data = block_text(pythia, seed, block, events, truth)
             with os.fdopen(w, "wb") as out:
                 out.write(data)
         except Exception as e:
@@ -119,6 +154,7 @@ def main():
     ap.add_argument("--first", type=int, required=True, help="first block")
     ap.add_argument("--stride", type=int, required=True, help="blocks between this worker's blocks")
     ap.add_argument("--events", type=int, required=True, help="events per block")
+    ap.add_argument("--truth", choices=["top", "w"], help="also write the decay quarks of each top or W")
     ap.add_argument("--setting", action="append", default=[], help="a Pythia setting line")
     a = ap.parse_args()
 
@@ -135,7 +171,7 @@ def main():
     threading.Thread(target=writer, args=(out, blocks), daemon=True).start()
     block = a.first
     while True:
-        blocks.put(make_block(pythia, a.seed, block, a.events))
+        blocks.put(make_block(pythia, a.seed, block, a.events, a.truth))
         block += a.stride
 
 

@@ -75,6 +75,28 @@ run_jetlab "${TOP[@]}" --workers 1 -o "$TMP/top1.h5"
 expect_eq "1 worker: exits 0" "$RC" 0
 same_jets "$TMP/top1.h5" "$TMP/top2.h5" && pass || fail "same seed, same file with 1 or 2 workers"
 
+# --match: a signal jet is kept when one top's three decay quarks are within 0.75 R of its axis.
+run_jetlab -e '
+local select = require "jetlab.pythia.select"
+local function particle(pt, y, phi) return {pt * math.cos(phi), pt * math.sin(phi), pt * math.sinh(y), pt * math.cosh(y)} end
+for _, far in ipairs{0.7, 1.8} do
+  local rows = require("jetlab.events").rows(200)
+  local ev = {particle(570, 0, 1), particle(40, 0.3, 0.8), truth = {{1, 0, 1}, {1, 0.3, 0.8}, {1, 0, far}, {2, 0, 4}, {2, 0.1, 4}, {2, 0, 1}}}
+  select.jets(rows, ev, {r = 1.0, eta = 2.5, lo = 500, hi = math.huge}, 1)
+  io.write(rows:count(), " ")
+end'
+expect_eq "--match: kept when contained, not when a quark is 0.8 R away" "$OUT" "1 0 "
+JET_PTS='local f = assert(jl.io.open_jets(arg[1])); local b = f:read(1, f:count())
+for i, l in ipairs(b.labels:tolist()) do if l == 1 then print(string.format("%.3f", b.jet_pt[i])) end end'
+echo "$JET_PTS" >"$TMP/signal_pts.lua"
+run_jetlab "${TOP[@]}" -n 30 --match --workers 2 -o "$TMP/top_match.h5"
+expect_eq "--match: exits 0" "$RC" 0
+run_jetlab "$TMP/signal_pts.lua" "$TMP/top_match.h5"
+MATCHED=$OUT
+run_jetlab "$TMP/signal_pts.lua" "$TMP/top1.h5"
+expect_eq "--match: 15 signal jets, each one of the unmatched run's" \
+  "$(comm -23 <(sort <<<"$MATCHED") <(sort <<<"$OUT") | wc -l) $(wc -l <<<"$MATCHED")" "0 15"
+
 # Interrupted after its first block, then resumed: the same file.
 "$JETLAB" "${TOP[@]}" --workers 1 -o "$TMP/resumed.h5" >"$TMP/interrupted.out" 2>&1 &
 PID=$!

@@ -27,7 +27,7 @@ local spec = {
           "FILE.h5 in the ATLAS Top Tagging layout (constituents: visible final-state particles, at most\n" ..
           "200, hardest first). Per event, the two hardest anti-kt jets of radius R with |y| < ETA are\n" ..
           "taken when their pT is in [MIN, MAX) GeV. Signal jets are not truth-matched, as in the\n" ..
-          "anchors' runs. Defaults are those runs' settings: tune 4C, pp at 14 TeV, π0 and B hadrons\n" ..
+          "anchors' runs, unless --match. Defaults are those runs' settings: tune 4C, pp at 14 TeV, π0 and B hadrons\n" ..
           "stable, MPI on. Pythia runs in --workers processes on blocks of --block events; block b is\n" ..
           "seeded from (S, b), so the same seed gives the same file whatever the worker count. Finished\n" ..
           "blocks are kept in FILE.h5.partial/ until the file is written; --resume continues from them.",
@@ -45,6 +45,9 @@ local spec = {
     {"ecm", "number", 14, help = "pp centre-of-mass energy in TeV"},
     {"pi0-decays", "boolean", false, help = "let π0 decay (default: stable)"},
     {"b-decays", "boolean", false, help = "let B hadrons decay (default: stable)"},
+    {"match", "boolean", false, help = string.format("keep only signal jets that contain every decay quark of " ..
+                                       "one top (b, q, q') or W (q, q') within ΔR < %g R of their axis (ATLAS labels)",
+                                       jl.gen.containment)},
     {"workers", "integer", help = "Pythia worker processes [default: all cores or JETLAB_NUM_THREADS]"},
     {"block", "integer", 100, help = "events per block (part of the seeding: changes the sample)"},
     {"resume", "boolean", false, help = "continue an interrupted run from FILE.h5.partial/"},
@@ -104,6 +107,7 @@ end
 -- What a block's jets depend on: a resumed run must match it.
 local function settings_text(o)
   local t = {seed = o.seed, block = o.block, r = o.r, eta = o.eta, lo = o.lo, hi = o.hi, signal = o.signal,
+             match = o.match or nil,
              constituents = CONSTITUENTS, pythia = {}}
   for _, c in ipairs(classes(o)) do t.pythia[c.name] = pythia_lines(o, c.process) end
   return literal.encode(t) .. "\n"
@@ -128,7 +132,8 @@ local function make_class(o, store, c, py, run)
   run.done = run.done + math.min(have, c.jets)
   if have >= c.jets then return end
   local pool <close> = workers.start{python = py, seed = o.seed, first = b, count = o.workers, events = o.block,
-                                     settings = pythia_lines(o, c.process), log = store.dir .. "/workers.log"}
+                                     settings = pythia_lines(o, c.process), log = store.dir .. "/workers.log",
+                                     truth = o.match and c.label == 1 and c.process or nil}
   while have < c.jets do
     local got, evs = pool:read()
     if jl.interrupted() then

@@ -6,6 +6,7 @@
 --   local pool <close> = workers.start{python = py, seed = 1, first = 0, count = 2, events = 100,
 --                                      settings = lines, log = "out.h5.partial/workers.log"}
 --   local b, events = assert(pool:read())   -- events[i]: {{px, py, pz, E}, ...} GeV
+--                                           -- with truth = "top"|"w": events[i].truth too
 --   pool:stop()                             -- also when the pool goes out of scope
 
 local fs = require "jetlab.fs"
@@ -28,12 +29,18 @@ end
 
 --- workers.start(o) → pool. o: python (path), seed, first (first block), count
 --- (workers), events (per block), settings (Pythia setting lines), log (the
---- workers' stderr is appended there).
+--- workers' stderr is appended there), truth (optional, "top" or "w": every event
+--- also carries .truth = {{group, y, phi}, ...}, the decay quarks of each top or W,
+--- group numbering the resonance).
 function workers.start(o)
-  local pool = setmetatable({procs = {}, next = o.first, first = o.first, log = o.log}, Pool)
+  local pool = setmetatable({procs = {}, next = o.first, first = o.first, log = o.log, truth = o.truth}, Pool)
   for w = 0, o.count - 1 do
     local words = {o.python, SCRIPT, "--seed", o.seed, "--first", o.first + w, "--stride", o.count,
                    "--events", o.events}
+    if o.truth then
+      words[#words + 1] = "--truth"
+      words[#words + 1] = o.truth
+    end
     for _, line in ipairs(o.settings) do
       words[#words + 1] = "--setting"
       words[#words + 1] = line
@@ -49,17 +56,32 @@ function workers.start(o)
   return pool
 end
 
--- One event: "event <n>" then n lines "px py pz E".
-local function read_event(p)
-  local n = tonumber(((p:read("l") or ""):match("^event (%d+)$")))
+-- A header line "<word> <n>" then n lines of `width` numbers each, as
+-- {{x1, ..., x_width}, ...}; nil when the text is something else.
+local function read_rows(p, word, width)
+  local n = tonumber(((p:read("l") or ""):match("^" .. word .. " (%d+)$")))
   if not n then return nil end
-  local particles = {}
+  local rows = {}
   for i = 1, n do
-    local px, py, pz, e = p:read("n", "n", "n", "n")
-    if not e then return nil end
-    particles[i] = {px, py, pz, e}
+    local row = {}
+    for k = 1, width do
+      row[k] = p:read("n")
+      if not row[k] then return nil end
+    end
+    rows[i] = row
   end
   if n > 0 then p:read("l") end
+  return rows
+end
+
+-- One event: "event <n>" then n lines "px py pz E"; with truth, then "truth <k>"
+-- and k lines "group y phi".
+local function read_event(p, truth)
+  local particles = read_rows(p, "event", 4)
+  if particles and truth then
+    particles.truth = read_rows(p, "truth", 3)
+    if not particles.truth then return nil end
+  end
   return particles
 end
 
@@ -73,7 +95,7 @@ function Pool:read()
   if tonumber(got) ~= b then return bad() end
   local events = {}
   for e = 1, tonumber(n) do
-    events[e] = read_event(proc.pipe)
+    events[e] = read_event(proc.pipe, self.truth)
     if not events[e] then return bad() end
   end
   self.next = b + 1
