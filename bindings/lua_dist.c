@@ -8,6 +8,8 @@
  *   jl.dist.broadcast(t, 0)                     -- in place: rank 0's values
  *   local s = jl.dist.broadcast_integers({jl.rng_state()})   -- rank 0's integers
  *   jl.dist.allreduce_many({g1, g2}, {scale = 0.5, bucket_mb = 4})
+ *   local s = jl.dist.all_sum(stats)             -- differentiable, out of place
+ *   local r = jl.dist.reducer(params)            -- overlapped buckets (lua_dist_reducer.c)
  *   jl.dist.barrier()
  *
  * Tensors are contiguous CPU tensors (f32; allreduce also i32 and i64,
@@ -17,6 +19,7 @@
  */
 #include <string.h>
 
+#include "jl_autograd.h"
 #include "jl_dist.h"
 #include "lua_module.h"
 
@@ -118,6 +121,51 @@ static int l_allreduce_many(lua_State *L)
     return 0;
 }
 
+/* A copy of t (f32), contiguous, summed over ranks; NULL with the core or dist error set. */
+static jl_tensor *summed_copy(jl_tensor *t)
+{
+    bool was = jl_set_grad_enabled(false);
+    jl_tensor *c = jl_clone(t);
+    jl_set_grad_enabled(was);
+    if (!c) return NULL;
+    if (jl_dist_allreduce_sum(jl_data(c), jl_numel(c), JL_DIST_F32) != 0) {
+        jl_release(c);
+        JL_FAIL("%s", jl_dist_error());
+        return NULL;
+    }
+    return c;
+}
+
+/* The gradient of a sum over ranks: the sum over ranks of the gradient (every
+ * rank's loss depends on every rank's input through the sum). */
+static int all_sum_backward(jl_node *node, jl_tensor *grad_out, jl_tensor **grad_inputs)
+{
+    (void)node;
+    grad_inputs[0] = summed_copy(grad_out);
+    return grad_inputs[0] ? JL_OK : jl_last_error_code();
+}
+
+/* jl.dist.all_sum(t) → a new tensor: t (f32, CPU) summed over ranks, differentiable
+ * (its gradient is summed over ranks in backward: every rank must run backward
+ * through it, as through synchronised BatchNorm's statistics); a copy of t in one process */
+static int l_all_sum(lua_State *L)
+{
+    jl_tensor *t = jl_lua_check(L, 1);
+    if (t->dtype != JL_F32 || jl_device_of(t) != JL_CPU)
+        return luaL_error(L, "jl.dist.all_sum: the tensor %s must be f32 on the CPU", jl_shape_str(t));
+    jl_tensor *out = summed_copy(t);
+    if (!out) return jl_lua_raise(L);
+    if (jl_needs_graph(1, &t)) {
+        jl_node *node = jl_node_new("dist.all_sum", all_sum_backward, 1, &t);
+        if (!node) {
+            jl_release(out);
+            return jl_lua_raise(L);
+        }
+        jl_attach(out, node);
+    }
+    return jl_lua_push(L, out);
+}
+
 /* jl.dist.broadcast(t[, root = 0]) → t, in place: root's values on every rank */
 static int l_broadcast(lua_State *L)
 {
@@ -161,12 +209,23 @@ static int l_barrier(lua_State *L)
     return 0;
 }
 
+/* jl.dist.exit_together(status) → nothing: every rank is about to exit with
+ * status together (an interruption all ranks agreed on), so exiting with it
+ * finalizes MPI instead of aborting the job */
+static int l_exit_together(lua_State *L)
+{
+    jl_dist_exit_together((int)luaL_checkinteger(L, 1));
+    return 0;
+}
+
 static const luaL_Reg dist_functions[] = {
+    {"exit_together", l_exit_together},
     {"rank", l_rank},
     {"size", l_size},
     {"compiled", l_compiled},
     {"allreduce", l_allreduce},
     {"allreduce_many", l_allreduce_many},
+    {"all_sum", l_all_sum},
     {"broadcast", l_broadcast},
     {"broadcast_integers", l_broadcast_integers},
     {"barrier", l_barrier},
@@ -178,5 +237,6 @@ void jl_lua_open_dist(lua_State *L, int module, int methods)
     (void)methods;
     lua_newtable(L);
     jl_lua_setfuncs(L, lua_gettop(L), dist_functions);
+    jl_lua_open_dist_reducer(L, lua_gettop(L));
     lua_setfield(L, module, "dist");
 }

@@ -70,8 +70,12 @@ void jl_lua_open_model_files(lua_State *L, int module, int methods);
 void jl_lua_open_onnx(lua_State *L, int module, int methods);
 /* jl.dist: data-parallel collectives over MPI (lua_dist.c). */
 void jl_lua_open_dist(lua_State *L, int module, int methods);
+/* jl.dist.reducer: overlapped gradient buckets (lua_dist_reducer.c); dist is the jl.dist table's index. */
+void jl_lua_open_dist_reducer(lua_State *L, int dist);
 /* jl.plan: inference plans for feed-forward networks (lua_plan.c). */
 void jl_lua_open_plan(lua_State *L, int module, int methods);
+/* jl.graph_plan: LundNet inference plans (lua_graph_plan.c), opened by jl_lua_open_plan. */
+void jl_lua_open_graph_plan(lua_State *L, int module);
 
 /* Arithmetic metamethods, installed on the metatable by lua_tensor.c. */
 int jl_lua_add(lua_State *L);

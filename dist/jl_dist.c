@@ -6,14 +6,11 @@
 #include <string.h>
 
 #include "jl_dist.h"
-
-#ifdef JETLAB_HAVE_MPI
-#include <mpi.h>
-#endif
+#include "jl_dist_internal.h"
 
 static char error_message[512];
 
-static int fail(const char *fmt, ...)
+int jl_dist_fail(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -52,23 +49,37 @@ static void scale_arrays(float *const *arrays, const int64_t *counts, int n, flo
 
 static bool joined;
 static int my_rank, world_size = 1;
+static MPI_Comm grad_comm = MPI_COMM_NULL;
 
-static int mpi_fail(const char *what, int code)
+MPI_Comm jl_dist_grad_comm(void)
+{
+    return grad_comm;
+}
+
+int jl_dist_mpi_fail(const char *what, int code)
 {
     char text[MPI_MAX_ERROR_STRING];
     int len = 0;
     if (MPI_Error_string(code, text, &len) != MPI_SUCCESS) snprintf(text, sizeof text, "error code %d", code);
-    return fail("jl.dist: %s failed on rank %d of %d: %s", what, my_rank, world_size, text);
+    return jl_dist_fail("jl.dist: %s failed on rank %d of %d: %s", what, my_rank, world_size, text);
 }
 
-/* Every rank ends together: a failed rank aborts the job, a clean one finalizes. */
+static int agreed_status = -1;
+
+void jl_dist_exit_together(int status)
+{
+    agreed_status = status;
+}
+
+/* Every rank ends together: a failed rank aborts the job, a clean one (or one
+ * leaving with the status every rank agreed on) finalizes. */
 static void leave_job(int status, void *arg)
 {
     (void)arg;
     int finalized = 0;
     MPI_Finalized(&finalized);
     if (finalized) return;
-    if (status == 0) {
+    if (status == 0 || status == agreed_status) {
         MPI_Finalize();
         return;
     }
@@ -83,11 +94,14 @@ int jl_dist_init(void)
 {
     if (joined || !jl_dist_launched()) return 0;
     int provided = 0, code = MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
-    if (code != MPI_SUCCESS) return mpi_fail("MPI_Init_thread", code);
+    if (code != MPI_SUCCESS) return jl_dist_mpi_fail("MPI_Init_thread", code);
     joined = true;
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     MPI_Comm_rank(MPI_COMM_WORLD, &my_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &world_size);
+    code = MPI_Comm_dup(MPI_COMM_WORLD, &grad_comm);
+    if (code != MPI_SUCCESS) return jl_dist_mpi_fail("MPI_Comm_dup", code);
+    MPI_Comm_set_errhandler(grad_comm, MPI_ERRORS_RETURN);
     on_exit(leave_job, NULL);
     return 0;
 }
@@ -129,12 +143,12 @@ int jl_dist_allreduce_sum(void *buf, int64_t count, jl_dist_type type)
 {
     if (jl_dist_init() != 0) return -1;
     if (world_size == 1) return 0;
-    if (type == JL_DIST_U8) return fail("jl.dist: allreduce of u8 tensors is not supported (sums overflow a byte)");
+    if (type == JL_DIST_U8) return jl_dist_fail("jl.dist: allreduce of u8 tensors is not supported (sums overflow a byte)");
     for (int64_t done = 0; done < count; done += CHUNK) {
         int n = (int)(count - done < CHUNK ? count - done : CHUNK);
         int code = MPI_Allreduce(MPI_IN_PLACE, (char *)buf + done * type_size(type), n, mpi_type(type), MPI_SUM,
                                  MPI_COMM_WORLD);
-        if (code != MPI_SUCCESS) return mpi_fail("MPI_Allreduce", code);
+        if (code != MPI_SUCCESS) return jl_dist_mpi_fail("MPI_Allreduce", code);
     }
     return 0;
 }
@@ -142,12 +156,12 @@ int jl_dist_allreduce_sum(void *buf, int64_t count, jl_dist_type type)
 int jl_dist_broadcast(void *buf, int64_t count, jl_dist_type type, int root)
 {
     if (jl_dist_init() != 0) return -1;
-    if (root < 0 || root >= world_size) return fail("jl.dist: broadcast root %d is not a rank (0..%d)", root, world_size - 1);
+    if (root < 0 || root >= world_size) return jl_dist_fail("jl.dist: broadcast root %d is not a rank (0..%d)", root, world_size - 1);
     if (world_size == 1) return 0;
     for (int64_t done = 0; done < count; done += CHUNK) {
         int n = (int)(count - done < CHUNK ? count - done : CHUNK);
         int code = MPI_Bcast((char *)buf + done * type_size(type), n, mpi_type(type), root, MPI_COMM_WORLD);
-        if (code != MPI_SUCCESS) return mpi_fail("MPI_Bcast", code);
+        if (code != MPI_SUCCESS) return jl_dist_mpi_fail("MPI_Bcast", code);
     }
     return 0;
 }
@@ -157,7 +171,7 @@ int jl_dist_barrier(void)
     if (jl_dist_init() != 0) return -1;
     if (world_size == 1) return 0;
     int code = MPI_Barrier(MPI_COMM_WORLD);
-    return code == MPI_SUCCESS ? 0 : mpi_fail("MPI_Barrier", code);
+    return code == MPI_SUCCESS ? 0 : jl_dist_mpi_fail("MPI_Barrier", code);
 }
 
 /* One bucket: a run of whole arrays [first, last) packed into buf. */
@@ -180,7 +194,7 @@ int jl_dist_allreduce_f32_arrays(float *const *arrays, const int64_t *counts, in
     scale_arrays(arrays, counts, n, scale);
     if (world_size == 1 || n == 0) return 0;
     bucket *buckets = calloc((size_t)n, sizeof *buckets);
-    if (!buckets) return fail("jl.dist: out of memory for %d gradient buckets", n);
+    if (!buckets) return jl_dist_fail("jl.dist: out of memory for %d gradient buckets", n);
     int nb = 0, status = 0;
     for (int i = 0; i < n && status == 0;) {
         bucket *b = &buckets[nb];
@@ -190,12 +204,12 @@ int jl_dist_allreduce_f32_arrays(float *const *arrays, const int64_t *counts, in
         while (i < n && elems + counts[i] <= bucket_elems);
         b->last = i;
         if (elems > CHUNK) {
-            status = fail("jl.dist: a gradient of %lld elements is past MPI's int count", (long long)elems);
+            status = jl_dist_fail("jl.dist: a gradient of %lld elements is past MPI's int count", (long long)elems);
             break;
         }
         b->buf = malloc((size_t)(elems ? elems : 1) * sizeof(float));
         if (!b->buf) {
-            status = fail("jl.dist: out of memory for a gradient bucket of %lld floats", (long long)elems);
+            status = jl_dist_fail("jl.dist: out of memory for a gradient bucket of %lld floats", (long long)elems);
             break;
         }
         float *dst = b->buf;
@@ -203,14 +217,14 @@ int jl_dist_allreduce_f32_arrays(float *const *arrays, const int64_t *counts, in
         int code = MPI_Iallreduce(MPI_IN_PLACE, b->buf, (int)elems, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &b->request);
         if (code != MPI_SUCCESS) {
             free(b->buf);
-            status = mpi_fail("MPI_Iallreduce", code);
+            status = jl_dist_mpi_fail("MPI_Iallreduce", code);
             break;
         }
         nb++;
     }
     for (int k = 0; k < nb; k++) {
         int code = MPI_Wait(&buckets[k].request, MPI_STATUS_IGNORE);
-        if (code != MPI_SUCCESS && status == 0) status = mpi_fail("MPI_Wait", code);
+        if (code != MPI_SUCCESS && status == 0) status = jl_dist_mpi_fail("MPI_Wait", code);
         if (status == 0) unpack(&buckets[k], arrays, counts);
         free(buckets[k].buf);
     }
@@ -248,12 +262,17 @@ int jl_dist_allreduce_sum(void *buf, int64_t count, jl_dist_type type)
 
 int jl_dist_broadcast(void *buf, int64_t count, jl_dist_type type, int root)
 {
-    return root == 0 ? 0 : fail("jl.dist: broadcast root %d is not a rank (a single process has rank 0 only)", root);
+    return root == 0 ? 0 : jl_dist_fail("jl.dist: broadcast root %d is not a rank (a single process has rank 0 only)", root);
 }
 
 int jl_dist_barrier(void)
 {
     return 0;
+}
+
+void jl_dist_exit_together(int status)
+{
+    (void)status;
 }
 
 int jl_dist_allreduce_f32_arrays(float *const *arrays, const int64_t *counts, int n, float scale,

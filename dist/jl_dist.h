@@ -10,7 +10,8 @@
  * A rank that exits with a nonzero status after MPI_Init (a Lua error, an
  * interruption, os.exit(false)) prints which rank stopped and calls MPI_Abort,
  * which ends every rank of the job: no rank is left waiting in a collective.
- * A clean exit calls MPI_Finalize.
+ * A clean exit calls MPI_Finalize (so does the status every rank agreed to
+ * exit with, jl_dist_exit_together).
  *
  * Functions returning int give 0, or -1 with jl_dist_error() set.
  */
@@ -39,6 +40,10 @@ int jl_dist_allreduce_sum(void *buf, int64_t count, jl_dist_type type);
 /* Copies count elements of root's buf into every rank's buf. */
 int jl_dist_broadcast(void *buf, int64_t count, jl_dist_type type, int root);
 int jl_dist_barrier(void);
+/* Every rank is about to exit with this status, together (train.fit stopping
+ * on an interruption all ranks agreed on): exiting with it then finalizes MPI
+ * instead of aborting the job. Any other nonzero status still aborts. */
+void jl_dist_exit_together(int status);
 
 /* The gradient reduction: arrays[i] (counts[i] floats each) become the sum
  * over ranks of scale * arrays[i]. The arrays are packed into buckets of at
@@ -46,6 +51,34 @@ int jl_dist_barrier(void);
  * is packed, so packing the next overlaps the reduction of the previous. */
 int jl_dist_allreduce_f32_arrays(float *const *arrays, const int64_t *counts, int n, float scale,
                                  int64_t bucket_elems);
+
+/* A gradient reducer: the overlapped form of jl_dist_allreduce_f32_arrays,
+ * fed array by array as backward makes gradients ready (owner: the caller of
+ * jl_dist_reducer_new, which frees it).
+ *
+ *   jl_dist_reducer *r = jl_dist_reducer_new(counts, n, bucket_elems);
+ *   jl_dist_reducer_begin(r, scale);          // each step
+ *   jl_dist_reducer_ready(r, i, grad_i);      // as soon as gradient i is whole
+ *   jl_dist_reducer_finish(r, grads, grads);  // the rest, wait, copy back
+ *
+ * Arrays are packed in index order into buckets of at most bucket_elems
+ * floats (a longer array is a bucket alone). ready copies scale * data
+ * (NULL: zeros) into its bucket; a bucket whose arrays are all in starts its
+ * MPI_Iallreduce (on a communicator of its own) once every bucket before it
+ * has started, so every rank starts them in the same order whatever the order
+ * of ready calls. finish feeds the arrays not yet ready from in[i], waits for
+ * every bucket and writes the sums over ranks into out[i]. In one process the
+ * sums are the scaled arrays. */
+typedef struct jl_dist_reducer jl_dist_reducer;
+jl_dist_reducer *jl_dist_reducer_new(const int64_t *counts, int n, int64_t bucket_elems);
+void jl_dist_reducer_free(jl_dist_reducer *r);
+int jl_dist_reducer_begin(jl_dist_reducer *r, float scale);
+int jl_dist_reducer_ready(jl_dist_reducer *r, int i, const float *data);
+int jl_dist_reducer_finish(jl_dist_reducer *r, const float *const *in, float *const *out);
+/* The number of buckets, and how many started before finish in the last step
+ * (the overlap: buckets reduced while backward still ran). */
+int jl_dist_reducer_buckets(const jl_dist_reducer *r);
+int jl_dist_reducer_started_early(const jl_dist_reducer *r);
 
 /* The message of the last failure. */
 const char *jl_dist_error(void);

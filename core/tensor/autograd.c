@@ -219,8 +219,72 @@ static int propagate(jl_node *n)
     return rc;
 }
 
+/* --- the gradient-ready hook ------------------------------------------------ */
+static jl_grad_ready_fn ready_fn;
+static void *ready_ctx;
+
+void jl_set_grad_ready_hook(jl_grad_ready_fn fn, void *ctx)
+{
+    ready_fn = fn;
+    ready_ctx = ctx;
+}
+
+static bool is_leaf_input(const jl_node *n, int i)
+{
+    const jl_tensor *in = n->inputs[i];
+    return in && n->needs_grad[i] && !in->grad_fn && in->requires_grad;
+}
+
+/* last[k]: bit i set when node order[k]'s input i is a leaf that no node run
+ * after it feeds (order runs from the end to the start, so the first node of
+ * order to name a leaf is its last feeder). A set of the leaves seen: open
+ * addressing over the pointers. Returns NULL with an error set. */
+static uint8_t *last_feeders(const node_list *order)
+{
+    int64_t cap = 16;
+    while (cap < 2 * JL_NODE_MAX_INPUTS * order->count) cap *= 2;
+    const jl_tensor **seen = calloc((size_t)cap, sizeof *seen);
+    uint8_t *last = calloc((size_t)(order->count ? order->count : 1), 1);
+    if (!seen || !last) {
+        free(seen);
+        free(last);
+        JL_FAIL_CODE(JL_ENOMEM, "backward: out of memory for the gradient-ready hook");
+        return NULL;
+    }
+    for (int64_t k = 0; k < order->count; k++) {
+        const jl_node *n = order->items[k];
+        for (int i = 0; i < n->n_inputs; i++) {
+            if (!is_leaf_input(n, i)) continue;
+            uint64_t h = ((uintptr_t)n->inputs[i] >> 4) * 0x9E3779B97F4A7C15ull;
+            int64_t slot = (int64_t)(h >> 20) & (cap - 1);
+            while (seen[slot] && seen[slot] != n->inputs[i]) slot = (slot + 1) & (cap - 1);
+            if (!seen[slot]) {
+                seen[slot] = n->inputs[i];
+                last[k] |= (uint8_t)(1u << i);
+            }
+        }
+    }
+    free(seen);
+    return last;
+}
+
+/* Tells the hook about the leaves whose last feeder, node n, has just run. */
+static int leaves_ready(jl_grad_ready_fn fn, void *ctx, jl_node *n, uint8_t mask)
+{
+    for (int i = 0; i < n->n_inputs && mask; i++) {
+        if (!(mask & (1u << i))) continue;
+        int rc = fn(n->inputs[i], ctx);
+        if (rc) return rc;
+    }
+    return JL_OK;
+}
+
 int jl_backward(jl_tensor *root, jl_tensor *grad)
 {
+    jl_grad_ready_fn fn = ready_fn;
+    void *ctx = ready_ctx;
+    ready_fn = NULL;
+    ready_ctx = NULL;
     if (!root->requires_grad)
         return JL_FAIL(
             "backward: the tensor does not require grad (no input of its graph had requires_grad)");
@@ -243,6 +307,8 @@ int jl_backward(jl_tensor *root, jl_tensor *grad)
             node_list order = {0};
             rc = topo_order(top, &order);
             if (!rc) rc = accumulate(&top->pending, seed, true);
+            uint8_t *last = NULL;
+            if (!rc && fn && !(last = last_feeders(&order))) rc = jl_last_error_code();
             for (int64_t i = order.count - 1; i >= 0; i--) {
                 jl_node *n = order.items[i];
                 /* a node freed by an earlier backward has no inputs or saved
@@ -252,11 +318,13 @@ int jl_backward(jl_tensor *root, jl_tensor *grad)
                     rc = JL_FAIL("backward: the graph through %s was already freed by an earlier backward",
                                  n->name);
                 else if (!rc && n->pending) rc = propagate(n);
+                if (!rc && last && last[i]) rc = leaves_ready(fn, ctx, n, last[i]);
                 node_free_tape(n);
                 n->pending_deps = 0;
             }
             for (int64_t i = 0; i < order.count; i++) jl_node_release(order.items[i]);
             free(order.items);
+            free(last);
         }
     }
     jl_release(seed);

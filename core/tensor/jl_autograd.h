@@ -70,6 +70,18 @@ void jl_attach(jl_tensor *out, jl_node *node);
  * Accumulates into the .grad of every leaf that requires grad; frees the tape. */
 int jl_backward(jl_tensor *root, jl_tensor *grad);
 
+/* The gradient-ready hook of the next jl_backward (one backward only: that call
+ * clears it, whether it succeeds or fails). fn(leaf, ctx) is called once per
+ * leaf requiring grad that the graph reaches, as soon as the last node feeding
+ * it has run, so leaf->grad (possibly NULL: no gradient flowed) holds its whole
+ * gradient of this backward; the rest of the walk runs after fn returns. A
+ * nonzero return (an error set with JL_FAIL) stops the backward with that
+ * error. Used by data-parallel training to start a gradient bucket's
+ * reduction while backward goes on (jl.dist.reducer). Not thread-safe: one
+ * backward at a time. fn NULL disarms it. */
+typedef int (*jl_grad_ready_fn)(jl_tensor *leaf, void *ctx);
+void jl_set_grad_ready_hook(jl_grad_ready_fn fn, void *ctx);
+
 /* New tensor sharing t's storage, with no grad_fn and requires_grad false; +1. */
 jl_tensor *jl_detach(jl_tensor *t);
 

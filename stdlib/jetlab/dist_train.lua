@@ -4,22 +4,31 @@
 --   local group = dist_train.group()      -- nil in a single process
 --   group:start(model)                    -- rank 0's parameters, buffers and generator everywhere
 --   group:sync_rng()                      -- at each epoch start: rank 0's generator (the same shuffle)
---   local mine, n = group:shard(batch, N) -- this rank's rows of a global batch of N samples
---   value = group:mean_loss(value, n, N)  -- the global batch's mean loss, on every rank
---   group:average_grads(params, n, N)     -- gradients of the global batch (bucketed allreduce)
+--   local mine, share = group:shard(batch, N) -- this rank's jets of a global batch of N
+--   value = group:mean_loss(value, share) -- the global batch's mean loss, on every rank
+--   loss = group:before_backward(loss, params, share)  -- then loss:backward()
+--   group:average_grads()                 -- gradients of the global batch (bucketed allreduce)
+--   local signal = group:interrupted()    -- after every step: any rank's signal, agreed
 --
 -- Batch sizes stay global: every rank iterates the same shuffled order (rank
 -- 0's generator) and keeps its own contiguous block of rows of each batch
--- (batch N over K ranks: N // K rows, the first N % K ranks one more). Each
--- rank's gradient is scaled by n / N before the sum, so an unweighted mean
--- loss gives the single-process gradient up to the order of the float sums.
--- Gradients are reduced after backward (not overlapped with it), in 4 MiB
--- buckets. Every rank evaluates the whole validation set (the same numbers
+-- (batch N over K ranks: N // K rows, the first N % K ranks one more; graph and
+-- ragged batches by jets, jetlab.dist_shard). Each rank's loss is scaled by
+-- its share (n / N, or its part of Σ w with weights) before backward (not its
+-- gradients after: synchronised BatchNorm sums gradients over ranks inside
+-- backward), so the sum over ranks of a (weighted) mean loss's gradients is
+-- the single-process gradient up to the order of the float sums.
+-- Gradients are reduced in 4 MiB buckets whose MPI_Iallreduce starts during
+-- backward, as soon as backward has made a bucket's gradients (autograd's
+-- gradient-ready hook, jl.dist.reducer); the optimizer waits for all of them.
+-- Graph networks' BatchNorm layers are synchronised (nn.BatchNorm1d sync).
+-- Every rank evaluates the whole validation set (the same numbers
 -- everywhere); only rank 0 logs and writes checkpoints (group.writes).
 
 local jl = require "jetlab"
+local dist_shard = require "jetlab.dist_shard"
 
-local dist_train = {}
+local dist_train = {BUCKET_MB = 4}
 
 local Group = {}
 Group.__index = Group
@@ -32,10 +41,33 @@ function dist_train.group()
   return setmetatable({rank = rank, size = size, writes = rank == 0, loss_buffer = jl.zeros(1)}, Group)
 end
 
---- group:start(model): rank 0's parameters, buffers and generator on every rank.
+-- The modules that make a network a graph network (its BatchNorm layers synchronised).
+local GRAPH_MODULES = {EdgeConv = true, GraphEdgeConv = true, LundEdgeConv = true, LundNet = true, ParticleNet = true}
+
+--- dist_train.sync_batchnorm(model) → the number of BatchNorm1d layers set to
+--- sync = true: those of a graph network (LundNet, ParticleNet, any EdgeConv
+--- block) whose sync option was left unset; none in other networks.
+function dist_train.sync_batchnorm(model)
+  if type(model.named_modules) ~= "function" then return 0 end
+  local modules, graph = model:named_modules(), false
+  for _, e in ipairs(modules) do graph = graph or GRAPH_MODULES[e[2].__name] ~= nil end
+  if not graph then return 0 end
+  local n = 0
+  for _, e in ipairs(modules) do
+    if e[2].__name == "BatchNorm1d" and e[2].sync == nil then
+      e[2].sync = true
+      n = n + 1
+    end
+  end
+  return n
+end
+
+--- group:start(model): rank 0's parameters, buffers and generator on every rank;
+--- synchronised BatchNorm in graph networks.
 function Group:start(model)
   for _, t in ipairs(model:parameters()) do jl.dist.broadcast(t, 0) end
   for _, t in ipairs(model:buffers()) do jl.dist.broadcast(t, 0) end
+  self.synced_batchnorms = dist_train.sync_batchnorm(model)
   self:sync_rng()
 end
 
@@ -45,49 +77,82 @@ function Group:sync_rng()
   jl.set_rng_state(s[1], s[2])
 end
 
--- The rows [first, first + count) of a global batch of n rows that this rank takes.
-local function rows(rank, size, n)
-  local base, extra = n // size, n % size
-  return rank * base + math.min(rank, extra) + 1, base + (rank < extra and 1 or 0)
-end
-
---- group:shard(batch, N) → this rank's batch (every tensor field whose first
---- dimension is N narrowed to its rows), its sample count.
+--- group:shard(batch, N) → this rank's batch (jetlab.dist_shard: tensors, graph and
+--- ragged batches; its n field is its sample count), its share of the global batch's mean loss.
 function Group:shard(batch, n)
-  if not jl.is_tensor(batch.x) then
-    error(string.format("train.fit: under MPI (%d ranks) a batch's x must be a tensor to be split between ranks, got a %s",
-      self.size, type(batch.x)), 0)
-  end
-  if n < self.size then
-    error(string.format("train.fit: a batch of %d samples cannot be split between %d MPI ranks", n, self.size), 0)
-  end
-  local first, count = rows(self.rank, self.size, n)
-  local mine = {}
-  for k, v in pairs(batch) do
-    if jl.is_tensor(v) and v.ndim >= 1 and v.shape[1] == n then mine[k] = v:narrow(1, first, count) else mine[k] = v end
-  end
-  mine.n = count
-  return mine, count
+  local mine, _, share = dist_shard.split(batch, n, self.rank, self.size)
+  return mine, share
 end
 
---- group:mean_loss(value, n, N) → the mean loss over the global batch (every rank's value weighted by its n).
-function Group:mean_loss(value, n, total)
+--- group:mean_loss(value, share) → the mean loss over the global batch (every rank's value weighted by its share).
+function Group:mean_loss(value, share)
   local b = self.loss_buffer
-  b[1] = value * n / total
+  b[1] = value * share
   jl.dist.allreduce(b, "sum")
   return b[1]
 end
 
---- group:average_grads(params, n, N): every gradient becomes the sum over ranks
---- of n / N times its own (a parameter without one gets zeros first, so every
---- rank reduces the same list).
-function Group:average_grads(params, n, total)
-  local grads = {}
-  for i, p in ipairs(params) do
-    if p.grad == nil then p.grad = jl.zeros_like(p) end
-    grads[i] = p.grad
+-- The signals train.fit stops on, numbered for the vote of group:interrupted().
+local SIGNALS = {"SIGINT", "SIGTERM"}
+
+--- group:interrupted() → the signal (a name) when any rank has been
+--- interrupted (jl.interrupted()), else false: the same answer on every rank
+--- (one small allreduce), so every rank stops after the same step; a rank
+--- that had no signal records it (jl.interrupt), to exit as the others do.
+function Group:interrupted()
+  local mine = jl.interrupted()
+  local votes = self.signal_votes or jl.zeros(#SIGNALS + 1, {dtype = "i64"})
+  self.signal_votes = votes
+  votes:fill_(0)
+  if mine then
+    local k = #SIGNALS + 1
+    for i, name in ipairs(SIGNALS) do if name == mine then k = i end end
+    votes[k] = 1
   end
-  jl.dist.allreduce_many(grads, {scale = n / total})
+  jl.dist.allreduce(votes, "sum")
+  if mine then return mine end
+  for i = 1, #SIGNALS do
+    if votes[i] > 0 then
+      jl.interrupt(SIGNALS[i]) -- as if it came here too: this process then exits as the signalled one
+      return SIGNALS[i]
+    end
+  end
+  return votes[#SIGNALS + 1] > 0 and "a signal" or false
+end
+
+local SIGNAL_STATUS = {SIGINT = 130, SIGTERM = 143}
+
+--- group:stop_together(signal): after rank 0 has written interrupted.h5, every
+--- rank waits for the others, and exiting with the host's status for signal
+--- (130, 143) then ends the job cleanly (MPI_Finalize, not MPI_Abort).
+function Group:stop_together(signal)
+  jl.dist.barrier()
+  if SIGNAL_STATUS[signal] then jl.dist.exit_together(SIGNAL_STATUS[signal]) end
+end
+
+--- group:before_backward(loss, params, share) → share * loss, the tensor to run
+--- backward from: the next backward hands each gradient of params to the
+--- bucketed reduction as soon as it is whole (jl.dist.reducer: buckets of
+--- BUCKET_MB, the last layers first, start their MPI_Iallreduce while backward
+--- goes on). The loss is scaled before backward, not the gradients after it,
+--- because synchronised BatchNorm sums gradients over ranks inside backward:
+--- each rank's part must already carry its share of the global mean.
+function Group:before_backward(loss, params, share)
+  if self.reducer_params ~= params then
+    local reversed = {}
+    for i = #params, 1, -1 do reversed[#reversed + 1] = params[i] end
+    self.reducer, self.reducer_params = jl.dist.reducer(reversed, {bucket_mb = dist_train.BUCKET_MB}), params
+  end
+  self.reducer:arm(1)
+  return loss * share
+end
+
+--- group:average_grads(): after backward, every gradient is the sum over ranks
+--- of its own (of share times the rank's loss) (a parameter backward did not reach gets zeros, so
+--- every rank reduces the same list). Returns the bucket count and how many
+--- started during backward.
+function Group:average_grads()
+  return self.reducer:finish()
 end
 
 return dist_train

@@ -358,9 +358,9 @@ end
 -- ("attempt to call a nil value (metamethod 'close')").
 local function train_step(o, run, batch, b, params)
   local model, optimizer, criterion, teacher = o.model, o.optimizer, o.loss, o.teacher_logits
-  local n = check_batch(batch, string.format("batch %d of epoch %d", b, run.epoch))
-  local group, n_global = o.group, n
-  if group then batch, n = group:shard(batch, n_global) end
+  local n_global = check_batch(batch, string.format("batch %d of epoch %d", b, run.epoch))
+  local group, share = o.group, 1
+  if group then batch, share = group:shard(batch, n_global) end
   run.where = string.format("batch %d of epoch %d (step %d)", b, run.epoch, run.step + 1)
   optimizer:zero_grad()
   local logits = model(batch.x)
@@ -372,14 +372,15 @@ local function train_step(o, run, batch, b, params)
     l = criterion(logits, batch.y, {weights = batch.w})
   end
   local value = l:item()
-  if group then value = group:mean_loss(value, n, n_global) end
+  if group then value = group:mean_loss(value, share) end
   if o.guard and not is_finite(value) then
     error(string.format("train: the loss is not finite (%s) at %s; %s%s", show_number(value), run.where,
       run.last_loss and string.format("the last finite loss was %.6g (step %d)", run.last_loss, run.last_loss_step)
         or "no finite loss before it", NAN_GUARD_HINT), 0)
   end
+  if group then l = group:before_backward(l, o.trainable, share) end
   l:backward()
-  if group then group:average_grads(o.trainable, n, n_global) end
+  if group then group:average_grads() end
   if o.guard then check_grads(o.guard, run) end
   if params then optim.clip_grad_norm(params, o.clip_grad_norm) end
   optimizer:step()
@@ -389,10 +390,17 @@ local function train_step(o, run, batch, b, params)
   run.sum, run.samples = run.sum + value * n_global, run.samples + n_global
 end
 
+-- The signal that interrupts the run (a name), or false: this process's
+-- (jl.interrupted()), or under MPI any rank's, agreed by every rank.
+local function interrupted_now(o)
+  if o.group then return o.group:interrupted() end
+  return jl.interrupted()
+end
+
 -- One pass over the training data, from run's position (run.batch batches
 -- already done: skipped, with jl's generator put back to run.rng after them).
 -- Updates run after every step; stops after a step when jl.interrupted().
--- Returns the sample-weighted mean loss, samples, seconds, interrupted.
+-- Returns the sample-weighted mean loss, samples, seconds, the interrupting signal or false.
 local function train_epoch(o, run, show)
   local params = o.clip_grad_norm and o.model:parameters()
   local epoch, skip = run.epoch, run.batch
@@ -408,10 +416,8 @@ local function train_epoch(o, run, show)
       train_step(o, run, batch, b, params)
       run.seconds = jl.clock() - t0
       if bar then bar.update(b, run.sum / run.samples, run.samples, run.seconds) end
-      if jl.interrupted() then
-        interrupted = true
-        break
-      end
+      interrupted = interrupted_now(o)
+      if interrupted then break end
     end
   end
   if b < skip then
@@ -555,6 +561,7 @@ function train.fit(opts)
       not path and "nothing saved (no checkpoint_dir)"
         or o.resume_command and string.format("checkpoint saved to %s; resume with: %s", path, o.resume_command)
         or string.format("checkpoint saved to %s; resume with --resume %s (train.fit{resume = ...})", path, path))
+    if o.group then o.group:stop_together(signal) end -- rank 0's checkpoint is written before any rank exits
     error(setmetatable({interrupted = true, signal = signal, epoch = run.epoch, batch = run.batch, num_batches = total,
       path = path, history = history, message = message}, Interrupted), 0)
   end
@@ -565,7 +572,7 @@ function train.fit(opts)
   end
   while run.epoch <= o.epochs do
     local epoch = run.epoch
-    local signal = jl.interrupted()
+    local signal = interrupted_now(o)
     if signal then stop(signal) end
     if run.batch == 0 then
       if o.group then o.group:sync_rng() end
@@ -584,7 +591,7 @@ function train.fit(opts)
     else
       pass()
     end
-    if interrupted then stop(jl.interrupted()) end
+    if interrupted then stop(interrupted) end
     local r = {epoch = epoch, train_loss = train_loss, lr = lr, samples = samples, train_seconds = train_seconds,
       ms_per_sample = 1000 * train_seconds / samples}
     if o.val then
@@ -621,7 +628,7 @@ function train.fit(opts)
       break
     end
   end
-  local signal = jl.interrupted()
+  local signal = interrupted_now(o)
   if signal then stop(signal) end
   -- resumed from interrupted.h5 and finished: that state is stale now
   if writes and o.resume and o.checkpoint_dir and o.resume == o.checkpoint_dir .. "/interrupted.h5" then

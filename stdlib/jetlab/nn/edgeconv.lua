@@ -66,7 +66,7 @@ end
 --- M.bn_relu(bn, z[, segments]) → ReLU(bn(z)) (E, C), or its mean over the
 --- segments given by offsets (S+1) (S, C); bn is an nn.BatchNorm1d.
 function M.bn_relu(bn, z, segments)
-  if M.composed then
+  if M.composed or (bn.sync and bn.training) then -- synchronised BatchNorm: composed from ops
     local y = bn(z):relu()
     return segments and jl.segment_mean(y, segments) or y
   end
