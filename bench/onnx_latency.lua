@@ -1,10 +1,11 @@
 -- onnx_latency.lua — jetlab's side of bench/onnx_latency.sh: a checkpoint's forward
 -- (softmax included, no_grad, eval) on the first BATCH jets of JETS.h5 and on the first
 -- jet alone, median milliseconds over REPS calls after 3 warm-up calls, as one JSON line.
---   jetlab bench/onnx_latency.lua CKPT.h5 JETS.h5 BATCH REPS THREADS
+--   jetlab bench/onnx_latency.lua CKPT.h5 JETS.h5 BATCH REPS THREADS [eager]
 -- ParticleNet takes the ragged batch as predict.chunks gives it (the ONNX side gets the
--- same jets padded). A feed-forward model (the FCNNs) runs as jetlab deploys it: its
--- nn.compile inference plan, softmax included (one C call), as libjetlab does.
+-- same jets padded). A feed-forward model (the FCNNs) and LundNet run as jetlab deploys
+-- them: their nn.compile inference plan (LundNet: the graph plan), softmax included (one
+-- C call), as libjetlab does; `eager` times the eager forward instead (the comparison).
 local jl = require "jetlab"
 local ckpt = require "jetlab.ckpt"
 local nn = require "jetlab.nn"
@@ -12,10 +13,12 @@ local predict = require "jetlab.predict"
 local json = require "jetlab.json"
 
 local path, jets, batch, reps, threads = arg[1], arg[2], tonumber(arg[3]), tonumber(arg[4]), tonumber(arg[5])
+local eager = arg[6] == "eager"
 jl.set_num_threads(threads)
 local model, state = assert(ckpt.model(path))
 model:eval()
-local plan = state.spec.inputs.kind == "flat" and nn.compile(model, {softmax = true}) or nil
+local compiled = not eager and (state.spec.inputs.kind == "flat" or state.spec.inputs.kind == "lund")
+local plan = compiled and nn.compile(model, {softmax = true}) or nil
 
 -- The median milliseconds of model(x):softmax(2) on the first n jets.
 local function median_ms(n)

@@ -133,6 +133,7 @@ void jl_lua_open_plan(lua_State *L, int module, int methods)
 {
     (void)methods;
     jl_lua_setfuncs(L, module, plan_functions);
+    jl_lua_open_graph_plan(L, module);
     luaL_newmetatable(L, PLAN_MT);
     jl_lua_setfuncs(L, lua_gettop(L), plan_metamethods);
     lua_pop(L, 1);

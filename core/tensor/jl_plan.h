@@ -35,6 +35,13 @@ int jl_plan_add_activation(jl_plan *p, jl_plan_activation a);
 int64_t jl_plan_inputs(const jl_plan *p);
 int64_t jl_plan_outputs(const jl_plan *p);
 int jl_plan_steps(const jl_plan *p);
+/* The program a backend runs (borrowed: valid while p lives and gets no more steps). */
+const jl_plan_program *jl_plan_program_of(const jl_plan *p);
+
+/* For plan builders: a malloc'd contiguous copy (owned by the caller, free()) of t's
+ * values, t an f32 cpu tensor of ndim (1 or 2) dims equal to want; NULL with a message
+ * naming `what` and the shapes otherwise. */
+float *jl_plan_copy_values(const jl_tensor *t, const char *what, int ndim, const int64_t *want);
 
 /* Runs the plan on x (B, inputs) f32 CPU, any strides; returns a new (B, outputs)
  * f32 tensor (+1), or NULL with a message naming the shape or dtype at fault.

@@ -42,6 +42,7 @@ void jl_plan_free(jl_plan *p)
 int64_t jl_plan_inputs(const jl_plan *p) { return p->prog.inputs; }
 int64_t jl_plan_outputs(const jl_plan *p) { return p->prog.outputs; }
 int jl_plan_steps(const jl_plan *p) { return p->prog.n; }
+const jl_plan_program *jl_plan_program_of(const jl_plan *p) { return &p->prog; }
 
 static jl_plan_step *push_step(jl_plan *p)
 {
@@ -60,8 +61,7 @@ static jl_plan_step *push_step(jl_plan *p)
     return s;
 }
 
-/* A malloc'd contiguous copy of t's f32 values, checked to have `want` elements in `ndim` dims. */
-static float *copy_values(const jl_tensor *t, const char *what, int ndim, const int64_t *want)
+float *jl_plan_copy_values(const jl_tensor *t, const char *what, int ndim, const int64_t *want)
 {
     if (jl_device_of(t) != JL_CPU || t->dtype != JL_F32) {
         JL_FAIL("plan: %s must be an f32 cpu tensor, got %s on %s", what, jl_dtype_name(t->dtype),
@@ -95,9 +95,9 @@ int jl_plan_add_linear(jl_plan *p, const jl_tensor *weight, const jl_tensor *bia
                        (long long)p->prog.outputs, jl_shape_str(weight));
     jl_plan_step *s = push_step(p);
     if (!s) return JL_ENOMEM;
-    s->w = copy_values(weight, "the linear weight", 2, (int64_t[]){out, p->prog.outputs});
+    s->w = jl_plan_copy_values(weight, "the linear weight", 2, (int64_t[]){out, p->prog.outputs});
     if (!s->w) return jl_last_error_code();
-    if (bias && !(s->b = copy_values(bias, "the linear bias", 1, (int64_t[]){out}))) {
+    if (bias && !(s->b = jl_plan_copy_values(bias, "the linear bias", 1, (int64_t[]){out}))) {
         free(s->w);
         return jl_last_error_code();
     }
@@ -115,9 +115,9 @@ int jl_plan_add_affine(jl_plan *p, const jl_tensor *scale, const jl_tensor *shif
 {
     jl_plan_step *s = push_step(p);
     if (!s) return JL_ENOMEM;
-    s->w = copy_values(scale, "the affine scale", 1, (int64_t[]){p->prog.outputs});
+    s->w = jl_plan_copy_values(scale, "the affine scale", 1, (int64_t[]){p->prog.outputs});
     if (!s->w) return jl_last_error_code();
-    s->b = copy_values(shift, "the affine shift", 1, (int64_t[]){p->prog.outputs});
+    s->b = jl_plan_copy_values(shift, "the affine shift", 1, (int64_t[]){p->prog.outputs});
     if (!s->b) {
         free(s->w);
         return jl_last_error_code();

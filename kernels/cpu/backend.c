@@ -36,6 +36,7 @@ static void cpu_init(void)
     jl_cpu_register_optim(&cpu_table);
     jl_cpu_register_edgeconv(&cpu_table);
     jl_cpu_register_plan(&cpu_table);
+    jl_cpu_register_graph_plan(&cpu_table);
 }
 
 const jl_backend *jl_cpu_backend(void)

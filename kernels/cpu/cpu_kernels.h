@@ -23,6 +23,17 @@ void jl_cpu_register_loss(jl_backend *b);        /* loss.c: fused softmax cross-
 void jl_cpu_register_optim(jl_backend *b);       /* optim.c: fused SGD and Adam updates */
 void jl_cpu_register_edgeconv(jl_backend *b);    /* edgeconv.c: edge gather, fused batchnorm+relu(+mean) */
 void jl_cpu_register_plan(jl_backend *b);        /* plan.c: inference plans (run_plan) */
+void jl_cpu_register_graph_plan(jl_backend *b);  /* graph_plan.c: graph inference plans (run_graph_plan) */
+
+/* c (M, N, row stride ldc) <- a (M, K, row stride lda) w^T, w (N, K, row stride ldw), f32
+ * (gemm.c); split over the pool when large and called outside a pool range. */
+void jl_cpu_sgemm_nt(int64_t M, int64_t N, int64_t K, const float *a, int64_t lda, const float *w, int64_t ldw,
+                     float *c, int64_t ldc);
+
+/* y (rows, p->outputs) <- the inference plan p on x (rows, p->inputs), dense, on the
+ * calling thread (plan.c); JL_OK or JL_ENOMEM (scratch). */
+struct jl_plan_program;
+int jl_cpu_plan_rows(const struct jl_plan_program *p, const float *x, float *y, int64_t rows);
 
 /* Host memory for tensors (cpu_cache.c). jl_cpu_host_alloc returns a 64-byte
  * aligned block of at least `bytes` (NULL when out of memory) owned by the

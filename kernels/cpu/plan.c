@@ -71,31 +71,34 @@ typedef struct run_ctx {
     atomic_int failed;
 } run_ctx;
 
+int jl_cpu_plan_rows(const jl_plan_program *p, const float *x, float *y, int64_t rows)
+{
+    size_t bytes = sizeof(float) * (size_t)(PLAN_BLOCK * p->max_width);
+    float *buf[2] = {jl_cpu_host_alloc(bytes), jl_cpu_host_alloc(bytes)};
+    int rc = buf[0] && buf[1] ? JL_OK : JL_ENOMEM;
+    for (int64_t r0 = 0; r0 < rows && !rc; r0 += PLAN_BLOCK) {
+        int64_t n = rows - r0 < PLAN_BLOCK ? rows - r0 : PLAN_BLOCK;
+        const float *src = x + r0 * p->inputs;
+        int which = 0;
+        for (int i = 0; i < p->n; i++) {
+            /* an activation or affine step works in place on a scratch buffer */
+            float *dst = p->steps[i].kind != JL_PLAN_STEP_LINEAR && src != x + r0 * p->inputs ? (float *)src
+                                                                                          : buf[which ^= 1];
+            run_step(&p->steps[i], src, dst, n);
+            src = dst;
+        }
+        memcpy(y + r0 * p->outputs, src, sizeof(float) * (size_t)(n * p->outputs));
+    }
+    jl_cpu_host_free(buf[0]);
+    jl_cpu_host_free(buf[1]);
+    return rc;
+}
+
 static void run_rows(void *arg, int64_t begin, int64_t end)
 {
     run_ctx *c = arg;
     const jl_plan_program *p = c->p;
-    size_t bytes = sizeof(float) * (size_t)(PLAN_BLOCK * p->max_width);
-    float *buf[2] = {jl_cpu_host_alloc(bytes), jl_cpu_host_alloc(bytes)};
-    if (!buf[0] || !buf[1]) {
-        c->failed = 1;
-    } else {
-        for (int64_t r0 = begin; r0 < end; r0 += PLAN_BLOCK) {
-            int64_t rows = end - r0 < PLAN_BLOCK ? end - r0 : PLAN_BLOCK;
-            const float *src = c->x + r0 * p->inputs;
-            int which = 0;
-            for (int i = 0; i < p->n; i++) {
-                /* an activation or affine step works in place on a scratch buffer */
-                float *dst = p->steps[i].kind != JL_PLAN_STEP_LINEAR && src != c->x + r0 * p->inputs ? (float *)src
-                                                                                               : buf[which ^= 1];
-                run_step(&p->steps[i], src, dst, rows);
-                src = dst;
-            }
-            memcpy(c->y + r0 * p->outputs, src, sizeof(float) * (size_t)(rows * p->outputs));
-        }
-    }
-    jl_cpu_host_free(buf[0]);
-    jl_cpu_host_free(buf[1]);
+    if (jl_cpu_plan_rows(p, c->x + begin * p->inputs, c->y + begin * p->outputs, end - begin)) c->failed = 1;
 }
 
 

@@ -10,9 +10,9 @@
 -- Jets as jetlab.predict reads them from a file: constituents sorted by
 -- decreasing pT, padding (pt = eta = phi = E = 0) at the end. The degradation a
 -- checkpoint may record is not applied: jets are scored as they are given
--- (`jetlab predict --no-degrade`). A flat FCNN runs as the inference plan of
--- nn.compile (one C plan, softmax included); every other model through
--- train.predict (eval mode, no_grad).
+-- (`jetlab predict --no-degrade`). A flat FCNN and a (published-variant) LundNet
+-- run as the inference plan of nn.compile (one C plan, softmax included; LundNet's
+-- a graph plan); every other model through train.predict (eval mode, no_grad).
 --
 -- scorer.width: the constituent columns the model reads (spec.inputs's
 -- max_constituents), or nil when it takes every column given; the library pads
@@ -43,8 +43,8 @@ local function feature_input(inputs, pt, eta, phi, energy)
   return x
 end
 
--- The FCNN's inference plan, or nil when the model is not a plain feed-forward stack.
-local function flat_plan(model)
+-- The model's inference plan, or nil when nn.compile does not take it.
+local function compiled_plan(model)
   local ok, plan = pcall(nn.compile, model, {softmax = true})
   return ok and plan or nil
 end
@@ -54,12 +54,13 @@ function E.open(path)
   local model, inputs = predict.load(path)
   if not model then return nil, inputs end
   model:eval()
-  local plan = inputs.kind == "flat" and flat_plan(model) or nil
+  local plan = (inputs.kind == "flat" or inputs.kind == "lund") and compiled_plan(model) or nil
   local score
   if inputs.kind == "lund" then
     local lund_opts = {features = inputs.features or 5, ln_kt_min = inputs.ln_kt_min}
     score = function(pt, eta, phi, energy)
       local g = jl.lund.graphs({pt = pt, eta = eta, phi = phi, E = energy}, lund_opts)
+      if plan then return plan(g):select(2, 2):contiguous() end
       return model_scores(model, g, pt.shape[1])
     end
   elseif plan then

@@ -112,6 +112,20 @@ for _, features in ipairs({5, 3}) do
     end
   end)
 
+  T.case(ref.file .. ": its nn.compile graph plan (BatchNorm folded) gives PyTorch's logits", function()
+    local model = assert(ckpt.import(path, {model = "lundnet" .. features, layout = "lundnet"}))
+    local plan = require("jetlab.nn").compile(model)
+    for _, grouped in ipairs({true, false}) do
+      local got = plan(batch_of(graphs, grouped)):tolist()
+      for _, tree in ipairs({"full", "ln_kt_min = 3"}) do
+        local err = normalised_error(got, ref.logits, groups[tree])
+        local label = string.format("LundNet%d plan%s, %s trees", features, grouped and "" or " (grouped here)", tree)
+        worst[#worst + 1] = string.format("  %-42s max normalised error %.2e", label, err)
+        T.ok(err <= TOL, string.format("%s: normalised error %.3g > %g", label, err, TOL))
+      end
+    end
+  end)
+
   T.case(ref.file .. ": export to .safetensors and import again gives the same logits", function()
     local model = assert(ckpt.import(path, {model = "lundnet" .. features, layout = "lundnet"}))
     local out = os.tmpname()
@@ -125,7 +139,7 @@ end
 
 T.case("report the normalised errors", function()
   for _, line in ipairs(worst) do io.write(line, "\n") end
-  T.eq(#worst, 12)
+  T.eq(#worst, 20) -- 2 models x 2 tree kinds x (3 eager runs + 2 plan runs)
 end)
 
 T.run()

@@ -50,6 +50,7 @@ typedef struct jl_kargs {
 typedef int (*jl_kernel_fn)(const jl_kargs *k);
 
 struct jl_plan_program; /* jl_plan_program.h */
+struct jl_graph_program; /* jl_graph_program.h */
 
 /* One table per device. Memory functions return NULL / nonzero on failure. */
 typedef struct jl_backend {
@@ -62,6 +63,11 @@ typedef struct jl_backend {
     /* y (rows, p->outputs) <- the inference plan p on x (rows, p->inputs), dense host f32;
      * NULL when the backend runs no plans */
     int (*run_plan)(const struct jl_plan_program *p, const float *x, float *y, int64_t rows);
+    /* y (jets, head outputs) <- the graph plan g on x (N, g->features) with offsets (jets+1),
+     * edge_offsets (N+1), nbr (E) 0-based, all dense host memory; NULL when the backend
+     * runs no graph plans */
+    int (*run_graph_plan)(const struct jl_graph_program *g, const float *x, const int64_t *offsets,
+                          int64_t jets, const int64_t *edge_offsets, const int64_t *nbr, float *y);
     jl_kernel_fn fn[JL_OP_COUNT];
 } jl_backend;
 

@@ -12,12 +12,15 @@
 -- (nothing at inference), and a leading Flatten (the plan then takes (B, ...)
 -- inputs and flattens them). The weights are copied: compile again after more
 -- training. Anything else is refused naming the module.
+--
+-- A LundNet (the published variant) compiles to a graph plan (jl.graph_plan:
+-- compile_lundnet.lua) that takes the model's batch table: plan(batch) → (B, 2).
 
 local jl = require "jetlab"
 
 local compile = {}
 
--- BatchNorm1d in eval mode as y = x * scale + shift.
+--- compile.bn_affine(bn, where) → scale, shift: BatchNorm1d in eval mode as y = x * scale + shift.
 local function bn_affine(bn, where)
   if not bn.running_mean then
     error(string.format("nn.compile: %s (BatchNorm1d) has no running statistics (track_running_stats = false)",
@@ -65,6 +68,16 @@ local function walk(m, where, steps, state)
   end
 end
 
+compile.bn_affine = bn_affine
+
+--- compile.steps(model) → the jl.plan steps of a feed-forward model (BatchNorm folded), and
+--- whether a Flatten led; errors name the unsupported module.
+function compile.steps(model)
+  local steps, state = {}, {}
+  jl.no_grad(function() walk(model, "", steps, state) end)
+  return steps, state.flatten
+end
+
 local function first_linear_inputs(steps)
   for _, s in ipairs(steps) do if s[1] == "linear" then return s[2].shape[2] end end
 end
@@ -74,6 +87,7 @@ function compile.compile(model, opts)
   local Module = require "jetlab.nn.module"
   if not Module.is_module(model) then error("nn.compile: expected a module, got " .. type(model), 2) end
   if opts ~= nil and type(opts) ~= "table" then error("nn.compile: options must be a table", 2) end
+  if model.__name == "LundNet" then return require("jetlab.nn.compile_lundnet").compile(model, opts) end
   opts = opts or {}
   for k in pairs(opts) do
     if k ~= "softmax" and k ~= "inputs" then error("nn.compile: unknown option '" .. tostring(k) .. "'", 2) end
