@@ -85,7 +85,7 @@ static int l_reducer(lua_State *L)
         luaL_checktype(L, 2, LUA_TTABLE);
         if (lua_getfield(L, 2, "bucket_mb") != LUA_TNIL) bucket_mb = luaL_checknumber(L, -1);
         lua_pop(L, 1);
-        if (!(bucket_mb > 0)) return luaL_error(L, "jl.dist.reducer: bucket_mb must be positive, got %g", bucket_mb);
+        if (!(bucket_mb > 0)) return luaL_error(L, "jl.dist.reducer: bucket_mb must be positive, got %f", bucket_mb);
     }
     int n = (int)luaL_len(L, 1);
     lreducer **ud = lua_newuserdatauv(L, sizeof *ud, 0);

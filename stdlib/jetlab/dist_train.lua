@@ -9,6 +9,7 @@
 --   loss = group:before_backward(loss, params, share)  -- then loss:backward()
 --   group:average_grads()                 -- gradients of the global batch (bucketed allreduce)
 --   local signal = group:interrupted()    -- after every step: any rank's signal, agreed
+--   if group:owns_batch(b) then ... end; group:gather_batches(outs, labels)   -- shared validation
 --
 -- Batch sizes stay global: every rank iterates the same shuffled order (rank
 -- 0's generator) and keeps its own contiguous block of rows of each batch
@@ -22,8 +23,9 @@
 -- backward, as soon as backward has made a bucket's gradients (autograd's
 -- gradient-ready hook, jl.dist.reducer); the optimizer waits for all of them.
 -- Graph networks' BatchNorm layers are synchronised (nn.BatchNorm1d sync).
--- Every rank evaluates the whole validation set (the same numbers
--- everywhere); only rank 0 logs and writes checkpoints (group.writes).
+-- Validation is shared: each rank evaluates every K-th batch and the logits
+-- are gathered (the numbers of one process, on every rank); only rank 0 logs
+-- and writes checkpoints (group.writes).
 
 local jl = require "jetlab"
 local dist_shard = require "jetlab.dist_shard"
@@ -90,6 +92,42 @@ function Group:mean_loss(value, share)
   b[1] = value * share
   jl.dist.allreduce(b, "sum")
   return b[1]
+end
+
+--- group:owns_batch(b) → true when this rank evaluates batch b (round robin).
+function Group:owns_batch(b) return (b - 1) % self.size == self.rank end
+
+--- group:gather_batches(outs, labels): outs[b] is this rank's output (n_b, K)
+--- for the batches it owns and false for the others (labels[b] (n_b) gives
+--- every n_b); afterwards every outs[b] is the owner's output, on every rank
+--- (one allreduce of an (N, K) table zero outside each rank's rows: exact).
+function Group:gather_batches(outs, labels)
+  local width = jl.zeros(self.size, {dtype = "i64"})
+  for _, out in ipairs(outs) do
+    if out then
+      if out.ndim ~= 2 then
+        error(string.format("train.evaluate: under MPI the model must output (n, K) logits to be gathered, got (%s)",
+          table.concat(out.shape, ", ")), 0)
+      end
+      width[self.rank + 1] = out.shape[2]
+    end
+  end
+  jl.dist.allreduce(width, "sum")
+  local k = width:max():item()
+  local total = 0
+  for _, y in ipairs(labels) do total = total + y.shape[1] end
+  local all = jl.zeros(total, k)
+  local row = 1
+  for b, y in ipairs(labels) do
+    if outs[b] then all:narrow(1, row, y.shape[1]):copy_(outs[b]:to("cpu")) end
+    row = row + y.shape[1]
+  end
+  jl.dist.allreduce(all, "sum")
+  row = 1
+  for b, y in ipairs(labels) do
+    outs[b] = all:narrow(1, row, y.shape[1])
+    row = row + y.shape[1]
+  end
 end
 
 -- The signals train.fit stops on, numbered for the vote of group:interrupted().

@@ -162,7 +162,11 @@ end
 
 -- Runs the model in eval mode under no_grad over data; returns the cat'ed
 -- logits (N, K), labels (N), weights (N) or nil, and calls on_batch(logits, batch).
-local function forward_all(model, data, on_batch)
+-- With an MPI group (jetlab.dist_train) each rank runs the model on its
+-- share of the batches and the logits are gathered (the same on every rank,
+-- bit for bit those of one process); on_batch then sees every batch after
+-- the gather, as {y, w, n}.
+local function forward_all(model, data, on_batch, group)
   local was_training = model.training ~= false
   model:eval()
   local logits, labels, weights = {}, {}, {}
@@ -171,8 +175,8 @@ local function forward_all(model, data, on_batch)
     for batch in train.batches(data) do
       b = b + 1
       check_batch(batch, "batch " .. b)
-      local out = model(batch.x)
-      if on_batch then on_batch(out, batch) end
+      local out = (not group or group:owns_batch(b)) and model(batch.x)
+      if on_batch and not group then on_batch(out, batch) end
       logits[b], labels[b] = out, batch.y
       if batch.w then weights[#weights + 1] = batch.w end
     end
@@ -181,6 +185,12 @@ local function forward_all(model, data, on_batch)
   end)
   if was_training then model:train() end
   if not ok then error(err, 0) end
+  if group then
+    group:gather_batches(logits, labels)
+    for b = 1, on_batch and #logits or 0 do
+      on_batch(logits[b], {y = labels[b], w = weights[b], n = labels[b].shape[1]})
+    end
+  end
   return jl.cat(logits, 1), jl.cat(labels, 1), weights[1] and jl.cat(weights, 1) or nil
 end
 
@@ -215,13 +225,15 @@ end
 --- train.evaluate(model, data[, criterion]) → {loss=, acc=, auc=, n=}: the
 --- sample-weighted mean loss per batch (when a criterion is given), accuracy
 --- and AUC (signal = class 2), with the batches' weights where they have them.
-function train.evaluate(model, data, criterion)
+--- group (train.fit under MPI: jetlab.dist_train's): each rank evaluates its
+--- share of the batches; the numbers are those of one process, on every rank.
+function train.evaluate(model, data, criterion, group)
   local sum, count = 0, 0
   local logits, labels, weights = forward_all(model, data, criterion and function(out, batch)
     local n = batch.n or batch.y.shape[1]
     sum = sum + criterion(out, batch.y, {weights = batch.w}):item() * n
     count = count + n
-  end)
+  end, group)
   return {
     loss = criterion and sum / count or nil,
     acc = metrics.accuracy(logits, labels, {weights = weights}),
@@ -595,7 +607,7 @@ function train.fit(opts)
     local r = {epoch = epoch, train_loss = train_loss, lr = lr, samples = samples, train_seconds = train_seconds,
       ms_per_sample = 1000 * train_seconds / samples}
     if o.val then
-      local v = train.evaluate(o.model, o.val, val_criterion)
+      local v = train.evaluate(o.model, o.val, val_criterion, o.group)
       r.val_loss, r.val_acc, r.val_auc = v.loss, v.acc, v.auc
     end
     if o.schedule then o.schedule:step() end

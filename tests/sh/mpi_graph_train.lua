@@ -11,8 +11,10 @@
 -- full-size steps of either sign, and LundNet with lr 0.05 and momentum 0.9
 -- grows a 1e-7 difference to 5e-4 in 8 steps — in one process too (the fused
 -- BatchNorm kernel against the same maths composed from ops). Under MPI the BatchNorm layers are
--- synchronised (train.fit's default for graph networks). Rank 0 writes OUT:
--- "loss <epoch> <train_loss>" per epoch, then "weight <name> <index> <value>"
+-- synchronised (train.fit's default for graph networks); validation on 3
+-- fixed batches is shared between the ranks. Rank 0 writes OUT: "loss <epoch>
+-- <train_loss>" per epoch, "val_loss <epoch> <v>" and "val_auc <epoch> <v>",
+-- then "weight <name> <index> <value>"
 -- for every parameter and buffer element. With CKPT_DIR, checkpoints go there;
 -- "interrupt": the last rank records a SIGTERM (jl.interrupt, as the host's
 -- handler does) when it draws batch 1 of epoch 2, so every rank must stop
@@ -62,12 +64,25 @@ function source.batches()
   end
 end
 
+-- validation: 3 fixed batches of 16 jets (under 2 ranks: batches 1 and 3 on rank 0, 2 on rank 1)
+local val = {}
+for v = 1, 3 do
+  local idx = jl.arange((v - 1) * 16 + 1, v * 16 + 1, {dtype = "i64"})
+  val[v] = {x = make_x(idx), y = labels:index_select(1, idx), w = weights:index_select(1, idx)}
+end
+-- gradient buckets of 256 KiB: LundNet5's 1.5 MiB of gradients in several, started during backward
+require("jetlab.dist_train").BUCKET_MB = 0.25
+
 local history = train.fit{model = net, optimizer = optim.SGD(net:parameters(), {lr = 0.01}), train = source,
-  epochs = epochs, seed = 3, log = false, checkpoint_dir = ckpt_dir, resume = resume}
+  epochs = epochs, seed = 3, log = false, checkpoint_dir = ckpt_dir, resume = resume, val = val,
+  metric = "val_loss"}
 
 if jl.dist.rank() == 0 then
   local f = assert(io.open(out_path, "w"))
   for _, r in ipairs(history) do f:write(string.format("loss %d %.9g\n", r.epoch, r.train_loss)) end
+  for _, r in ipairs(history) do
+    f:write(string.format("val_loss %d %.9g\nval_auc %d %.9g\n", r.epoch, r.val_loss, r.epoch, r.val_auc))
+  end
   local named = net:named_parameters()
   for _, e in ipairs(net:named_buffers()) do named[#named + 1] = e end
   for _, e in ipairs(named) do

@@ -6,9 +6,10 @@
 #     gradients and running statistics of a split batch = plain BatchNorm's
 #     on the whole batch, within 1e-5;
 #   - LundNet5 (graph batches split by jets, BatchNorm synchronised by
-#     default) trained 8 SGD steps with per-jet weights: losses and weights
-#     (parameters and BatchNorm buffers; relative above 1) within 1e-4 of one
-#     process; the ParticleNet student on ragged batches within 1e-5;
+#     default, gradients in several buckets started during backward) trained
+#     8 SGD steps with per-jet weights: losses, shared validation's loss and
+#     AUC, weights (parameters and BatchNorm buffers; relative above 1) within
+#     1e-4 of one process; the ParticleNet student on ragged batches within 1e-5;
 #   - an interruption recorded on rank 1 only stops both ranks after the same
 #     step (exit 143, no MPI_Abort), rank 0 writes interrupted.h5, and the run
 #     resumed from it under 2 ranks ends bit-identical to the uninterrupted one.
@@ -27,11 +28,13 @@ fi
 # the machine runs tests as root; loopback only
 mpi() { timeout "$1" mpirun --oversubscribe --allow-run-as-root --mca btl self,vader,tcp -n 2 "${@:2}"; }
 
-# compare ONE TWO TOL: "losses N max D, weights N max D, ok|FAR" (weights relative where |w| > 1)
+# compare ONE TWO TOL: "losses N max D, weights N max D, ok|FAR": training and
+# validation losses, validation AUCs, weights (relative where |w| > 1)
 compare() {
   paste -d ' ' "$1" "$2" | awk -v tol="$3" '
     $1 != $4 && $1 != $5 { bad = "misaligned: " $0 }
-    $1 == "loss"   { d = $3 - $6; if (d < 0) d = -d; if (d > loss) loss = d; n_loss++ }
+    $1 == "loss"   { n_loss++ }
+    $1 ~ /^(loss|val_loss|val_auc)$/ { d = $3 - $6; if (d < 0) d = -d; if (d > loss) loss = d }
     $1 == "weight" { d = $4 - $8; if (d < 0) d = -d; a = $4 < 0 ? -$4 : $4; if (a > 1) d = d / a
                      if (d > w) { w = d; at = $2 } n_w++ }
     END { printf "%s losses %d max %.3g, weights %d max %.3g (%s), %s\n", bad, n_loss, loss, n_w, w, at,

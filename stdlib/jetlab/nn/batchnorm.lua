@@ -17,7 +17,7 @@
 -- squared deviations from the mean, summed over ranks with jl.dist.all_sum,
 -- whose backward sums the gradients of those sums over ranks too — so K ranks holding a share of a batch each normalise as one process
 -- holding the whole batch. Every rank must run the layer's forward and backward
--- (a collective each). In one process it is plain BatchNorm (composed from
+-- (a collective each) in training; in eval it is plain BatchNorm on the rank's rows. In one process it is plain BatchNorm (composed from
 -- ops: slower than the fused kernel). train.fit under MPI turns it on for the
 -- BatchNorm layers of graph networks (jetlab.dist_train) unless sync = false.
 
@@ -95,7 +95,7 @@ function BatchNorm1d:forward(x)
     n:copy_(n + 1)
     if momentum == false then momentum = 1 / n:item() end
   end
-  if self.sync and (self.training or not self.track_running_stats) then
+  if self.sync and self.training then
     return sync_forward(self, x, momentum or 0.1)
   end
   local use_running = not self.training or self.track_running_stats
