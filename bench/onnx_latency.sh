@@ -6,16 +6,18 @@
 # then RUNS alternating rounds (jetlab, ORT, ORT, jetlab, ...) of bench/onnx_latency.lua
 # and bench/onnx_latency.py: median ms of a batch of BATCH jets and of one jet, same
 # thread count; the table gives the medians over rounds and the ratio ORT / jetlab
-# (> 1: jetlab faster).
+# (> 1: jetlab faster). The FCNN and LundNet run as jetlab deploys them (their
+# nn.compile plans); --eager adds rows with their eager forward, timed in the same
+# rounds against the same ORT numbers.
 #
-#   bench/onnx_latency.sh [--runs 5] [--reps 20] [--batch 64] [--threads 2] [--out DIR]
+#   bench/onnx_latency.sh [--runs 5] [--reps 20] [--batch 64] [--threads 2] [--out DIR] [--eager]
 #
 # JETLAB (default build/jetlab), PYTHON (default .venv-test/bin/python: onnxruntime).
 # OpenBLAS's core-type overrides are unset (benchmark runs only).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
-runs=5 reps=20 batch=64 threads=2 out=""
+runs=5 reps=20 batch=64 threads=2 out="" eager=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
@@ -23,6 +25,7 @@ while [ $# -gt 0 ]; do
     --batch) batch="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
+    --eager) eager=1; shift ;;
     *) echo "onnx_latency.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -45,10 +48,20 @@ done
 : >"$out/runs.jsonl"
 for ((r = 0; r < runs; r++)); do
   for m in $models; do
-    jet() { "$jetlab" "$root/bench/onnx_latency.lua" "$out/$m.h5" "$out/jets.h5" "$batch" "$reps" "$threads"; }
+    jet() { "$jetlab" "$root/bench/onnx_latency.lua" "$out/$m.h5" "$out/jets.h5" "$batch" "$reps" "$threads" "$@"; }
     ort() { "$py" "$root/bench/onnx_latency.py" "$out/$m.onnx" "$out/$m.json" "$reps" "$threads"; }
-    if ((r % 2 == 0)); then a=$(jet); b=$(ort); else b=$(ort); a=$(jet); fi
+    e=""
+    if ((r % 2 == 0)); then
+      a=$(jet)
+      if ((eager)) && [[ $m == fcnn_student || $m == lundnet5 ]]; then e=$(jet eager); fi
+      b=$(ort)
+    else
+      b=$(ort)
+      if ((eager)) && [[ $m == fcnn_student || $m == lundnet5 ]]; then e=$(jet eager); fi
+      a=$(jet)
+    fi
     printf '{"model":"%s","jetlab":%s,"ort":%s}\n' "$m" "$a" "$b" >>"$out/runs.jsonl"
+    if [ -n "$e" ]; then printf '{"model":"%s (eager)","jetlab":%s,"ort":%s}\n' "$m" "$e" "$b" >>"$out/runs.jsonl"; fi
   done
 done
 "$py" - "$out/runs.jsonl" <<'PY'

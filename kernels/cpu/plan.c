@@ -1,5 +1,7 @@
 /* plan.c — the CPU backend's run_plan slot: an inference plan (jl_plan_program.h)
- * over dense rows. The rows are split over the pool; each range goes through
+ * over dense rows. The rows are split over the pool when each range gets at least
+ * PLAN_GRAIN_MACS multiply-adds (waking the pool costs more than a small batch
+ * takes: a batch of 64 FCNN-student rows runs on the caller); each range goes through
  * every step in blocks of PLAN_BLOCK rows between two scratch buffers from the
  * host cache (linear steps: OpenBLAS sgemv for one row, sgemm for a block), and
  * the last step's block is copied into the output. */
@@ -12,8 +14,8 @@
 #include "jl_formulas.h"
 #include "jl_plan_program.h"
 
-#define PLAN_BLOCK 32
-#define PLAN_GRAIN_MACS 262144 /* rows per pool range: at least this many multiply-adds */
+#define PLAN_BLOCK 128
+#define PLAN_GRAIN_MACS 2097152 /* rows per pool range: at least this many multiply-adds */
 
 static void activate(jl_plan_activation a, float *v, int64_t rows, int64_t width)
 {
