@@ -19,7 +19,7 @@
  * the loader computed, so a cached pass is bit-identical to an uncached one.
  *
  * Memory: rows are appended to an arena; its first budget_bytes (less the
- * index, 24 bytes per jet) are anonymous memory, the rest spills to a file
+ * index, 32 bytes per jet) are anonymous memory, the rest spills to a file
  * created in spill_dir, unlinked at once (nothing is left behind, even
  * after a crash) and memory-mapped; its disk space is reserved 64 MiB at a
  * time (a full disk is an error, never a SIGBUS). The loader calls
@@ -76,12 +76,14 @@ int jl_row_cache_put(jl_row_cache *c, int64_t i, jl_row_fate fate, int64_t label
 bool jl_row_cache_has(const jl_row_cache *c, int64_t i0, int64_t i1);
 /* Member i (fate JL_ROW_MISSING when not stored); its pointers live as long as the cache. */
 jl_row_entry jl_row_cache_get(const jl_row_cache *c, int64_t i);
-/* Records the file the rows came from: its jet count and the constituent
- * columns the loader read (first pass), so that a pass over a complete cache
- * needs neither the file nor HDF5. */
-void jl_row_cache_note_source(jl_row_cache *c, int64_t n_file, int64_t columns);
-/* Whether every member is stored and the source was noted; then *n_file, *columns. */
-bool jl_row_cache_complete(const jl_row_cache *c, int64_t *n_file, int64_t *columns);
+/* Records the file the rows came from: its jet count, the constituent columns
+ * the loader read and the view's members (jets) as sorted file rows (copied;
+ * NULL: the whole file), so that a pass over a complete cache needs neither
+ * the file nor HDF5 nor a sort. JL_OK or out of memory. */
+int jl_row_cache_note_source(jl_row_cache *c, int64_t n_file, int64_t columns, const int64_t *members);
+/* Whether every member is stored and the source was noted; then *n_file,
+ * *columns and *members (the cache's, NULL for the whole file). */
+bool jl_row_cache_complete(const jl_row_cache *c, int64_t *n_file, int64_t *columns, const int64_t **members);
 /* Drops the spill file's pages from this process's memory (they stay in the file). */
 void jl_row_cache_release(jl_row_cache *c);
 int64_t jl_row_cache_jets(const jl_row_cache *c);

@@ -419,7 +419,8 @@ jl_loader *jl_loader_new(const jl_loader_opts *o)
     int64_t want = want_s > 0 && want_t > 0 ? (want_s > want_t ? want_s : want_t) : INT64_MAX;
     /* a complete cache is the whole pass: the file is neither opened nor read */
     int64_t n_file = 0, cread = 0;
-    bool complete = o->cache && jl_row_cache_complete(o->cache, &n_file, &cread);
+    const int64_t *sorted = NULL; /* a complete cache's members, sorted */
+    bool complete = o->cache && jl_row_cache_complete(o->cache, &n_file, &cread, &sorted);
     jl_h5_reader *r = complete ? NULL : jl_h5_open(o->path, want);
     if (!complete && !r) return NULL;
     if (r) n_file = jl_h5_count(r), cread = jl_h5_columns(r);
@@ -431,7 +432,6 @@ jl_loader *jl_loader_new(const jl_loader_opts *o)
         jl_h5_close(r);
         return NULL;
     }
-    if (o->cache && !complete) jl_row_cache_note_source(o->cache, n_file, cread);
     jl_loader *l = calloc(1, sizeof *l);
     if (!l || !(l->path = strdup(o->path))) {
         free(l);
@@ -465,7 +465,8 @@ jl_loader *jl_loader_new(const jl_loader_opts *o)
         JL_FAIL_CODE(JL_ENOMEM, "loader: out of memory for a view of %lld jets", (long long)l->m);
         goto fail;
     }
-    for (int64_t i = 0; o->jets && i < l->m; i++) {
+    if (o->jets && sorted) memcpy(l->members, sorted, (size_t)l->m * sizeof *l->members);
+    for (int64_t i = 0; o->jets && !sorted && i < l->m; i++) {
         l->members[i] = o->jets[i];
         if (l->members[i] < 0 || l->members[i] >= n_file) {
             JL_FAIL("loader: jet row %lld (0-based) outside %s's %lld jets", (long long)l->members[i],
@@ -473,7 +474,8 @@ jl_loader *jl_loader_new(const jl_loader_opts *o)
             goto fail;
         }
     }
-    if (o->jets) qsort(l->members, (size_t)l->m, sizeof *l->members, compare_i64);
+    if (o->jets && !sorted) qsort(l->members, (size_t)l->m, sizeof *l->members, compare_i64);
+    if (o->cache && !complete && jl_row_cache_note_source(o->cache, n_file, cread, l->members) != JL_OK) goto fail;
 
     int64_t cj = o->chunk_jets > 0 ? o->chunk_jets : JL_LOADER_CHUNK_JETS;
     l->bj = o->block_jets > 0 ? o->block_jets : JL_LOADER_BLOCK_JETS;
@@ -606,7 +608,7 @@ static int build_x(const jl_loader *l, const segment *seg, int nseg, int64_t n, 
 {
     int64_t C = teacher ? l->ct : l->cs;
     if (l->o.layout == JL_LAYOUT_PADDED) {
-        *x = jl_zeros(JL_F32, 3, (int64_t[]){n, C, JL_FEATURES}, JL_CPU);
+        *x = jl_tensor_new(JL_F32, 3, (int64_t[]){n, C, JL_FEATURES}, JL_CPU);
         if (!*x) return jl_last_error_code();
         float *dst = jl_data(*x);
         int64_t b = 0;
@@ -614,7 +616,9 @@ static int build_x(const jl_loader *l, const segment *seg, int nseg, int64_t n, 
             for (int64_t i = seg[s].pos; i < seg[s].pos + seg[s].count; i++, b++) {
                 const float *src, *src_coords;
                 int64_t rows = jet_rows(l, seg[s].c, seg[s].c->order[i], teacher, &src, &src_coords);
-                memcpy(dst + b * C * JL_FEATURES, src, (size_t)(rows * JL_FEATURES) * sizeof(float));
+                float *row = dst + b * C * JL_FEATURES;
+                memcpy(row, src, (size_t)(rows * JL_FEATURES) * sizeof(float));
+                memset(row + rows * JL_FEATURES, 0, (size_t)((C - rows) * JL_FEATURES) * sizeof(float));
             }
         }
         return JL_OK;

@@ -38,10 +38,11 @@ struct jl_row_cache {
     int fd;
     int64_t stored;
     int64_t n_file, columns; /* the source (jl_row_cache_note_source); 0: not noted */
+    int64_t *members;        /* (jets) its sorted file rows, or NULL */
     pthread_mutex_t lock;
 };
 
-static int64_t index_bytes(int64_t jets) { return jets * (int64_t)sizeof(slot); }
+static int64_t index_bytes(int64_t jets) { return jets * (int64_t)(sizeof(slot) + sizeof(int64_t)); }
 
 jl_row_cache *jl_row_cache_new(const jl_row_cache_opts *o)
 {
@@ -209,21 +210,31 @@ jl_row_entry jl_row_cache_get(const jl_row_cache *c, int64_t i)
     return e;
 }
 
-void jl_row_cache_note_source(jl_row_cache *c, int64_t n_file, int64_t columns)
+int jl_row_cache_note_source(jl_row_cache *c, int64_t n_file, int64_t columns, const int64_t *members)
 {
+    int64_t *copy = NULL;
+    if (members) {
+        copy = malloc((size_t)(c->o.jets > 0 ? c->o.jets : 1) * sizeof *copy);
+        if (!copy) return JL_FAIL_CODE(JL_ENOMEM, "row cache: out of memory for %lld jets", (long long)c->o.jets);
+        memcpy(copy, members, (size_t)c->o.jets * sizeof *copy);
+    }
     pthread_mutex_lock(&c->lock);
+    free(c->members);
+    c->members = copy;
     c->n_file = n_file;
     c->columns = columns;
     pthread_mutex_unlock(&c->lock);
+    return JL_OK;
 }
 
-bool jl_row_cache_complete(const jl_row_cache *c, int64_t *n_file, int64_t *columns)
+bool jl_row_cache_complete(const jl_row_cache *c, int64_t *n_file, int64_t *columns, const int64_t **members)
 {
     jl_row_cache *m = (jl_row_cache *)c; /* the lock only */
     pthread_mutex_lock(&m->lock);
     bool done = c->stored == c->o.jets && c->columns > 0;
     *n_file = c->n_file;
     *columns = c->columns;
+    *members = c->members;
     pthread_mutex_unlock(&m->lock);
     return done;
 }
@@ -261,5 +272,6 @@ void jl_row_cache_free(jl_row_cache *c)
     pthread_mutex_destroy(&c->lock);
     free((char *)c->o.spill_dir);
     free(c->slots);
+    free(c->members);
     free(c);
 }
