@@ -11,10 +11,12 @@
 --                         val = fam:source(va), test = fam:source(te), epochs = 4, lr = 1e-3})
 --   print(r.metrics.auc, r.ckpt)
 --
--- Datasets (X.DATASETS): top500 (top vs QCD, jet pT 500-600 GeV), top2000 (top
--- vs QCD, 2000-2400 GeV), w500 (W vs QCD, 500-600 GeV), made by cfg.generator
--- (--generator builtin | pythia) into <out>/data/ and reused when present
--- (samples.lua). `--data FILE.h5` replaces top500 (the target task everywhere).
+-- Datasets (X.DATASETS): top500 (top vs QCD, jet pT 500-600 GeV; seed 2's data),
+-- top500_matched (the same with the tops truth-contained, as the ATLAS labels of
+-- seed 1's data), top2000 (top vs QCD, 2000-2400 GeV), w500 (W vs QCD, 500-600
+-- GeV), made by cfg.generator (--generator builtin | pythia) into <out>/data/ and
+-- reused when present (samples.lua). `--data FILE.h5` replaces the target
+-- (top500 or top500_matched).
 --
 -- Model specs are plain tables, stored in every checkpoint's extra (with the
 -- standardisation statistics), so X.load_tagger rebuilds a tagger from its file:
@@ -46,7 +48,7 @@ X.DATASETS = samples.DATASETS
 X.GENERATORS = samples.GENERATORS
 
 --- X.dataset(cfg, name[, n]) → path of an ATLAS-layout file: cfg.data for
---- top500 when given, else cfg.generator's sample, made now when it is not cached (samples.lua).
+--- the target when given, else cfg.generator's sample, made now when it is not cached (samples.lua).
 X.dataset = samples.dataset
 
 --- X.quick_pythia([more]) → the quick_pythia preset (E.config): the --quick sizes under --generator

@@ -39,7 +39,7 @@ local cfg = E.config{
   full = {},
 }
 local run = E.run("compression_kd", cfg)
-local path = X.dataset(cfg, "top500")
+local path = X.dataset(cfg, "top500_matched")
 local tr, va, te = X.splits(path, cfg)
 print(string.format("data: %s — %d train, %d val, %d test jets; training on %d threads, inference timed on %d",
   path, tr:size(), va:size(), te:size(), jl.get_num_threads(), cfg.infer_threads))

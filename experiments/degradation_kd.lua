@@ -41,7 +41,7 @@ local cfg = E.config{
   full = {},
 }
 local run = E.run("degradation_kd", cfg)
-local path = X.dataset(cfg, "top500")
+local path = X.dataset(cfg, "top500_matched")
 local tr, va, te = X.splits(path, cfg)
 print(string.format("data: %s — %d train, %d val, %d test jets", path, tr:size(), va:size(), te:size()))
 

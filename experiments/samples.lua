@@ -22,8 +22,13 @@ local fs = require "jetlab.fs"
 
 local S = {}
 
+-- match: signal jets truth-contained (`jetlab gen --match`; the built-in
+-- generator's top and W jets always are, so its sample of such a dataset is
+-- that of `builtin`); target: what `--data FILE.h5` replaces.
 S.DATASETS = {
-  top500 = {signal = "top", pt = {500, 600}, about = "top vs QCD, jet pT 500-600 GeV"},
+  top500 = {signal = "top", pt = {500, 600}, target = true, about = "top vs QCD, jet pT 500-600 GeV"},
+  top500_matched = {signal = "top", pt = {500, 600}, match = true, target = true, builtin = "top500",
+                    about = "top vs QCD, jet pT 500-600 GeV, tops truth-contained (the ATLAS Top Tagging labels)"},
   top2000 = {signal = "top", pt = {2000, 2400}, about = "top vs QCD, jet pT 2000-2400 GeV"},
   w500 = {signal = "w", pt = {500, 600}, about = "W vs QCD, jet pT 500-600 GeV"},
   top1000p = {signal = "top", pt = {800, 1500}, detector = false,
@@ -47,7 +52,7 @@ end
 local MAKERS = {}
 
 function MAKERS.builtin(d, name, n, seed, dir)
-  local path = string.format("%s/%s-builtin-%d-%d.h5", dir, name, seed, n)
+  local path = string.format("%s/%s-builtin-%d-%d.h5", dir, d.builtin or name, seed, n)
   return path, function()
     local s
     fs.atomic_write(path, function(tmp)
@@ -63,6 +68,7 @@ end
 function MAKERS.pythia(d, name, n, seed, dir)
   local args = {"--signal", d.signal, "--pt", string.format("%g:%g", d.pt[1], d.pt[2]), "--n", tostring(n),
                 "--seed", tostring(seed)}
+  if d.match then args[#args + 1] = "--match" end
   local keyed = table.move(args, 1, #args, 1, {})
   keyed[#keyed + 1], keyed[#keyed + 2] = "--output", "sample.h5"
   local settings = fnv1a(require("jetlab.pythia.gen").settings(keyed))
@@ -83,14 +89,15 @@ function MAKERS.pythia(d, name, n, seed, dir)
 end
 
 --- S.dataset(cfg, name[, n]) → path of an ATLAS-layout file: cfg.data for
---- top500 when given, else the sample of cfg.generator (default builtin) with
---- n (default cfg.n_jets) jets and cfg.seed, made now when it is not cached.
+--- a target dataset (top500, top500_matched) when given, else the sample of
+--- cfg.generator (default builtin) with n (default cfg.n_jets) jets and
+--- cfg.seed, made now when it is not cached.
 function S.dataset(cfg, name, n)
-  if name == "top500" and cfg.data and cfg.data ~= "" then
+  local d = assert(S.DATASETS[name], "unknown dataset " .. tostring(name))
+  if d.target and cfg.data and cfg.data ~= "" then
     if not fs.exists(cfg.data) then error("--data: no such file: " .. cfg.data, 0) end
     return cfg.data
   end
-  local d = assert(S.DATASETS[name], "unknown dataset " .. tostring(name))
   local generator = cfg.generator or "builtin"
   local maker = MAKERS[generator]
   if not maker then error("unknown generator '" .. tostring(generator) .. "' (builtin, pythia)", 0) end

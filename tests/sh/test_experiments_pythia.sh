@@ -1,6 +1,6 @@
 # test_experiments_pythia.sh — an experiment on Pythia 8 jets: compression_kd
 # --generator pythia at tiny sizes (200 jets, the FCNNs, 1 epoch) makes its
-# sample with `jetlab gen --engine pythia`, caches it apart from the built-in
+# sample with `jetlab gen --engine pythia --match` (seed 1's ATLAS labels), caches it apart from the built-in
 # generator's, records the generator in config.lua, metrics.json and
 # summary.md, and reuses the sample on a rerun; --resume refuses a run folder
 # made with the other generator; a checkpoint is reused only by runs of its
@@ -29,10 +29,10 @@ run_jetlab "${TINY[@]}" --generator pythia
 expect_eq "pythia run: exit status" "$RC" 0
 [ "$RC" = 0 ] || echo "$ERR" | tail -5
 expect_match "pythia run: the sample made by jetlab gen --engine pythia" "$OUT" \
-  '^jetlab gen: wrote 200 jets to .*/data/top500-pythia-[0-9a-f]{8}-1-200\.h5 in .* made by Pythia'
+  '^jetlab gen: wrote 200 jets to .*/data/top500_matched-pythia-[0-9a-f]{8}-1-200\.h5 in .* made by Pythia'
 expect_eq "pythia run: one sample, named by generator and settings" "$(ls "$R/data")" \
-  "$(cd "$R/data" && ls | grep -E '^top500-pythia-[0-9a-f]{8}-1-200\.h5$')"
-expect_match "pythia run: trained on it" "$OUT" "^data: $R/data/top500-pythia-[0-9a-f]{8}-1-200\.h5 — 100 train"
+  "$(cd "$R/data" && ls | grep -E '^top500_matched-pythia-[0-9a-f]{8}-1-200\.h5$')"
+expect_match "pythia run: trained on it" "$OUT" "^data: $R/data/top500_matched-pythia-[0-9a-f]{8}-1-200\.h5 — 100 train"
 PYTHIA_RUN=$(readlink -f "$R/compression_kd/latest")
 config=$(cat "$PYTHIA_RUN/config.lua")
 expect_match "pythia run: config.lua names the generator" "$config" '^  generator = "pythia",$'
@@ -66,7 +66,7 @@ expect_match "--resume a pythia run without --generator pythia: says why" "$ERR"
 
 run_jetlab "${TINY[@]}"
 expect_eq "builtin run: exit status" "$RC" 0
-expect_eq "builtin run: its own sample next to Pythia's" "$(ls "$R/data" | grep -c -E '^top500-(builtin-1-200|pythia-.*)\.h5$')" 2
+expect_eq "builtin run: its own sample next to Pythia's" "$(ls "$R/data" | grep -c -E '^top500(-builtin-1-200|_matched-pythia-.*)\.h5$')" 2
 expect_match "builtin run: metrics.json names the generator" "$(cat "$R/compression_kd/latest/metrics.json")" \
   '"generator": "builtin"'
 run_jetlab "${TINY[@]}" --generator pythia --resume
