@@ -77,7 +77,7 @@ start() {
   cat >"$dir/slurm.conf" <<EOF
 # written by scripts/slurm-local.sh: one node, no cgroups, no accounting
 ClusterName=jetlab
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$port
 SlurmdPort=$((port + 1))
 SlurmUser=root
@@ -103,7 +103,7 @@ ReturnToService=2
 SchedulerType=sched/backfill
 SchedulerParameters=sched_interval=1
 MinJobAge=30
-$node State=UNKNOWN
+$node NodeAddr=127.0.0.1 State=UNKNOWN
 PartitionName=debug Nodes=$name Default=YES MaxTime=INFINITE State=UP
 EOF
   export SLURM_CONF="$dir/slurm.conf"
