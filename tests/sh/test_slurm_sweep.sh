@@ -6,8 +6,8 @@
 # sweep.csv; --array-task N runs one point, and points run that way one by one
 # are collected as the local run's; a point that fails is reported with its
 # log and, on --resume, only it is submitted again; a rerun while a task still
-# runs follows it instead of submitting it again; sbatch missing or refusing
-# the job is a clear error. The SLURM part is skipped unless root with
+# runs follows it instead of submitting it again; a cancelled task is reported
+# without an exit status; sbatch missing or refusing the job is a clear error. The SLURM part is skipped unless root with
 # slurm-wlm and munge installed; under CI=true a missing SLURM fails instead.
 source "$(dirname "$0")/lib.sh" "$@"
 ROOT=$PWD
@@ -114,6 +114,18 @@ expect_match "held task: followed, not submitted again" "$(cat "$TMP/held2.log")
 expect_no_match "held task: no second job" "$(cat "$TMP/held2.log")" "submitted SLURM job"
 expect_eq "held task: one submission" "$(wc -l <"$TMP/held/flaky/slurm/jobs.txt")" 1
 expect_match "held task: its point collected" "$(cat "$TMP/held2.log")" "x=4 done in"
+
+# --- a task cancelled while it runs (no exit status; no accounting here): reported as such
+touch "$TMP/hold2"
+"$JETLAB" "$FLAKY" --out "$TMP/cancel" --hold "$TMP/hold2" --backend slurm "${FAST[@]}" >"$TMP/cancel.log" 2>&1 &
+follower=$!
+wait_for "$TMP/cancel.log" "3 done, 0 failed, 1 running" 30 || fail "cancelled task: the other points finish" "$(cat "$TMP/cancel.log")"
+scancel "$(cut -d ' ' -f 1 "$TMP/cancel/flaky/slurm/jobs.txt")"
+wait $follower
+expect_eq "cancelled task: the sweep fails" "$?" 1
+rm "$TMP/hold2"
+expect_match "cancelled task: no exit status, its log" "$(cat "$TMP/cancel.log")" \
+  "task 3 \(x=4\): ended without an exit status \(cancelled, out of time or memory, or its node failed; no accounting here to say which\), log $TMP/cancel/flaky/slurm/task-3.log"
 
 # --- sbatch refusing the job: its message
 run_jetlab "$FLAKY" --out "$TMP/refused" --backend slurm --slurm '{partition = "nosuch"}'
