@@ -13,7 +13,9 @@
  *   jl.dist.barrier()
  *
  * Tensors are contiguous CPU tensors (f32; allreduce also i32 and i64,
- * broadcast any dtype), written in place. Every function is a no-op in a
+ * broadcast any dtype), written in place; GPU tensors (f32; broadcast any
+ * dtype) go through NCCL when the build has it (jl.dist.nccl(); one GPU per
+ * rank), and fail without it. On the CPU every function is a no-op in a
  * single process. A collective that fails raises an error naming the
  * operation and this rank.
  */
@@ -23,14 +25,17 @@
 #include "jl_dist.h"
 #include "lua_module.h"
 
-/* The tensor at arg as a dist array: contiguous, on the CPU. */
+/* The tensor at arg as a dist array: contiguous (on the CPU: MPI; on the GPU: NCCL). */
 static jl_tensor *check_array(lua_State *L, int arg, const char *fn)
 {
     jl_tensor *t = jl_lua_check(L, arg);
-    if (jl_device_of(t) != JL_CPU)
-        luaL_error(L, "jl.dist.%s: the tensor is on the GPU; collectives take CPU tensors", fn);
     if (!jl_is_contiguous(t)) luaL_error(L, "jl.dist.%s: the tensor %s is not contiguous", fn, jl_shape_str(t));
     return t;
+}
+
+static bool on_gpu(const jl_tensor *t)
+{
+    return jl_device_of(t) != JL_CPU;
 }
 
 static jl_dist_type dist_type(jl_dtype dtype)
@@ -79,7 +84,11 @@ static int l_allreduce(lua_State *L)
     if (t->dtype == JL_U8) return luaL_error(L, "jl.dist.allreduce: u8 tensors cannot be summed (use i32)");
     if (mean && t->dtype != JL_F32) return luaL_error(L, "jl.dist.allreduce: 'mean' needs an f32 tensor");
     int64_t n = jl_numel(t);
-    if (mean) {
+    if (on_gpu(t)) {
+        if (t->dtype != JL_F32) return luaL_error(L, "jl.dist.allreduce: GPU tensors must be f32 (NCCL), got %s", jl_shape_str(t));
+        float *p = jl_data(t);
+        check_status(L, jl_dist_nccl_allreduce_f32(&p, &n, 1, mean ? 1.0f / (float)jl_dist_size() : 1.0f));
+    } else if (mean) {
         float *p = jl_data(t);
         check_status(L, jl_dist_allreduce_f32_arrays(&p, &n, 1, 1.0f / (float)jl_dist_size(), n));
     } else {
@@ -107,15 +116,21 @@ static int l_allreduce_many(lua_State *L)
     int n = (int)luaL_len(L, 1);
     float **arrays = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *arrays, 0);
     int64_t *counts = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *counts, 0);
+    bool gpu = false;
     for (int i = 0; i < n; i++) {
         lua_geti(L, 1, i + 1);
         jl_tensor *t = check_array(L, -1, "allreduce_many");
         if (t->dtype != JL_F32) return luaL_error(L, "jl.dist.allreduce_many: tensor %d is not f32", i + 1);
+        if (i == 0) gpu = on_gpu(t);
+        if (on_gpu(t) != gpu)
+            return luaL_error(L, "jl.dist.allreduce_many: tensor %d %s is on the %s, tensor 1 on the %s", i + 1,
+                              jl_shape_str(t), gpu ? "CPU" : "GPU", gpu ? "GPU" : "CPU");
         arrays[i] = jl_data(t);
         counts[i] = jl_numel(t);
         t->storage->version++;
         lua_pop(L, 1);
     }
+    if (gpu) return check_status(L, jl_dist_nccl_allreduce_f32(arrays, counts, n, (float)scale));
     int64_t bucket_elems = (int64_t)(bucket_mb * 1024 * 1024 / sizeof(float));
     check_status(L, jl_dist_allreduce_f32_arrays(arrays, counts, n, (float)scale, bucket_elems > 0 ? bucket_elems : 1));
     return 0;
@@ -128,7 +143,10 @@ static jl_tensor *summed_copy(jl_tensor *t)
     jl_tensor *c = jl_clone(t);
     jl_set_grad_enabled(was);
     if (!c) return NULL;
-    if (jl_dist_allreduce_sum(jl_data(c), jl_numel(c), JL_DIST_F32) != 0) {
+    float *p = jl_data(c);
+    int64_t n = jl_numel(c);
+    int status = on_gpu(c) ? jl_dist_nccl_allreduce_f32(&p, &n, 1, 1.0f) : jl_dist_allreduce_sum(p, n, JL_DIST_F32);
+    if (status != 0) {
         jl_release(c);
         JL_FAIL("%s", jl_dist_error());
         return NULL;
@@ -145,14 +163,13 @@ static int all_sum_backward(jl_node *node, jl_tensor *grad_out, jl_tensor **grad
     return grad_inputs[0] ? JL_OK : jl_last_error_code();
 }
 
-/* jl.dist.all_sum(t) → a new tensor: t (f32, CPU) summed over ranks, differentiable
+/* jl.dist.all_sum(t) → a new tensor: t (f32; CPU: MPI, GPU: NCCL) summed over ranks, differentiable
  * (its gradient is summed over ranks in backward: every rank must run backward
  * through it, as through synchronised BatchNorm's statistics); a copy of t in one process */
 static int l_all_sum(lua_State *L)
 {
     jl_tensor *t = jl_lua_check(L, 1);
-    if (t->dtype != JL_F32 || jl_device_of(t) != JL_CPU)
-        return luaL_error(L, "jl.dist.all_sum: the tensor %s must be f32 on the CPU", jl_shape_str(t));
+    if (t->dtype != JL_F32) return luaL_error(L, "jl.dist.all_sum: the tensor %s must be f32", jl_shape_str(t));
     jl_tensor *out = summed_copy(t);
     if (!out) return jl_lua_raise(L);
     if (jl_needs_graph(1, &t)) {
@@ -173,7 +190,8 @@ static int l_broadcast(lua_State *L)
     int root = (int)luaL_optinteger(L, 2, 0);
     /* any dtype travels as bytes */
     int64_t bytes = jl_numel(t) * (int64_t)jl_dtype_size(t->dtype);
-    check_status(L, jl_dist_broadcast(jl_data(t), bytes, JL_DIST_U8, root));
+    check_status(L, on_gpu(t) ? jl_dist_nccl_broadcast(jl_data(t), bytes, root)
+                              : jl_dist_broadcast(jl_data(t), bytes, JL_DIST_U8, root));
     t->storage->version++;
     lua_settop(L, 1);
     return 1;
@@ -209,6 +227,13 @@ static int l_barrier(lua_State *L)
     return 0;
 }
 
+/* jl.dist.nccl() → true when this build has the NCCL path (collectives on GPU tensors) */
+static int l_nccl(lua_State *L)
+{
+    lua_pushboolean(L, jl_dist_nccl_compiled());
+    return 1;
+}
+
 /* jl.dist.exit_together(status) → nothing: every rank is about to exit with
  * status together (an interruption all ranks agreed on), so exiting with it
  * finalizes MPI instead of aborting the job */
@@ -220,6 +245,7 @@ static int l_exit_together(lua_State *L)
 
 static const luaL_Reg dist_functions[] = {
     {"exit_together", l_exit_together},
+    {"nccl", l_nccl},
     {"rank", l_rank},
     {"size", l_size},
     {"compiled", l_compiled},

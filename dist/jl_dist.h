@@ -80,6 +80,22 @@ int jl_dist_reducer_finish(jl_dist_reducer *r, const float *const *in, float *co
 int jl_dist_reducer_buckets(const jl_dist_reducer *r);
 int jl_dist_reducer_started_early(const jl_dist_reducer *r);
 
+/* The NCCL path (several GPUs; JETLAB_HAVE_NCCL, built when CMake finds CUDA,
+ * NCCL and MPI; dist/jl_dist_nccl.c). Arrays are device pointers of this
+ * rank's GPU: one GPU per rank, which the launcher picks (srun
+ * --gpus-per-task=1, or CUDA_VISIBLE_DEVICES per local rank under mpirun), so
+ * every rank works on its device 0. The communicator is made on first use:
+ * rank 0's ncclUniqueId broadcast over MPI, ncclCommInitRank. Each call waits
+ * for the device (the CUDA backend's work is done before NCCL reads the
+ * arrays) and for NCCL's stream (the sums are in place when it returns). In
+ * one process they do nothing but the scaling; without NCCL they fail. */
+bool jl_dist_nccl_compiled(void);
+/* arrays[i] (counts[i] device floats each) become the sum over ranks of
+ * scale * arrays[i]: one NCCL group of allreduces (ncclRedOpCreatePreMulSum). */
+int jl_dist_nccl_allreduce_f32(float *const *arrays, const int64_t *counts, int n, float scale);
+/* bytes of root's device buf into every rank's. */
+int jl_dist_nccl_broadcast(void *buf, int64_t bytes, int root);
+
 /* The message of the last failure. */
 const char *jl_dist_error(void);
 

@@ -176,6 +176,11 @@ end
 --- because synchronised BatchNorm sums gradients over ranks inside backward:
 --- each rank's part must already carry its share of the global mean.
 function Group:before_backward(loss, params, share)
+  self.on_gpu = params[1] ~= nil and params[1].device ~= "cpu"
+  if self.on_gpu then -- one NCCL group of allreduces after backward (average_grads)
+    self.reducer_params_gpu = params
+    return loss * share
+  end
   if self.reducer_params ~= params then
     local reversed = {}
     for i = #params, 1, -1 do reversed[#reversed + 1] = params[i] end
@@ -186,11 +191,19 @@ function Group:before_backward(loss, params, share)
 end
 
 --- group:average_grads(): after backward, every gradient is the sum over ranks
---- of its own (of share times the rank's loss) (a parameter backward did not reach gets zeros, so
+--- of its own (of share times the rank's loss); parameters on the GPU are
+--- reduced here, by NCCL (jl.dist.nccl()), not during backward (a parameter backward did not reach gets zeros, so
 --- every rank reduces the same list). Returns the bucket count and how many
 --- started during backward.
 function Group:average_grads()
-  return self.reducer:finish()
+  if not self.on_gpu then return self.reducer:finish() end
+  local grads = {}
+  for i, p in ipairs(self.reducer_params_gpu or {}) do
+    if p.grad == nil then p.grad = jl.zeros_like(p) end
+    grads[i] = p.grad
+  end
+  jl.dist.allreduce_many(grads)
+  return 1, 0
 end
 
 return dist_train

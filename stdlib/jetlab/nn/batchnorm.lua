@@ -65,7 +65,7 @@ end
 -- deviations from it), each one jl.dist.all_sum.
 local function sync_forward(self, x, momentum)
   local c = self.num_features
-  local sums = jl.dist.all_sum(jl.cat({x:sum(1), jl.full({1}, x.shape[1])}, 1)) -- (C + 1)
+  local sums = jl.dist.all_sum(jl.cat({x:sum(1), jl.full({1}, x.shape[1], {device = x.device})}, 1)) -- (C + 1)
   local count = sums[c + 1]
   if count < 1 then error(string.format("BatchNorm1d(%d, sync): no rows on any rank", c), 3) end
   local mean = sums:narrow(1, 1, c) / count
