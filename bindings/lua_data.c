@@ -352,7 +352,7 @@ static lloader *check_loader(lua_State *L) { return jl_lua_check_handle(L, 1, LO
 static const char *const loader_keys[] = {
     "jets",    "max_constituents", "teacher_max_constituents", "chunk_size", "block_size",
     "shuffle", "seed",             "epoch",                    "degrade",    "standardize",
-    "teacher_standardize", "teacher", "strict", "drop_last", "prefetch", "format", "cache", NULL,
+    "teacher_standardize", "teacher", "teacher_x", "strict", "drop_last", "prefetch", "format", "cache", NULL,
 };
 
 /* jl.data.loader(path, opts) → Loader | nil, message */
@@ -382,6 +382,7 @@ static int l_loader(lua_State *L)
         if (field_standardize(L, 2, "standardize", &st)) o.standardize = &st;
         if (field_standardize(L, 2, "teacher_standardize", &tst)) o.teacher_standardize = &tst;
         o.teacher = field_bool(L, 2, "loader", "teacher", false);
+        o.no_teacher_x = !field_bool(L, 2, "loader", "teacher_x", true);
         o.strict = field_bool(L, 2, "loader", "strict", false);
         o.drop_last = field_bool(L, 2, "loader", "drop_last", false);
         o.prefetch = (int)field_integer(L, 2, "loader", "prefetch", 1);

@@ -96,6 +96,8 @@ typedef struct jl_loader_opts {
     const jl_degrade *degrade;                               /* NULL: none (copied) */
     const jl_standardize *standardize, *teacher_standardize; /* NULL: raw (copied) */
     bool teacher;                                            /* also the full-resolution view, x_teacher */
+    bool no_teacher_x; /* with teacher: its rows are prepared (and cached) but batches leave
+                          x_teacher out (the teacher's logits are cached: jetlab.teacher_cache) */
     bool strict;    /* an invalid jet is an error instead of skipped */
     bool drop_last; /* no final short batch */
     int prefetch;   /* chunks kept ready ahead: 0 gives 1; < 0 turns the

@@ -667,7 +667,7 @@ static int assemble(const jl_loader *l, const segment *seg, int nseg, int64_t n,
         }
     }
     int rc = build_x(l, seg, nseg, n, false, &out->x, &out->offsets, &out->coords);
-    if (rc == JL_OK && l->o.teacher)
+    if (rc == JL_OK && l->o.teacher && !l->o.no_teacher_x)
         rc = build_x(l, seg, nseg, n, true, &out->x_teacher, &out->offsets_teacher, &out->coords_teacher);
     return rc;
 }

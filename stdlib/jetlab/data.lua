@@ -34,7 +34,9 @@
 --   batch_size 256 · shuffle false · drop_last false · device (move tensors)
 --   format "flat" | "padded" | "ragged" (default "flat")
 --   features {max_constituents = C (default: the columns read), standardize = stats}
---   teacher_view false · teacher_features (default: features; fields given
+--   teacher_view false · teacher_x true (false: the teacher's view is prepared
+--      and cached but batches leave x_teacher out: train.fit's cached teacher
+--      logits, jetlab.teacher_cache) · teacher_features (default: features; fields given
 --      replace features'). With degradation the teacher usually needs its own
 --      statistics: teacher_features = {standardize = stats of the full view}
 --   degrade a step (data.smear{...}, data.undersample{...}) or a list of them,
@@ -68,7 +70,7 @@ local DEFAULTS = {
 }
 local BATCH_KEYS = {
   batch_size = true, shuffle = true, drop_last = true, device = true, format = true,
-  features = true, teacher_view = true, teacher_features = true, degrade = true,
+  features = true, teacher_view = true, teacher_x = true, teacher_features = true, degrade = true,
   seed = true, epoch = true, strict = true, chunk_size = true, block_size = true, prefetch = true, cache = true,
 }
 local FEATURE_KEYS = {max_constituents = true, standardize = true}
@@ -259,13 +261,28 @@ end
 --- jetlab.data_cache.enabled()), a function returning an iterator over the
 --- view's batches in file order (unshuffled, no jet dropped): a jet's x and
 --- x_teacher are the same in every pass (degradations are keyed by seed and
---- jet), so the teacher's logits from it serve every epoch. Else nil.
+--- jet), so the teacher's logits from it serve every epoch; and, with a
+--- teacher view, a source of the view's batches without x_teacher (teacher_x =
+--- false; its state is the view's). Else nil.
 function View:teacher_pass()
   local on = self.batch_.cache
   if on == nil then on = data_cache.enabled() end
   if not on then return nil end
   local fixed = self:with{shuffle = false, drop_last = false}
-  return function() return fixed:batches() end
+  if not self.batch_.teacher_view then return function() return fixed:batches() end end
+  local view = self
+  local student = setmetatable({
+    batches = function(_, opts)
+      local o = {teacher_x = false}
+      for k, v in pairs(opts or {}) do o[k] = v end
+      return view:batches(o)
+    end,
+    state_dict = function() return view:state_dict() end,
+    load_state_dict = function(_, sd) return view:load_state_dict(sd) end,
+    num_batches = function(_, opts) return view:num_batches(opts) end,
+    inputs = function(_, opts) return view:inputs(opts) end,
+  }, {__index = view})
+  return function() return fixed:batches() end, student
 end
 
 -- The row cache for passes with options o, or nil when o.cache (default:
@@ -295,7 +312,7 @@ function View:loader_(o, format, shuffle, seed, epoch)
     teacher_max_constituents = o.teacher_view and o.teacher_features.max_constituents or nil,
     standardize = o.features.standardize,
     teacher_standardize = o.teacher_view and o.teacher_features.standardize or nil,
-    teacher = o.teacher_view or false, degrade = degrade_spec(o.degrade),
+    teacher = o.teacher_view or false, teacher_x = o.teacher_x ~= false, degrade = degrade_spec(o.degrade),
     shuffle = shuffle, seed = seed, epoch = epoch, format = format,
     strict = o.strict == nil and self.strict or o.strict, drop_last = o.drop_last or false,
     chunk_size = o.chunk_size, block_size = o.block_size, prefetch = o.prefetch,
@@ -358,7 +375,7 @@ function View:batches(opts)
       n = b.n, y = to_device(b.y, o.device), w = to_device(b.w, o.device), jets = b.jets,
       x = shape_x(b.x, b.offsets, b.coords, b.n, o),
     }
-    if o.teacher_view then
+    if o.teacher_view and o.teacher_x ~= false then
       batch.x_teacher = shape_x(b.x_teacher, b.offsets_teacher, b.coords_teacher, b.n, o)
     end
     return batch

@@ -70,6 +70,7 @@ end
 --- the caller prepares them per batch instead (there is no spill for them).
 function dc.claim(owner, bytes)
   if setup.mb <= 0 then return false end
+  bytes = math.ceil(bytes)
   local now = dc.stats()
   if now.memory_bytes + bytes > now.budget_bytes then return false end
   claims[owner] = (claims[owner] or 0) + bytes
@@ -87,7 +88,7 @@ function dc.for_view(owner, spec)
   local now = dc.stats()
   local free = now.budget_bytes - now.memory_bytes
   local c = core.data.row_cache{jets = spec.jets, max_rows = spec.max_rows, teacher = spec.teacher,
-    budget_bytes = free > 0 and free or 0, dir = setup.dir}
+    budget_bytes = free > 0 and math.floor(free) or 0, dir = setup.dir}
   caches[key], live[c] = c, true
   return c
 end

@@ -483,7 +483,7 @@ function train.fit(opts)
   if o.seed then jl.manual_seed(o.seed) end
   if o.teacher then
     o.teacher:eval()
-    o.teacher_logits = teacher_cache.new(o.teacher, o.train)
+    o.teacher_logits, o.train = teacher_cache.new(o.teacher, o.train)
   end
   if o.checkpoint_dir and writes then fs.mkdir(o.checkpoint_dir) end
 

@@ -196,6 +196,31 @@ T.case("distillation: one teacher forward per jet per run, repeatable, resumable
   os.execute("rm -rf " .. dir)
 end)
 
+T.case("cached teacher logits: training batches carry no teacher view, the same student inputs", function()
+  dc.configure{mb = 64}
+  local src = tr:with{format = "flat", batch_size = 50, shuffle = true, degrade = DEGRADE, teacher_view = true,
+    features = {max_constituents = 8, standardize = stats}, teacher_features = {max_constituents = 16}}
+  jl.manual_seed(2)
+  local teacher = nn.Sequential(nn.Linear(16 * 7, 32), nn.ReLU(), nn.Linear(32, 2))
+  local logits_of, student = require("jetlab.teacher_cache").new(teacher, src)
+  T.ok(student ~= src, "a source without the teacher view")
+  local full = pass(src, {seed = 5, epoch = 0})
+  local light = pass(student, {seed = 5, epoch = 0})
+  T.eq(#light, #full, "batches")
+  for i = 1, #full do
+    T.ok(same(light[i].x, full[i].x) and same(light[i].jets, full[i].jets) and same(light[i].y, full[i].y),
+      "batch " .. i .. ": the same student inputs")
+    T.eq(light[i].x_teacher, nil, "batch " .. i .. ": no teacher view")
+  end
+  local direct = jl.no_grad(function() return teacher(full[2].x_teacher) end)
+  T.near(logits_of(light[2]), direct, 1e-5, "logits from the teacher's fixed pass")
+  student:load_state_dict({epoch = 7})
+  T.eq(src:state_dict().epoch, 7, "its state is the view's")
+  local stranger = {x = light[1].x, y = light[1].y, jets = light[1].jets + 100000}
+  T.raises(function() logits_of(stranger) end, "no teacher view to run it on")
+  dc.configure{mb = 0}
+end)
+
 T.case("bad cache options raise clear errors", function()
   T.raises(function() dc.configure{mb = -1} end, "mb must be a number >= 0")
   T.raises(function() dc.configure{size = 1} end, "unknown option 'size'")
@@ -233,6 +258,11 @@ T.case("Lund graphs built once per run: the same batches, counted in the budget,
   T.eq(none, 0, "no cache: nothing kept")
   T.ok(kept > 0, "the graphs count against the budget")
   T.eq(small, 0, "a budget too small for the graphs: built per batch")
+  dc.configure{mb = 64}
+  local owner = {}
+  T.ok(dc.claim(owner, 10.5), "a claim of a fractional size")
+  T.ok(#pass(tr:with(CONFIGS.flat), {cache = true}) > 0, "caches made after it get a whole budget")
+  dc.configure{mb = 0}
   T.eq(#cached, #plain, "batches")
   for i = 1, #plain do
     for _, k in ipairs({"x", "offsets", "src", "dst", "edge_offsets"}) do
