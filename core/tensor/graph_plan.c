@@ -103,11 +103,14 @@ static int first_layer(jl_graph_block *b, const jl_tensor *wc, const jl_tensor *
     float *c = copy_of(wc, "the centre weight", 2, c1, b->in);
     float *n = c ? copy_of(wn, "the neighbour weight", 2, c1, b->in) : NULL;
     b->bias = n ? copy_of(bias, "the first layer's bias", 1, c1, 0) : NULL;
-    b->wab = b->bias ? malloc(sizeof(float) * (size_t)(2 * c1 * b->in)) : NULL;
+    float *both = b->bias ? malloc(sizeof(float) * (size_t)(2 * c1 * b->in)) : NULL;
+    b->wab = both ? malloc(sizeof(float) * (size_t)jl_plan_packed_floats(2 * c1, b->in)) : NULL;
     if (b->wab) {
-        memcpy(b->wab, c, sizeof(float) * (size_t)(c1 * b->in));
-        memcpy(b->wab + c1 * b->in, n, sizeof(float) * (size_t)(c1 * b->in));
+        memcpy(both, c, sizeof(float) * (size_t)(c1 * b->in));
+        memcpy(both + c1 * b->in, n, sizeof(float) * (size_t)(c1 * b->in));
+        jl_plan_pack(both, 2 * c1, b->in, b->wab);
     }
+    free(both);
     free(c);
     free(n);
     if (!b->wab) return b->bias ? JL_FAIL_CODE(JL_ENOMEM, "graph plan: out of host memory") : jl_last_error_code();
@@ -133,7 +136,7 @@ static int later_layers(jl_graph_block *b, int n_later, const jl_tensor *const *
         jl_graph_layer *y = &b->later[b->n_later];
         y->in = b->out;
         y->out = out;
-        y->w = copy_of(w, "an edge layer's weight", 2, out, b->out);
+        y->w = jl_plan_copy_packed(w, "an edge layer's weight", out, b->out);
         if (!y->w) return jl_last_error_code();
         b->n_later++; /* owned from here: free_block releases it */
         y->b = copy_of(later_b[l], "an edge layer's bias", 1, out, 0);
@@ -151,7 +154,7 @@ static int shortcut(jl_graph_block *b, const jl_tensor *wsc, const jl_tensor *bs
                            (long long)b->out);
         return JL_OK;
     }
-    b->wsc = copy_of(wsc, "the shortcut weight", 2, b->out, b->in);
+    b->wsc = wsc ? jl_plan_copy_packed(wsc, "the shortcut weight", b->out, b->in) : copy_of(wsc, "the shortcut weight", 2, 0, 0);
     b->bsc = b->wsc ? copy_of(bsc, "the shortcut bias", 1, b->out, 0) : NULL;
     return b->bsc ? JL_OK : jl_last_error_code();
 }
@@ -202,7 +205,7 @@ int jl_graph_plan_set_fusion(jl_graph_plan *g, const jl_tensor *wf, const jl_ten
     if (jl_plan_inputs(head) != f)
         return JL_FAIL("graph plan: the head takes %lld inputs but the fusion layer gives %lld",
                        (long long)jl_plan_inputs(head), (long long)f);
-    float *w = copy_of(wf, "the fusion weight", 2, f, p->cat_width);
+    float *w = jl_plan_copy_packed(wf, "the fusion weight", f, p->cat_width);
     float *b = w ? copy_of(bf, "the fusion bias", 1, f, 0) : NULL;
     bool affine = scale || shift;
     float *s = b && affine ? copy_of(scale, "the fusion scale", 1, f, 0) : NULL;

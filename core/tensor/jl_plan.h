@@ -42,6 +42,8 @@ const jl_plan_program *jl_plan_program_of(const jl_plan *p);
  * values, t an f32 cpu tensor of ndim (1 or 2) dims equal to want; NULL with a message
  * naming `what` and the shapes otherwise. */
 float *jl_plan_copy_values(const jl_tensor *t, const char *what, int ndim, const int64_t *want);
+/* The same for a linear weight w (out, in), packed as jl_plan_program.h lays linear weights out. */
+float *jl_plan_copy_packed(const jl_tensor *w, const char *what, int64_t out, int64_t in);
 
 /* Runs the plan on x (B, inputs) f32 CPU, any strides; returns a new (B, outputs)
  * f32 tensor (+1), or NULL with a message naming the shape or dtype at fault.

@@ -87,6 +87,16 @@ float *jl_plan_copy_values(const jl_tensor *t, const char *what, int ndim, const
     return v;
 }
 
+float *jl_plan_copy_packed(const jl_tensor *w, const char *what, int64_t out, int64_t in)
+{
+    float *plain = jl_plan_copy_values(w, what, 2, (int64_t[]){out, in});
+    float *packed = plain ? malloc(sizeof(float) * (size_t)jl_plan_packed_floats(out, in)) : NULL;
+    if (packed) jl_plan_pack(plain, out, in, packed);
+    else if (plain) JL_FAIL_CODE(JL_ENOMEM, "plan: out of host memory packing %s", what);
+    free(plain);
+    return packed;
+}
+
 int jl_plan_add_linear(jl_plan *p, const jl_tensor *weight, const jl_tensor *bias)
 {
     int64_t out = weight->ndim == 2 ? weight->shape[0] : -1;
@@ -95,7 +105,7 @@ int jl_plan_add_linear(jl_plan *p, const jl_tensor *weight, const jl_tensor *bia
                        (long long)p->prog.outputs, jl_shape_str(weight));
     jl_plan_step *s = push_step(p);
     if (!s) return JL_ENOMEM;
-    s->w = jl_plan_copy_values(weight, "the linear weight", 2, (int64_t[]){out, p->prog.outputs});
+    s->w = jl_plan_copy_packed(weight, "the linear weight", out, p->prog.outputs);
     if (!s->w) return jl_last_error_code();
     if (bias && !(s->b = jl_plan_copy_values(bias, "the linear bias", 1, (int64_t[]){out}))) {
         free(s->w);

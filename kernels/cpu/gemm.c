@@ -98,22 +98,6 @@ static int cpu_gemm(const jl_kargs *k)
     return JL_OK;
 }
 
-void jl_cpu_sgemm_nt(int64_t M, int64_t N, int64_t K, const float *a, int64_t lda, const float *w, int64_t ldw,
-                     float *c, int64_t ldc)
-{
-    if (M == 0 || N == 0) return;
-    gemm_job job = {.tb = 1, .M = M, .N = N, .K = K, .lda = lda, .ldb = ldw, .ldc = ldc, .alpha = 1.0f,
-                    .a = a, .b = w, .c = c};
-    int threads = jl_get_num_threads();
-    if (threads == 1 || M * N * K < GEMM_PARALLEL_MACS) {
-        gemm_part(&job, 0, 0, M, 0, N);
-        return;
-    }
-    job.split_rows = M >= N;
-    job.parts = threads;
-    jl_parallel_for(threads, 1, gemm_slices, &job);
-}
-
 void jl_cpu_register_gemm(jl_backend *b)
 {
     b->fn[JL_OP_gemm] = cpu_gemm;

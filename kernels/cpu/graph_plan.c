@@ -2,13 +2,14 @@
  * (jl_graph_program.h) on a batch of jets. Jets are split over the pool (each
  * range runs its GEMMs single-threaded, no synchronisation between layers); a
  * batch too small to split runs on the caller, whose large GEMMs are split over
- * the pool instead (jl_cpu_sgemm_nt). Within a range, jets go through the whole
+ * the pool instead (jl_cpu_gemm_packed: the weights are packed). Within a range, jets go through the whole
  * network in chunks of about CHUNK_NODES nodes, so a chunk's activations stay
  * in cache; the first edge layer is gathered straight from the node GEMM's
  * output (bias and ReLU fused), the last one is averaged over each node's
  * edges as it is produced, and the block outputs are written side by side into
  * the fusion layer's input. */
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "cpu_kernels.h"
@@ -114,14 +115,10 @@ static void edge_mean(const float *z, const float *bias, int64_t c, const int64_
     }
 }
 
-/* v (rows, c) <- relu(v + bias) */
-static void bias_relu(float *v, const float *bias, int64_t rows, int64_t c)
+/* v (n) <- relu(v) */
+static void relu(float *v, int64_t n)
 {
-    for (int64_t r = 0; r < rows; r++)
-        for (int64_t k = 0; k < c; k++) {
-            float t = v[r * c + k] + bias[k];
-            v[r * c + k] = t > 0 ? t : 0;
-        }
+    for (int64_t i = 0; i < n; i++) v[i] = v[i] > 0 ? v[i] : 0;
 }
 
 /* Block b on h (n, b->in, row stride ldh); its output goes to out (n, b->out, row stride ldo). */
@@ -129,7 +126,7 @@ static void run_block(const jl_graph_block *b, const float *h, int64_t ldh, cons
                       int64_t n0, int64_t n, const scratch *s, float *out, int64_t ldo)
 {
     int64_t e = eoff[n0 + n] - eoff[n0];
-    jl_cpu_sgemm_nt(n, 2 * b->width1, b->in, h, ldh, b->wab, b->in, s->ab, 2 * b->width1);
+    jl_cpu_gemm_packed(n, 2 * b->width1, b->in, h, ldh, b->wab, NULL, s->ab, 2 * b->width1);
     if (b->n_later == 0 || e == 0) {
         if (b->n_later == 0) first_edge_layer(b, s->ab, eoff, nbr, n0, n, NULL, s->m);
         else memset(s->m, 0, sizeof(float) * (size_t)(n * b->out));
@@ -138,20 +135,21 @@ static void run_block(const jl_graph_block *b, const float *h, int64_t ldh, cons
         int cur = 0;
         for (int l = 0; l < b->n_later; l++) {
             const jl_graph_layer *y = &b->later[l];
-            jl_cpu_sgemm_nt(e, y->out, y->in, s->z[cur], y->in, y->w, y->in, s->z[cur ^ 1], y->out);
+            bool last = l + 1 == b->n_later;
+            jl_cpu_gemm_packed(e, y->out, y->in, s->z[cur], y->in, y->w, last ? NULL : y->b, s->z[cur ^ 1], y->out);
             cur ^= 1;
-            if (l + 1 < b->n_later) bias_relu(s->z[cur], y->b, e, y->out);
+            if (!last) relu(s->z[cur], e * y->out);
             else edge_mean(s->z[cur], y->b, y->out, eoff, n0, n, s->m);
         }
     }
-    if (b->wsc) jl_cpu_sgemm_nt(n, b->out, b->in, h, ldh, b->wsc, b->in, s->sc, b->out);
+    if (b->wsc) jl_cpu_gemm_packed(n, b->out, b->in, h, ldh, b->wsc, b->bsc, s->sc, b->out);
     for (int64_t i = 0; i < n; i++) {
         const float *m = s->m + i * b->out;
         float *o = out + i * ldo;
         if (b->wsc) {
             const float *sc = s->sc + i * b->out;
             for (int64_t c = 0; c < b->out; c++) {
-                float v = m[c] + sc[c] + b->bsc[c];
+                float v = m[c] + sc[c];
                 o[c] = v > 0 ? v : 0;
             }
         } else {
@@ -188,17 +186,14 @@ static int run_chunk(const gp_ctx *c, int64_t j0, int64_t j1)
         ldh = g->cat_width;
         col += b->out;
     }
-    jl_cpu_sgemm_nt(n, g->fusion, g->cat_width, s.cat, g->cat_width, g->wf, g->cat_width, s.fz, g->fusion);
+    jl_cpu_gemm_packed(n, g->fusion, g->cat_width, s.cat, g->cat_width, g->wf, g->bf, s.fz, g->fusion);
     for (int64_t j = 0; j < jets; j++) {
         float *p = s.pooled + j * g->fusion;
         int64_t lo = c->off[j0 + j] - n0, hi = c->off[j0 + j + 1] - n0;
         memset(p, 0, sizeof(float) * (size_t)g->fusion);
         for (int64_t i = lo; i < hi; i++) {
             const float *row = s.fz + i * g->fusion;
-            for (int64_t k = 0; k < g->fusion; k++) {
-                float v = row[k] + g->bf[k];
-                p[k] += v > 0 ? v : 0;
-            }
+            for (int64_t k = 0; k < g->fusion; k++) p[k] += row[k] > 0 ? row[k] : 0;
         }
         if (hi > lo && g->fscale)
             for (int64_t k = 0; k < g->fusion; k++) p[k] = p[k] / (float)(hi - lo) * g->fscale[k] + g->fshift[k];

@@ -3,9 +3,8 @@
  * PLAN_GRAIN_MACS multiply-adds (waking the pool costs more than a small batch
  * takes: a batch of 64 FCNN-student rows runs on the caller); each range goes through
  * every step in blocks of PLAN_BLOCK rows between two scratch buffers from the
- * host cache (linear steps: OpenBLAS sgemv for one row, sgemm for a block), and
+ * host cache (linear steps: the packed-weight GEMM of packed_gemm.c), and
  * the last step's block is copied into the output. */
-#include <cblas.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -46,15 +45,7 @@ static void activate(jl_plan_activation a, float *v, int64_t rows, int64_t width
 static void run_step(const jl_plan_step *s, const float *src, float *dst, int64_t rows)
 {
     if (s->kind == JL_PLAN_STEP_LINEAR) {
-        int in = (int)s->in, out = (int)s->out;
-        if (rows == 1)
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, out, in, 1.0f, s->w, in, src, 1, 0.0f, dst, 1);
-        else
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, out, in, 1.0f, src, in, s->w, in,
-                        0.0f, dst, out);
-        if (s->b)
-            for (int64_t r = 0; r < rows; r++)
-                for (int64_t j = 0; j < s->out; j++) dst[r * s->out + j] += s->b[j];
+        jl_cpu_gemm_packed(rows, s->out, s->in, src, s->in, s->w, s->b, dst, s->out);
         return;
     }
     if (dst != src) memcpy(dst, src, sizeof(float) * (size_t)(rows * s->in));

@@ -1,7 +1,8 @@
 /* jl_graph_program.h — a graph inference plan (jl_graph_plan.h) as a backend runs
  * it: LundNet's eval-mode forward with every BatchNorm folded. core/tensor/graph_plan.c
  * builds and owns the program; a backend's run_graph_plan slot (jl_kernel.h)
- * executes it. All weights are dense row-major f32 (out, in).
+ * executes it. Weights (out, in) are f32, packed as a plan's linear weights
+ * (jl_plan_program.h); biases, scales and shifts are plain.
  *
  * On a batch of graphs (nodes grouped by jet, edges grouped by their centre node):
  *   x0 (N, features)      = x * in_scale + in_shift            (when in_scale)
@@ -30,7 +31,7 @@ typedef struct jl_graph_layer {
 
 typedef struct jl_graph_block {
     int64_t in, out, width1;  /* input channels, output channels (c_L), c_1 */
-    float *wab;               /* (2 width1, in): the centre's rows wc, then the neighbour's wn */
+    float *wab;               /* (2 width1, in) packed: the centre's rows wc, then the neighbour's wn */
     float *bias;              /* (width1) */
     int n_later;              /* L - 1 */
     jl_graph_layer *later;    /* n_later layers */

@@ -2,7 +2,7 @@
  * of steps over dense rows of f32 features. core/tensor/plan.c builds and owns
  * the program; a backend's run_plan slot (jl_kernel.h) executes it.
  *
- *   step LINEAR      dst (rows, out) <- src (rows, in) w^T + b; w (out, in), b (out) or NULL
+ *   step LINEAR      dst (rows, out) <- src (rows, in) w^T + b; w (out, in) packed, b (out) or NULL
  *   step AFFINE      dst (rows, in) <- src * w + b per feature; w, b (in)
  *   step ACTIVATION  dst (rows, in) <- activation(src), softmax over each row's features
  */
@@ -10,6 +10,26 @@
 #define JL_PLAN_PROGRAM_H
 
 #include <stdint.h>
+#include <string.h>
+
+/* Linear weights w (out, in) are stored packed for the CPU's plan GEMM
+ * (kernels/cpu/packed_gemm.c): panels of JL_PLAN_PANEL output rows, panel p
+ * holding w[p*16 + j][k] at [p][k][j] (in x 16 floats), the last panel zero-padded. */
+#define JL_PLAN_PANEL 16
+
+static inline int64_t jl_plan_packed_floats(int64_t out, int64_t in)
+{
+    return (out + JL_PLAN_PANEL - 1) / JL_PLAN_PANEL * JL_PLAN_PANEL * in;
+}
+
+/* dst (jl_plan_packed_floats(out, in)) <- w (out, in) row-major, packed. */
+static inline void jl_plan_pack(const float *w, int64_t out, int64_t in, float *dst)
+{
+    memset(dst, 0, sizeof(float) * (size_t)jl_plan_packed_floats(out, in));
+    for (int64_t o = 0; o < out; o++)
+        for (int64_t k = 0; k < in; k++)
+            dst[(o / JL_PLAN_PANEL) * JL_PLAN_PANEL * in + k * JL_PLAN_PANEL + o % JL_PLAN_PANEL] = w[o * in + k];
+}
 
 typedef enum {
     JL_PLAN_RELU,
@@ -24,7 +44,7 @@ typedef struct jl_plan_step {
     jl_plan_step_kind kind;
     jl_plan_activation activation;
     int64_t in, out;
-    float *w; /* linear: (out, in); affine: scale (in) */
+    float *w; /* linear: (out, in) packed; affine: scale (in) */
     float *b; /* linear: (out) or NULL; affine: shift (in) */
 } jl_plan_step;
 
