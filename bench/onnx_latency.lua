@@ -5,7 +5,10 @@
 -- ParticleNet takes the ragged batch as predict.chunks gives it (the ONNX side gets the
 -- same jets padded). A feed-forward model (the FCNNs) and LundNet run as jetlab deploys
 -- them: their nn.compile inference plan (LundNet: the graph plan), softmax included (one
--- C call), as libjetlab does; `eager` times the eager forward instead (the comparison).
+-- C call), as libjetlab does (the eager forward when nn.compile refuses the model);
+-- `eager` times the eager forward instead (the comparison). A call ends with the
+-- probabilities in a host tensor, as ORT's ends with them in a numpy array (until
+-- 2026-12-07 jetlab's side also converted them to a Lua table, about 1-3 µs).
 local jl = require "jetlab"
 local ckpt = require "jetlab.ckpt"
 local nn = require "jetlab.nn"
@@ -18,13 +21,14 @@ jl.set_num_threads(threads)
 local model, state = assert(ckpt.model(path))
 model:eval()
 local compiled = not eager and (state.spec.inputs.kind == "flat" or state.spec.inputs.kind == "lund")
-local plan = compiled and nn.compile(model, {softmax = true}) or nil
+local ok, compiled_plan = pcall(nn.compile, model, {softmax = true})
+local plan = compiled and ok and compiled_plan or nil
 
 -- The median milliseconds of model(x):softmax(2) on the first n jets.
 local function median_ms(n)
   local x = assert(predict.chunks(jets, state.spec.inputs, {batch = n, degrade = false})).next().x
-  local run = plan and function() return plan(x):tolist() end
-    or function() return jl.no_grad(function() return model(x):softmax(2):tolist() end) end
+  local run = plan and function() return plan(x) end
+    or function() return jl.no_grad(function() return model(x):softmax(2) end) end
   for _ = 1, 3 do run() end
   local t = {}
   for i = 1, reps do

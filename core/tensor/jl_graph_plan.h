@@ -57,7 +57,7 @@ int jl_graph_plan_blocks(const jl_graph_plan *g);
  * edges are edge_offsets[i] .. edge_offsets[i+1]-1, i its centre); nbr (E) i64 0-based,
  * the neighbour of each edge, in the centre's jet. Returns a new (B, outputs) f32
  * tensor (+1), or NULL with a message naming the argument at fault. Jets are split
- * over the thread pool; a small batch runs on the caller with its large GEMMs split. */
+ * over the thread pool; a small batch (one jet) runs on the caller. */
 jl_tensor *jl_graph_plan_run(jl_graph_plan *g, const jl_tensor *x, const jl_tensor *offsets,
                              const jl_tensor *edge_offsets, const jl_tensor *nbr);
 

@@ -26,8 +26,7 @@ void jl_cpu_register_plan(jl_backend *b);        /* plan.c: inference plans (run
 void jl_cpu_register_graph_plan(jl_backend *b);  /* graph_plan.c: graph inference plans (run_graph_plan) */
 
 /* c (M, N, row stride ldc) <- a (M, K, row stride lda) w^T + bias, w (N, K) packed as the
- * plans pack it (jl_plan_program.h), bias (N) or NULL (packed_gemm.c); split over the pool
- * when large and called outside a pool range. */
+ * plans pack it (jl_plan_program.h), bias (N) or NULL (packed_gemm.c); on the calling thread. */
 void jl_cpu_gemm_packed(int64_t M, int64_t N, int64_t K, const float *a, int64_t lda, const float *w,
                         const float *bias, float *c, int64_t ldc);
 

@@ -1,8 +1,8 @@
 /* graph_plan.c — the CPU backend's run_graph_plan slot: a graph inference plan
  * (jl_graph_program.h) on a batch of jets. Jets are split over the pool (each
  * range runs its GEMMs single-threaded, no synchronisation between layers); a
- * batch too small to split runs on the caller, whose large GEMMs are split over
- * the pool instead (jl_cpu_gemm_packed: the weights are packed). Within a range, jets go through the whole
+ * batch too small to split (one jet) runs on the caller. GEMMs multiply the
+ * packed weights (jl_cpu_gemm_packed). Within a range, jets go through the whole
  * network in chunks of about CHUNK_NODES nodes, so a chunk's activations stay
  * in cache; the first edge layer is gathered straight from the node GEMM's
  * output (bias and ReLU fused), the last one is averaged over each node's

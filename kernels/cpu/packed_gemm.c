@@ -4,13 +4,16 @@
  * jet's 50 nodes, a batch of 64 FCNN rows — costs a fifth of the time). A tile of
  * PG_ROWS rows x PG_PANELS panels keeps its PG_ROWS * PG_PANELS 16-wide accumulators
  * in vector registers (GCC vector extensions: AVX-512 with -march=native on this
- * CPU, narrower vectors elsewhere) while k runs over the inputs. */
+ * CPU, narrower vectors elsewhere) while k runs over the inputs. It runs on the
+ * calling thread: the plans split rows or jets over the pool themselves, and
+ * splitting one jet's GEMMs (one wake-up of the pool each) measured slower than
+ * running them on the caller (LundNet5, 1 jet: 0.197 ms split from 1M multiply-adds,
+ * 0.176 from 4M, 0.165 never). */
 #include "cpu_kernels.h"
 #include "jl_plan_program.h"
 
 #define PG_ROWS 4
 #define PG_PANELS 4
-#define PG_SPLIT_MACS ((int64_t)1 << 20) /* split over the pool from this many multiply-adds */
 
 typedef float pg_vec __attribute__((vector_size(4 * JL_PLAN_PANEL)));
 typedef float pg_load __attribute__((vector_size(4 * JL_PLAN_PANEL), aligned(4)));
@@ -57,24 +60,9 @@ static void panel_groups(int64_t M, int64_t N, int64_t K, const float *a, int64_
     }
 }
 
-typedef struct pg_job {
-    int64_t M, N, K, lda, ldc;
-    const float *a, *w, *bias;
-    float *c;
-} pg_job;
-
-static void pg_range(void *ctx, int64_t begin, int64_t end)
-{
-    const pg_job *j = ctx;
-    panel_groups(j->M, j->N, j->K, j->a, j->lda, j->w, j->bias, j->c, j->ldc, begin, end);
-}
-
 void jl_cpu_gemm_packed(int64_t M, int64_t N, int64_t K, const float *a, int64_t lda, const float *w,
                         const float *bias, float *c, int64_t ldc)
 {
     if (M == 0 || N == 0) return;
-    int64_t groups = (N + PG_PANELS * JL_PLAN_PANEL - 1) / (PG_PANELS * JL_PLAN_PANEL);
-    pg_job j = {.M = M, .N = N, .K = K, .lda = lda, .ldc = ldc, .a = a, .w = w, .bias = bias, .c = c};
-    if (M * N * K < PG_SPLIT_MACS || groups < 2) pg_range(&j, 0, groups);
-    else jl_parallel_for(groups, 1, pg_range, &j);
+    panel_groups(M, N, K, a, lda, w, bias, c, ldc, 0, (N + PG_PANELS * JL_PLAN_PANEL - 1) / (PG_PANELS * JL_PLAN_PANEL));
 }
