@@ -178,7 +178,7 @@ end
 function Group:before_backward(loss, params, share)
   self.on_gpu = params[1] ~= nil and params[1].device ~= "cpu"
   if self.on_gpu then -- one NCCL group of allreduces after backward (average_grads)
-    self.reducer_params_gpu = params
+    self.gpu_params = params
     return loss * share
   end
   if self.reducer_params ~= params then
@@ -191,14 +191,14 @@ function Group:before_backward(loss, params, share)
 end
 
 --- group:average_grads(): after backward, every gradient is the sum over ranks
---- of its own (of share times the rank's loss); parameters on the GPU are
---- reduced here, by NCCL (jl.dist.nccl()), not during backward (a parameter backward did not reach gets zeros, so
---- every rank reduces the same list). Returns the bucket count and how many
---- started during backward.
+--- of its own (of share times the rank's loss; a parameter backward did not
+--- reach gets zeros, so every rank reduces the same list). Parameters on the
+--- GPU are reduced here, by NCCL (jl.dist.nccl()), not during backward.
+--- Returns the bucket count and how many started during backward.
 function Group:average_grads()
   if not self.on_gpu then return self.reducer:finish() end
   local grads = {}
-  for i, p in ipairs(self.reducer_params_gpu or {}) do
+  for i, p in ipairs(self.gpu_params or {}) do
     if p.grad == nil then p.grad = jl.zeros_like(p) end
     grads[i] = p.grad
   end

@@ -77,8 +77,11 @@
 --               its report (where the time went, op by op) is history.profile
 --               and is printed (or passed to log) after that epoch
 --   (MPI)       under `mpirun -n K`, every rank runs fit on its own share of each
---               global batch and averages gradients (jetlab.dist_train); only rank 0
---               logs and writes checkpoints
+--               global batch (tensors by rows, graph and ragged batches by jets),
+--               gradients are summed in buckets during backward, graph networks'
+--               BatchNorm is synchronised, validation is shared (jetlab.dist_train);
+--               only rank 0 logs and writes checkpoints; a signal on any rank
+--               stops every rank after the same step (resume works as above)
 --   log         true (default): a progress bar on a terminal (epoch, batch/total,
 --               loss, samples/s, ETA; JETLAB_PROGRESS=0 turns it off) and one
 --               plain line per epoch, "*" marking a new best; false: silent;

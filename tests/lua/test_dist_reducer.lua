@@ -15,6 +15,19 @@ local function setup()
   return p, loss
 end
 
+-- One backward through a reducer over the parameters named in order (one
+-- bucket each: buckets of 1 float hold one array alone); returns p, buckets,
+-- buckets started during backward.
+local function reduce_once(order, scale)
+  local p, loss = setup()
+  local params = {}
+  for i, k in ipairs(order) do params[i] = p[k] end
+  local r = jl.dist.reducer(params, {bucket_mb = 4 / 2 ^ 20})
+  r:arm(scale)
+  loss():backward()
+  return p, r:finish()
+end
+
 -- The plain backward's gradients (the reference).
 local function reference()
   local p, loss = setup()
@@ -24,33 +37,19 @@ end
 
 T.case("reduced gradients = the plain backward's times the scale, buckets started during backward", function()
   local ref = reference()
-  local p, loss = setup()
-  -- the last layers first, one parameter per bucket (buckets of 1 float: each array alone)
-  local r = jl.dist.reducer({p.b, p.w2, p.w1}, {bucket_mb = 4 / 2 ^ 20})
-  r:arm(0.5)
-  loss():backward()
-  local buckets, early = r:finish()
+  local p, buckets, early = reduce_once({"b", "w2", "w1"}, 0.5) -- the last layers first
   T.eq(buckets, 3)
   T.eq(early, 3)
   for _, k in ipairs({"w1", "w2", "b"}) do T.eq(p[k].grad:tolist(), (ref[k] * 0.5):tolist(), k) end
 end)
 
 T.case("a parameter backward does not reach gets zeros; later buckets wait for it", function()
-  local p, loss = setup()
-  -- one parameter per bucket (buckets of 1 float: each array alone)
-  local r = jl.dist.reducer({p.spare, p.b, p.w2, p.w1}, {bucket_mb = 4 / 2 ^ 20})
-  r:arm(1)
-  loss():backward()
-  local buckets, early = r:finish()
+  local p, buckets, early = reduce_once({"spare", "b", "w2", "w1"}, 1)
   T.eq(buckets, 4)
   T.eq(early, 0) -- bucket 1 (spare) is only complete at finish, and buckets start in order
   T.eq(p.spare.grad:tolist(), {0, 0, 0})
-  local q, loss2 = setup()
-  local r2 = jl.dist.reducer({q.b, q.w2, q.w1, q.spare}, {bucket_mb = 4 / 2 ^ 20})
-  r2:arm(1)
-  loss2():backward()
-  local _, early2 = r2:finish()
-  T.eq(early2, 3)
+  local _, _, early_last = reduce_once({"b", "w2", "w1", "spare"}, 1)
+  T.eq(early_last, 3)
 end)
 
 T.case("one bucket for everything; the hook is armed for one backward only", function()

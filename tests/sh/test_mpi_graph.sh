@@ -4,7 +4,8 @@
 # loopback against one process holding the whole batch.
 #   - synchronised BatchNorm (mpi_syncbn.lua): rows, input/weight/bias
 #     gradients and running statistics of a split batch = plain BatchNorm's
-#     on the whole batch, within 1e-5;
+#     on the whole batch, and a GraphEdgeConv block whose share on rank 1 has
+#     no edge = the block on the whole graph, within 1e-5;
 #   - LundNet5 (graph batches split by jets, BatchNorm synchronised by
 #     default, gradients in several buckets started during backward) trained
 #     8 SGD steps with per-jet weights: losses, shared validation's loss and
@@ -17,16 +18,7 @@
 source "$(dirname "$0")/lib.sh" "$@"
 SCRIPT=$PWD/tests/sh/mpi_graph_train.lua
 
-if ! command -v mpirun >/dev/null; then
-  echo "SKIP: no mpirun (apt-get install openmpi-bin libopenmpi-dev, or scripts/install-deps.sh)"
-  exit 0
-fi
-if [ "$("$JETLAB" -e 'io.write(tostring(jl.dist.compiled()))')" != true ]; then
-  echo "SKIP: $JETLAB was built without MPI (configure with libopenmpi-dev installed)"
-  exit 0
-fi
-# the machine runs tests as root; loopback only
-mpi() { timeout "$1" mpirun --oversubscribe --allow-run-as-root --mca btl self,vader,tcp -n 2 "${@:2}"; }
+source "$(dirname "$0")/mpi_lib.sh"
 
 # compare ONE TWO TOL: "losses N max D, weights N max D, ok|FAR": training and
 # validation losses, validation AUCs, weights (relative where |w| > 1)

@@ -7,16 +7,7 @@
 source "$(dirname "$0")/lib.sh" "$@"
 SCRIPT=$PWD/tests/sh/mpi_fcnn_train.lua
 
-if ! command -v mpirun >/dev/null; then
-  echo "SKIP: no mpirun (apt-get install openmpi-bin libopenmpi-dev, or scripts/install-deps.sh)"
-  exit 0
-fi
-if [ "$("$JETLAB" -e 'io.write(tostring(jl.dist.compiled()))')" != true ]; then
-  echo "SKIP: $JETLAB was built without MPI (configure with libopenmpi-dev installed)"
-  exit 0
-fi
-# the machine runs tests as root; loopback only
-mpi() { timeout "$1" mpirun --oversubscribe --allow-run-as-root --mca btl self,vader,tcp -n 2 "${@:2}"; }
+source "$(dirname "$0")/mpi_lib.sh"
 
 # --- one process = two ranks
 "$JETLAB" -e 'io.write(jl.dist.rank(), " ", jl.dist.size())' >"$TMP/single_rank"

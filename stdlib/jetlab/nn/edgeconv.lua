@@ -90,6 +90,11 @@ end
 -- Number of edges of a graph.
 local function n_edges(graph) return graph.nbr.shape[1] end
 
+-- True when a graph without edges may skip the edge layers: not with
+-- synchronised BatchNorm in training (bn.sync, under MPI), whose collectives
+-- every rank must run; there the layers run on no rows and give the same zeros.
+local function may_skip(graph, bn) return n_edges(graph) == 0 and not (bn.sync and bn.training) end
+
 -- The messages of a graph without edges: zeros (N, c).
 local function no_messages(x, c) return jl.zeros(x.shape[1], c, {device = x.device}) end
 
@@ -147,7 +152,7 @@ local release = M.release
 -- wc x_centre + wn x_neighbour (wc, wn (C1, C)); bns (L BatchNorm1d) and
 -- later (the weights of layers 2..L) give the rest. (N, C_L)
 local function edge_mlp(x, graph, wc, wn, bns, later, out_channels)
-  if n_edges(graph) == 0 then return no_messages(x, out_channels) end
+  if may_skip(graph, bns[1]) then return no_messages(x, out_channels) end
   local wcat <close> = jl.cat({wc, wn}, 1)               -- (2 C1, C)
   local ab <close> = jl.linear(x, wcat)                  -- (N, 2 C1)
   local z = M.edge_gather(ab, graph)                     -- (E, C1)
@@ -272,7 +277,7 @@ end
 --- lc(x, graph) → (N, C_out); graph grouped by dst (nbr = src).
 function LundEdgeConv:forward(x, graph)
   local h = x
-  local empty = n_edges(graph) == 0
+  local empty = may_skip(graph, self.bns[1])
   for l = 1, #self.widths do
     local nxt
     if empty then
