@@ -74,6 +74,7 @@ for m in dict.fromkeys(r["model"] for r in rows):
     rs = [r for r in rows if r["model"] == m]
     med = lambda side, key: float(np.median([r[side][key] for r in rs]))
     jb, ob, j1, o1 = med("jetlab", "batched_ms"), med("ort", "batched_ms"), med("jetlab", "single_ms"), med("ort", "single_ms")
-    print(f"| {m} | {rs[0]['ort']['batch']} | {jb:.3f} | {ob:.3f} | {ob / jb:.2f} | {j1:.3f} | {o1:.3f} | {o1 / j1:.2f} |")
+    ms = lambda v: f"{v:.4f}" if v < 0.1 else f"{v:.3f}"
+    print(f"| {m} | {rs[0]['ort']['batch']} | {ms(jb)} | {ms(ob)} | {ob / jb:.2f} | {ms(j1)} | {ms(o1)} | {o1 / j1:.2f} |")
 PY
 echo "runs: $out/runs.jsonl (threads $threads, $runs rounds of $reps calls)"
