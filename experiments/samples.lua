@@ -18,6 +18,7 @@
 --            <file>.partial/ the next time it is asked for.
 
 local jl = require "jetlab"
+local dist = require "jetlab.dist"
 local fs = require "jetlab.fs"
 
 local S = {}
@@ -104,11 +105,14 @@ function S.dataset(cfg, name, n)
   n = n or cfg.n_jets
   local dir = cfg.out .. "/data"
   local path, make = maker(d, name, n, cfg.seed, dir)
-  if fs.exists(path) then return path end
-  fs.mkdir(dir)
-  io.write(string.format("generating %d jets (%s) with %s into %s ... ", n, d.about, S.GENERATORS[generator], path))
-  io.flush()
-  make(path)
+  -- under MPI rank 0 makes the sample and the other ranks read it (jetlab.dist)
+  dist.after_rank0(function()
+    if fs.exists(path) then return end
+    fs.mkdir(dir)
+    io.write(string.format("generating %d jets (%s) with %s into %s ... ", n, d.about, S.GENERATORS[generator], path))
+    io.flush()
+    make(path)
+  end)
   return path
 end
 

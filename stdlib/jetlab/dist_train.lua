@@ -29,6 +29,7 @@
 
 local jl = require "jetlab"
 local dist_shard = require "jetlab.dist_shard"
+local Dropout = require "jetlab.nn.dropout"
 
 local dist_train = {BUCKET_MB = 4}
 
@@ -81,8 +82,10 @@ end
 
 --- group:shard(batch, N) → this rank's batch (jetlab.dist_shard: tensors, graph and
 --- ragged batches; its n field is its sample count), its share of the global batch's mean loss.
+--- Dropout layers then draw the global batch's mask and keep this rank's rows (nn.Dropout.rows).
 function Group:shard(batch, n)
-  local mine, _, share = dist_shard.split(batch, n, self.rank, self.size)
+  local mine, count, share = dist_shard.split(batch, n, self.rank, self.size)
+  Dropout.rows = {first = dist_shard.rows(self.rank, self.size, n), count = count, total = n}
   return mine, share
 end
 

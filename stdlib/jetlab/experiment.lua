@@ -74,6 +74,7 @@
 local cli = require "jetlab.cli"
 local ckpt = require "jetlab.ckpt"
 local data_cache = require "jetlab.data_cache"
+local dist = require "jetlab.dist"
 local fs = require "jetlab.fs"
 local json = require "jetlab.json"
 local literal = require "jetlab.literal"
@@ -285,6 +286,7 @@ end
 --- E.run(name, cfg) → a results run (config.lua written, jl seeded; metrics.json and summary.md name
 --- cfg.generator); with --resume, the reopened run (see RESUME in the header).
 function E.run(name, cfg)
+  dist.quiet_others() -- under MPI rank 0 prints and writes the run (jetlab.dist)
   local inv = invocation[cfg] or {}
   local tags = {generator = cfg.generator}
   local run

@@ -64,7 +64,10 @@ function fs.atomic_write(path, fill, tmp)
 end
 
 --- fs.write(path, text) writes text to path atomically (see fs.atomic_write).
+--- Under MPI (`mpirun -n K`) only rank 0 writes: every rank runs the same
+--- script and rank 0's files are the results (jetlab.dist); elsewhere it does nothing.
 function fs.write(path, text)
+  if not require("jetlab.dist").writer() then return end
   fs.atomic_write(path, function(tmp)
     local f, err = io.open(tmp, "wb")
     if not f then error("fs: cannot write " .. tostring(err), 0) end

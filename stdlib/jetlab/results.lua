@@ -35,6 +35,7 @@
 -- results.text_table(columns, rows), results.markdown_table(columns, rows),
 -- results.order_keys(keys), results.values(v).
 
+local dist = require "jetlab.dist"
 local fs = require "jetlab.fs"
 local json = require "jetlab.json"
 local literal = require "jetlab.literal"
@@ -177,19 +178,23 @@ function results.run(experiment, config, opts)
   local o = options.check("results.run", opts, {root = "results", run_id = options.OPTIONAL, log = true,
     tags = options.OPTIONAL})
   local parent = o.root .. "/" .. experiment
-  fs.mkdir(parent)
-  local id = o.run_id
-  if id then
-    fs.mkdir(parent .. "/" .. id)
-  else
-    for _ = 1, 20 do
-      id = random_id()
-      if os.execute("mkdir " .. fs.quote(parent .. "/" .. id) .. " 2>/dev/null") then break end
-      id = nil
+  -- under MPI rank 0 makes the run folder and every rank takes its name (jetlab.dist)
+  local id = dist.broadcast_string(dist.after_rank0(function()
+    fs.mkdir(parent)
+    local made = o.run_id
+    if made then
+      fs.mkdir(parent .. "/" .. made)
+    else
+      for _ = 1, 20 do
+        made = random_id()
+        if os.execute("mkdir " .. fs.quote(parent .. "/" .. made) .. " 2>/dev/null") then break end
+        made = nil
+      end
+      if not made then error("results: cannot create a run folder under " .. parent, 0) end
     end
-    if not id then error("results: cannot create a run folder under " .. parent, 0) end
-  end
-  os.execute("ln -sfn " .. fs.quote(id) .. " " .. fs.quote(parent .. "/latest"))
+    os.execute("ln -sfn " .. fs.quote(made) .. " " .. fs.quote(parent .. "/latest"))
+    return made
+  end) or "")
   return setmetatable({
     experiment = experiment, id = id, dir = parent .. "/" .. id, config = config,
     started = os.time(), log = logger(o.log), tags = o.tags or {},
