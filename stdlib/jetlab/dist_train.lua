@@ -10,6 +10,7 @@
 --   group:average_grads()                 -- gradients of the global batch (bucketed allreduce)
 --   local signal = group:interrupted()    -- after every step: any rank's signal, agreed
 --   if group:owns_batch(b) then ... end; group:gather_batches(outs, labels)   -- shared validation
+--   group:finish()                        -- at the end: Dropout back to whole batches, a barrier
 --
 -- Batch sizes stay global: every rank iterates the same shuffled order (rank
 -- 0's generator) and keeps its own contiguous block of rows of each batch
@@ -167,8 +168,16 @@ local SIGNAL_STATUS = {SIGINT = 130, SIGTERM = 143}
 --- rank waits for the others, and exiting with the host's status for signal
 --- (130, 143) then ends the job cleanly (MPI_Finalize, not MPI_Abort).
 function Group:stop_together(signal)
+  Dropout.rows = nil
   jl.dist.barrier()
   if SIGNAL_STATUS[signal] then jl.dist.exit_together(SIGNAL_STATUS[signal]) end
+end
+
+--- group:finish(): at the end of train.fit, Dropout back to whole batches and
+--- every rank waits for the others (rank 0's checkpoints are then on disk).
+function Group:finish()
+  Dropout.rows = nil
+  jl.dist.barrier()
 end
 
 --- group:before_backward(loss, params, share) → share * loss, the tensor to run

@@ -649,7 +649,7 @@ function train.fit(opts)
   if writes and o.resume and o.checkpoint_dir and o.resume == o.checkpoint_dir .. "/interrupted.h5" then
     os.remove(o.resume)
   end
-  if o.group then jl.dist.barrier() end -- rank 0's checkpoints are there before any rank reads them
+  if o.group then o.group:finish() end -- rank 0's checkpoints are there before any rank reads them
   return history
 end
 options.declare(train.fit, FIT_OPTIONS)
