@@ -4,6 +4,7 @@
  *
  *   local g = jl.graph_plan{features = 5, input = {scale, shift},
  *     blocks = {{centre = wc, neighbour = wn, bias = b, later = {{w2, b2}}, shortcut = {wsc, bsc}}, ...},
+ *     -- a block {centre =, neighbour =, bias =, pass = true} is a message pass (jl_graph_plan_add_pass)
  *     fusion = {wf, bf}, fusion_affine = {scale, shift}, head = jl.plan(384, {...})}
  *   local probs = g(x, offsets, edge_offsets, nbr)   -- x (N, 5), nbr (E) 1-based -> (B, outputs)
  *   print(g.features, g.outputs, #g)                -- 5  2  6 (blocks)
@@ -59,6 +60,10 @@ static int add_block(lua_State *L, jl_graph_plan *g, int k)
     jl_tensor *wc = field_tensor(L, t, "centre", 0, "a block's centre weight");
     jl_tensor *wn = field_tensor(L, t, "neighbour", 0, "a block's neighbour weight");
     jl_tensor *bias = field_tensor(L, t, "bias", 0, "a block's bias");
+    lua_getfield(L, t, "pass");
+    bool pass = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    if (pass) return jl_graph_plan_add_pass(g, wc, wn, bias);
     const jl_tensor *lw[MAX_LATER], *lb[MAX_LATER];
     int n_later = 0;
     if (lua_getfield(L, t, "later") == LUA_TTABLE) {

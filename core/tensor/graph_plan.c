@@ -13,6 +13,8 @@
 struct jl_graph_plan {
     jl_graph_program prog;
     int64_t width;      /* channels of the last block's output (features before the first) */
+    int passes;         /* passes added since the last block */
+    int64_t pass_in;    /* channels of the input of the first of them */
     const jl_plan *head; /* borrowed; NULL until jl_graph_plan_set_fusion */
 };
 
@@ -149,25 +151,54 @@ static int later_layers(jl_graph_block *b, int n_later, const jl_tensor *const *
 static int shortcut(jl_graph_block *b, const jl_tensor *wsc, const jl_tensor *bsc)
 {
     if (!wsc && !bsc) {
-        if (b->out != b->in)
-            return JL_FAIL("graph plan: a block from %lld to %lld channels needs a shortcut weight", (long long)b->in,
-                           (long long)b->out);
+        if (b->out != b->sc_in)
+            return JL_FAIL("graph plan: a block from %lld to %lld channels needs a shortcut weight",
+                           (long long)b->sc_in, (long long)b->out);
         return JL_OK;
     }
-    b->wsc = wsc ? jl_plan_copy_packed(wsc, "the shortcut weight", b->out, b->in) : copy_of(wsc, "the shortcut weight", 2, 0, 0);
+    b->wsc = wsc ? jl_plan_copy_packed(wsc, "the shortcut weight", b->out, b->sc_in)
+                 : copy_of(wsc, "the shortcut weight", 2, 0, 0);
     b->bsc = b->wsc ? copy_of(bsc, "the shortcut bias", 1, b->out, 0) : NULL;
     return b->bsc ? JL_OK : jl_last_error_code();
 }
+
+static int append(jl_graph_plan *g, jl_graph_block *bp, int rc);
 
 int jl_graph_plan_add_block(jl_graph_plan *g, const jl_tensor *wc, const jl_tensor *wn, const jl_tensor *bias,
                             int n_later, const jl_tensor *const *later_w, const jl_tensor *const *later_b,
                             const jl_tensor *wsc, const jl_tensor *bsc)
 {
     if (g->head) return JL_FAIL("graph plan: blocks must come before the fusion layer");
-    jl_graph_block b = {.in = g->width};
+    jl_graph_block b = {.in = g->width, .sc_back = g->passes, .sc_in = g->passes ? g->pass_in : g->width};
     int rc = first_layer(&b, wc, wn, bias);
     if (!rc) rc = later_layers(&b, n_later, later_w, later_b);
     if (!rc) rc = shortcut(&b, wsc, bsc);
+    rc = append(g, &b, rc);
+    if (!rc) {
+        g->prog.cat_width += b.out;
+        g->passes = 0;
+    }
+    return rc;
+}
+
+int jl_graph_plan_add_pass(jl_graph_plan *g, const jl_tensor *wc, const jl_tensor *wn, const jl_tensor *bias)
+{
+    if (g->head) return JL_FAIL("graph plan: passes must come before the fusion layer");
+    jl_graph_block b = {.in = g->width, .pass = 1};
+    int rc = first_layer(&b, wc, wn, bias);
+    if (!rc && !g->passes) g->pass_in = g->width;
+    rc = append(g, &b, rc);
+    if (!rc) g->passes++;
+    return rc;
+}
+
+/* Appends b (its copies then owned by the plan) when its building succeeded (rc), else
+ * frees them and names the block in the error. */
+static int append(jl_graph_plan *g, jl_graph_block *bp, int rc)
+{
+    jl_graph_block b = *bp;
+    if (!rc && g->prog.n_blocks >= JL_GRAPH_MAX_BLOCKS)
+        rc = JL_FAIL("graph plan: at most %d blocks and passes", JL_GRAPH_MAX_BLOCKS);
     jl_graph_block *grown = rc ? NULL : realloc(g->prog.blocks, sizeof b * (size_t)(g->prog.n_blocks + 1));
     if (!rc && !grown) rc = JL_FAIL_CODE(JL_ENOMEM, "graph plan: out of host memory");
     if (rc) {
@@ -181,12 +212,11 @@ int jl_graph_plan_add_block(jl_graph_plan *g, const jl_tensor *wc, const jl_tens
     p->blocks[p->n_blocks++] = b;
     widen(p, 2 * b.width1);
     widen(p, b.out);
-    p->node_macs += 2 * b.width1 * b.in + (b.wsc ? b.out * b.in : 0);
+    p->node_macs += 2 * b.width1 * b.in + (b.wsc ? b.out * b.sc_in : 0);
     for (int l = 0; l < b.n_later; l++) {
         widen(p, b.later[l].out);
         p->edge_macs += b.later[l].in * b.later[l].out;
     }
-    p->cat_width += b.out;
     g->width = b.out;
     return JL_OK;
 }
@@ -196,6 +226,7 @@ int jl_graph_plan_set_fusion(jl_graph_plan *g, const jl_tensor *wf, const jl_ten
 {
     jl_graph_program *p = &g->prog;
     if (!p->n_blocks) return JL_FAIL("graph plan: add the blocks before the fusion layer");
+    if (g->passes) return JL_FAIL("graph plan: %d passes without the block that ends them", g->passes);
     if (g->head) return JL_FAIL("graph plan: the fusion layer is already set");
     int64_t f = wf && wf->ndim == 2 ? wf->shape[0] : -1;
     if (f < 1 || f > INT_MAX)

@@ -1,5 +1,5 @@
 /* jl_graph_plan.h — graph inference plans: LundNet's eval-mode forward (the
- * published variant's EdgeConv blocks on a fixed graph, the fusion layer, the
+ * EdgeConv blocks on a fixed graph, the peer variant's with message passes, the fusion layer, the
  * mean over each jet's nodes and a head plan) in one C call, with every
  * BatchNorm folded into a Linear by the caller (nn.compile), no autograd, no
  * Lua between layers and no tensor per layer. The program it runs is
@@ -39,6 +39,12 @@ int jl_graph_plan_set_input(jl_graph_plan *g, const jl_tensor *scale, const jl_t
 int jl_graph_plan_add_block(jl_graph_plan *g, const jl_tensor *wc, const jl_tensor *wn, const jl_tensor *bias,
                             int n_later, const jl_tensor *const *later_w, const jl_tensor *const *later_b,
                             const jl_tensor *wsc, const jl_tensor *bsc);
+
+/* Appends a message pass (the peer LundNet's layers before a block's last): mean over each
+ * node's edges of relu(wc h_centre + wn h_neighbour + bias), wc, wn (c1, C), bias (c1), with
+ * no shortcut and kept out of the fusion input; the next jl_graph_plan_add_block's shortcut
+ * (wsc (c_L, C0)) then reads the input of the first of the passes before it (C0 channels). */
+int jl_graph_plan_add_pass(jl_graph_plan *g, const jl_tensor *wc, const jl_tensor *wn, const jl_tensor *bias);
 
 /* The fusion Linear + ReLU on the blocks' outputs side by side: wf (F, sum of c_L),
  * bf (F), copied; then the mean over each jet's nodes, times scale plus shift (F) each

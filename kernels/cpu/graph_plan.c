@@ -7,7 +7,7 @@
  * in cache; the first edge layer is gathered straight from the node GEMM's
  * output (bias and ReLU fused), the last one is averaged over each node's
  * edges as it is produced, and the block outputs are written side by side into
- * the fusion layer's input. */
+ * the fusion layer's input (a pass's into one of two scratch tables). */
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
@@ -28,7 +28,7 @@ typedef struct gp_ctx {
 
 /* The scratch of one chunk of n nodes, e edges and jets jets (carved from one block). */
 typedef struct scratch {
-    float *x0, *cat, *ab, *z[2], *m, *sc, *fz, *pooled;
+    float *x0, *cat, *ab, *z[2], *m, *sc, *mid[2], *fz, *pooled;
 } scratch;
 
 static float *carve(float **at, int64_t count)
@@ -41,7 +41,7 @@ static float *carve(float **at, int64_t count)
 static size_t scratch_floats(const jl_graph_program *g, int64_t n, int64_t e, int64_t jets)
 {
     int64_t w = g->max_width, parts[] = {n * g->features, n * g->cat_width, n * w, e * w, e * w, n * w, n * w,
-                                         n * g->fusion, jets * g->fusion};
+                                         n * w, n * w, n * g->fusion, jets * g->fusion};
     size_t total = 0;
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) total += (size_t)((parts[i] + 15) / 16 * 16);
     return total;
@@ -58,6 +58,8 @@ static scratch carve_scratch(const jl_graph_program *g, float *base, int64_t n, 
     s.z[1] = carve(&base, e * w);
     s.m = carve(&base, n * w);
     s.sc = carve(&base, n * w);
+    s.mid[0] = carve(&base, n * w);
+    s.mid[1] = carve(&base, n * w);
     s.fz = carve(&base, n * g->fusion);
     s.pooled = carve(&base, jets * g->fusion);
     return s;
@@ -121,9 +123,11 @@ static void relu(float *v, int64_t n)
     for (int64_t i = 0; i < n; i++) v[i] = v[i] > 0 ? v[i] : 0;
 }
 
-/* Block b on h (n, b->in, row stride ldh); its output goes to out (n, b->out, row stride ldo). */
-static void run_block(const jl_graph_block *b, const float *h, int64_t ldh, const int64_t *eoff, const int64_t *nbr,
-                      int64_t n0, int64_t n, const scratch *s, float *out, int64_t ldo)
+/* Block b on h (n, b->in, row stride ldh), its shortcut on sc (n, b->sc_in, row stride ldsc);
+ * its output goes to out (n, b->out, row stride ldo). */
+static void run_block(const jl_graph_block *b, const float *h, int64_t ldh, const float *sch, int64_t ldsc,
+                      const int64_t *eoff, const int64_t *nbr, int64_t n0, int64_t n, const scratch *s, float *out,
+                      int64_t ldo)
 {
     int64_t e = eoff[n0 + n] - eoff[n0];
     jl_cpu_gemm_packed(n, 2 * b->width1, b->in, h, ldh, b->wab, NULL, s->ab, 2 * b->width1);
@@ -142,18 +146,20 @@ static void run_block(const jl_graph_block *b, const float *h, int64_t ldh, cons
             else edge_mean(s->z[cur], y->b, y->out, eoff, n0, n, s->m);
         }
     }
-    if (b->wsc) jl_cpu_gemm_packed(n, b->out, b->in, h, ldh, b->wsc, b->bsc, s->sc, b->out);
+    if (b->wsc) jl_cpu_gemm_packed(n, b->out, b->sc_in, sch, ldsc, b->wsc, b->bsc, s->sc, b->out);
     for (int64_t i = 0; i < n; i++) {
         const float *m = s->m + i * b->out;
         float *o = out + i * ldo;
-        if (b->wsc) {
+        if (b->pass) {
+            memcpy(o, m, sizeof(float) * (size_t)b->out);
+        } else if (b->wsc) {
             const float *sc = s->sc + i * b->out;
             for (int64_t c = 0; c < b->out; c++) {
                 float v = m[c] + sc[c];
                 o[c] = v > 0 ? v : 0;
             }
         } else {
-            const float *hi = h + i * ldh;
+            const float *hi = sch + i * ldsc;
             for (int64_t c = 0; c < b->out; c++) {
                 float v = m[c] + hi[c];
                 o[c] = v > 0 ? v : 0;
@@ -179,12 +185,18 @@ static int run_chunk(const gp_ctx *c, int64_t j0, int64_t j1)
         h = s.x0;
     }
     int64_t col = 0;
-    for (int k = 0; k < g->n_blocks; k++) {
+    const float *ins[JL_GRAPH_MAX_BLOCKS];
+    int64_t lds[JL_GRAPH_MAX_BLOCKS];
+    for (int k = 0, mid = 0; k < g->n_blocks; k++) {
         const jl_graph_block *b = &g->blocks[k];
-        run_block(b, h, ldh, c->eoff, c->nbr, n0, n, &s, s.cat + col, g->cat_width);
-        h = s.cat + col;
-        ldh = g->cat_width;
-        col += b->out;
+        ins[k] = h;
+        lds[k] = ldh;
+        float *out = b->pass ? s.mid[mid ^= 1] : s.cat + col; /* a pass's output feeds the next block only */
+        int64_t ldo = b->pass ? b->out : g->cat_width;
+        run_block(b, h, ldh, ins[k - b->sc_back], lds[k - b->sc_back], c->eoff, c->nbr, n0, n, &s, out, ldo);
+        h = out;
+        ldh = ldo;
+        col += b->pass ? 0 : b->out;
     }
     jl_cpu_gemm_packed(n, g->fusion, g->cat_width, s.cat, g->cat_width, g->wf, g->bf, s.fz, g->fusion);
     for (int64_t j = 0; j < jets; j++) {

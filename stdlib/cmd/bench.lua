@@ -23,7 +23,8 @@
 -- (infer_ms_per_sample_batch1). For fcnn and fcnn-student on the CPU the same
 -- model is also timed as one C inference plan (nn.compile, softmax included;
 -- rows taken with narrow): infer_ms_per_sample_compiled and, with --batch1,
--- infer_ms_per_sample_batch1_compiled.
+-- infer_ms_per_sample_batch1_compiled; lundnet5 and lundnet3 likewise as their
+-- graph plan (nn.compile; the batches built as for the eager forward, included).
 --
 -- Inputs per model (the peer's): fcnn, fcnn-student: the flat (B, pad*7) features
 -- standardised with the training jets' mean and std (+1e-6); particlenet,
@@ -239,6 +240,19 @@ jl.no_grad(function()
       collectgarbage()
       t = jl.clock()
       for j = te0, te0 + m - 1 do scores[j] = plan(flat_X:narrow(1, j, 1)) end
+      compiled1_ms = (jl.clock() - t) / m * 1e3
+    end
+  elseif model.__name == "LundNet" and device == "cpu" then -- the graph plan (nn.compile), softmax included
+    local plan = nn.compile(model, {softmax = true})
+    collectgarbage()
+    t = jl.clock()
+    for i, idx in ipairs(batches) do scores[i] = plan(make(idx)) end
+    compiled_ms = (jl.clock() - t) / n_test * 1e3
+    if opts.batch1 > 0 then
+      local m = math.min(opts.batch1, n_test)
+      collectgarbage()
+      t = jl.clock()
+      for j = te0, te0 + m - 1 do scores[j] = plan(make({j})) end
       compiled1_ms = (jl.clock() - t) / m * 1e3
     end
   end

@@ -10,8 +10,8 @@
 -- Jets as jetlab.predict reads them from a file: constituents sorted by
 -- decreasing pT, padding (pt = eta = phi = E = 0) at the end. The degradation a
 -- checkpoint may record is not applied: jets are scored as they are given
--- (`jetlab predict --no-degrade`). A flat FCNN and a (published-variant) LundNet
--- run as the inference plan of nn.compile (one C plan, softmax included; LundNet's
+-- (`jetlab predict --no-degrade`). A flat FCNN and a LundNet run as the
+-- inference plan of nn.compile (one C plan, softmax included; LundNet's
 -- a graph plan); every other model through train.predict (eval mode, no_grad).
 --
 -- scorer.width: the constituent columns the model reads (spec.inputs's

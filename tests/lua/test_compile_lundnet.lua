@@ -1,5 +1,5 @@
--- test_compile_lundnet.lua — nn.compile of a LundNet (the published variant) into a
--- graph plan (jl.graph_plan, every BatchNorm folded): equals the eager eval-mode
+-- test_compile_lundnet.lua — nn.compile of a LundNet (published and peer variants) into
+-- a graph plan (jl.graph_plan, every BatchNorm folded): equals the eager eval-mode
 -- model on the Lund graphs of real-layout jets (LundNet5 and LundNet3, BatchNorm
 -- statistics and affine parameters away from (0, 1)), whole batch (jets split over
 -- the pool), jet by jet, with one-node jets (ln kt cut) and a jet without nodes, with
@@ -21,15 +21,16 @@ local function max_diff(a, b) return (a - b):abs():max():item() end
 
 -- A LundNet whose BatchNorms have running statistics from the batch (train-mode
 -- forwards) and affine parameters away from (1, 0); then eval mode.
-local function warmed(features, batch)
+local function warmed(features, batch, variant)
   jl.manual_seed(features)
-  local net = nn.models.lundnet{features = features}
+  local net = nn.models.lundnet{features = features, variant = variant}
   net:train()
   jl.no_grad(function() for _ = 1, 3 do net(batch) end end)
   for _, e in ipairs(net:named_parameters()) do
-    if e[1]:match("bns%.%d+%.weight$") or e[1]:match("bn%a*%.weight$") or e[1]:match("fusion%.3%.weight$") then
+    local bn = e[1]:match("bns%.%d+%.") or e[1]:match("bn%a*%.") or e[1]:match("fusion%.3%.") or e[1]:match("sc%.2%.")
+    if bn and e[1]:match("weight$") then
       jl.no_grad(function() e[2]:copy_(jl.rand(e[2].shape[1]) + 0.5) end)
-    elseif e[1]:match("bns%.%d+%.bias$") or e[1]:match("bn%a*%.bias$") or e[1]:match("fusion%.3%.bias$") then
+    elseif bn and e[1]:match("bias$") then
       jl.no_grad(function() e[2]:copy_(jl.randn(e[2].shape[1]) * 0.3) end)
     end
   end
@@ -47,10 +48,11 @@ end
 -- Relative error of got against want (B, 2).
 local function rel(got, want) return max_diff(got, want) / math.max(want:abs():max():item(), 1e-12) end
 
-for _, features in ipairs({5, 3}) do
-  T.case("LundNet" .. features .. ": compiled equals eager, whole batch and jet by jet", function()
+for _, run in ipairs({{5, "published"}, {3, "published"}, {5, "peer"}, {3, "peer"}}) do
+  local features, variant = run[1], run[2]
+  T.case("LundNet" .. features .. " (" .. variant .. "): compiled equals eager, whole batch and jet by jet", function()
     local g = jl.lund.graphs(jets(), {features = features})
-    local net = warmed(features, g)
+    local net = warmed(features, g, variant)
     local B = g.offsets.shape[1] - 1
     T.ok(B >= 8, "enough jets to split over the pool")
     for _, softmax in ipairs({false, true}) do
@@ -100,7 +102,6 @@ end)
 
 T.case("bad LundNets, options and batches", function()
   local g = jl.lund.graphs(jets(), {features = 5})
-  T.raises(function() nn.compile(nn.models.lundnet{variant = "peer"}) end, "published variant, got variant \"peer\"")
   local net = nn.models.lundnet5()
   net:eval()
   T.raises(function() nn.compile(net, {inputs = 3}) end, "unknown option 'inputs' for a LundNet")
@@ -118,6 +119,10 @@ T.case("bad LundNets, options and batches", function()
   T.raises(function() plan(cross) end, "nbr%[0%] = %d+ is outside its jet 1")
   T.raises(function() jl.graph_plan{features = 5, blocks = {}, head = jl.plan(4, {})} end,
     "add the blocks before the fusion layer")
+  T.raises(function()
+    jl.graph_plan{features = 5, blocks = {{centre = jl.zeros(4, 5), neighbour = jl.zeros(4, 5), bias = jl.zeros(4),
+      pass = true}}, fusion = {jl.zeros(3, 4), jl.zeros(3)}, head = jl.plan(3, {})}
+  end, "1 passes without the block that ends them")
   T.raises(function()
     jl.graph_plan{features = 5, blocks = {{centre = jl.zeros(4, 5), neighbour = jl.zeros(4, 5), bias = jl.zeros(4)}},
       fusion = {jl.zeros(3, 4), jl.zeros(3)}, head = jl.plan(3, {})}

@@ -23,6 +23,11 @@ for model in fcnn fcnn-student particlenet particlenet-lite lundnet5 lundnet3; d
                '"infer_ms_per_sample_batch1": [0-9.e+-]+' '"graph_building": "[^"]+"'; do
     expect_match "$model prints $field" "$OUT" "$field"
   done
+  case $model in fcnn* | lundnet*) # their nn.compile plans are timed too
+    for field in '"infer_ms_per_sample_compiled": [0-9.e+-]+' '"infer_ms_per_sample_batch1_compiled": [0-9.e+-]+'; do
+      expect_match "$model prints $field" "$OUT" "$field"
+    done ;;
+  esac
 done
 
 run_jetlab bench particlenet-lite "$TMP/jets.h5" --batch 16 --train-steps 1

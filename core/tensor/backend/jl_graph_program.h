@@ -10,8 +10,10 @@
  *     z_1 (E, c_1)        = relu(ab[centre] + ab[neighbour] + bias), ab = h [wc; wn]^T
  *     z_l (E, c_l)        = relu(z_{l-1} w_l^T + b_l)            l = 2 .. L
  *     m (N, c_L)          = mean of z_L over each node's edges (0 without edges)
- *     out (N, c_L)        = relu(m + h wsc^T + bsc), or relu(m + h) without wsc
- *   cat (N, cat_width)    = the block outputs side by side
+ *     out (N, c_L)        = relu(m + s wsc^T + bsc), or relu(m + s) without wsc, where s is
+ *                           h, or the input of the block sc_back places earlier;
+ *                           a pass (the peer LundNet's layers before the last) is m alone
+ *   cat (N, cat_width)    = the outputs of the blocks that are not passes, side by side
  *   pooled (B, fusion)    = mean over each jet's nodes of relu(cat wf^T + bf), then
  *                           * fscale + fshift (when fscale) for a jet with nodes; 0 without
  *   y (B, head outputs)   = the head plan (jl_plan_program) on pooled
@@ -35,8 +37,13 @@ typedef struct jl_graph_block {
     float *bias;              /* (width1) */
     int n_later;              /* L - 1 */
     jl_graph_layer *later;    /* n_later layers */
-    float *wsc, *bsc;         /* shortcut (out, in), (out); both NULL: the identity (in == out) */
+    float *wsc, *bsc;         /* shortcut (out, sc_in), (out); both NULL: the identity (sc_in == out) */
+    int pass;                 /* 1: out = m, no shortcut, not in the cat */
+    int sc_back;              /* the shortcut reads the input of the block this many places earlier */
+    int64_t sc_in;            /* channels of that input */
 } jl_graph_block;
+
+#define JL_GRAPH_MAX_BLOCKS 64
 
 typedef struct jl_graph_program {
     int64_t features;             /* node features in */

@@ -13,7 +13,7 @@
 -- inputs and flattens them). The weights are copied: compile again after more
 -- training. Anything else is refused naming the module.
 --
--- A LundNet (the published variant) compiles to a graph plan (jl.graph_plan:
+-- A LundNet (either variant) compiles to a graph plan (jl.graph_plan:
 -- compile_lundnet.lua) that takes the model's batch table: plan(batch) → (B, 2).
 
 local jl = require "jetlab"

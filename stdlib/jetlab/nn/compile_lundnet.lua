@@ -1,4 +1,4 @@
--- jetlab.nn.compile_lundnet — nn.compile of a LundNet (the published variant): its
+-- jetlab.nn.compile_lundnet — nn.compile of a LundNet (either variant): its
 -- eval-mode forward as one C graph plan (jl.graph_plan), with every BatchNorm folded:
 -- each block's edge BatchNorms into the Linear before them (the first into the
 -- message's theta and phi - theta), the shortcut's into its Linear; the fusion
@@ -13,7 +13,9 @@
 --
 -- The batch is the model's (models/lundnet.lua): x (N, features) f32 cpu, offsets (B+1),
 -- src, dst (E) 1-based; the edges grouped by dst as the model groups them (cached in
--- batch._graph). The peer variant (LundEdgeConv) is refused.
+-- batch._graph). The peer variant's blocks (LundEdgeConv: a message, BatchNorm, ReLU and
+-- mean per layer) become message passes (jl.graph_plan's pass = true) and a last layer
+-- with the shortcut (its Linear's bias and BatchNorm folded) on the block's input.
 
 local jl = require "jetlab"
 local compile = require "jetlab.nn.compile"
@@ -24,10 +26,30 @@ local M = {}
 -- w (out, in) with its rows scaled: scale (out).
 local function scale_rows(w, scale) return (w * scale:unsqueeze(2)):contiguous() end
 
--- {wc, wn, bias, later, shortcut} of a GraphEdgeConv block (`where` names it in errors).
-local function block_spec(block, where)
+-- The specs of a LundEdgeConv block (peer variant): one pass per layer but the last, then
+-- the last layer with the shortcut.
+local function peer_specs(block, where)
+  local specs = {}
+  for l = 1, #block.widths do
+    local s, t = compile.bn_affine(block.bns[l], where .. ".bns." .. l)
+    local th = block.theta[l].weight:detach()
+    specs[l] = {centre = scale_rows(th, s), neighbour = scale_rows(block.phi[l].weight:detach() - th, s),
+      bias = t:contiguous(), pass = l < #block.widths}
+  end
+  if block.sc then
+    local lin, bn = block.sc[1], block.sc[2]
+    local s, t = compile.bn_affine(bn, where .. ".sc.2")
+    local b = lin.bias and lin.bias:detach() * s + t or t
+    specs[#specs].shortcut = {scale_rows(lin.weight:detach(), s), b:contiguous()}
+  end
+  return specs
+end
+
+-- The specs ({centre, neighbour, bias, later, shortcut, pass}) of block i (`where` names it).
+local function block_specs(block, where)
+  if block.__name == "LundEdgeConv" then return peer_specs(block, where) end
   if block.__name ~= "GraphEdgeConv" then
-    error(string.format("nn.compile: %s is a %s; a LundNet plan takes the published variant's GraphEdgeConv blocks",
+    error(string.format("nn.compile: %s is a %s; a LundNet plan takes GraphEdgeConv or LundEdgeConv blocks",
       where, tostring(block.__name)), 4)
   end
   local s1, t1 = compile.bn_affine(block.bns[1], where .. ".bns.1")
@@ -43,7 +65,7 @@ local function block_spec(block, where)
     local b = block.sc.bias and block.sc.bias:detach() * s + t or t
     spec.shortcut = {scale_rows(block.sc.weight:detach(), s), b:contiguous()}
   end
-  return spec
+  return {spec}
 end
 
 -- The head plan (BatchNorm folded as nn.compile folds it).
@@ -67,15 +89,14 @@ function M.compile(net, opts)
   for k in pairs(opts) do
     if k ~= "softmax" then error("nn.compile: unknown option '" .. tostring(k) .. "' for a LundNet", 2) end
   end
-  if net.variant ~= "published" then
-    error(string.format("nn.compile: a LundNet plan takes the published variant, got variant %q", tostring(net.variant)), 2)
-  end
   check_fusion(net)
   local spec = {features = net.features, blocks = {}}
   jl.no_grad(function()
     local s, t = compile.bn_affine(net.bn_input, "bn_input")
     spec.input = {s:contiguous(), t:contiguous()}
-    for i = 1, #net.blocks._child_names do spec.blocks[i] = block_spec(net.blocks[i], "blocks." .. i) end
+    for i = 1, #net.blocks._child_names do
+      for _, b in ipairs(block_specs(net.blocks[i], "blocks." .. i)) do spec.blocks[#spec.blocks + 1] = b end
+    end
     local fl = net.fusion[1]
     spec.fusion = {fl.weight:detach():contiguous(), fl.bias and fl.bias:detach():contiguous() or jl.zeros(fl.out_features)}
     local fs, ft = compile.bn_affine(net.fusion[3], "fusion.3")
