@@ -54,19 +54,22 @@ wait_for_screen "expression printed" '^3$'
 
 tmux_ send-keys -t repl 'function g()' Enter
 wait_for_screen "continuation prompt" '^\.\.> ?$'
-tmux_ send-keys -t repl '  return "from g" end' Enter 'g()' Enter
+enter_line '  return "from g" end'
+tmux_ send-keys -t repl 'g()' Enter
 wait_for_screen "multi-line definition" '^from g$'
 
 tmux_ send-keys -t repl 'print("loop" .. "ing") while true do end' Enter
 wait_for_screen "a chunk starts" '^looping$'
 tmux_ send-keys -t repl C-c
 wait_for_screen "Ctrl-C interrupts a running chunk" 'interrupted$'
+wait_for_prompt "the interrupted chunk"
 tmux_ send-keys -t repl 'print("alive")' Enter
 wait_for_screen "the session is alive after Ctrl-C" '^alive$'
 
 tmux_ send-keys -t repl 'print("typed" .. "away")'
 wait_for_screen "typing at the prompt" '^jl> print\("typed" \.\. "away"\)$'
 tmux_ send-keys -t repl C-c
+wait_for_prompt "Ctrl-C at the prompt"
 tmux_ send-keys -t repl 'print("clean" .. "line")' Enter
 wait_for_screen "the line after Ctrl-C at the prompt runs" '^cleanline$'
 expect_no_match "Ctrl-C at the prompt drops the typed line" "$(screen)" '^typedaway$'

@@ -6,6 +6,7 @@
 #   tmux_ send-keys -t repl 'x = 1' Enter
 #   screen                         # the visible lines
 #   wait_for_screen NAME ERE       # up to 10 s for a screen line matching ERE (a check)
+#   wait_for_prompt WHAT           # up to 20 s for an empty prompt as the last line (WHAT: for the message)
 #   enter_line 'x = 1'             # types a line, Enter, and waits up to 20 s for the next
 #                                  # empty prompt, so the keys that follow reach readline
 #                                  # and not the terminal's echo while the line still runs
@@ -31,14 +32,18 @@ wait_for_screen() {
   return 1
 }
 
-enter_line() {
-  tmux_ send-keys -t repl "$1" Enter
+wait_for_prompt() {
   for _ in $(seq 200); do
     [[ "$(screen | grep -v '^[[:space:]]*$' | tail -n 1)" =~ ^jl\>\ ?$ ]] && return 0
     sleep 0.1
   done
   fail "an empty prompt after: $1" "screen:" "$(screen)"
   return 1
+}
+
+enter_line() {
+  tmux_ send-keys -t repl "$1" Enter
+  wait_for_prompt "$1"
 }
 
 start_repl() {
