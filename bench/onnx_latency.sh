@@ -4,7 +4,7 @@
 # statistics set: tests/sh/onnx_ckpt.lua; the published LundNet5
 # imported), `jetlab export` to ONNX, the same jets as inputs (tests/sh/onnx_inputs.lua),
 # then RUNS alternating rounds (jetlab, ORT, ORT, jetlab, ...) of bench/onnx_latency.lua
-# and bench/onnx_latency.py: median ms of a batch of BATCH jets and of one jet, same
+# and stdlib/onnx/ort_latency.py: median ms of a batch of BATCH jets and of one jet, same
 # thread count; the table gives the medians over rounds and the ratio ORT / jetlab
 # (> 1: jetlab faster). The FCNN and LundNet run as jetlab deploys them (their
 # nn.compile plans); --eager adds rows with their eager forward, timed in the same
@@ -49,7 +49,7 @@ done
 for ((r = 0; r < runs; r++)); do
   for m in $models; do
     jet() { "$jetlab" "$root/bench/onnx_latency.lua" "$out/$m.h5" "$out/jets.h5" "$batch" "$reps" "$threads" "$@"; }
-    ort() { "$py" "$root/bench/onnx_latency.py" "$out/$m.onnx" "$out/$m.json" "$reps" "$threads"; }
+    ort() { "$py" "$root/stdlib/onnx/ort_latency.py" "$out/$m.onnx" "$out/$m.json" "$reps" "$threads"; }
     e=""
     if ((r % 2 == 0)); then
       a=$(jet)

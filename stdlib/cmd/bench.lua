@@ -40,6 +40,14 @@
 --   jetlab bench --experiment RUN_DIR FILE.h5 [--train-steps 20] [--threads 2]
 -- prints a finished experiment run's epoch time per sample against this step time for
 -- each model it trained, same model and batch (jetlab.epoch_vs_step).
+--
+--   jetlab bench --onnx CKPT.h5 FILE.h5 [--batch 256] [--reps 20] [--rounds 3] [--threads 2] [--python PY]
+-- exports the checkpoint to ONNX and prints, as one JSON line, jetlab's inference latency
+-- (a batch of --batch jets of FILE.h5 and one jet; the nn.compile plan where the model
+-- has one, as libjetlab runs it) next to ONNX Runtime's on the exported file and the same
+-- jets, same threads, alternating rounds, medians, and the ratios ORT / jetlab (> 1:
+-- jetlab faster); jetlab.onnx.latency. ONNX Runtime runs in a Python that has it (--python,
+-- else $JETLAB_ONNX_PYTHON, else the test venv: scripts/install-test-venv.sh).
 -- LundNet is the peer's variant (nn.models.lundnet{variant = "peer"}), the network the
 -- peer times; the published LundNet (the default variant) is not timed here.
 
@@ -55,7 +63,9 @@ local spec = {
   name = "jetlab bench",
   usage = "jetlab bench MODEL FILE.h5 [--batch 256] [--train-steps 20] [--pad 128] [--threads 2] " ..
           "[--device cpu] [--lr 1e-3] [--max-jets N] [--batch1 N] [--profile]\n" ..
-          "       jetlab bench --experiment RUN_DIR FILE.h5 [--train-steps 20] [--threads 2]",
+          "       jetlab bench --experiment RUN_DIR FILE.h5 [--train-steps 20] [--threads 2]\n" ..
+          "       jetlab bench --onnx CKPT.h5 FILE.h5 [--batch 256] [--reps 20] [--rounds 3] [--threads 2] " ..
+          "[--points 128] [--python PY]",
   about = "Times training and inference of MODEL (" .. table.concat(MODELS, ", ") .. ") on the jets of\n" ..
           "FILE.h5 (ATLAS layout) as shared/peers/torch_peer.py does, and prints one JSON line.",
   options = {
@@ -71,6 +81,12 @@ local spec = {
     {"profile", "boolean", false, help = "print the op profile (jl.profile) of the timed training steps to stderr"},
     {"experiment", "string", "", help = "an experiment run folder (results/transfer/latest): its epochs' ms/sample " ..
       "against this step's, model by model, on FILE.h5's jets"},
+    {"onnx", "string", "", help = "a checkpoint: its inference latency in jetlab against ONNX Runtime's on its " ..
+      "ONNX export, on FILE.h5's jets"},
+    {"reps", "integer", 20, help = "with --onnx: timed calls per round and side"},
+    {"rounds", "integer", 3, help = "with --onnx: alternating rounds of jetlab and ONNX Runtime (medians over them)"},
+    {"points", "integer", 128, help = "with --onnx: P of a ParticleNet's padded ONNX inputs"},
+    {"python", "string", "", help = "with --onnx: a Python that imports onnxruntime and numpy"},
   },
 }
 
@@ -87,6 +103,20 @@ if opts.experiment ~= "" then
   local ok, rows = pcall(epoch_vs_step.rows, opts.experiment, opts[1], {train_steps = opts["train-steps"], lr = opts.lr})
   if not ok then fail(tostring(rows)) end
   print(epoch_vs_step.table(rows))
+  os.exit(0)
+end
+if opts.onnx ~= "" then
+  if #opts ~= 1 then fail("--onnx CKPT.h5 takes FILE.h5, the jets to time the models on") end
+  for _, k in ipairs({"batch", "reps", "rounds", "threads", "points"}) do
+    if opts[k] < 1 then fail("--" .. k .. " must be >= 1") end
+  end
+  local row, err = require("jetlab.onnx.latency").compare(opts.onnx, opts[1], {batch = opts.batch, reps = opts.reps,
+    rounds = opts.rounds, threads = opts.threads, points = opts.points,
+    python = opts.python ~= "" and opts.python or nil})
+  if not row then fail(err) end
+  row.mode = "onnx"
+  row.checkpoint = opts.onnx
+  print(json.encode(row))
   os.exit(0)
 end
 if #opts ~= 2 then fail("expected MODEL and FILE.h5 (see --help)") end

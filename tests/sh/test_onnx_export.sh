@@ -85,4 +85,24 @@ run_jetlab export "$TMP/l5.h5" -o "$TMP/x.onnx" --opset 12
 expect_eq "opset 12: exit 2" "$RC" 2
 expect_match "opset 12: the range named" "$ERR" "opset 12 is not written \(16 to 21\)"
 expect_eq "no stray files" "$(ls "$TMP"/x.onnx* 2>/dev/null)" ""
+
+# jetlab bench --onnx: jetlab's latency next to ONNX Runtime's, one JSON line.
+cat >"$TMP/bench_row.lua" <<'LUA'
+local r = require("jetlab.json").decode(io.read("a"))
+local ok = r.jetlab_batched_ms > 0 and r.ort_batched_ms > 0 and r.jetlab_single_ms > 0 and r.ort_single_ms > 0
+  and math.abs(r.ort_over_jetlab_batched - r.ort_batched_ms / r.jetlab_batched_ms) < 1e-9
+  and math.abs(r.ort_over_jetlab_single - r.ort_single_ms / r.jetlab_single_ms) < 1e-9
+print(r.mode, r.model, r.batch, r.threads, r.rounds, tostring(r.compiled), tostring(ok), r.onnxruntime ~= nil)
+LUA
+for m in l5:lundnet5:true particlenet_lite:particlenet_lite:false; do
+  IFS=: read -r f name compiled <<<"$m"
+  run_jetlab bench --onnx "$TMP/$f.h5" "$TMP/jets.h5" --batch 16 --reps 2 --rounds 2 --threads 1 --python "$py"
+  expect_eq "bench --onnx $name: exits 0" "$RC" 0
+  expect_eq "bench --onnx $name: both sides timed, ratios ORT / jetlab" "$(printf '%s' "$OUT" | "$JETLAB" "$TMP/bench_row.lua")" \
+    "onnx	$name	16	1	2	$compiled	true	true"
+done
+run_jetlab bench --onnx "$TMP/l5.h5" "$TMP/jets.h5" --python "$TMP/no-python"
+expect_eq "bench --onnx without ONNX Runtime: exit 2" "$RC" 2
+expect_match "bench --onnx without ONNX Runtime: names the install command" "$ERR" \
+  "ONNX Runtime is not available .*install-test-venv\.sh"
 finish

@@ -1,9 +1,11 @@
-"""onnx_latency.py — ONNX Runtime's side of bench/onnx_latency.sh: an exported model on
-the first batch of INPUTS.json (tests/sh/onnx_inputs.lua's batches: the jets jetlab's
-side times) and on its first jet alone, median milliseconds over REPS runs after 3
-warm-up runs, CPUExecutionProvider, intra-op threads = THREADS (inter-op 1), as one JSON line.
+"""ort_latency.py — ONNX Runtime's side of jetlab's latency comparison (jetlab.onnx.latency:
+`jetlab bench --onnx`, bench/onnx_latency.sh): an exported model on the first batch of
+INPUTS.json (jetlab.onnx.inputs's batches: the jets jetlab's side times) and on its first
+jet alone, median milliseconds over REPS runs after 3 warm-up runs, CPUExecutionProvider,
+intra-op threads = THREADS (inter-op 1), as one JSON line. A tool jetlab runs, never part
+of the engine.
 
-    python onnx_latency.py MODEL.onnx INPUTS.json REPS THREADS"""
+    python ort_latency.py MODEL.onnx INPUTS.json REPS THREADS"""
 import json
 import sys
 import time
