@@ -2,7 +2,7 @@
 # loader_rss.sh — the streaming loader's peak memory from 10k to 1M jets
 # (DESIGN rule 6: memory bounded by a few chunks whatever the file size).
 #
-#   bench/loader_rss.sh [BUILD_DIR] [MODES]      # default: build, "flat ragged kd all"
+#   bench/loader_rss.sh [BUILD_DIR] [MODES]      # default: build, "flat ragged kd all"; also "cached"
 #
 # Writes random jets in the ATLAS layout (200 columns, 5..120 real
 # constituents, via jl.io) to /tmp/jetlab_rss_{10k,100k,1M}.h5 when missing
