@@ -79,7 +79,8 @@ jl_row_entry jl_row_cache_get(const jl_row_cache *c, int64_t i);
 /* Records the file the rows came from: its jet count, the constituent columns
  * the loader read and the view's members (jets) as sorted file rows (copied;
  * NULL: the whole file), so that a pass over a complete cache needs neither
- * the file nor HDF5 nor a sort. JL_OK or out of memory. */
+ * the file nor HDF5 nor a sort; the first call's record stays (later calls
+ * are no-ops). JL_OK or out of memory. */
 int jl_row_cache_note_source(jl_row_cache *c, int64_t n_file, int64_t columns, const int64_t *members);
 /* Whether every member is stored and the source was noted; then *n_file,
  * *columns and *members (the cache's, NULL for the whole file). */

@@ -212,6 +212,10 @@ jl_row_entry jl_row_cache_get(const jl_row_cache *c, int64_t i)
 
 int jl_row_cache_note_source(jl_row_cache *c, int64_t n_file, int64_t columns, const int64_t *members)
 {
+    pthread_mutex_lock(&c->lock);
+    bool noted = c->columns > 0;
+    pthread_mutex_unlock(&c->lock);
+    if (noted) return JL_OK; /* the first loader's: its members stay valid while any reader holds them */
     int64_t *copy = NULL;
     if (members) {
         copy = malloc((size_t)(c->o.jets > 0 ? c->o.jets : 1) * sizeof *copy);
@@ -219,10 +223,13 @@ int jl_row_cache_note_source(jl_row_cache *c, int64_t n_file, int64_t columns, c
         memcpy(copy, members, (size_t)c->o.jets * sizeof *copy);
     }
     pthread_mutex_lock(&c->lock);
-    free(c->members);
-    c->members = copy;
-    c->n_file = n_file;
-    c->columns = columns;
+    if (c->columns > 0) {
+        free(copy); /* another loader noted it meanwhile */
+    } else {
+        c->members = copy;
+        c->n_file = n_file;
+        c->columns = columns;
+    }
     pthread_mutex_unlock(&c->lock);
     return JL_OK;
 }
