@@ -7,6 +7,7 @@
  *   local parts = jl.data.split(n, {0.7, 0.15, 0.15}, 1)   -- 1-based jet numbers
  *   local l = assert(jl.data.loader("top.h5", {jets = parts[1], shuffle = true, format = "ragged"}))
  *   local b = l:next(256)     -- {n=, x=, offsets=, coords=, y=, w=, jets=} or nil at the end
+ *   local s = l:next(256, rank, size)  -- that rank's jets of the batch, with n_global=, w_global=
  *   local c = jl.data.row_cache{jets = n, max_rows = 160, budget_bytes = 1 << 28, teacher = true, dir = run}
  *   jl.data.loader("top.h5", {..., cache = c})   -- later passes copy the prepared jets (jl_row_cache.h)
  *   c:stats()                 -- {jets=, memory_bytes=, spill_bytes=, budget_bytes=}
@@ -435,16 +436,21 @@ static void set_tensor(lua_State *L, jl_tensor **slot, const char *key, bool one
     lua_setfield(L, -2, key);
 }
 
-/* loader:next(batch_size) → {n=, x=, y=, w=, jets=, offsets=, coords=, x_teacher=, ...} | nil at the end */
+/* loader:next(batch_size[, rank, size]) → {n=, x=, y=, w=, jets=, offsets=, coords=, x_teacher=, ...} | nil
+ * at the end. With rank (0-based) and size: that rank's jets of the global batch
+ * (jl_loader_next_rows), with n_global = and w_global = (n_global) too. */
 static int loader_next(lua_State *L)
 {
     jl_loader *l = check_loader(L)->l;
     lua_Integer bs = luaL_checkinteger(L, 2);
     luaL_argcheck(L, bs >= 1, 2, "batch_size must be >= 1");
+    lua_Integer rank = luaL_optinteger(L, 3, 0), size = luaL_optinteger(L, 4, 1);
+    luaL_argcheck(L, size >= 1, 4, "size must be >= 1");
+    luaL_argcheck(L, rank >= 0 && rank < size, 3, "rank must be in [0, size)");
     jl_batch *b = lua_newuserdatauv(L, sizeof *b, 0);
     memset(b, 0, sizeof *b);
     luaL_setmetatable(L, BATCH_MT);
-    int rc = jl_loader_next(l, (int64_t)bs, b);
+    int rc = jl_loader_next_rows(l, (int64_t)bs, (int64_t)rank, (int64_t)size, b);
     if (rc < 0) return jl_lua_raise(L);
     if (rc == 0) {
         lua_pushnil(L);
@@ -462,6 +468,11 @@ static int loader_next(lua_State *L)
     set_tensor(L, &b->y, "y", true);
     set_tensor(L, &b->w, "w", false);
     set_tensor(L, &b->jets, "jets", true);
+    if (size > 1) {
+        lua_pushinteger(L, (lua_Integer)b->n_global);
+        lua_setfield(L, -2, "n_global");
+        set_tensor(L, &b->w_global, "w_global", false);
+    }
     return 1;
 }
 

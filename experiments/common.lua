@@ -30,6 +30,7 @@ local jl = require "jetlab"
 local E = require "jetlab.experiment"
 local data = require "jetlab.data"
 local data_cache = require "jetlab.data_cache"
+local dist_shard = require "jetlab.dist_shard"
 local train = require "jetlab.train"
 local optim = require "jetlab.optim"
 local schedule = require "jetlab.schedule"
@@ -154,7 +155,7 @@ local function read_rows(path, rows, constituents)
   return jets
 end
 
-local LundSource = {}
+local LundSource = {can_shard = true} -- batches{shard =}: train.fit under MPI
 LundSource.__index = LundSource
 
 local function to_dev(t, device)
@@ -221,15 +222,24 @@ function LundSource:batch(idx)
   }
 end
 
-function LundSource:batches()
+--- source:batches([{shard = {rank =, size =}}]) → an iterator of batches; with shard
+--- (train.fit under MPI) only the rank's jets of each batch, their graphs alone
+--- gathered or built (jetlab.dist_shard).
+function LundSource:batches(opts)
   local n = self.jets.n
   local perm = self.shuffle and jl.randperm(n) or jl.arange(1, n + 1, {dtype = "i64"})
   local s = 1
   return function()
     if s > n then return nil end
     local len = math.min(self.batch_size, n - s + 1)
-    local b = self:batch(perm:narrow(1, s, len))
+    local all = perm:narrow(1, s, len)
     s = s + len
+    local idx, shard = dist_shard.pick(all, opts and opts.shard)
+    local b = self:batch(idx)
+    if shard then
+      shard.w = to_dev(self.jets.weights:index_select(1, all), self.device)
+      b.shard = shard
+    end
     return b
   end
 end

@@ -122,6 +122,8 @@ typedef struct jl_batch {
     jl_tensor *y;        /* (n) i64 class index: 0 background, 1 signal */
     jl_tensor *w;        /* (n) f32 training weights (1 when the file has none) */
     jl_tensor *jets;     /* (n) i64 0-based file indices */
+    int64_t n_global;    /* jets of the global batch (jl_loader_next_rows); n otherwise */
+    jl_tensor *w_global; /* jl_loader_next_rows: (n_global) f32 the global batch's weights; else NULL */
 } jl_batch;
 
 typedef struct jl_loader_counts {
@@ -141,6 +143,18 @@ jl_loader *jl_loader_new(const jl_loader_opts *o);
  * (read failure, strict mode's invalid jet, a label not 0/1); a failure
  * repeats on later calls. */
 int jl_loader_next(jl_loader *l, int64_t batch_size, jl_batch *out);
+/* One rank's share of the next global batch (data-parallel training over
+ * `size` ranks): the global batch of up to batch_size jets is formed exactly
+ * as jl_loader_next forms it (same order, same kept jets, same pass
+ * position), but only its jets [first, first + count) are assembled, first =
+ * rank * (n / size) + min(rank, n % size), count = n / size (+1 for the
+ * first n % size ranks): out->n = count, out->n_global = n and out->w_global
+ * (n) the global batch's weights. The membership of a batch is known from
+ * the chunks, so the rows of the other ranks' jets are never copied; when the
+ * cache is complete no other jet's rows are touched at all, while a pass
+ * that fills the cache still reads and prepares every jet of its chunks.
+ * Returns as jl_loader_next (count may be 0 when n < size). */
+int jl_loader_next_rows(jl_loader *l, int64_t batch_size, int64_t rank, int64_t size, jl_batch *out);
 /* Counts of the chunks consumed so far (skips are counted a chunk at a time). */
 jl_loader_counts jl_loader_counts_of(const jl_loader *l);
 /* Jets in the view (before skipping invalid ones). */

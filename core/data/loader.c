@@ -672,9 +672,64 @@ static int assemble(const jl_loader *l, const segment *seg, int nseg, int64_t n,
     return rc;
 }
 
+/* The weights (n) of the jets of seg (n in all) as a new tensor. */
+static jl_tensor *segment_weights(const segment *seg, int nseg, int64_t n)
+{
+    jl_tensor *t = jl_tensor_new(JL_F32, 1, &n, JL_CPU);
+    if (!t) return NULL;
+    float *w = jl_data(t);
+    int64_t b = 0;
+    for (int s = 0; s < nseg; s++)
+        for (int64_t i = seg[s].pos; i < seg[s].pos + seg[s].count; i++)
+            w[b++] = seg[s].c->w[seg[s].c->order[i]];
+    return t;
+}
+
+/* Writes into mine the part of seg (n jets) at batch positions [first, first + count); returns its length. */
+static int trim_segments(const segment *seg, int nseg, int64_t first, int64_t count, segment *mine)
+{
+    int k = 0;
+    int64_t at = 0; /* batch position of seg[s]'s first jet */
+    for (int s = 0; s < nseg; at += seg[s].count, s++) {
+        int64_t lo = first > at ? first : at;
+        int64_t hi = first + count < at + seg[s].count ? first + count : at + seg[s].count;
+        if (hi > lo) mine[k++] = (segment){seg[s].c, seg[s].pos + (lo - at), hi - lo};
+    }
+    return k;
+}
+
+/* Assembles the batch of the jets of seg (n in all): all of them (size 1) or rank's share. */
+static int assemble_rows(const jl_loader *l, const segment *seg, int nseg, int64_t n, int64_t rank,
+                         int64_t size, jl_batch *out)
+{
+    if (size == 1) {
+        int rc = assemble(l, seg, nseg, n, out);
+        out->n_global = n;
+        return rc;
+    }
+    int64_t base = n / size, extra = n % size;
+    int64_t first = rank * base + (rank < extra ? rank : extra), count = base + (rank < extra ? 1 : 0);
+    segment *mine = calloc((size_t)(nseg > 0 ? nseg : 1), sizeof *mine);
+    if (!mine) return JL_FAIL_CODE(JL_ENOMEM, "loader: out of memory");
+    int k = trim_segments(seg, nseg, first, count, mine);
+    int rc = assemble(l, mine, k, count, out);
+    free(mine);
+    out->n_global = n;
+    if (rc == JL_OK && !(out->w_global = segment_weights(seg, nseg, n))) rc = jl_last_error_code();
+    return rc;
+}
+
 int jl_loader_next(jl_loader *l, int64_t batch_size, jl_batch *out)
 {
+    return jl_loader_next_rows(l, batch_size, 0, 1, out);
+}
+
+int jl_loader_next_rows(jl_loader *l, int64_t batch_size, int64_t rank, int64_t size, jl_batch *out)
+{
     memset(out, 0, sizeof *out);
+    if (size < 1 || rank < 0 || rank >= size)
+        return JL_FAIL("loader: rank %lld of %lld ranks: expected 0 <= rank < size", (long long)rank,
+                       (long long)size);
     if (l->status != JL_OK)
         return jl_error_set(l->status, NULL, 0, "%s", l->message ? l->message : "loader failed");
     if (batch_size < 1) return JL_FAIL("loader: batch_size must be >= 1, got %lld", (long long)batch_size);
@@ -707,7 +762,7 @@ int jl_loader_next(jl_loader *l, int64_t batch_size, jl_batch *out)
     }
     int result = 0;
     if (rc == JL_OK && n > 0 && !(l->o.drop_last && n < batch_size)) {
-        rc = assemble(l, seg, nseg, n, out);
+        rc = assemble_rows(l, seg, nseg, n, rank, size, out);
         if (rc == JL_OK) {
             l->counts.jets += n;
             result = 1;
@@ -734,7 +789,7 @@ bool jl_loader_prefetching(const jl_loader *l) { return l->threaded; }
 void jl_batch_free(jl_batch *b)
 {
     jl_tensor *all[] = {b->x, b->offsets, b->coords, b->x_teacher, b->offsets_teacher, b->coords_teacher,
-                        b->y, b->w,       b->jets};
+                        b->y, b->w,       b->jets,   b->w_global};
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) jl_release(all[k]);
     memset(b, 0, sizeof *b);
 }

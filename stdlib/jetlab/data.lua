@@ -53,12 +53,20 @@
 --      every experiment does with --cache-mb) true | false: keep the view's
 --      prepared jets after the first pass and copy them in later passes
 --      (bit-identical batches; memory budget and spill file: jetlab.data_cache)
+--   shard {rank =, size =} (train.fit under MPI, jetlab.dist_shard): each
+--      global batch of batch_size jets is formed as without it, but only the
+--      rank's jets of it are assembled (x, y, w, jets); the batch's n is their
+--      count and shard = {rank =, size =, n = global count, w = global
+--      weights}. A pass over a complete cache touches no other jet's rows; a
+--      pass that fills the cache still reads and prepares every jet (a
+--      batch's jets are only known once invalid ones are skipped)
 -- Jets with a NaN/Inf value, a real constituent with E <= 0, or no
 -- constituent at all are skipped and counted (view.skipped = {invalid=,
 -- empty=} after a pass), with one warning per view on stderr.
 
 local core = require "jetlab.core"
 local data_cache = require "jetlab.data_cache"
+local dist_shard = require "jetlab.dist_shard"
 local jl = require "jetlab"
 local options = require "jetlab.options"
 
@@ -72,6 +80,7 @@ local BATCH_KEYS = {
   batch_size = true, shuffle = true, drop_last = true, device = true, format = true,
   features = true, teacher_view = true, teacher_x = true, teacher_features = true, degrade = true,
   seed = true, epoch = true, strict = true, chunk_size = true, block_size = true, prefetch = true, cache = true,
+  shard = true,
 }
 local FEATURE_KEYS = {max_constituents = true, standardize = true}
 
@@ -124,7 +133,7 @@ end
 
 -- ------------------------------------------------------------------ views
 
-local View = {}
+local View = {can_shard = true} -- batches{shard = {rank =, size =}}: train.fit under MPI
 View.__index = View
 
 local function new_view(parent, jets, batch)
@@ -218,6 +227,11 @@ function View:options_(opts)
     error(string.format("batches: format must be \"flat\", \"padded\" or \"ragged\", got %s", tostring(o.format)), 3)
   end
   if type(o.batch_size) ~= "number" or o.batch_size < 1 then error("batches: batch_size must be >= 1", 3) end
+  local sh = o.shard
+  if sh ~= nil and (type(sh) ~= "table" or math.type(sh.size) ~= "integer" or math.type(sh.rank) ~= "integer"
+      or sh.size < 1 or sh.rank < 0 or sh.rank >= sh.size) then
+    error("batches: shard must be {rank = r, size = k} with integers 0 <= r < k", 3)
+  end
   o.features = merged(self.batch_.features, check_keys("features", opts and opts.features, FEATURE_KEYS))
   check_keys("features", o.features, FEATURE_KEYS)
   o.teacher_features = merged(o.features, check_keys("teacher_features", o.teacher_features, FEATURE_KEYS))
@@ -361,19 +375,23 @@ function View:batches(opts)
   end
   local format = o.format == "ragged" and "ragged" or "padded"
   local loader = self:loader_(o, format, o.shuffle, seed or 0, epoch)
+  local shard = o.shard and o.shard.size > 1 and o.shard or nil
   local done = false
   local function next_batch()
     if done then return nil end
-    local b = loader:next(o.batch_size)
+    local b
+    if shard then b = loader:next(o.batch_size, shard.rank, shard.size) else b = loader:next(o.batch_size) end
     if not b then
       done = true
       self:finish_(loader)
       loader:close()
       return nil
     end
+    if shard then dist_shard.check_size(b.n_global, shard.size) end
     local batch = {
       n = b.n, y = to_device(b.y, o.device), w = to_device(b.w, o.device), jets = b.jets,
       x = shape_x(b.x, b.offsets, b.coords, b.n, o),
+      shard = shard and {rank = shard.rank, size = shard.size, n = b.n_global, w = to_device(b.w_global, o.device)},
     }
     if o.teacher_view and o.teacher_x ~= false then
       batch.x_teacher = shape_x(b.x_teacher, b.offsets_teacher, b.coords_teacher, b.n, o)

@@ -15,6 +15,15 @@
 --   anything else                      kept as it is
 -- share is the rank's weight in the global batch's mean loss: count / B, or
 -- with per-sample weights w (a weighted mean, loss.functional) Σ w(mine) / Σ w.
+--
+-- A source that prepares only a rank's jets (it offers can_shard = true and
+-- its batches{shard = {rank =, size =}} gives them: jetlab.data views, the
+-- Lund and pooled sources) yields batches already split: the rank's jets
+-- [first, first + count) of the global batch, with n = count and
+-- shard = {rank =, size =, n = B, w = (B) the global batch's weights or nil};
+-- dist_shard.split then only checks them and computes the share.
+--
+--   local mine, count, share = dist_shard.split(presharded, B, rank, size)
 
 local jl = require "jetlab"
 
@@ -24,6 +33,18 @@ local dist_shard = {}
 function dist_shard.rows(rank, size, n)
   local base, extra = n // size, n % size
   return rank * base + math.min(rank, extra) + 1, base + (rank < extra and 1 or 0)
+end
+
+--- dist_shard.pick(idx, shard) → the rank's part of a global batch's sample
+--- indices idx (B) (a view), and the batch's shard field without w ({rank =,
+--- size =, n = B}); with shard nil (or size 1): idx, nil. For sources that
+--- gather a batch from its indices (pooled, Lund graph sources).
+function dist_shard.pick(idx, shard)
+  if shard == nil or shard.size == 1 then return idx, nil end
+  local n = idx:numel()
+  dist_shard.check_size(n, shard.size)
+  local first, count = dist_shard.rows(shard.rank, shard.size, n)
+  return idx:narrow(1, first, count), {rank = shard.rank, size = shard.size, n = n}
 end
 
 -- The node fields of a ragged batch (first dimension N, the node count).
@@ -93,12 +114,36 @@ local function split_field(v, n, first, count)
   return v
 end
 
---- dist_shard.split(batch, n, rank, size) → this rank's batch, its jet count, its share of the mean loss.
-function dist_shard.split(batch, n, rank, size)
+--- dist_shard.check_size(n, size): raises when a batch of n samples has fewer samples than ranks.
+function dist_shard.check_size(n, size)
   if n < size then
     error(string.format("train.fit: a batch of %d samples cannot be split between %d MPI ranks (use batches of at least %d)",
       n, size, size), 0)
   end
+end
+
+-- A batch its source already split (batch.shard): checked against rank and size; its count and share.
+local function presharded(batch, n, rank, size)
+  local s = batch.shard
+  if s.rank ~= rank or s.size ~= size then
+    error(string.format("train.fit: the source gave rank %s of %s ranks' jets to rank %d of %d", tostring(s.rank),
+      tostring(s.size), rank, size), 0)
+  end
+  dist_shard.check_size(n, size)
+  local _, count = dist_shard.rows(rank, size, n)
+  if batch.n ~= count then
+    error(string.format("train.fit: the source gave rank %d %s of a batch of %d jets, expected %d", rank,
+      tostring(batch.n), n, count), 0)
+  end
+  local share = count / n
+  if jl.is_tensor(batch.w) then share = batch.w:sum():item() / s.w:sum():item() end
+  return batch, count, share
+end
+
+--- dist_shard.split(batch, n, rank, size) → this rank's batch, its jet count, its share of the mean loss.
+function dist_shard.split(batch, n, rank, size)
+  if batch.shard ~= nil then return presharded(batch, n, rank, size) end
+  dist_shard.check_size(n, size)
   local x = batch.x
   if not jl.is_tensor(x) and not is_ragged(x, n) and type(x) ~= "table" then
     error(string.format("train.fit: under MPI (%d ranks) a batch's x must be a tensor or a table of tensors to be split between ranks, got a %s",

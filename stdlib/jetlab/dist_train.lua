@@ -15,7 +15,9 @@
 -- Batch sizes stay global: every rank iterates the same shuffled order (rank
 -- 0's generator) and keeps its own contiguous block of rows of each batch
 -- (batch N over K ranks: N // K rows, the first N % K ranks one more; graph and
--- ragged batches by jets, jetlab.dist_shard). Each rank's loss is scaled by
+-- ragged batches by jets, jetlab.dist_shard). Sources offering can_shard
+-- (train.batches asks them for this rank's jets) give the block already
+-- prepared alone; group:shard then only checks it. Each rank's loss is scaled by
 -- its share (n / N, or its part of Σ w with weights) before backward (not its
 -- gradients after: synchronised BatchNorm sums gradients over ranks inside
 -- backward), so the sum over ranks of a (weighted) mean loss's gradients is

@@ -20,8 +20,9 @@
 local jl = require "jetlab"
 local train = require "jetlab.train"
 local backbone = require "jetlab.nn.backbone"
+local dist_shard = require "jetlab.dist_shard"
 
-local PooledSource = {}
+local PooledSource = {can_shard = true}
 PooledSource.__index = PooledSource
 
 local function pooled_source(model, source, opts)
@@ -62,7 +63,9 @@ function PooledSource:inputs()
   return nil
 end
 
-function PooledSource:batches()
+--- src:batches([{shard = {rank =, size =}}]) → an iterator of batches; with shard
+--- (train.fit under MPI) only the rank's rows of each batch (jetlab.dist_shard).
+function PooledSource:batches(opts)
   if not self.pooled then self:build() end
   local n = self.n
   local perm = self.shuffle and jl.randperm(n) or jl.arange(1, n + 1, {dtype = "i64"})
@@ -70,10 +73,12 @@ function PooledSource:batches()
   return function()
     if s > n then return nil end
     local len = math.min(self.batch_size, n - s + 1)
-    local idx = perm:narrow(1, s, len):to(self.pooled.device)
+    local all = perm:narrow(1, s, len):to(self.pooled.device)
     s = s + len
+    local idx, shard = dist_shard.pick(all, opts and opts.shard)
+    if shard then shard.w = self.w and self.w:index_select(1, all) end
     return {x = {pooled = self.pooled:index_select(1, idx)}, y = self.y:index_select(1, idx),
-      w = self.w and self.w:index_select(1, idx), n = len}
+      w = self.w and self.w:index_select(1, idx), n = idx:numel(), shard = shard}
   end
 end
 

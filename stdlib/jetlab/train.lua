@@ -18,6 +18,10 @@
 --   x_teacher the teacher's input when it differs from the student's (the
 --             full-resolution view in distillation), or nil (x is used)
 --   n         B, the number of samples (optional: y's length)
+--   shard     only from a source offering can_shard, asked for one MPI rank's
+--             jets (batches{shard = {rank =, size =}}): the batch holds that
+--             rank's jets of a global batch; {rank =, size =, n = global B,
+--             w = the global batch's weights or nil} (jetlab.dist_shard)
 -- with every tensor on the model's device. A data source is one of
 --   * a function returning an iterator of batches: `for batch in data() do`
 --   * an object whose :batches() returns such an iterator (and which may tell
@@ -77,7 +81,8 @@
 --               its report (where the time went, op by op) is history.profile
 --               and is printed (or passed to log) after that epoch
 --   (MPI)       under `mpirun -n K`, every rank runs fit on its own share of each
---               global batch (tensors by rows, graph and ragged batches by jets),
+--               global batch (tensors by rows, graph and ragged batches by jets;
+--               a source offering can_shard prepares only the rank's jets),
 --               gradients are summed in buckets during backward, graph networks'
 --               BatchNorm is synchronised, validation is shared (jetlab.dist_train);
 --               only rank 0 logs and writes checkpoints; a signal on any rank
@@ -125,11 +130,16 @@ local train = {}
 
 local OPTIONAL, REQUIRED = options.OPTIONAL, options.REQUIRED
 
---- train.batches(data) → an iterator over the batches of a data source (see the header).
-function train.batches(data)
+--- train.batches(data[, group]) → an iterator over the batches of a data source (see
+--- the header). With an MPI group (jetlab.dist_train), a source offering can_shard
+--- gives this rank's jets of each global batch only (batches{shard = {rank =, size =}}).
+function train.batches(data, group)
   if type(data) == "function" then return data() end
   if type(data) == "table" then
-    if type(data.batches) == "function" then return data:batches() end
+    if type(data.batches) == "function" then
+      if group and data.can_shard then return data:batches{shard = {rank = group.rank, size = group.size}} end
+      return data:batches()
+    end
     local i = 0
     return function()
       i = i + 1
@@ -155,6 +165,7 @@ local function check_batch(batch, where)
   if batch.x == nil then error(string.format("train: %s has no x (the model input)", where), 0) end
   local y = batch.y
   if not jl.is_tensor(y) or y.ndim ~= 1 then error(string.format("train: %s needs y, a (B) tensor of labels 1..K", where), 0) end
+  if batch.shard then return batch.shard.n end -- a rank's jets of a global batch (jetlab.dist_shard)
   return batch.n or y.shape[1]
 end
 
@@ -423,7 +434,7 @@ local function train_epoch(o, run, show)
   o.model:train()
   local t0 = jl.clock() - run.seconds
   local b, interrupted = 0, false
-  for batch in train.batches(o.train) do
+  for batch in train.batches(o.train, o.group) do
     b = b + 1
     if b <= skip then
       if b == skip then jl.set_rng_state(run.rng[1], run.rng[2]) end

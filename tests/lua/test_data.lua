@@ -15,22 +15,8 @@ local C = 24
 -- Rows of a tensor as Lua tables.
 local function rows(t) return t:tolist() end
 
--- A random jets file in the ATLAS layout (n jets, c columns) written with jl.io; returns its path.
-local function random_file(n, c, seed)
-  jl.manual_seed(seed)
-  local counts = jl.randint(1, c + 1, n, 1)
-  local mask = jl.arange(c, {dtype = "i64"}):view(1, c):lt(counts):to("f32")
-  local pt = (jl.rand(n, c) * 200 + 0.5) * mask
-  local eta = (jl.randn(n, c) * 0.4 + jl.randn(n, 1)) * mask
-  local phi = ((jl.rand(n, c) * 2 - 1) * 3.1) * mask
-  local E = pt * ((eta:exp() + (-eta):exp()) * 0.5)
-  local path = os.tmpname() .. ".h5"
-  assert(jl.io.write_jets(path, {
-    pt = pt, eta = eta, phi = phi, E = E, jet_pt = pt:sum(2), jet_eta = jl.zeros(n), jet_phi = jl.zeros(n),
-    jet_m = jl.zeros(n), labels = jl.randint(0, 2, n), weights = jl.rand(n),
-  }))
-  return path
-end
+package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
+local random_file = require "jets_file" -- (n, c, seed): a random jets file in the ATLAS layout
 
 -- Every batch of a pass, concatenated: {jets = {...}, y = {...}, n = total}.
 local function collect(view, opts)

@@ -13,26 +13,11 @@ local loss = require "jetlab.loss"
 local nn = require "jetlab.nn"
 local optim = require "jetlab.optim"
 local train = require "jetlab.train"
-
--- A jets file (n jets, c columns), about 1 jet in 12 without any constituent.
-local function jets_file(n, c, seed)
-  jl.manual_seed(seed)
-  local counts = jl.randint(-1, c + 1, n, 1):clamp(0, c)
-  local mask = jl.arange(c, {dtype = "i64"}):view(1, c):lt(counts):to("f32")
-  local pt = (jl.rand(n, c) * 200 + 0.5) * mask
-  local eta = (jl.randn(n, c) * 0.4 + jl.randn(n, 1)) * mask
-  local phi = ((jl.rand(n, c) * 2 - 1) * 3.1) * mask
-  local E = pt * ((eta:exp() + (-eta):exp()) * 0.5)
-  local path = os.tmpname() .. ".h5"
-  assert(jl.io.write_jets(path, {
-    pt = pt, eta = eta, phi = phi, E = E, jet_pt = pt:sum(2), jet_eta = jl.zeros(n), jet_phi = jl.zeros(n),
-    jet_m = jl.zeros(n), labels = jl.randint(0, 2, n), weights = jl.rand(n),
-  }))
-  return path
-end
+package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
+local jets_file = require "jets_file"
 
 local N, C = 3000, 20
-local PATH = jets_file(N, C, 3)
+local PATH = jets_file(N, C, 3, {empty = true})
 local ds = assert(data.open(PATH))
 local tr = ds:split{0.8, 0.2, seed = 5}
 local stats = tr:stats{features = {max_constituents = 16}}
