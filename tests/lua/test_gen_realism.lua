@@ -46,6 +46,19 @@ T.case("QCD multiplicity and ln Δ near Pythia's", function()
                       qcd.features.ln_m.mean, qcd.features.ln_m.std, d, qcd.mult.q50, qcd.jets))
 end)
 
+-- Pythia 8, QCD jets at 2-2.4 TeV (jetlab gen --engine pythia --signal none --pt 2000:2400 -n 600
+-- --seed 3): median constituents 69. Multiplicity grows slowly with pT (59 at 500-600 GeV); the
+-- generator's grew fast while every collinear parton made its own soft hadrons (101 here, 66 at
+-- 500-600 GeV; 105 on this test's 400 jets); colour coherence in the fragmentation chain's stop
+-- (gen_hadron.c) gives 80 (82 on these 400 jets).
+T.case("QCD jets at 2 TeV: multiplicity within 25% of Pythia's", function()
+  local q = realism.describe(jl.gen.jets{signal = "none", pt = {2000, 2400}, n = 400, seed = 3, r = 1.0, eta = 2.5,
+                                         detector = false})[0]
+  T.ok(math.abs(q.mult.q50 / 69 - 1) < 0.25, string.format("median constituents %d vs Pythia 69", q.mult.q50))
+  print(string.format("test_gen_realism: QCD at 2-2.4 TeV: median constituents %d, mass median %.1f GeV (%d jets)",
+                      q.mult.q50, q.mass.q50, q.jets))
+end)
+
 -- Pythia 8, W jets at 500-600 GeV (jetlab gen --engine pythia --signal w --pt 500:600 -n 2000):
 -- jet mass median 100.6 GeV (the W's 80.4 plus the underlying event and ISR inside R = 1.0),
 -- annulus 0.8 <= ΔR < 1.0: 4.6 GeV per unit area over all W jets, 1.4 over those with
