@@ -1,5 +1,6 @@
 # test_onnx_export.sh — jetlab export CKPT -o MODEL.onnx run by ONNX Runtime
-# (tests/reference/onnx_check.py) on generated jets against jetlab's probabilities:
+# (tests/reference/onnx_check.py) on generated jets against jetlab's probabilities, and
+# on the real Pythia jets of fastjet-examples' events:
 # an FCNN student with BatchNorm and standardisation (tests/sh/onnx_ckpt.lua) and
 # the published LundNet5 and LundNet3 imported from tests/fixtures/lundnet; padded
 # ParticleNet-Lite, the seed student and the teacher with fusion (random weights;
@@ -35,13 +36,13 @@ expect_eq "the teacher-with-fusion checkpoint is made" "$RC" 0
 
 # onnx_roundtrip NAME JETS POINTS MAX_LEFT_OUT: export, ONNX Runtime against jetlab on
 # every jet written (padded ParticleNet: those with k < n <= POINTS; at most
-# MAX_LEFT_OUT of the JETS left out).
+# MAX_LEFT_OUT of the JETS left out) of $JETS (default the generated jets).
 onnx_roundtrip() {
   local m=$1 written left
   run_jetlab export "$TMP/$m.h5" -o "$TMP/$m.onnx" --points "$3"
   expect_eq "export $m exits 0" "$RC" 0
   expect_match "export $m reports the opset" "$OUT" "→ $TMP/$m.onnx, ONNX opset 17, [0-9]+ nodes"
-  run_jetlab "$here/onnx_inputs.lua" "$TMP/$m.h5" "$TMP/jets.h5" "$TMP/$m.json" "$2" "$3"
+  run_jetlab "$here/onnx_inputs.lua" "$TMP/$m.h5" "${JETS:-$TMP/jets.h5}" "$TMP/$m.json" "$2" "$3"
   expect_eq "inputs of $m written" "$RC" 0
   read -r written left < <(printf '%s' "$OUT" | sed -n 's/^onnx_inputs: \([0-9]*\) jets (\([0-9]*\) left out).*/\1 \2/p')
   [ "${left:-999}" -le "$4" ] && [ $((written + left)) -eq "$2" ] && pass ||
@@ -56,6 +57,22 @@ onnx_roundtrip l3 300 128 0
 onnx_roundtrip particlenet_lite 300 128 0
 onnx_roundtrip particlenet_student 300 128 30    # jets with n <= k = 16 (19 with seed 3's jets)
 onnx_roundtrip pn_fusion 64 96 8
+
+# Real jets: the Pythia events of Debian's fastjet-examples, anti-kt R = 1.0 above 100 GeV.
+cat >"$TMP/real_jets.lua" <<'LUA'
+local d = "/usr/share/doc/fastjet-examples/examples/"
+local b, info = require("jetlab.events").jets({d .. "Pythia-PtMin1000-LHC-10ev.dat", d .. "boosted_top_event.dat",
+  d .. "Pythia-dijet-ptmin100-lhc-pileup-1ev.dat", d .. "Pythia-Zp2jets-lhc-pileup-1ev.dat"}, {r = 1.0, ptmin = 100})
+assert(jl.io.write_jets(arg[1], b))
+print(#info)
+LUA
+run_jetlab "$TMP/real_jets.lua" "$TMP/real.h5"
+expect_eq "30 real jets from fastjet-examples' Pythia events" "$OUT" 30
+# (ParticleNet: 6 of them have n <= k or more than 128 constituents, pile-up events)
+for m in fcnn:0 l5:0 l3:0 particlenet_lite:8 particlenet_student:8; do
+  cp "$TMP/${m%:*}.h5" "$TMP/${m%:*}_real.h5"
+  JETS=$TMP/real.h5 onnx_roundtrip "${m%:*}_real" 30 128 "${m#*:}"
+done
 
 check=$("$py" "$here/../reference/onnx_check.py" "$TMP/l5.onnx" tests/fixtures/published_lundnet.json \
   --published lundnet5 --label published5 2>&1)
