@@ -8,6 +8,7 @@
 -- fail_rank, that rank raises an error in epoch 3; "forever" writes
 -- OUT.rank<r>.pid (each rank's process id) and trains (nearly) without end,
 -- for the kill check.
+package.path = (arg[0]:match("^(.*)/") or ".") .. "/../lua/?.lua;" .. package.path
 local train = require "jetlab.train"
 local nn = require "jetlab.nn"
 local optim = require "jetlab.optim"
@@ -47,12 +48,4 @@ local history = train.fit{model = net, optimizer = optim.Adam(net:parameters(), 
     end
   end}
 
-if jl.dist.rank() == 0 then
-  local f = assert(io.open(out_path, "w"))
-  for _, r in ipairs(history) do f:write(string.format("loss %d %.9g\n", r.epoch, r.train_loss)) end
-  for _, e in ipairs(net:named_parameters()) do
-    local flat = e[2]:reshape(-1)
-    for i = 1, flat.shape[1] do f:write(string.format("weight %s %d %.9g\n", e[1], i, flat[i])) end
-  end
-  f:close()
-end
+if jl.dist.rank() == 0 then require("train_record").write(out_path, history, net) end

@@ -41,14 +41,4 @@ os.remove(path)
 local f = assert(io.open(string.format("%s.rank%d", out_path, jl.dist.rank()), "w"))
 f:write(table.concat(seen, "\n"), "\n")
 f:close()
-if jl.dist.rank() == 0 then
-  f = assert(io.open(out_path, "w"))
-  for _, r in ipairs(history) do
-    f:write(string.format("loss %d %.9g\nval_loss %d %.9g\n", r.epoch, r.train_loss, r.epoch, r.val_loss))
-  end
-  for _, e in ipairs(net:named_parameters()) do
-    local flat = e[2]:reshape(-1)
-    for i = 1, flat.shape[1] do f:write(string.format("weight %s %d %.9g\n", e[1], i, flat[i])) end
-  end
-  f:close()
-end
+if jl.dist.rank() == 0 then require("train_record").write(out_path, history, net, {val = true}) end
