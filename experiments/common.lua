@@ -46,6 +46,10 @@ local samples = require "samples"
 local X = {}
 
 X.DATASETS = samples.DATASETS
+
+-- The repository's copy of the LundNet authors' published W tagger (seed 2's W source).
+local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
+X.PUBLISHED_W_LUNDNET5 = here .. "/../tests/fixtures/lundnet/W_QCD_500GeV_LundNet5.pt"
 X.GENERATORS = samples.GENERATORS
 
 --- X.dataset(cfg, name[, n]) → path of an ATLAS-layout file: cfg.data for
@@ -518,6 +522,25 @@ function X.transfer_setup(spec, mode, pretrained, lr, div, device, upto)
   model:reset_parameters("head")
   if upto == "blocks" and model.fusion then model:reset_parameters("fusion") end
   return model, X.optimizer(spec.kind, model:parameters({trainable = true}), lr)
+end
+
+--- X.imported_checkpoint(run, path, spec, key) → path of a checkpoint in the run
+--- (<key>/best.h5) with the weights of a LundNet someone else trained: a published
+--- .pt or .safetensors file (ckpt.import, layout lundnet), or a jetlab checkpoint
+--- (.h5, returned as it is). The weights must fit a model of spec (the names, shapes
+--- and dtypes are checked by ckpt.load_into), so a transfer can start from them
+--- (seed 2's W source is the authors' published W tagger).
+function X.imported_checkpoint(run, path, spec, key)
+  if not exists(path) then error(string.format("%s: no such model file", path), 0) end
+  if path:match("%.h5$") then return path end
+  if spec.kind ~= "lundnet" then error(string.format("%s: only LundNet models are imported for a transfer", path), 0) end
+  local model, report = ckpt.import(path, {model = "lundnet" .. spec.opts.features, layout = "lundnet"})
+  if not model then error(report, 0) end
+  local out = run:path(key .. "/best.h5")
+  assert(ckpt.save(out, {model = model, extra = {spec = spec, imported_from = path, format = report.format}}))
+  local ok, err = ckpt.load_into(out, X.build(spec))
+  if not ok then error(string.format("%s does not fit the experiment's %s: %s", path, spec.kind, err), 0) end
+  return out
 end
 
 --- X.find_checkpoint(cfg, experiment, key, spec) → the best.h5 of <out>/<experiment>/latest/<key>/

@@ -2,9 +2,11 @@
 -- training from scratch, fine-tuning and frozen blocks (seed 2, Fig. 4).
 --
 -- The pre-trained model (top jets at pT > 2 TeV by default, or W jets at 500
--- GeV) is taken from the latest transfer run when it has one for the same
--- architecture (results/transfer/latest/pretrain_<model>_<source>/best.h5),
--- else pre-trained here first. Then, for each size, the three ways of
+-- GeV) is --pretrained FILE when given (a published .pt, as the authors' W
+-- tagger of the --paper preset, or a jetlab checkpoint), else the latest
+-- transfer run's when it has one for the same architecture
+-- (results/transfer/latest/pretrain_<model>_<source>/best.h5), else
+-- pre-trained here first. Then, for each size, the three ways of
 -- training on that many top jets at 500 GeV, scored on the same test jets.
 --
 --   jetlab experiments/data_efficiency.lua --quick
@@ -21,6 +23,7 @@ local cfg = E.config{
   n_jets = 1500000, n_val = 100000, n_test = 200000, source_n_train = 1200000,
   sizes = {1000, 3000, 10000, 30000, 100000, 300000, 1000000},
   model = "lundnet5", from = "top2000",            -- the pre-training task: top2000 or w500
+  pretrained = "",                                 -- a trained model file for that task instead of pre-training
   source = "", constituents = 100, batch = 256,
   lund = {}, particlenet = {},
   epochs = 30, pretrain_epochs = 30, lr = 1e-3, milestones = {10, 20}, finetune_div = 10, finetune_div_w = 3,
@@ -30,7 +33,7 @@ local cfg = E.config{
   quick_pythia = {n_jets = 1600, n_val = 300, n_test = 500, source_n_train = 800, sizes = {100, 300, 800}},
   -- issue 17's claim 3 (seed 2's Fig. 4) up to 10^4 jets, 3 seeds: LundNet5 from the W tagger (REPRODUCTION.md)
   paper = {n_jets = 22000, n_val = 2000, n_test = 10000, source_n_train = 10000, sizes = {1000, 3000, 10000},
-           from = "w500", seeds = 3},
+           from = "w500", pretrained = X.PUBLISHED_W_LUNDNET5, seeds = 3},
   full = {},
 }
 local run = E.run("data_efficiency", cfg)
@@ -51,10 +54,14 @@ local target = X.dataset(cfg, "top500")
 local tr, va, te = X.splits(target, cfg, sizes[#sizes])
 print(string.format("target: %s — up to %d train, %d val, %d test jets", target, tr:size(), va:size(), te:size()))
 
--- the pre-trained model: the latest transfer run's, or trained now
+-- the pre-trained model: --pretrained, the latest transfer run's, or trained now
 local key = "pretrain_" .. cfg.model .. "_" .. cfg.from
-local pretrained = X.find_checkpoint(cfg, "transfer", key, M.spec)
-if pretrained then
+local pretrained = cfg.pretrained == "" and X.find_checkpoint(cfg, "transfer", key, M.spec)
+if cfg.pretrained ~= "" then
+  pretrained = X.imported_checkpoint(run, cfg.pretrained, M.spec, "imported_" .. key)
+  print("pre-trained model: " .. cfg.pretrained)
+  run:note("Pre-trained model: `" .. cfg.pretrained .. "` (trained elsewhere, on " .. cfg.from .. ").")
+elseif pretrained then
   print("pre-trained model: " .. pretrained .. " (from the latest transfer run)")
   run:note("Pre-trained model: `" .. pretrained .. "` (the latest transfer run).")
 else

@@ -1,7 +1,8 @@
 -- experiments/transfer.lua — transfer learning between taggers (seed 2).
 --
 -- LundNet3, LundNet5 and ParticleNet are pre-trained on top jets at pT > 2 TeV
--- (and LundNet5 on W jets at 500 GeV), then moved to top jets at 500 GeV
+-- (and LundNet5 on W jets at 500 GeV, or taken from a published W tagger with
+-- --w_pretrained FILE.pt, as seed 2 did), then moved to top jets at 500 GeV
 --   fine-tune: every weight from the pre-trained model, learning rate ÷10 (÷3 from W);
 --   frozen:    everything up to the pooled jet representation (input BatchNorm,
 --              EdgeConv blocks, fusion) loaded and frozen, its BatchNorm running
@@ -31,6 +32,7 @@ local cfg = E.config{
   n_jets = 1500000, n_train = 1200000, n_val = 100000, n_test = 200000,   -- target (top, 500-600 GeV)
   source_n_train = 1200000,                                                -- pre-training jets (each source)
   source = "", w_source = "",                    -- ATLAS-format files for the sources (default: generated)
+  w_pretrained = "",                             -- LundNet5's W source: a trained model file instead of pre-training
   constituents = 100, batch = 256,
   models = {"lundnet3", "lundnet5", "particlenet"}, from_w = true, fractions = {1, 0.1},
   lund = {}, particlenet = {},                   -- architecture options (default: the papers')
@@ -42,8 +44,9 @@ local cfg = E.config{
            epochs = 3, pretrain_epochs = 3, milestones = {}},
   quick_pythia = X.quick_pythia{source_n_train = 800},
   -- issue 17's claims 1-2 at 10^4 jets: LundNet5 from W and from top 2 TeV (REPRODUCTION.md)
+  -- the W source is the authors' published W tagger (tests/fixtures/lundnet, seed 2's own)
   paper = {n_jets = 22000, n_train = 10000, n_val = 2000, n_test = 10000, source_n_train = 10000,
-           models = {"lundnet5"}, fractions = {1}},
+           models = {"lundnet5"}, fractions = {1}, w_pretrained = X.PUBLISHED_W_LUNDNET5},
   full = {},
 }
 local run = E.run("transfer", cfg)
@@ -78,11 +81,14 @@ for _, mname in ipairs(cfg.models) do
   local M = assert(MODELS[mname], "--models: unknown model " .. tostring(mname) .. " (lundnet3, lundnet5, particlenet)")
   local sources = {{name = "top2000", label = "top 2 TeV", path = source_path("top2000", cfg.source),
     div = cfg.finetune_div}}
-  if mname == "lundnet5" and cfg.from_w then
+  if mname == "lundnet5" and cfg.from_w and cfg.w_pretrained ~= "" then
+    sources[2] = {name = "w500", label = "W 500 GeV", div = cfg.finetune_div_w,
+      ckpt = X.imported_checkpoint(run, cfg.w_pretrained, M.spec, "imported_" .. mname .. "_w500")}
+  elseif mname == "lundnet5" and cfg.from_w then
     sources[2] = {name = "w500", label = "W 500 GeV", path = source_path("w500", cfg.w_source),
       div = cfg.finetune_div_w}
   end
-  for _, s in ipairs(sources) do s.ckpt = pretrain(mname, M, s.name, s.path).ckpt end
+  for _, s in ipairs(sources) do s.ckpt = s.ckpt or pretrain(mname, M, s.name, s.path).ckpt end
 
   local t_total, t_ms, auc, rej = {}, {}, {}, {}
   for _, f in ipairs(cfg.fractions) do
@@ -161,6 +167,9 @@ run:table("Table 2: AUC on top jets at 500 GeV", cols, t2_rows)
 run:table("Background rejection 1/εB at εS = 0.5", cols, rej_rows)
 run:table("Transfer against scratch (a = the transferred model, b = scratch)", U.COMPARISON_COLUMNS, diffs)
 run:note(U.LEGEND)
+if cfg.from_w and cfg.w_pretrained ~= "" then
+  run:note("LundNet5's W source: " .. cfg.w_pretrained .. " (trained elsewhere; not pre-trained here).")
+end
 run:note(string.format("%s unless --data/--source/--w_source were given; " ..
   "preset %s: %d target training jets, %d pre-training jets, %d epochs (%d pre-training), lr %g, fine-tune lr ÷%g " ..
   "(÷%g from W). Frozen: %s trained; the frozen BatchNorm layers keep the pre-trained running statistics%s. " ..
