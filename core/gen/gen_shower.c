@@ -53,7 +53,7 @@
  * settings at 500-600 GeV (bench/generator_realism.lua: mean jet mass
  * within 4%, multiplicity within 8%, mean ln Δ of the declusterings within 0.01). */
 #define GEN_B0 ((33.0 - 2.0 * GEN_NF) / (12.0 * GEN_PI))
-#define GEN_LAMBDA 0.18
+#define GEN_LAMBDA 0.15
 
 /* The cut-off: no branching with kt below Q0 (GeV), near the hadronisation
  * scale; below it the hadrons' own transverse momenta take over (gen_hadron.c). */

@@ -1,0 +1,98 @@
+-- reproduction/land.lua — lands a finished --paper run in REPRODUCTION.md: copies
+-- its metrics.json to reproduction/<name>/metrics.json, and for every claim this
+-- run measures (SOURCES below) sets claims.json's jetlab figure (the record's),
+-- uncertainty (jetlab.uncertainty.sigma: bootstrap error and the seeds' standard
+-- error), source and verdict, and rewrites the claim's row of REPRODUCTION.md's
+-- table to match (tests/lua/test_reproduction.lua checks the three agree).
+--
+--   jetlab reproduction/land.lua transfer results/transfer/latest
+--   jetlab reproduction/land.lua transfer_lundnet3 results/transfer/latest
+--
+-- Verdict: "reproduced" when |jetlab − paper| <= 2σ; a figure without an
+-- uncertainty (a time ratio) when it lies within the claim's factor of the
+-- paper's (tolerance); else "not reproduced". A claim marked "not measurable
+-- here" keeps its verdict. Run from the repository root.
+local json = require "jetlab.json"
+local fs = require "jetlab.fs"
+local results = require "jetlab.results"
+local U = require "jetlab.uncertainty"
+
+-- name → the claims its run measures: id → {model, variant, key[, tolerance]}
+local SOURCES = {
+  transfer = {
+    ["s2-ln5-fromW-ft-1e5"] = {"LundNet5 · 100%", "fine-tune from W 500 GeV", "auc"},
+    ["s2-ln5-fromW-fr-1e5"] = {"LundNet5 · 100%", "frozen from W 500 GeV", "auc"},
+    ["s2-ln5-scratch-1e5"] = {"LundNet5 · 100%", "scratch", "auc"},
+    -- seed 2's Table 1 (top 2 TeV → 500 GeV): "about a third", within a factor 1.5
+    ["s2-ln5-time-ratio-frozen"] = {"LundNet5 · 100%", "frozen from top 2 TeV", "train_ms_ratio_to_scratch",
+      tolerance = 1.5},
+    ["s2-ln5-fromTop-ft-1e5"] = {"LundNet5 · 100%", "fine-tune from top 2 TeV", "auc"},
+    ["s2-ln5-fromTop-fr-1e5"] = {"LundNet5 · 100%", "frozen from top 2 TeV", "auc"},
+  },
+  data_efficiency = {
+    ["s2-ln5-fromW-ft-2.5e4"] = {"LundNet5 · 10000 jets", "fine-tune", "auc"},
+  },
+  transfer_lundnet3 = {
+    ["s2-ln3-scratch-1e5"] = {"LundNet3 · 100%", "scratch", "auc"},
+    ["s2-ln3-fromTop-ft-1e5"] = {"LundNet3 · 100%", "fine-tune from top 2 TeV", "auc"},
+    ["s2-ln3-fromTop-fr-1e5"] = {"LundNet3 · 100%", "frozen from top 2 TeV", "auc"},
+  },
+  transfer_particlenet = {
+    ["s2-pn-scratch-1e5"] = {"ParticleNet · 100%", "scratch", "auc"},
+    ["s2-pn-fromTop-ft-1e5"] = {"ParticleNet · 100%", "fine-tune from top 2 TeV", "auc"},
+    ["s2-pn-fromTop-fr-1e5"] = {"ParticleNet · 100%", "frozen from top 2 TeV", "auc"},
+  },
+}
+local CLAIM_KEYS = json.ordered{"id", "paper", "jetlab", "uncertainty", "n_train", "command", "verdict", "source"}
+local SOURCE_KEYS = json.ordered{"metrics", "model", "variant", "key"}
+
+local function fail(msg) io.stderr:write("land: ", msg, "\n") os.exit(1) end
+local function value(v) if v == json.null then return nil end return v end
+local function cell(v) v = value(v) return v == nil and "—" or results.format_value(v) end
+
+local name, run_dir = arg[1], arg[2]
+if not (name and run_dir) then fail("usage: jetlab reproduction/land.lua NAME RUN_DIR") end
+local claims_of = SOURCES[name] or fail("unknown name " .. name .. " (transfer, data_efficiency, " ..
+  "transfer_lundnet3, transfer_particlenet)")
+local text = fs.read(run_dir .. "/metrics.json") or fail("no metrics.json in " .. run_dir)
+local metrics = json.decode(text) or fail(run_dir .. "/metrics.json: not JSON")
+if not metrics.finished then fail(run_dir .. ": the run has not finished") end
+
+local dest = "reproduction/" .. name .. "/metrics.json"
+local claims = assert(json.decode(assert(fs.read("reproduction/claims.json"))))
+local md = assert(fs.read("REPRODUCTION.md"))
+local landed = 0
+for _, c in ipairs(claims) do
+  local src = claims_of[c.id]
+  if src then
+    local rec = metrics.results[src[1]] and metrics.results[src[1]][src[2]]
+    local v = rec and rec[src[3]]
+    if type(v) ~= "number" then fail(string.format("%s: no %s in record %s · %s", c.id, src[3], src[1], src[2])) end
+    local sigma = U.sigma(rec, src[3])
+    c.jetlab, c.uncertainty = v, sigma or json.null
+    c.source = SOURCE_KEYS{metrics = dest, model = src[1], variant = src[2], key = src[3]}
+    local paper = value(c.paper)
+    if c.verdict ~= "not measurable here" and paper then
+      local ok
+      if sigma then ok = math.abs(v - paper) <= 2 * sigma
+      else ok = src.tolerance and v <= paper * src.tolerance and v >= paper / src.tolerance end
+      c.verdict = ok and "reproduced" or "not reproduced"
+    end
+    local delta = paper and v - paper or nil
+    local row = table.concat({"", "`" .. c.id .. "`", cell(paper), cell(v), cell(c.uncertainty), cell(delta),
+      cell(c.n_train), c.verdict, "`" .. c.command .. "`", ""}, " | "):sub(2, -2)
+    local pattern = "\n| `" .. c.id:gsub("%p", "%%%0") .. "` |[^\n]*"
+    local replaced
+    md, replaced = md:gsub(pattern, function() return "\n" .. row end, 1)
+    if replaced ~= 1 then fail(c.id .. ": no row in REPRODUCTION.md") end
+    print(string.format("%-28s %s ± %s (paper %s): %s", c.id, cell(v), cell(c.uncertainty), cell(paper), c.verdict))
+    landed = landed + 1
+  end
+end
+for i, c in ipairs(claims) do claims[i] = CLAIM_KEYS(c) end
+fs.mkdir("reproduction/" .. name)
+fs.write(dest, text)
+fs.write("reproduction/claims.json", json.encode(claims, {indent = 2}) .. "\n")
+fs.write("REPRODUCTION.md", md)
+print(string.format("%d claims landed from %s (run %s, %s s)", landed, dest, tostring(metrics.run_id),
+  tostring(metrics.seconds)))
