@@ -35,6 +35,7 @@ local cfg = E.config{
   w_pretrained = "",                             -- LundNet5's W source: a trained model file instead of pre-training
   constituents = 100, batch = 256,
   models = {"lundnet3", "lundnet5", "particlenet"}, from_w = true, fractions = {1, 0.1},
+  sources = {"top2000", "w500"},                 -- the pre-training tasks (w500: LundNet5 only, with --from_w)
   lund = {}, particlenet = {},                   -- architecture options (default: the papers')
   epochs = 30, pretrain_epochs = 30, lr = 1e-3, milestones = {10, 20},
   finetune_div = 10, finetune_div_w = 3,
@@ -79,13 +80,20 @@ end
 local t1_rows, t2_rows, rej_rows, diffs = {}, {}, {}, {}
 for _, mname in ipairs(cfg.models) do
   local M = assert(MODELS[mname], "--models: unknown model " .. tostring(mname) .. " (lundnet3, lundnet5, particlenet)")
-  local sources = {{name = "top2000", label = "top 2 TeV", path = source_path("top2000", cfg.source),
-    div = cfg.finetune_div}}
-  if mname == "lundnet5" and cfg.from_w and cfg.w_pretrained ~= "" then
-    sources[2] = {name = "w500", label = "W 500 GeV", div = cfg.finetune_div_w,
+  local sources, wanted = {}, {}
+  for _, name in ipairs(cfg.sources) do
+    assert(name == "top2000" or name == "w500", "--sources: unknown source " .. tostring(name) .. " (top2000, w500)")
+    wanted[name] = true
+  end
+  if wanted.top2000 then
+    sources[#sources + 1] = {name = "top2000", label = "top 2 TeV", path = source_path("top2000", cfg.source),
+      div = cfg.finetune_div}
+  end
+  if wanted.w500 and mname == "lundnet5" and cfg.from_w and cfg.w_pretrained ~= "" then
+    sources[#sources + 1] = {name = "w500", label = "W 500 GeV", div = cfg.finetune_div_w,
       ckpt = X.imported_checkpoint(run, cfg.w_pretrained, M.spec, "imported_" .. mname .. "_w500")}
-  elseif mname == "lundnet5" and cfg.from_w then
-    sources[2] = {name = "w500", label = "W 500 GeV", path = source_path("w500", cfg.w_source),
+  elseif wanted.w500 and mname == "lundnet5" and cfg.from_w then
+    sources[#sources + 1] = {name = "w500", label = "W 500 GeV", path = source_path("w500", cfg.w_source),
       div = cfg.finetune_div_w}
   end
   for _, s in ipairs(sources) do s.ckpt = s.ckpt or pretrain(mname, M, s.name, s.path).ckpt end
