@@ -53,11 +53,11 @@
  * settings at 500-600 GeV (bench/generator_realism.lua: mean jet mass
  * within 4%, multiplicity within 8%, mean ln Δ of the declusterings within 0.01). */
 #define GEN_B0 ((33.0 - 2.0 * GEN_NF) / (12.0 * GEN_PI))
-#define GEN_LAMBDA 0.12
+#define GEN_LAMBDA 0.18
 
 /* The cut-off: no branching with kt below Q0 (GeV), near the hadronisation
  * scale; below it the hadrons' own transverse momenta take over (gen_hadron.c). */
-#define GEN_Q0 1.0
+#define GEN_Q0 1.5
 /* On-shell masses: the b pole mass (PDG: 4.78 GeV, rounded); the top's (its
  * dead cone; its final mass is its Breit-Wigner mass, set by gen_hard.c);
  * light quarks and gluons massless. */
