@@ -66,9 +66,11 @@ local md = assert(fs.read("REPRODUCTION.md"))
 local landed = 0
 for _, c in ipairs(claims) do
   local src = claims_of[c.id]
-  if src then
-    local rec = metrics.results[src[1]] and metrics.results[src[1]][src[2]]
-    local v = rec and rec[src[3]]
+  local rec = src and metrics.results[src[1]] and metrics.results[src[1]][src[2]]
+  if src and not rec then
+    print(string.format("%-28s not in this run (no record %s · %s): left as it was", c.id, src[1], src[2]))
+  elseif rec then
+    local v = rec[src[3]]
     if type(v) ~= "number" then fail(string.format("%s: no %s in record %s · %s", c.id, src[3], src[1], src[2])) end
     local sigma = U.sigma(rec, src[3])
     c.jetlab, c.uncertainty = v, sigma or json.null
@@ -91,6 +93,7 @@ for _, c in ipairs(claims) do
     landed = landed + 1
   end
 end
+if landed == 0 then fail("no claim of " .. name .. " in " .. run_dir) end
 for i, c in ipairs(claims) do claims[i] = CLAIM_KEYS(c) end
 fs.mkdir("reproduction/" .. name)
 fs.write(dest, text)
