@@ -10,7 +10,7 @@
  *     g → g g   C_A [z/(1-z) + (1-z)/z + z(1-z)]        (over all z: the two gluons are told apart)
  *     g → q q̄   n_f T_R [z² + (1-z)²]
  * down from the angular-ordering bound xi_max (the parent's branching angle,
- * or the start angle the hard process gives) to the cut-off kt > Q0 = 1.5 GeV.
+ * or the start angle the hard process gives) to the cut-off kt > Q0 = 2 GeV.
  * The next xi comes from the veto algorithm: trial branchings from the
  * overestimates 2 C_F/(1-z), C_A [1/z + 1/(1-z)] and n_f T_R on the z range
  * allowed at the current xi, with alpha_s(Q0) ≥ alpha_s(kt), then accepted
@@ -56,8 +56,11 @@
 #define GEN_LAMBDA 0.18
 
 /* The cut-off: no branching with kt below Q0 (GeV), near the hadronisation
- * scale; below it the hadrons' own transverse momenta take over (gen_hadron.c). */
-#define GEN_Q0 1.5
+ * scale; below it the hadrons' own transverse momenta take over, and a
+ * gluon's softer radiation is carried by its two fragmentation chains
+ * (gen_hadron.c; tuned with them to Pythia 8 quark and gluon jets'
+ * multiplicities: 1.5 GeV before gluons fragmented as string kinks). */
+#define GEN_Q0 2.0
 /* On-shell masses: the b pole mass (PDG: 4.78 GeV, rounded); the top's (its
  * dead cone; its final mass is its Breit-Wigner mass, set by gen_hard.c);
  * light quarks and gluons massless. */
