@@ -6,7 +6,7 @@
 -- table to match (tests/lua/test_reproduction.lua checks the three agree).
 --
 --   jetlab reproduction/land.lua transfer results/transfer/latest
---   jetlab reproduction/land.lua transfer_lundnet3 results/transfer/latest
+--   jetlab reproduction/land.lua transfer_top2000 results/transfer/latest
 --
 -- Verdict: "reproduced" when |jetlab − paper| <= 2σ; a figure without an
 -- uncertainty (a time ratio) when it is at most the claim's factor (at_most)
@@ -28,6 +28,8 @@ local SOURCES = {
     -- depend on the source task)
     ["s2-ln5-time-ratio-frozen"] = {"LundNet5 · 100%", "frozen from W 500 GeV", "train_ms_ratio_to_scratch",
       at_most = 1.5},
+  },
+  transfer_top2000 = {
     ["s2-ln5-fromTop-ft-1e5"] = {"LundNet5 · 100%", "fine-tune from top 2 TeV", "auc"},
     ["s2-ln5-fromTop-fr-1e5"] = {"LundNet5 · 100%", "frozen from top 2 TeV", "auc"},
   },
@@ -54,8 +56,10 @@ local function cell(v) v = value(v) return v == nil and "—" or results.format_
 
 local name, run_dir = arg[1], arg[2]
 if not (name and run_dir) then fail("usage: jetlab reproduction/land.lua NAME RUN_DIR") end
-local claims_of = SOURCES[name] or fail("unknown name " .. name .. " (transfer, data_efficiency, " ..
-  "transfer_lundnet3, transfer_particlenet)")
+local names = {}
+for k in pairs(SOURCES) do names[#names + 1] = k end
+table.sort(names)
+local claims_of = SOURCES[name] or fail("unknown name " .. name .. " (" .. table.concat(names, ", ") .. ")")
 local text = fs.read(run_dir .. "/metrics.json") or fail("no metrics.json in " .. run_dir)
 local metrics = json.decode(text) or fail(run_dir .. "/metrics.json: not JSON")
 if not metrics.finished then fail(run_dir .. ": the run has not finished") end
