@@ -36,6 +36,7 @@ local optim = require "jetlab.optim"
 local schedule = require "jetlab.schedule"
 local ckpt = require "jetlab.ckpt"
 local backbone = require "jetlab.nn.backbone"
+local pooled_source = require "jetlab.pooled_source"
 local fs = require "jetlab.fs"
 local results = require "jetlab.results"
 local models = require("jetlab.nn").models
@@ -522,6 +523,18 @@ function X.transfer_setup(spec, mode, pretrained, lr, div, device, upto)
   model:reset_parameters("head")
   if upto == "blocks" and model.fusion then model:reset_parameters("fusion") end
   return model, X.optimizer(spec.kind, model:parameters({trainable = true}), lr)
+end
+
+--- X.transfer_source(model, mode, fam, view, cfg[, train_src]) → the training source of a
+--- transfer variant: for mode "frozen" up to the pooled representation (cfg.frozen_upto,
+--- default "pooled") with cfg.frozen_cache (default on), the pooled representations of view's
+--- jets, computed once per run (jetlab.pooled_source: the frozen backbone is deterministic);
+--- else train_src (default fam:source(view, {shuffle = true})).
+function X.transfer_source(model, mode, fam, view, cfg, train_src)
+  if mode == "frozen" and (cfg.frozen_upto or "pooled") == "pooled" and cfg.frozen_cache ~= false then
+    return pooled_source(model, fam:source(view, {shuffle = true}), {batch_size = cfg.batch, shuffle = true})
+  end
+  return train_src or fam:source(view, {shuffle = true})
 end
 
 --- X.imported_checkpoint(run, path, spec, key) → path of a checkpoint in the run

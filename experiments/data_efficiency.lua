@@ -27,6 +27,7 @@ local cfg = E.config{
   source = "", constituents = 100, batch = 256,
   lund = {}, particlenet = {},
   epochs = 30, pretrain_epochs = 30, lr = 1e-3, milestones = {10, 20}, finetune_div = 10, finetune_div_w = 3,
+  frozen_cache = true,                             -- frozen: the head trains on pooled representations made once
   quick = {n_jets = 10000, n_val = 500, n_test = 2000, source_n_train = 1000, sizes = {100, 300, 1000},
            lund = X.LUND_LITE, particlenet = X.PN_LITE, epochs = 3, pretrain_epochs = 3, milestones = {}},
   -- X.quick_pythia's samples, with sizes for its n_train
@@ -85,7 +86,10 @@ for _, n in ipairs(sizes) do
   local train_src, val_src, test_src = fam:source(sub, {shuffle = true}), fam:source(va), fam:source(te)
   local row, by_mode = {sub:size()}, {}
   for i, m in ipairs(MODES) do
-    local function setup() return X.transfer_setup(M.spec, m[1], pretrained, cfg.lr, div, cfg.device) end
+    local function setup()
+      local model, opt = X.transfer_setup(M.spec, m[1], pretrained, cfg.lr, div, cfg.device)
+      return model, opt, X.transfer_source(model, m[1], fam, sub, cfg, train_src)
+    end
     local r = X.fit(run, {key = string.format("%s_%s_%d", cfg.model, m[1], sub:size()), label = M.label .. " · " ..
       sub:size() .. " jets", variant = m[2], setup = setup, spec = M.spec, train = train_src,
       timing = timing, val = val_src, test = test_src, epochs = cfg.epochs, milestones = cfg.milestones,

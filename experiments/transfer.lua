@@ -23,7 +23,6 @@
 package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
 local E = require "jetlab.experiment"
 local plot = require "jetlab.plot"
-local pooled_source = require "jetlab.pooled_source"
 local U = require "jetlab.uncertainty"
 local X = require "common"
 
@@ -116,10 +115,7 @@ for _, mname in ipairs(cfg.models) do
       local function setup()
         local model, opt = X.transfer_setup(M.spec, v.mode, src and src.ckpt, cfg.lr, src and src.div or 1, cfg.device,
           cfg.frozen_upto)
-        if v.mode == "frozen" and cfg.frozen_cache and cfg.frozen_upto == "pooled" then
-          return model, opt, pooled_source(model, fam:source(sub, {shuffle = true}), {batch_size = cfg.batch, shuffle = true})
-        end
-        return model, opt, train_src
+        return model, opt, X.transfer_source(model, v.mode, fam, sub, cfg, train_src)
       end
       local key = string.format("%s_%s%s_%g", mname, v.mode, src and "_" .. src.name or "", 100 * f)
       local r = X.fit(run, {key = key, label = M.label .. " · " .. pct, variant = v.label, setup = setup,
