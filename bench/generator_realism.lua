@@ -10,44 +10,20 @@
 --   jetlab gen --engine pythia --signal top --pt 500:600 -n 4000 --seed 1 -o py_top500.h5 --workers 2
 --   jetlab bench/generator_realism.lua py_top500.h5 [generated jets (4000)] [seed (1)]
 --   jetlab bench/generator_realism.lua py_top500.h5 gen_top500.h5   (a generated file made before)
-local ckpt = require "jetlab.ckpt"
+package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
 local metrics = require "jetlab.metrics"
 local realism = require "jetlab.realism"
+local P = require "published_tagger"
 
 local pythia_path = assert(arg[1], "usage: jetlab bench/generator_realism.lua PYTHIA.h5 [jets | GENERATED.h5] [seed]")
 local given = arg[2] and not tonumber(arg[2]) and arg[2]
 local n = math.tointeger(tonumber(arg[2])) or 4000
 local seed = math.tointeger(tonumber(arg[3])) or 1
 
-local MODELS = {
-  {name = "LundNet5", features = 5, file = "tests/fixtures/lundnet/Top_QCD_500GeV_LundNet5.pt"},
-  {name = "LundNet3", features = 3, file = "tests/fixtures/lundnet/Top_QCD_500GeV_LundNet3.pt"},
-}
-local BATCH = 1000
-
-local function read_all(path, count)
-  local f = assert(jl.io.open_jets(path))
-  local rows = assert(f:read(1, math.min(count, f:count())))
-  f:close()
-  return rows
-end
-
--- The first `count` jets of rows.
-local function slice(rows, first, count)
-  local s = {}
-  for k, v in pairs(rows) do s[k] = type(v) == "userdata" and v:narrow(1, first, count) or v end
-  return s
-end
+local MODELS = {{name = "LundNet5", features = 5}, {name = "LundNet3", features = 3}}
 
 local function auc(model, features, rows)
-  local total = rows.labels.shape[1]
-  local parts = {}
-  for first = 1, total, BATCH do
-    local b = slice(rows, first, math.min(BATCH, total - first + 1))
-    local g = jl.lund.graphs(b, {features = features})
-    parts[#parts + 1] = jl.no_grad(function() return model(g):softmax(2):narrow(2, 2, 1):reshape(-1) end)
-  end
-  return metrics.auc(jl.cat(parts, 1), rows.labels:to("i64") + 1)
+  return metrics.auc(P.scores(model, features, rows), rows.labels:to("i64") + 1)
 end
 
 local gen_path = given or os.tmpname()
@@ -55,10 +31,10 @@ if not given then
   assert(jl.gen.write{signal = "top", pt = {500, 600}, n = n, seed = seed, r = 1.0, eta = 2.5, detector = false,
                       path = gen_path})
 end
-local samples = {{name = "generated", rows = read_all(gen_path, given and math.huge or n)}}
+local samples = {{name = "generated", rows = P.read(gen_path, given and math.huge or n)}}
 if not given then os.remove(gen_path) end
 n = samples[1].rows.labels.shape[1]
-samples[2] = {name = "pythia", rows = read_all(pythia_path, n)}
+samples[2] = {name = "pythia", rows = P.read(pythia_path, n)}
 
 print(string.format("generator_realism: %d generated jets (%s), %d Pythia jets from %s", n,
                     given or string.format("jetlab gen, seed %d", seed), samples[2].rows.labels.shape[1],
@@ -66,7 +42,7 @@ print(string.format("generator_realism: %d generated jets (%s), %d Pythia jets f
 local result = {}
 print(string.format("%-10s %10s %10s", "AUC", "generated", "pythia"))
 for _, m in ipairs(MODELS) do
-  local model = assert(ckpt.import(m.file, {model = "lundnet" .. m.features, layout = "lundnet"}))
+  local model = P.model(m.features)
   local a, b = auc(model, m.features, samples[1].rows), auc(model, m.features, samples[2].rows)
   result[#result + 1] = string.format('"%s_generated":%.4f,"%s_pythia":%.4f', m.name, a, m.name, b)
   print(string.format("%-10s %10.4f %10.4f", m.name, a, b))

@@ -7,8 +7,9 @@
 -- class, and per jet-mass bin the fraction of jets and of those scoring above 0.5.
 --
 --   jetlab bench/generator_scores.lua py_top500.h5 [jets (6000)] [seed (1)] [features (3)]
-local ckpt = require "jetlab.ckpt"
+package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
 local metrics = require "jetlab.metrics"
+local P = require "published_tagger"
 
 local usage = "usage: jetlab bench/generator_scores.lua PYTHIA.h5 [jets] [seed] [features 3|5]"
 local pythia_path = assert(arg[1], usage)
@@ -17,29 +18,11 @@ local seed = math.tointeger(tonumber(arg[3])) or 1
 local features = math.tointeger(tonumber(arg[4])) or 3
 local MASS_EDGES = {0, 60, 100, 140, 170, 210, 260, math.huge}
 
-local function read_all(path, count)
-  local f = assert(jl.io.open_jets(path))
-  local rows = assert(f:read(1, math.min(count, f:count())))
-  f:close()
-  return rows
-end
-
-local model = assert(ckpt.import(string.format("tests/fixtures/lundnet/Top_QCD_500GeV_LundNet%d.pt", features),
-                                 {model = "lundnet" .. features, layout = "lundnet"}))
+local model = P.model(features)
 
 -- {scores = {...}, labels = {...}, mass = {...}} of a batch of jets.
 local function score(rows)
-  local total = rows.labels.shape[1]
-  local out = {}
-  for first = 1, total, 1000 do
-    local count = math.min(1000, total - first + 1)
-    local b = {}
-    for k, v in pairs(rows) do b[k] = type(v) == "userdata" and v:narrow(1, first, count) or v end
-    local g = jl.lund.graphs(b, {features = features})
-    local s = jl.no_grad(function() return model(g):softmax(2):narrow(2, 2, 1):reshape(-1) end):tolist()
-    for _, v in ipairs(s) do out[#out + 1] = v end
-  end
-  return {scores = out, labels = rows.labels:tolist(), mass = rows.jet_m:tolist()}
+  return {scores = P.scores(model, features, rows):tolist(), labels = rows.labels:tolist(), mass = rows.jet_m:tolist()}
 end
 
 local function class(s, label)
@@ -58,9 +41,9 @@ end
 local path = os.tmpname()
 assert(jl.gen.write{signal = "top", pt = {500, 600}, n = n, seed = seed, r = 1.0, eta = 2.5, detector = false,
                     path = path})
-local gen = score(read_all(path, n))
+local gen = score(P.read(path, n))
 os.remove(path)
-local py = score(read_all(pythia_path, n))
+local py = score(P.read(pythia_path, n))
 local gt, gq, pt, pq = class(gen, 1), class(gen, 0), class(py, 1), class(py, 0)
 print(string.format("LundNet%d, generated (seed %d) and Pythia (%s) jets, %d each", features, seed, pythia_path, n))
 print(string.format("AUC generated %.4f, Pythia %.4f, generated top vs Pythia QCD %.4f, Pythia top vs generated QCD %.4f",
