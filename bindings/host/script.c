@@ -2,6 +2,8 @@
  * handler that appends a traceback, Ctrl-C armed around every call, errors
  * reported on stderr, and the global `arg` table for scripts.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <lauxlib.h>
@@ -15,13 +17,23 @@ void jl_host_message_prefix(const char *prefix)
     message_prefix = prefix;
 }
 
+/* One fwrite for the whole line: under an MPI launcher every rank's stderr goes
+ * through one pipe, and a line written in pieces interleaves with another rank's. */
 void jl_host_message(const char *msg)
 {
     fflush(stdout);
-    if (message_prefix)
-        fprintf(stderr, "%s: ", message_prefix);
-    fprintf(stderr, "%s\n", msg);
+    const char *prefix = message_prefix ? message_prefix : "";
+    const char *separator = message_prefix ? ": " : "";
+    size_t length = strlen(prefix) + strlen(separator) + strlen(msg) + 1;
+    char *line = malloc(length + 1);
+    if (!line) {
+        fprintf(stderr, "%s%s%s\n", prefix, separator, msg);
+        return;
+    }
+    snprintf(line, length + 1, "%s%s%s\n", prefix, separator, msg);
+    fwrite(line, 1, length, stderr);
     fflush(stderr);
+    free(line);
 }
 
 int jl_host_report(lua_State *L, int status)
