@@ -6,6 +6,7 @@
  *   print(core.stats().tensors)
  */
 #include "jl_parallel.h"
+#include "jl_precision.h"
 #include "jl_profile.h"
 #include "lua_args.h"
 #include "lua_module.h"
@@ -124,6 +125,31 @@ static int l_get_num_threads(lua_State *L)
     return 1;
 }
 
+/* jl.set_matmul_precision("f32" | "bf16") → the previous one; jl.get_matmul_precision();
+ * jl.bf16_matmul_available(). bf16: the CPU GEMMs round their operands to bfloat16 and
+ * sum in f32 (jl_precision.h); an error on a CPU without AVX512-BF16. */
+static int l_set_matmul_precision(lua_State *L)
+{
+    static const char *const names[] = {"f32", "bf16", NULL};
+    jl_precision p = (jl_precision)luaL_checkoption(L, 1, NULL, names);
+    jl_precision previous = jl_get_matmul_precision();
+    if (jl_set_matmul_precision(p) != JL_OK) return jl_lua_raise(L);
+    lua_pushstring(L, jl_precision_name(previous));
+    return 1;
+}
+
+static int l_get_matmul_precision(lua_State *L)
+{
+    lua_pushstring(L, jl_precision_name(jl_get_matmul_precision()));
+    return 1;
+}
+
+static int l_bf16_matmul_available(lua_State *L)
+{
+    lua_pushboolean(L, jl_bf16_matmul_available());
+    return 1;
+}
+
 /* jl.manual_seed(n): the same seed gives the same random tensors. */
 static int l_manual_seed(lua_State *L)
 {
@@ -162,6 +188,9 @@ static const luaL_Reg module_functions[] = {
     {"profile_stop", l_profile_stop},
     {"set_num_threads", l_set_num_threads},
     {"get_num_threads", l_get_num_threads},
+    {"set_matmul_precision", l_set_matmul_precision},
+    {"get_matmul_precision", l_get_matmul_precision},
+    {"bf16_matmul_available", l_bf16_matmul_available},
     {"manual_seed", l_manual_seed},
     {"rng_state", l_rng_state},
     {"set_rng_state", l_set_rng_state},

@@ -14,7 +14,7 @@
 void jl_cpu_register_memory(jl_backend *b);      /* memory.c: copy, fill, arange */
 void jl_cpu_register_elementwise(jl_backend *b); /* elementwise.c: unary, binary, compare, where */
 void jl_cpu_register_reduce(jl_backend *b);      /* reduce.c: sum..var, softmax and backward */
-void jl_cpu_register_gemm(jl_backend *b);        /* gemm.c: OpenBLAS sgemm */
+void jl_cpu_register_gemm(jl_backend *b);        /* gemm.c: OpenBLAS sgemm, or gemm_bf16.c */
 void jl_cpu_register_index(jl_backend *b);       /* index.c: index_select/add, gather, scatter_add */
 void jl_cpu_register_random(jl_backend *b);      /* random.c: Philox rand, randn, randint, bernoulli */
 void jl_cpu_register_nn(jl_backend *b);          /* nn.c: batch normalisation stats, forward, backward */
@@ -24,6 +24,13 @@ void jl_cpu_register_optim(jl_backend *b);       /* optim.c: fused SGD and Adam 
 void jl_cpu_register_edgeconv(jl_backend *b);    /* edgeconv.c: edge gather, fused batchnorm+relu(+mean) */
 void jl_cpu_register_plan(jl_backend *b);        /* plan.c: inference plans (run_plan) */
 void jl_cpu_register_graph_plan(jl_backend *b);  /* graph_plan.c: graph inference plans (run_graph_plan) */
+
+/* c (M, N, row stride ldc) <- alpha op(a) op(b) + beta c with a, b rounded to bf16 and f32
+ * sums: cblas_sgemm's row-major arguments (ta: a holds a^T as (K, M); tb: b holds b^T as
+ * (N, K)); beta 0 does not read c. Needs AVX512-BF16 (jl_bf16_matmul_available); on the
+ * calling thread (gemm_bf16.c). */
+void jl_cpu_gemm_bf16(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *a, int64_t lda,
+                      const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
 
 /* c (M, N, row stride ldc) <- a (M, K, row stride lda) w^T + bias, w (N, K) packed as the
  * plans pack it (jl_plan_program.h), bias (N) or NULL (packed_gemm.c); on the calling thread. */

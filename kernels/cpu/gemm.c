@@ -12,13 +12,15 @@
  * the one pool: batch entries when there are enough, else the larger of M and
  * N in one contiguous part per thread (each C element is computed by a single
  * sgemm call over the whole K, so the result does not depend on the thread
- * count). GEMMs below GEMM_PARALLEL_MACS multiply-adds run on the caller: a
+ * count). Under JL_PRECISION_BF16 (jl_precision.h) each part runs the bf16
+ * kernel of gemm_bf16.c instead of sgemm, on the same split. GEMMs below GEMM_PARALLEL_MACS multiply-adds run on the caller: a
  * wake-up of the pool costs more than they take.
  */
 #include <cblas.h>
 #include <limits.h>
 
 #include "cpu_kernels.h"
+#include "jl_precision.h"
 
 static int fits_blasint(int64_t v) { return v >= 0 && v <= INT_MAX; }
 
@@ -27,6 +29,7 @@ static int fits_blasint(int64_t v) { return v >= 0 && v <= INT_MAX; }
 
 typedef struct gemm_job {
     int ta, tb, split_rows, parts;
+    bool bf16;
     int64_t M, N, K, lda, ldb, ldc, entry;
     float alpha, beta;
     const float *a, *b;
@@ -41,6 +44,10 @@ static void gemm_part(const gemm_job *j, int64_t p, int64_t m0, int64_t m1, int6
     const float *a = j->a + p * j->batch_a + (j->ta ? m0 : m0 * j->lda);
     const float *b = j->b + p * j->batch_b + (j->tb ? n0 * j->ldb : n0);
     float *c = j->c + p * j->batch_c + m0 * j->ldc + n0;
+    if (j->bf16) {
+        jl_cpu_gemm_bf16(j->ta, j->tb, m1 - m0, n1 - n0, j->K, j->alpha, a, j->lda, b, j->ldb, j->beta, c, j->ldc);
+        return;
+    }
     cblas_sgemm(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans, j->tb ? CblasTrans : CblasNoTrans,
                 (int)(m1 - m0), (int)(n1 - n0), (int)j->K, j->alpha, a, (int)j->lda, b, (int)j->ldb, j->beta,
                 c, (int)j->ldc);
@@ -84,7 +91,7 @@ static int cpu_gemm(const jl_kargs *k)
     gemm_job job = {.ta = ta, .tb = tb, .M = M, .N = N, .K = K, .lda = lda, .ldb = ldb, .ldc = ldc,
                     .alpha = (float)k->s[0], .beta = (float)k->s[1], .a = a->data, .b = b->data,
                     .c = out->data, .batch_a = a->strides[0], .batch_b = b->strides[0],
-                    .batch_c = out->strides[0]};
+                    .batch_c = out->strides[0], .bf16 = jl_get_matmul_precision() == JL_PRECISION_BF16};
     int threads = jl_get_num_threads();
     if (threads == 1 || batch * M * N * K < GEMM_PARALLEL_MACS) {
         for (int64_t p = 0; p < batch; p++) gemm_part(&job, p, 0, M, 0, N);

@@ -62,7 +62,7 @@ local MODELS = {"fcnn", "fcnn-student", "particlenet", "particlenet-lite", "lund
 local spec = {
   name = "jetlab bench",
   usage = "jetlab bench MODEL FILE.h5 [--batch 256] [--train-steps 20] [--pad 128] [--threads 2] " ..
-          "[--device cpu] [--lr 1e-3] [--max-jets N] [--batch1 N] [--profile]\n" ..
+          "[--device cpu] [--lr 1e-3] [--matmul-precision f32] [--max-jets N] [--batch1 N] [--profile]\n" ..
           "       jetlab bench --experiment RUN_DIR FILE.h5 [--train-steps 20] [--threads 2]\n" ..
           "       jetlab bench --onnx CKPT.h5 FILE.h5 [--batch 256] [--reps 20] [--rounds 3] [--threads 2] " ..
           "[--points 128] [--python PY]",
@@ -75,6 +75,8 @@ local spec = {
     {"threads", "integer", 2, help = "threads (jetlab's pool and OpenBLAS)"},
     {"device", "string", "cpu", help = "device", choices = {"cpu", "cuda"}},
     {"lr", "number", 1e-3, help = "Adam learning rate"},
+    {"matmul-precision", "string", "f32", choices = {"f32", "bf16"},
+      help = "the CPU matrix products (jl.set_matmul_precision): f32, or bf16 operands with f32 sums"},
     {"max-jets", "integer", 0, help = "use only the first N jets of the file (0: all)"},
     {"batch1", "integer", 0, help = "also time inference one jet at a time over N test jets"},
     {"seed", "integer", 0, help = "seed of the weights and of the batch draws"},
@@ -131,6 +133,7 @@ if opts.device ~= "cpu" and not jl.cuda_available() then fail("--device " .. opt
 local device = opts.device
 
 jl.set_num_threads(opts.threads)
+jl.set_matmul_precision(opts["matmul-precision"])
 jl.manual_seed(opts.seed)
 math.randomseed(opts.seed)
 
@@ -290,12 +293,14 @@ end)
 
 -- ------------------------------------------------------------------ report
 local report = json.ordered{
-  "model", "params", "batch", "pad", "threads", "jetlab", "device", "train_ms_per_sample", "infer_ms_per_sample",
+  "model", "params", "batch", "pad", "threads", "matmul_precision", "jetlab", "device", "train_ms_per_sample",
+  "infer_ms_per_sample",
   "train_gemm_mflop_per_sample", "train_gemm_gflops", "infer_ms_per_sample_batch1", "infer_ms_per_sample_compiled",
   "infer_ms_per_sample_batch1_compiled", "graph_building", "jets", "mean_constituents",
 }
 print(json.encode(report{
-  model = model_name, params = params, batch = bs, pad = opts.pad, threads = opts.threads, jetlab = jl.version,
+  model = model_name, params = params, batch = bs, pad = opts.pad, threads = opts.threads,
+  matmul_precision = opts["matmul-precision"], jetlab = jl.version,
   device = device, train_ms_per_sample = train_ms, infer_ms_per_sample = infer_ms,
   train_gemm_mflop_per_sample = train_flops / opts["train-steps"] / bs / 1e6,
   train_gemm_gflops = train_flops / train_s / 1e9,

@@ -22,8 +22,8 @@
 -- user's ATLAS-format file instead of generated jets), --generator builtin|pythia
 -- (what makes the generated jets: jetlab's built-in generator, the default, or
 -- Pythia 8, an error naming the install command when it is not installed),
--- --seed (1), --out (results), --profile (each model's first training epoch op
--- by op, printed and in its folder's profile.txt; not part of cfg), --cache-mb
+-- --seed (1), --matmul_precision f32|bf16 (the CPU GEMMs: jl.set_matmul_precision),
+-- --out (results), --profile (each model's first training epoch op by op, printed and in its folder's profile.txt; not part of cfg), --cache-mb
 -- (the budget of jetlab.data_cache, which E.run turns on for every data view:
 -- jets prepared once per run, spilled under the run folder beyond it; 0: off;
 -- default a quarter of MemAvailable; not part of cfg, as training is the same). A flag
@@ -95,6 +95,8 @@ local COMMON = {
   {"generator", "string", choices = {"builtin", "pythia"}, help = "what makes the generated jets: jetlab's " ..
     "built-in generator or Pythia 8 (jetlab gen --engine pythia; its samples are cached apart)"},
   {"seed", "integer", help = "random seed"},
+  {"matmul_precision", "string", choices = {"f32", "bf16"}, help = "the CPU matrix products: f32, or bf16 " ..
+    "operands with f32 sums (AVX512-BF16; weights, activations and every other op stay f32)"},
   {"out", "string", help = "results root folder"},
   {"resume", "string", help = "go on with an interrupted run (the value is optional: default " ..
     "<out>/<experiment>/latest): finished models are reused, the interrupted one continues from its checkpoint"},
@@ -104,7 +106,8 @@ local COMMON = {
     "(jetlab.data_cache; beyond it they spill to a file in the run folder; 0: prepared every epoch) " ..
     "[default: a quarter of MemAvailable]"},
 }
-local COMMON_DEFAULTS = {device = "cpu", seed = 1, seeds = 1, out = "results", generator = "builtin"}
+local COMMON_DEFAULTS = {device = "cpu", seed = 1, seeds = 1, out = "results", generator = "builtin",
+                         matmul_precision = "f32"}
 local PRESETS = {"quick", "full", "paper", "quick_pythia", "full_pythia", "paper_pythia"}
 local RESERVED = {about = true, resume = true, profile = true, ["cache-mb"] = true, flags = true}
 for _, p in ipairs(PRESETS) do RESERVED[p] = true end
@@ -307,7 +310,9 @@ function E.run(name, cfg)
   run.resume_command = E.command(cfg) .. " --resume " .. shell_word(run.dir)
   data_cache.configure{mb = inv.cache_mb or data_cache.default_mb(), dir = run.dir}
   run:write_config()
-  require("jetlab").manual_seed(cfg.seed)
+  local jl = require("jetlab")
+  jl.manual_seed(cfg.seed)
+  jl.set_matmul_precision(cfg.matmul_precision or "f32")
   return run
 end
 

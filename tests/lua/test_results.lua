@@ -218,12 +218,14 @@ local SPEC = {about = "Demo.", epochs = 30, lr = 1e-3, n_train = 100000, channel
 
 T.case("experiment config: defaults < preset < flags, typed, with the common flags", function()
   T.eq(E.config(SPEC, {}), {epochs = 2, lr = 1e-3, n_train = 2000, channels = {32, 64}, bn = true,
-                            device = "cpu", seed = 1, seeds = 1, out = "results", generator = "builtin", preset = "quick"},
+                            device = "cpu", seed = 1, seeds = 1, out = "results", generator = "builtin", preset = "quick",
+                            matmul_precision = "f32"},
        "quick_pythia applies under --generator pythia only")
   T.eq(E.config(SPEC, {"--full", "--lr", "0.1", "--channels", "{1, 2, 3}", "--no-bn", "--seed=3",
-                       "--out", "/tmp/x", "--data", "top.h5", "--epochs", "5"}),
+                       "--out", "/tmp/x", "--data", "top.h5", "--epochs", "5", "--matmul_precision", "bf16"}),
        {epochs = 5, lr = 0.1, n_train = 1200000, channels = {1, 2, 3}, bn = false, device = "cpu",
-        seed = 3, seeds = 1, out = "/tmp/x", data = "top.h5", generator = "builtin", preset = "full"})
+        seed = 3, seeds = 1, out = "/tmp/x", data = "top.h5", generator = "builtin", preset = "full",
+        matmul_precision = "bf16"})
   T.eq(E.config({seed = 7}, {}).seed, 7, "an experiment may change a common default")
   T.raises(function() E.config({quick = {epohcs = 1}}, {}) end, "quick preset sets 'epohcs', which has no default")
   T.raises(function() E.config({quick_pythia = {epohcs = 1}}, {}) end,
