@@ -4,7 +4,7 @@
 #
 #   bench/compare.sh FILE.h5 [--runs 5] [--steps 20] [--models "fcnn particlenet ..."]
 #                    [--max-jets N] [--batch 256] [--pad 128] [--threads 2] [--out DIR]
-#                    [--gen N]
+#                    [--gen N] [--bf16]
 #
 # --summarize RUNS.jsonl: only print the table of an earlier run's log.
 # --gen N: when FILE.h5 does not exist, make it first with the built-in generator:
@@ -17,6 +17,10 @@
 # gives the median train_ms_per_sample and infer_ms_per_sample per side and the
 # ratio peer / jetlab of the medians (> 1: jetlab faster). Runs alternate the sides
 # (jetlab, peer, peer, jetlab, ...) so load from other processes hits both alike.
+# The peer runs ParticleNet in its strongest setting, --dynamic-pad (each batch trimmed
+# to its longest jet). --bf16 adds the bf16 sides: jetlab-bf16 (jetlab bench
+# --matmul-precision bf16) and SIDE-bf16 for each peer (the peer under
+# torch.autocast("cpu", bfloat16): bench/torch_peer_bf16.py).
 # The peer has no lundnet3 (shown as n/a). Extra rows: fcnn-student at --pad 5 (the
 # distillation student's 5 constituents), jetlab's batch-1 inference latency, and
 # for the FCNNs the same model as one C inference plan (nn.compile), batched and batch 1.
@@ -33,7 +37,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 
 file="" runs=5 steps=20 models="fcnn fcnn-student particlenet particlenet-lite lundnet5 lundnet3"
-max_jets="" batch=256 pad=128 threads=2 out="" gen="" summarize=""
+max_jets="" batch=256 pad=128 threads=2 out="" gen="" summarize="" bf16=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
@@ -46,7 +50,8 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift 2 ;;
     --gen) gen="$2"; shift 2 ;;
     --summarize) summarize="$2"; shift 2 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    --bf16) bf16=1; shift ;;
+    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
     -*) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
     *) file="$1"; shift ;;
   esac
@@ -75,6 +80,11 @@ venv="${VENV:-$root/.venv}"
 if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import torch, h5py" 2>/dev/null; then
   sides+=(torch-pypi); python[torch-pypi]="$venv/bin/python"
 fi
+if [ -n "$bf16" ]; then
+  for side in "${sides[@]}"; do
+    if [ "$side" = jetlab ]; then sides+=(jetlab-bf16); else sides+=("$side-bf16"); python[$side-bf16]="${python[$side]}"; fi
+  done
+fi
 echo "sides: ${sides[*]}; runs: $runs; results: $log" >&2
 
 extra=()
@@ -83,15 +93,19 @@ extra=()
 # run SIDE MODEL PAD [BATCH1]: one JSON line (tagged with the side) appended to the log
 run() {
   local side="$1" model="$2" p="$3" line
-  if [ "$side" = jetlab ]; then
+  if [ "${side%-bf16}" = jetlab ]; then
+    local precision=f32
+    [ "$side" = jetlab-bf16 ] && precision=bf16
     line=$("$jetlab" bench "$model" "$file" --batch "$batch" --train-steps "$steps" --pad "$p" \
-           --threads "$threads" --batch1 500 "${extra[@]}") || return 0
+           --threads "$threads" --batch1 500 --matmul-precision "$precision" "${extra[@]}") || return 0
   else
     [ "$model" = lundnet3 ] && return 0
-    local var="PEER_STEPS_${model//-/_}" s="$steps"
+    local var="PEER_STEPS_${model//-/_}" s="$steps" how=("$peer") options=()
     [ -n "${!var:-}" ] && s="${!var}"
-    line=$("${python[$side]}" "$peer" "$model" "$file" --batch "$batch" --train-steps "$s" --pad "$p" \
-           --threads "$threads" "${extra[@]}") || return 0
+    [ "${side%-bf16}" != "$side" ] && how=("$root/bench/torch_peer_bf16.py" "$peer")
+    case "$model" in particlenet*) options+=(--dynamic-pad) ;; esac
+    line=$("${python[$side]}" "${how[@]}" "$model" "$file" --batch "$batch" --train-steps "$s" --pad "$p" \
+           --threads "$threads" "${options[@]}" "${extra[@]}") || return 0
   fi
   echo "{\"side\": \"$side\", \"pad_run\": $p, ${line#\{}" >> "$log"
   echo "  $side $model pad $p: $line" >&2
@@ -99,6 +113,7 @@ run() {
 
 # the f32 GEMM rate each side reaches on this machine (bench/gemm_peak.*), for the bound table
 for side in "${sides[@]}"; do
+  [ "${side%-bf16}" != "$side" ] && continue
   if [ "$side" = jetlab ]; then line=$("$jetlab" "$root/bench/gemm_peak.lua" "$threads") || continue
   else line=$("${python[$side]}" "$root/bench/gemm_peak.py" "$threads") || continue; fi
   echo "{\"side\": \"$side\", \"pad_run\": 0, ${line#\{}" >> "$log"
