@@ -7,7 +7,8 @@
  * Blocking (GotoBLAS order): column blocks of NC, k blocks of KC, row blocks of
  * MC. Packed layouts, in 32-bit words that each hold a pair of bf16 values
  * (k even in the low half, k + 1 in the high half; an odd k's partner is 0):
- *   a block: rows of KC/2 pairs, [row][pair]          (broadcast one pair per row)
+ *   a block: [row][pair] from a (M, K) (rows of kp pairs), [pair][row] from a^T
+ *            (rows padded to a multiple of 16); the micro-kernel broadcasts one pair per row
  *   b block: panels of NR columns, [panel][pair][NR]  (two 16-lane vectors per pair)
  * The micro-kernel holds an MR x NR tile of c in 24 vector accumulators. Packing
  * buffers are on the caller's stack (pool threads have the default 8 MB stack).
@@ -50,13 +51,29 @@ BF16_TARGET static inline __m512i pairs_of_rows(const float *x, const float *y, 
     return _mm512_permutexvar_epi32(order, h);
 }
 
-/* A block (mc rows, kc values of k from k0) -> ap[r * kp + q], kp = (kc + 1) / 2.
- * ta 0: a (M, K) row stride lda; ta 1: a^T stored (K, M). */
-BF16_TARGET static void pack_a(int ta, const float *a, int64_t lda, int64_t m0, int64_t mc, int64_t k0,
-                               int64_t kc, uint32_t *ap)
+/* Where pack_a puts pair q of row r: ap[r * row + q * pair]. */
+typedef struct a_layout {
+    int64_t row, pair;
+} a_layout;
+
+/* A block (mc rows, kc values of k from k0) -> ap, kp = (kc + 1) / 2 pairs per row.
+ * ta 0: a (M, K) row stride lda, stored [r][q]; ta 1: a^T stored (K, M), stored [q][r]
+ * with rows padded to a multiple of 16 (whole vectors of pairs, no transposition). */
+BF16_TARGET static a_layout pack_a(int ta, const float *a, int64_t lda, int64_t m0, int64_t mc, int64_t k0,
+                                   int64_t kc, uint32_t *ap)
 {
     int64_t kp = (kc + 1) / 2;
-    if (!ta) {
+    if (ta) {
+        int64_t width = (mc + 15) / 16 * 16;
+        for (int64_t q = 0; q < kp; q++) {
+            const float *x = a + (k0 + 2 * q) * lda + m0;
+            const float *y = 2 * q + 1 < kc ? x + lda : NULL;
+            for (int64_t r = 0; r < mc; r += 16)
+                _mm512_storeu_si512(ap + q * width + r, pairs_of_rows(x + r, y ? y + r : NULL, mc - r));
+        }
+        return (a_layout){.row = 1, .pair = width};
+    }
+    {
         for (int64_t r = 0; r < mc; r++) {
             const float *row = a + (m0 + r) * lda + k0;
             for (int64_t k = 0; k < kc; k += 32) {
@@ -64,18 +81,8 @@ BF16_TARGET static void pack_a(int ta, const float *a, int64_t lda, int64_t m0, 
                 _mm512_mask_storeu_epi32(ap + r * kp + k / 2, (__mmask16)((1u << n) - 1), pairs_of_run(row + k, kc - k));
             }
         }
-        return;
     }
-    uint32_t tmp[16];
-    for (int64_t q = 0; q < kp; q++) {
-        const float *x = a + (k0 + 2 * q) * lda + m0;
-        const float *y = 2 * q + 1 < kc ? x + lda : NULL;
-        for (int64_t r = 0; r < mc; r += 16) {
-            int64_t n = mc - r < 16 ? mc - r : 16;
-            _mm512_storeu_si512(tmp, pairs_of_rows(x + r, y ? y + r : NULL, n));
-            for (int64_t j = 0; j < n; j++) ap[(r + j) * kp + q] = tmp[j];
-        }
-    }
+    return (a_layout){.row = kp, .pair = 1};
 }
 
 /* B block (kc values of k from k0, nc columns from n0) -> bp[(panel * kp + q) * NR + j],
@@ -111,21 +118,23 @@ BF16_TARGET static void pack_b(int tb, const float *b, int64_t ldb, int64_t k0, 
     }
 }
 
-/* c tile (rows <= MR, cols <= NR) <- alpha * sum + (first ? beta * c : c). */
-BF16_TARGET static void micro_tile(int64_t kp, const uint32_t *ap, int64_t ars, const uint32_t *bp, float *c,
+/* c tile (rows <= MR, cols <= NR) <- alpha * sum + (first ? beta * c : c); pair q of
+ * row r at ap[r * lay.row + q * lay.pair]. */
+BF16_TARGET static void micro_tile(int64_t kp, const uint32_t *ap, a_layout lay, const uint32_t *bp, float *c,
                                    int64_t ldc, int rows, int cols, bool first, float alpha, float beta)
 {
     __m512 acc[MR][2];
     const uint32_t *ar[MR];
     for (int r = 0; r < MR; r++) {
         acc[r][0] = acc[r][1] = _mm512_setzero_ps();
-        ar[r] = ap + (r < rows ? r : 0) * ars; /* missing rows recompute row 0, never stored */
+        ar[r] = ap + (r < rows ? r : 0) * lay.row; /* missing rows recompute row 0, never stored */
     }
     for (int64_t q = 0; q < kp; q++) {
         __m512bh b0 = (__m512bh)_mm512_loadu_si512(bp + q * NR);
         __m512bh b1 = (__m512bh)_mm512_loadu_si512(bp + q * NR + 16);
+        int64_t at = q * lay.pair;
         for (int r = 0; r < MR; r++) {
-            __m512bh av = (__m512bh)_mm512_set1_epi32((int)ar[r][q]);
+            __m512bh av = (__m512bh)_mm512_set1_epi32((int)ar[r][at]);
             acc[r][0] = _mm512_dpbf16_ps(acc[r][0], av, b0);
             acc[r][1] = _mm512_dpbf16_ps(acc[r][1], av, b1);
         }
@@ -163,10 +172,10 @@ BF16_TARGET void jl_cpu_gemm_bf16(int ta, int tb, int64_t M, int64_t N, int64_t 
             pack_b(tb, b, ldb, k0, kc, n0, nc, bp);
             for (int64_t m0 = 0; m0 < M; m0 += MC) {
                 int64_t mc = M - m0 < MC ? M - m0 : MC;
-                pack_a(ta, a, lda, m0, mc, k0, kc, ap);
+                a_layout lay = pack_a(ta, a, lda, m0, mc, k0, kc, ap);
                 for (int64_t j = 0; j < nc; j += NR)
                     for (int64_t i = 0; i < mc; i += MR)
-                        micro_tile(kp, ap + i * kp, kp, bp + j * kp, c + (m0 + i) * ldc + n0 + j, ldc,
+                        micro_tile(kp, ap + i * lay.row, lay, bp + j * kp, c + (m0 + i) * ldc + n0 + j, ldc,
                                    (int)(mc - i < MR ? mc - i : MR), (int)(nc - j < NR ? nc - j : NR), k0 == 0,
                                    alpha, beta);
             }
