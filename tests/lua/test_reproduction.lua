@@ -7,8 +7,9 @@
 local T = require "jetlab.test"
 local json = require "jetlab.json"
 local results = require "jetlab.results"
-local U = require "jetlab.uncertainty"
 local fs = require "jetlab.fs"
+package.path = "reproduction/?.lua;" .. package.path
+local claim_source = require "claim_source"
 
 local FIELDS = {"id", "paper", "jetlab", "uncertainty", "n_train", "command", "verdict"}
 local FIRST_IDS = {"s2-ln5-fromW-ft-1e5", "s2-ln5-fromW-fr-1e5", "s2-ln5-scratch-1e5", "s2-ln5-time-ratio-frozen",
@@ -60,12 +61,11 @@ local function check(md, claims, read)
     if src then
       local text = read(src.metrics)
       local m = text and json.decode(text)
-      local rec = m and m.results and m.results[src.model] and m.results[src.model][src.variant]
-      if not rec then
-        say("%s: no record %s · %s in %s", c.id, tostring(src.model), tostring(src.variant), tostring(src.metrics))
+      local figure, sigma = claim_source.figure(m and m.results, src)
+      if not figure then
+        say("%s: %s in %s", c.id, sigma, tostring(src.metrics))
       else
-        if rec[src.key] ~= jet then say("%s: jetlab %s, %s in %s", c.id, cell(jet), cell(rec[src.key]), src.metrics) end
-        local sigma = U.sigma(rec, src.key)
+        if figure ~= jet then say("%s: jetlab %s, %s in %s", c.id, cell(jet), cell(figure), src.metrics) end
         if sigma ~= value(c.uncertainty) then say("%s: uncertainty %s, σ %s from the record", c.id, cell(c.uncertainty),
           cell(sigma)) end
       end
@@ -95,6 +95,21 @@ T.case("every metrics.json under reproduction/ is the source of a claim", functi
   local p = io.popen("find reproduction -name metrics.json 2>/dev/null")
   for path in p:lines() do T.ok(used[path], path .. " is no claim's source") end
   p:close()
+end)
+
+T.case("differences and ratios of two records: figure and σ from both", function()
+  local rs = {FCNN = {["Student + KD"] = {auc = 0.90, auc_err = 0.003, infer_us_per_jet = 12, infer_us_per_jet_std = 1.2,
+                                         n_seeds = 3},
+                      Student = {auc = 0.88, auc_err = 0.004, infer_us_per_jet = 3, infer_us_per_jet_std = 0.3, n_seeds = 3}}}
+  local v, sigma = claim_source.figure(rs, {model = "FCNN", variant = "Student + KD", key = "auc", minus = "Student"})
+  T.near(v, 0.02, 1e-12)
+  T.near(sigma, 0.005, 1e-12)
+  v, sigma = claim_source.figure(rs, {model = "FCNN", variant = "Student + KD", key = "infer_us_per_jet", over = "Student"})
+  T.near(v, 4, 1e-12)
+  T.near(sigma, 4 * math.sqrt(2 * (0.1 / math.sqrt(3)) ^ 2), 1e-12)
+  local none, why = claim_source.figure(rs, {model = "FCNN", variant = "Student + KD", key = "auc", minus = "Teacher"})
+  T.eq(none, nil)
+  T.ok(why:find("no record FCNN · Teacher", 1, true), why)
 end)
 
 T.case("the checker rejects a drifted table, a wrong figure and a missing claim", function()
