@@ -7,6 +7,10 @@
 --
 --   jetlab reproduction/land.lua transfer results/transfer/latest
 --   jetlab reproduction/land.lua transfer_top2000 results/transfer/latest
+--   jetlab reproduction/land.lua NAME RUN_DIR 'jetlab experiments/... --flags'
+--
+-- The optional third argument replaces the landed claims' command (the one
+-- that made the run, when it is not the claim's default).
 --
 -- Verdict: "reproduced" when |jetlab − paper| <= 2σ; a figure without an
 -- uncertainty (a time ratio) when it is at most the claim's factor (at_most)
@@ -72,7 +76,7 @@ local function fail(msg) io.stderr:write("land: ", msg, "\n") os.exit(1) end
 local function value(v) if v == json.null then return nil end return v end
 local function cell(v) v = value(v) return v == nil and "—" or results.format_value(v) end
 
-local name, run_dir = arg[1], arg[2]
+local name, run_dir, command = arg[1], arg[2], arg[3]
 if not (name and run_dir) then fail("usage: jetlab reproduction/land.lua NAME RUN_DIR") end
 local names = {}
 for k in pairs(SOURCES) do names[#names + 1] = k end
@@ -97,7 +101,8 @@ for _, c in ipairs(claims) do
     local v, sigma = claim_source.figure(metrics.results, source)
     if not v then fail(c.id .. ": " .. sigma) end
     c.jetlab, c.uncertainty = v, sigma or json.null
-    c.source = SOURCE_KEYS(source)
+    c.source = source
+    if command then c.command = command end
     local paper = value(c.paper)
     if c.verdict ~= "not measurable here" and (paper or src.sign) then
       local ok
@@ -118,7 +123,10 @@ for _, c in ipairs(claims) do
   end
 end
 if landed == 0 then fail("no claim of " .. name .. " in " .. run_dir) end
-for i, c in ipairs(claims) do claims[i] = CLAIM_KEYS(c) end
+for i, c in ipairs(claims) do
+  if value(c.source) then c.source = SOURCE_KEYS(c.source) end
+  claims[i] = CLAIM_KEYS(c)
+end
 fs.mkdir("reproduction/" .. name)
 fs.write(dest, text)
 fs.write("reproduction/claims.json", json.encode(claims, {indent = 2}) .. "\n")
