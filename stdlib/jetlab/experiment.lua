@@ -275,8 +275,10 @@ local function resume_dir(name, cfg, resume)
   for k in pairs(saved) do if cfg[k] == nil then keys[#keys + 1] = k end end
   table.sort(keys)
   for _, k in ipairs(keys) do
-    if k ~= "out" and literal.encode(cfg[k]) ~= literal.encode(saved[k]) then
-      diff[#diff + 1] = string.format("%s = %s there, %s here", k, show(saved[k]), show(cfg[k]))
+    -- a common flag newer than the run reads as its default there
+    local was = saved[k] == nil and COMMON_DEFAULTS[k] or saved[k]
+    if k ~= "out" and literal.encode(cfg[k]) ~= literal.encode(was) then
+      diff[#diff + 1] = string.format("%s = %s there, %s here", k, show(was), show(cfg[k]))
     end
   end
   if #diff > 0 then

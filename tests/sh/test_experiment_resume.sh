@@ -112,6 +112,16 @@ expect_no_match "bare --resume of a finished run: no training" "$OUT" '^epoch '
 run_jetlab "$TMP/compare.lua" "$TMP/ref/compression_kd/latest/metrics.json" "$RUN/metrics.json"
 expect_eq "bare --resume of a finished run: metrics.json unchanged" "$OUT" "same 3"
 
+# --- a run made before a common flag existed: it reads as the flag's default ---------
+grep -v 'matmul_precision' "$RUN/config.lua" > "$TMP/older_config.lua" && cp "$RUN/config.lua" "$TMP/config.lua.kept"
+cp "$TMP/older_config.lua" "$RUN/config.lua"
+run_jetlab $EXP "${ARGS[@]}" --out "$R" --resume "$RUN"
+expect_eq "--resume of a run older than --matmul_precision: exit status" "$RC" 0
+run_jetlab $EXP "${ARGS[@]}" --out "$R" --matmul_precision bf16 --resume "$RUN"
+expect_match "--resume of it with bf16: refused, naming the default it reads" "$ERR" \
+  'other settings \(matmul_precision = f32 there, bf16 here\)'
+cp "$TMP/config.lua.kept" "$RUN/config.lua"
+
 # --- refusals ---------------------------------------------------------------------
 run_jetlab $EXP "${ARGS[@]}" --out "$R" --fcnn_epochs 39 --resume "$RUN"
 expect_eq "--resume with other settings: exit status" "$RC" 2
