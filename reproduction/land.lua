@@ -49,10 +49,12 @@ local SOURCES = {
     ["s2-ln3-fromTop-ft-1e5"] = {"LundNet3 · 100%", "fine-tune from top 2 TeV", "auc"},
     ["s2-ln3-fromTop-fr-1e5"] = {"LundNet3 · 100%", "frozen from top 2 TeV", "auc"},
   },
+  -- n_train = "config": the claim's n_train is the run's (config.lua), ParticleNet being
+  -- run at the largest size that fits
   transfer_particlenet = {
-    ["s2-pn-scratch-1e5"] = {"ParticleNet · 100%", "scratch", "auc"},
-    ["s2-pn-fromTop-ft-1e5"] = {"ParticleNet · 100%", "fine-tune from top 2 TeV", "auc"},
-    ["s2-pn-fromTop-fr-1e5"] = {"ParticleNet · 100%", "frozen from top 2 TeV", "auc"},
+    ["s2-pn-scratch-1e5"] = {"ParticleNet · 100%", "scratch", "auc", n_train = "config"},
+    ["s2-pn-fromTop-ft-1e5"] = {"ParticleNet · 100%", "fine-tune from top 2 TeV", "auc", n_train = "config"},
+    ["s2-pn-fromTop-fr-1e5"] = {"ParticleNet · 100%", "frozen from top 2 TeV", "auc", n_train = "config"},
   },
   -- seed 1: KD's AUC gain for the compact Student, and the Teacher's batch-1 inference
   -- time over the Student's
@@ -87,6 +89,7 @@ local metrics = json.decode(text) or fail(run_dir .. "/metrics.json: not JSON")
 if not metrics.finished then fail(run_dir .. ": the run has not finished") end
 
 local dest = "reproduction/" .. name .. "/metrics.json"
+local read_config, run_cfg = pcall(dofile, run_dir .. "/config.lua")
 local claims = assert(json.decode(assert(fs.read("reproduction/claims.json"))))
 local md = assert(fs.read("REPRODUCTION.md"))
 local landed = 0
@@ -103,6 +106,12 @@ for _, c in ipairs(claims) do
     c.jetlab, c.uncertainty = v, sigma or json.null
     c.source = source
     if command then c.command = command end
+    if src.n_train == "config" then
+      if not (read_config and type(run_cfg) == "table" and run_cfg.n_train) then
+        fail(run_dir .. "/config.lua: no n_train for " .. c.id)
+      end
+      c.n_train = run_cfg.n_train
+    end
     local paper = value(c.paper)
     if c.verdict ~= "not measurable here" and (paper or src.sign) then
       local ok
