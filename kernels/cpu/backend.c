@@ -32,6 +32,7 @@ static void cpu_init(void)
     jl_cpu_register_random(&cpu_table);
     jl_cpu_register_nn(&cpu_table);
     jl_cpu_register_graph(&cpu_table);
+    jl_cpu_register_knn(&cpu_table);
     jl_cpu_register_loss(&cpu_table);
     jl_cpu_register_optim(&cpu_table);
     jl_cpu_register_edgeconv(&cpu_table);

@@ -18,7 +18,8 @@ void jl_cpu_register_gemm(jl_backend *b);        /* gemm.c: OpenBLAS sgemm, or g
 void jl_cpu_register_index(jl_backend *b);       /* index.c: index_select/add, gather, scatter_add */
 void jl_cpu_register_random(jl_backend *b);      /* random.c: Philox rand, randn, randint, bernoulli */
 void jl_cpu_register_nn(jl_backend *b);          /* nn.c: batch normalisation stats, forward, backward */
-void jl_cpu_register_graph(jl_backend *b);       /* graph.c: knn, segment ids and reductions */
+void jl_cpu_register_graph(jl_backend *b);       /* graph.c: segment ids and reductions */
+void jl_cpu_register_knn(jl_backend *b);         /* knn.c: k nearest rows inside each jet */
 void jl_cpu_register_loss(jl_backend *b);        /* loss.c: fused softmax cross-entropy and backward */
 void jl_cpu_register_optim(jl_backend *b);       /* optim.c: fused SGD and Adam updates */
 void jl_cpu_register_edgeconv(jl_backend *b);    /* edgeconv.c: edge gather, fused batchnorm+relu(+mean) */

@@ -2,6 +2,7 @@
  * their backward against central differences, and bad offsets. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "reference.h"
@@ -29,40 +30,71 @@ static double dist2(const jl_tensor *x, int64_t i, int64_t j)
     return d;
 }
 
-Test(graph, knn_matches_brute_force_with_small_jets)
+/* Checks jl_knn's k nearest of every row of x (N, D) in jets of the given sizes
+ * against the pairwise distances: neighbours inside the jet, not the row itself,
+ * sorted by distance, and no row left out that is strictly nearer than the
+ * farthest kept; exact duplicates of a row come in row order. */
+static void check_knn(const int64_t *sizes, int jets, int64_t dims, int k, uint64_t seed, int duplicates)
 {
-    const int64_t sizes[] = {9, 1, 3, 20, 0, 5};
-    const int k = 4;
-    jl_tensor *off = offsets_of(sizes, 6);
-    jl_tensor *x = ref_randn(2, (int64_t[]){38, 2}, 1, false), *eoff = NULL;
+    int64_t total = 0;
+    for (int j = 0; j < jets; j++) total += sizes[j];
+    jl_tensor *off = offsets_of(sizes, jets);
+    jl_tensor *noise = ref_randn(2, (int64_t[]){total, dims}, seed, false), *eoff = NULL;
+    float *values = malloc(sizeof(float) * (size_t)(total * dims + 1));
+    cr_assert_not_null(values);
+    for (int64_t v = 0; v < total * dims; v++) values[v] = (float)ref_at(noise, v);
+    if (duplicates) /* every third row a copy of the one before it: ties */
+        for (int64_t i = 2; i < total; i += 3)
+            memcpy(values + i * dims, values + (i - 1) * dims, sizeof(float) * (size_t)dims);
+    jl_tensor *x = ref_tensor(2, (int64_t[]){total, dims}, values, false);
+    free(values);
+    jl_release(noise);
     jl_tensor *nbr = jl_knn(x, off, k, &eoff);
     cr_assert_not_null(nbr, "%s", jl_last_error());
     int64_t row = 0;
-    for (int j = 0; j < 6; j++) {
+    for (int j = 0; j < jets; j++) {
         int64_t begin = row, end = row + sizes[j];
         for (int64_t i = begin; i < end; i++, row++) {
             int64_t m = sizes[j] - 1 < k ? sizes[j] - 1 : k;
             int64_t e0 = (int64_t)ref_at(eoff, i);
             cr_assert_eq((int64_t)ref_at(eoff, i + 1) - e0, m, "row %lld has %lld neighbours", (long long)i, (long long)m);
-            /* naive: the m-th smallest distance bounds every chosen neighbour; chosen are sorted */
             double prev = -1;
+            int64_t prev_nb = -1;
             for (int64_t e = 0; e < m; e++) {
                 int64_t nb = (int64_t)ref_at(nbr, e0 + e);
                 cr_assert(nb >= begin && nb < end && nb != i, "neighbour %lld outside jet or self", (long long)nb);
                 double d = dist2(x, i, nb);
-                cr_assert_geq(d, prev);
+                cr_assert_geq(d, prev, "D %lld row %lld: neighbours out of order", (long long)dims, (long long)i);
+                if (d == prev) cr_assert_gt(nb, prev_nb, "D %lld row %lld: a tie out of row order", (long long)dims, (long long)i);
                 prev = d;
+                prev_nb = nb;
             }
             int64_t closer = 0; /* rows strictly closer than the farthest chosen: must all be chosen */
             for (int64_t o = begin; o < end; o++)
                 if (o != i && m > 0 && dist2(x, i, o) < prev) closer++;
-            cr_assert_lt(closer, m + (m == 0));
+            cr_assert_lt(closer, m + (m == 0), "D %lld row %lld: a nearer row left out", (long long)dims, (long long)i);
         }
     }
     jl_release(nbr);
     jl_release(eoff);
     jl_release(x);
     jl_release(off);
+}
+
+Test(graph, knn_matches_brute_force_with_small_jets)
+{
+    const int64_t sizes[] = {9, 1, 3, 20, 0, 5};
+    check_knn(sizes, 6, 2, 4, 1, 0);
+}
+
+Test(graph, knn_matches_brute_force_in_many_dimensions_with_ties)
+{
+    const int64_t sizes[] = {37, 2, 16, 0, 61, 17, 1};
+    const int64_t dims[] = {1, 3, 16, 33, 128};
+    for (int d = 0; d < 5; d++) {
+        check_knn(sizes, 7, dims[d], 7, 10 + (uint64_t)d, 0);
+        check_knn(sizes, 7, dims[d], 16, 20 + (uint64_t)d, 1);
+    }
 }
 
 Test(graph, segment_reductions_against_naive_loops)
