@@ -97,6 +97,32 @@ Test(graph, knn_matches_brute_force_in_many_dimensions_with_ties)
     }
 }
 
+Test(graph, knn_with_a_nan_row_names_rows_of_the_jet)
+{
+    /* a NaN distance is never "nearer": rows whose list it would fill take it last, as
+     * the pair-at-a-time insertion does; every neighbour is still a row of the jet */
+    const int64_t sizes[] = {20, 6};
+    jl_tensor *off = offsets_of(sizes, 2), *eoff = NULL;
+    float values[26 * 3];
+    for (int v = 0; v < 26 * 3; v++) values[v] = (float)((v * 37) % 23) - 11.0f;
+    values[4 * 3 + 1] = NAN;  /* row 4 of the first jet */
+    values[21 * 3 + 0] = NAN; /* row 1 of the second */
+    jl_tensor *x = ref_tensor(2, (int64_t[]){26, 3}, values, false);
+    jl_tensor *nbr = jl_knn(x, off, 16, &eoff);
+    cr_assert_not_null(nbr, "%s", jl_last_error());
+    for (int64_t i = 0; i < 26; i++) {
+        int64_t begin = i < 20 ? 0 : 20, end = i < 20 ? 20 : 26;
+        for (int64_t e = (int64_t)ref_at(eoff, i); e < (int64_t)ref_at(eoff, i + 1); e++) {
+            int64_t nb = (int64_t)ref_at(nbr, e);
+            cr_assert(nb >= begin && nb < end && nb != i, "row %lld: neighbour %lld", (long long)i, (long long)nb);
+        }
+    }
+    jl_release(nbr);
+    jl_release(eoff);
+    jl_release(x);
+    jl_release(off);
+}
+
 Test(graph, segment_reductions_against_naive_loops)
 {
     const int64_t sizes[] = {3, 0, 1, 5};
