@@ -28,7 +28,7 @@ static int fits_blasint(int64_t v) { return v >= 0 && v <= INT_MAX; }
 #define GEMM_SPLIT_ALIGN 16
 
 typedef struct gemm_job {
-    int ta, tb, split_rows, parts;
+    int ta, tb, split_rows, parts, align;
     bool bf16;
     int64_t M, N, K, lda, ldb, ldc, entry;
     float alpha, beta;
@@ -59,13 +59,13 @@ static void gemm_batches(void *ctx, int64_t begin, int64_t end)
     for (int64_t p = begin; p < end; p++) gemm_part(j, p, 0, j->M, 0, j->N);
 }
 
-/* Part i of the split dimension, in GEMM_SPLIT_ALIGN multiples. */
+/* Part i of the split dimension, in multiples of j->align. */
 static void gemm_slices(void *ctx, int64_t begin, int64_t end)
 {
     const gemm_job *j = ctx;
     int64_t len = j->split_rows ? j->M : j->N;
     int64_t per = (len + j->parts - 1) / j->parts;
-    per = (per + GEMM_SPLIT_ALIGN - 1) / GEMM_SPLIT_ALIGN * GEMM_SPLIT_ALIGN;
+    per = (per + j->align - 1) / j->align * j->align;
     for (int64_t i = begin; i < end; i++) {
         int64_t lo = i * per, hi = lo + per < len ? lo + per : len;
         if (j->split_rows) gemm_part(j, j->entry, lo, hi, 0, j->N);
@@ -99,6 +99,7 @@ static int cpu_gemm(const jl_kargs *k)
         jl_parallel_for(batch, 1, gemm_batches, &job);
     } else {
         job.split_rows = M >= N;
+        job.align = job.bf16 ? (job.split_rows ? JL_BF16_TILE_ROWS : JL_BF16_TILE_COLS) : GEMM_SPLIT_ALIGN;
         job.parts = threads;
         for (job.entry = 0; job.entry < batch; job.entry++) jl_parallel_for(threads, 1, gemm_slices, &job);
     }

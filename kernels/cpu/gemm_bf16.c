@@ -22,9 +22,9 @@
 
 #define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 
-#define MR 12
-#define NR 32
-#define KC 256
+#define MR JL_BF16_TILE_ROWS
+#define NR JL_BF16_TILE_COLS
+#define KC 512
 #define MC 96
 #define NC 256
 #define KP (KC / 2)
@@ -85,6 +85,32 @@ BF16_TARGET static a_layout pack_a(int ta, const float *a, int64_t lda, int64_t 
     return (a_layout){.row = kp, .pair = 1};
 }
 
+/* r[i][j] <- r[j][i]: a 16 x 16 transposition of 32-bit words in registers. */
+BF16_TARGET static inline void transpose16(__m512i r[16])
+{
+    __m512i t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+        r[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+        r[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+        r[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+    }
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0xdd);
+        t[i + 8] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0xdd);
+    }
+    for (int i = 0; i < 8; i++) {
+        r[i] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0xdd);
+    }
+}
+
 /* B block (kc values of k from k0, nc columns from n0) -> bp[(panel * kp + q) * NR + j],
  * columns past nc are 0. tb 0: b (K, N) row stride ldb; tb 1: b^T stored (N, K). */
 BF16_TARGET static void pack_b(int tb, const float *b, int64_t ldb, int64_t k0, int64_t kc, int64_t n0,
@@ -105,16 +131,16 @@ BF16_TARGET static void pack_b(int tb, const float *b, int64_t ldb, int64_t k0, 
             }
             continue;
         }
-        if (width < NR) memset(panel, 0, sizeof(uint32_t) * (size_t)(kp * NR));
-        uint32_t tmp[16];
-        for (int64_t j = 0; j < width; j++) {
-            const float *row = b + (n0 + p + j) * ldb + k0;
+        for (int64_t j0 = 0; j0 < NR; j0 += 16)
             for (int64_t k = 0; k < kc; k += 32) {
-                _mm512_storeu_si512(tmp, pairs_of_run(row + k, kc - k));
+                __m512i r[16]; /* r[j]: pairs of column j0 + j, then (transposed) r[q]: pair q of the 16 */
+                for (int64_t j = 0; j < 16; j++)
+                    r[j] = j0 + j < width ? pairs_of_run(b + (n0 + p + j0 + j) * ldb + k0 + k, kc - k)
+                                          : _mm512_setzero_si512();
+                transpose16(r);
                 int64_t n = (kc - k + 1) / 2 < 16 ? (kc - k + 1) / 2 : 16;
-                for (int64_t i = 0; i < n; i++) panel[(k / 2 + i) * NR + j] = tmp[i];
+                for (int64_t q = 0; q < n; q++) _mm512_storeu_si512(panel + (k / 2 + q) * NR + j0, r[q]);
             }
-        }
     }
 }
 
