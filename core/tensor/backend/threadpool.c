@@ -2,18 +2,35 @@
  *
  * One job at a time: the caller publishes (fn, ctx, n, chunk), wakes the
  * workers, takes chunks itself, and waits until every chunk is done. Chunks
- * are claimed with an atomic counter so uneven work balances itself. */
+ * are claimed with an atomic counter so uneven work balances itself.
+ *
+ * A training step is a chain of short parallel ops (tens of microseconds
+ * each), and a sleep and wake-up through the kernel costs about as much. So a
+ * worker that finishes a job watches for the next one for up to
+ * JETLAB_POOL_SPIN_US microseconds (default POOL_SPIN_US) before it sleeps on
+ * the condition variable, and the caller watches for the workers to finish for
+ * as long before it sleeps; 0 turns the watching off (a machine shared with
+ * other jobs). The watch pauses the core between checks (PAUSE). */
 #include "jl_parallel.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define cpu_relax() _mm_pause()
+#else
+#define cpu_relax() ((void)0)
+#endif
 
 void openblas_set_num_threads(int num_threads);
 
 #define JL_MAX_THREADS 256
+#define POOL_SPIN_US 100
 
 static struct {
     pthread_mutex_t job_lock; /* one job at a time, whichever thread submits it */
@@ -22,14 +39,16 @@ static struct {
     pthread_t workers[JL_MAX_THREADS];
     int n_workers; /* started worker threads (threads - 1) */
     int threads;   /* configured thread count, 0 = not yet decided */
-    bool stopping;
-    uint64_t generation; /* bumped for each job */
+    atomic_bool stopping;
+    _Atomic uint64_t generation; /* bumped for each job (under lock; read without it while watching) */
+    int64_t spin_ns;             /* how long a thread watches before it sleeps; -1: not yet read */
     jl_range_fn fn;
     void *ctx;
     int64_t n, chunk;
     atomic_llong next; /* next chunk start */
-    int busy;          /* workers still inside the current job */
-} pool = {.job_lock = PTHREAD_MUTEX_INITIALIZER,
+    atomic_int busy;   /* workers still inside the current job (changed under lock) */
+} pool = {.spin_ns = -1,
+          .job_lock = PTHREAD_MUTEX_INITIALIZER,
           .lock = PTHREAD_MUTEX_INITIALIZER,
           .wake = PTHREAD_COND_INITIALIZER,
           .done = PTHREAD_COND_INITIALIZER};
@@ -46,12 +65,45 @@ static void run_chunks(void)
     }
 }
 
+static int64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* Watches until done(arg) or pool.spin_ns have passed; true when done. */
+static bool watch(bool (*done)(uint64_t), uint64_t arg)
+{
+    if (pool.spin_ns <= 0) return done(arg);
+    int64_t until = now_ns() + pool.spin_ns;
+    for (;;) {
+        for (int i = 0; i < 64; i++) {
+            if (done(arg)) return true;
+            cpu_relax();
+        }
+        if (now_ns() > until) return done(arg);
+    }
+}
+
+static bool new_job(uint64_t seen) { return atomic_load(&pool.generation) != seen || atomic_load(&pool.stopping); }
+static bool workers_done(uint64_t unused)
+{
+    (void)unused;
+    return atomic_load(&pool.busy) == 0;
+}
+
 static void *worker_main(void *arg)
 {
     inside_worker = true;
     uint64_t seen = (uint64_t)(uintptr_t)arg; /* the generation current when it was started */
     pthread_mutex_lock(&pool.lock);
     for (;;) {
+        if (!new_job(seen)) {
+            pthread_mutex_unlock(&pool.lock);
+            watch(new_job, seen);
+            pthread_mutex_lock(&pool.lock);
+        }
         while (!pool.stopping && pool.generation == seen) pthread_cond_wait(&pool.wake, &pool.lock);
         if (pool.stopping) break;
         seen = pool.generation;
@@ -62,6 +114,16 @@ static void *worker_main(void *arg)
     }
     pthread_mutex_unlock(&pool.lock);
     return NULL;
+}
+
+/* JETLAB_POOL_SPIN_US, or POOL_SPIN_US, in nanoseconds. */
+static int64_t spin_from_env(void)
+{
+    const char *env = getenv("JETLAB_POOL_SPIN_US");
+    long us = env && *env ? atol(env) : POOL_SPIN_US;
+    if (us < 0) us = 0;
+    if (us > 100000) us = 100000;
+    return (int64_t)us * 1000;
 }
 
 static int default_threads(void)
@@ -80,6 +142,7 @@ static void ensure_started(void)
         pool.threads = default_threads();
         openblas_set_num_threads(1);
     }
+    if (pool.spin_ns < 0) pool.spin_ns = spin_from_env();
     while (pool.n_workers < pool.threads - 1) {
         if (pthread_create(&pool.workers[pool.n_workers], NULL, worker_main,
                            (void *)(uintptr_t)pool.generation)) {
@@ -118,9 +181,11 @@ void jl_parallel_for(int64_t n, int64_t grain, jl_range_fn fn, void *ctx)
     run_chunks();
     inside_worker = false;
 
-    pthread_mutex_lock(&pool.lock);
-    while (pool.busy > 0) pthread_cond_wait(&pool.done, &pool.lock);
-    pthread_mutex_unlock(&pool.lock);
+    if (!watch(workers_done, 0)) {
+        pthread_mutex_lock(&pool.lock);
+        while (pool.busy > 0) pthread_cond_wait(&pool.done, &pool.lock);
+        pthread_mutex_unlock(&pool.lock);
+    }
     pthread_mutex_unlock(&pool.job_lock);
 }
 
