@@ -10,7 +10,9 @@
  * JETLAB_POOL_SPIN_US microseconds (default POOL_SPIN_US) before it sleeps on
  * the condition variable, and the caller watches for the workers to finish for
  * as long before it sleeps; 0 turns the watching off (a machine shared with
- * other jobs). The watch pauses the core between checks (PAUSE). */
+ * other jobs). By default it is off when this machine's MPI ranks have more
+ * threads together than there are cores. The watch pauses the core between
+ * checks (PAUSE). */
 #include "jl_parallel.h"
 
 #include <pthread.h>
@@ -116,11 +118,26 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* JETLAB_POOL_SPIN_US, or POOL_SPIN_US, in nanoseconds. */
-static int64_t spin_from_env(void)
+/* Processes of this job on this machine (Open MPI's, MPICH's or SLURM's count), else 1. */
+static long local_processes(void)
+{
+    const char *names[] = {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS_PER_NODE"};
+    for (int i = 0; i < 3; i++) {
+        const char *v = getenv(names[i]);
+        if (v && atol(v) > 0) return atol(v);
+    }
+    return 1;
+}
+
+/* JETLAB_POOL_SPIN_US, else POOL_SPIN_US when every thread of this machine's
+ * processes has a core of its own (threads x local processes <= cores) and 0
+ * when they share: a watching thread would take a core another one needs. In
+ * nanoseconds. */
+static int64_t spin_from_env(int threads)
 {
     const char *env = getenv("JETLAB_POOL_SPIN_US");
-    long us = env && *env ? atol(env) : POOL_SPIN_US;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long us = env && *env ? atol(env) : (long)threads * local_processes() <= cores ? POOL_SPIN_US : 0;
     if (us < 0) us = 0;
     if (us > 100000) us = 100000;
     return (int64_t)us * 1000;
@@ -142,7 +159,7 @@ static void ensure_started(void)
         pool.threads = default_threads();
         openblas_set_num_threads(1);
     }
-    if (pool.spin_ns < 0) pool.spin_ns = spin_from_env();
+    if (pool.spin_ns < 0) pool.spin_ns = spin_from_env(pool.threads);
     while (pool.n_workers < pool.threads - 1) {
         if (pthread_create(&pool.workers[pool.n_workers], NULL, worker_main,
                            (void *)(uintptr_t)pool.generation)) {
@@ -224,6 +241,7 @@ void jl_set_num_threads(int n)
     jl_parallel_shutdown();
     pthread_mutex_lock(&pool.lock);
     pool.threads = n;
+    pool.spin_ns = -1; /* decided again for this thread count */
     openblas_set_num_threads(1);
     pthread_mutex_unlock(&pool.lock);
 }
