@@ -163,6 +163,8 @@ static void knn_jet(const knn_ctx *c, int64_t begin, int64_t end, float *cols, f
             for (int r = 0; r < KNN_ROWS; r++)
                 if (short_rows >> r & 1) select_nearest(dist + r * stride, n, self[r], m[r], begin, best[r], best_d);
         }
+#else
+    (void)stride;
 #endif
     for (; i < end; i++) {
         distances(c->coords + i * dims, cols, dims, n, dist);
