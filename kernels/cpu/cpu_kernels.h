@@ -29,11 +29,12 @@ void jl_cpu_register_graph_plan(jl_backend *b);  /* graph_plan.c: graph inferenc
 /* c (M, N, row stride ldc) <- alpha op(a) op(b) + beta c with a, b rounded to bf16 and f32
  * sums: cblas_sgemm's row-major arguments (ta: a holds a^T as (K, M); tb: b holds b^T as
  * (N, K)); beta 0 does not read c. Needs AVX512-BF16 (jl_bf16_matmul_available); on the
- * calling thread (gemm_bf16.c). */
+ * calling thread (gemm_bf16.c). JL_OK, JL_ENOMEM (its packing buffers), or JL_EDEVICE
+ * where it is not compiled. */
 #define JL_BF16_TILE_ROWS 12 /* its micro-tile: rows of c (MR) */
 #define JL_BF16_TILE_COLS 32 /* and columns (NR); gemm.c splits c in whole tiles */
-void jl_cpu_gemm_bf16(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *a, int64_t lda,
-                      const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+int jl_cpu_gemm_bf16(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *a, int64_t lda,
+                     const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
 
 /* c (M, N, row stride ldc) <- a (M, K, row stride lda) w^T + bias, w (N, K) packed as the
  * plans pack it (jl_plan_program.h), bias (N) or NULL (packed_gemm.c); on the calling thread. */

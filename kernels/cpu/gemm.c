@@ -18,6 +18,7 @@
  */
 #include <cblas.h>
 #include <limits.h>
+#include <stdatomic.h>
 
 #include "cpu_kernels.h"
 #include "jl_precision.h"
@@ -35,6 +36,7 @@ typedef struct gemm_job {
     const float *a, *b;
     float *c;
     int64_t batch_a, batch_b, batch_c; /* batch strides in elements */
+    atomic_int *failed;                /* a part's error code (bf16: out of memory), 0 if none */
 } gemm_job;
 
 /* C[m0:m1, n0:n1] of batch entry p: rows of op(a) and columns of op(b). */
@@ -45,7 +47,9 @@ static void gemm_part(const gemm_job *j, int64_t p, int64_t m0, int64_t m1, int6
     const float *b = j->b + p * j->batch_b + (j->tb ? n0 * j->ldb : n0);
     float *c = j->c + p * j->batch_c + m0 * j->ldc + n0;
     if (j->bf16) {
-        jl_cpu_gemm_bf16(j->ta, j->tb, m1 - m0, n1 - n0, j->K, j->alpha, a, j->lda, b, j->ldb, j->beta, c, j->ldc);
+        int rc = jl_cpu_gemm_bf16(j->ta, j->tb, m1 - m0, n1 - n0, j->K, j->alpha, a, j->lda, b, j->ldb, j->beta, c,
+                                  j->ldc);
+        if (rc) atomic_store(j->failed, rc);
         return;
     }
     cblas_sgemm(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans, j->tb ? CblasTrans : CblasNoTrans,
@@ -88,7 +92,8 @@ static int cpu_gemm(const jl_kargs *k)
         return JL_FAIL_CODE(JL_EDEVICE, "gemm: sizes (M %lld, N %lld, K %lld) exceed the BLAS integer range",
                             (long long)M, (long long)N, (long long)K);
     if (M == 0 || N == 0) return JL_OK;
-    gemm_job job = {.ta = ta, .tb = tb, .M = M, .N = N, .K = K, .lda = lda, .ldb = ldb, .ldc = ldc,
+    atomic_int failed = 0;
+    gemm_job job = {.failed = &failed, .ta = ta, .tb = tb, .M = M, .N = N, .K = K, .lda = lda, .ldb = ldb, .ldc = ldc,
                     .alpha = (float)k->s[0], .beta = (float)k->s[1], .a = a->data, .b = b->data,
                     .c = out->data, .batch_a = a->strides[0], .batch_b = b->strides[0],
                     .batch_c = out->strides[0], .bf16 = jl_get_matmul_precision() == JL_PRECISION_BF16};
@@ -103,6 +108,11 @@ static int cpu_gemm(const jl_kargs *k)
         job.parts = threads;
         for (job.entry = 0; job.entry < batch; job.entry++) jl_parallel_for(threads, 1, gemm_slices, &job);
     }
+    if (atomic_load(&failed))
+        return JL_FAIL_CODE(atomic_load(&failed), "gemm: bf16 product (M %lld, N %lld, K %lld): %s",
+                            (long long)M, (long long)N, (long long)K,
+                            atomic_load(&failed) == JL_ENOMEM ? "out of memory for its packing buffers"
+                                                              : "not compiled for this CPU");
     return JL_OK;
 }
 

@@ -10,15 +10,15 @@
  *   a block: [row][pair] from a (M, K) (rows of kp pairs), [pair][row] from a^T
  *            (rows padded to a multiple of 16); the micro-kernel broadcasts one pair per row
  *   b block: panels of NR columns, [panel][pair][NR]  (two 16-lane vectors per pair)
- * The micro-kernel holds an MR x NR tile of c in 24 vector accumulators. Packing
- * buffers are on the caller's stack (pool threads have the default 8 MB stack).
+ * The micro-kernel holds an MR x NR tile of c in 24 vector accumulators. The packing
+ * buffers (352 kB) come from the tensor allocator's size-class cache (jl_cpu_host_alloc),
+ * not the stack: a host program's threads may have small stacks.
  * The sum over k is in a fixed order, so results do not depend on the thread split.
  */
 #include "cpu_kernels.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
-#include <string.h>
 
 #define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 
@@ -181,16 +181,17 @@ BF16_TARGET static void micro_tile(int64_t kp, const uint32_t *ap, a_layout lay,
     }
 }
 
-BF16_TARGET void jl_cpu_gemm_bf16(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *a,
-                                  int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
+BF16_TARGET int jl_cpu_gemm_bf16(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *a,
+                                 int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
 {
-    _Alignas(64) uint32_t ap[MC * KP];
-    _Alignas(64) uint32_t bp[NC * KP];
     if (K == 0) {
         for (int64_t i = 0; i < M; i++)
             for (int64_t j = 0; j < N; j++) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
-        return;
+        return JL_OK;
     }
+    uint32_t *ap = jl_cpu_host_alloc(sizeof(uint32_t) * (MC + NC) * KP); /* 64-byte aligned */
+    if (!ap) return JL_ENOMEM;
+    uint32_t *bp = ap + MC * KP;
     for (int64_t n0 = 0; n0 < N; n0 += NC) {
         int64_t nc = N - n0 < NC ? N - n0 : NC;
         for (int64_t k0 = 0; k0 < K; k0 += KC) {
@@ -207,15 +208,18 @@ BF16_TARGET void jl_cpu_gemm_bf16(int ta, int tb, int64_t M, int64_t N, int64_t 
             }
         }
     }
+    jl_cpu_host_free(ap);
+    return JL_OK;
 }
 
 #else
 
-void jl_cpu_gemm_bf16(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *a, int64_t lda,
-                      const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
+int jl_cpu_gemm_bf16(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *a, int64_t lda,
+                     const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
 {
     (void)ta, (void)tb, (void)M, (void)N, (void)K, (void)alpha, (void)a, (void)lda, (void)b, (void)ldb, (void)beta,
         (void)c, (void)ldc;
+    return JL_EDEVICE;
 }
 
 #endif
