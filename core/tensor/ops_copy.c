@@ -119,7 +119,7 @@ static int check_cat(int n, jl_tensor *const *ts, int dim)
     return JL_OK;
 }
 
-static jl_tensor *cat_in_groups(int n, jl_tensor *const *ts, int dim);
+static int attach_cat(jl_tensor *out, int n, jl_tensor *const *ts, int dim);
 
 jl_tensor *jl_cat(int n, jl_tensor *const *ts, int dim)
 {
@@ -133,7 +133,6 @@ jl_tensor *jl_cat(int n, jl_tensor *const *ts, int dim)
     }
     dim = jl_norm_dim("cat", dim, ts[0]->ndim);
     if (dim < 0 || check_cat(n, ts, dim)) return NULL;
-    if (n > JL_NODE_MAX_INPUTS && jl_needs_graph(n, ts)) return cat_in_groups(n, ts, dim);
     int64_t shape[JL_MAX_DIMS];
     for (int d = 0; d < ts[0]->ndim; d++) shape[d] = ts[0]->shape[d];
     shape[dim] = 0;
@@ -151,40 +150,45 @@ jl_tensor *jl_cat(int n, jl_tensor *const *ts, int dim)
         }
         start += ts[i]->shape[dim];
     }
-    if (jl_needs_graph(n, ts)) {
-        jl_node *node = jl_node_new("cat", cat_backward, n, ts);
-        if (!node) {
-            jl_release(out);
-            return NULL;
-        }
-        node->s[0] = dim;
-        for (int i = 0; i < n; i++) node->i[i] = ts[i]->shape[dim];
-        jl_attach(out, node);
+    if (jl_needs_graph(n, ts) && attach_cat(out, n, ts, dim)) {
+        jl_release(out);
+        return NULL;
     }
     return out;
 }
 
-/* A graph node holds at most JL_NODE_MAX_INPUTS inputs: a long cat that needs
- * a graph is a tree of small cats (same values, same gradient). */
-static jl_tensor *cat_in_groups(int n, jl_tensor *const *ts, int dim)
+/* Attaches cat's backward to out = cat(ts) along dim, its values already copied. A node
+ * holds at most JL_NODE_MAX_INPUTS inputs, so a longer cat gets a tree of nodes whose
+ * inner ones hang on views of out (each a group's window): the values are copied once,
+ * and each input's gradient is a view of out's. */
+static int attach_cat(jl_tensor *out, int n, jl_tensor *const *ts, int dim)
 {
-    int groups = (n + JL_NODE_MAX_INPUTS - 1) / JL_NODE_MAX_INPUTS, made = 0;
-    jl_tensor **parts = calloc((size_t)groups, sizeof *parts), *out = NULL;
-    if (!parts) {
-        JL_FAIL_CODE(JL_ENOMEM, "cat: out of memory");
-        return NULL;
+    if (n <= JL_NODE_MAX_INPUTS) {
+        jl_node *node = jl_node_new("cat", cat_backward, n, ts);
+        if (!node) return jl_last_error_code();
+        node->s[0] = dim;
+        for (int i = 0; i < n; i++) node->i[i] = ts[i]->shape[dim];
+        jl_attach(out, node);
+        return JL_OK;
     }
-    for (; made < groups; made++) {
+    int groups = (n + JL_NODE_MAX_INPUTS - 1) / JL_NODE_MAX_INPUTS, made = 0, rc = JL_OK;
+    jl_tensor **parts = calloc((size_t)groups, sizeof *parts);
+    if (!parts) return JL_FAIL_CODE(JL_ENOMEM, "cat: out of memory");
+    int64_t start = 0;
+    for (; made < groups && !rc; made++) {
         int first = made * JL_NODE_MAX_INPUTS,
             count = n - first < JL_NODE_MAX_INPUTS ? n - first : JL_NODE_MAX_INPUTS;
-        parts[made] = jl_cat(count, ts + first, dim);
-        if (!parts[made]) goto done;
+        int64_t len = 0;
+        for (int i = first; i < first + count; i++) len += ts[i]->shape[dim];
+        parts[made] = jl_narrow(out, dim, start, len);
+        if (!parts[made]) rc = jl_last_error_code();
+        else if (jl_needs_graph(count, ts + first)) rc = attach_cat(parts[made], count, ts + first, dim);
+        start += len;
     }
-    out = jl_cat(groups, parts, dim);
-done:
+    if (!rc) rc = attach_cat(out, groups, parts, dim);
     for (int i = 0; i < made; i++) jl_release(parts[i]);
     free(parts);
-    return out;
+    return rc;
 }
 
 jl_tensor *jl_stack(int n, jl_tensor *const *ts, int dim)

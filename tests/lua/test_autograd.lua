@@ -160,6 +160,25 @@ T.case("gradients passed on as views (cat's backward) are right, and leaves get 
   T.eq(p.grad:tolist(), {{5, 5}, {5, 5}})
 end)
 
+T.case("a long cat (more inputs than a graph node holds) copies each input once and routes every gradient", function()
+  local parts, w = {}, {}
+  for i = 1, 6 do
+    parts[i] = jl.full({3, i}, i, {requires_grad = true})
+    w[i] = jl.arange(3 * i):reshape(3, i) + 10 * i
+  end
+  local cat
+  local r = jl.profile(function() cat = jl.cat(parts, 2) end)
+  local copies = 0
+  for _, e in ipairs(r.entries) do if e.name == "copy" then copies = copies + e.calls end end
+  T.eq(copies, 6, "one copy per input, no copies of groups")
+  T.eq(cat.shape, {3, 21})
+  T.eq(cat:narrow(2, 16, 6):tolist(), parts[6]:tolist())
+  local weights = jl.cat(w, 2)
+  local total = (cat * weights):sum()
+  total:backward()
+  for i = 1, 6 do T.eq(parts[i].grad:tolist(), w[i]:tolist(), "grad of input " .. i) end
+end)
+
 T.case("assignment into a tensor that requires grad is refused outside no_grad", function()
   local x = jl.zeros(2, {requires_grad = true})
   T.raises(function() x[1] = 3 end, "requires grad")
