@@ -16,13 +16,18 @@
 -- Weights come from the formula of make_golden_gnn.py, filled by name through
 -- the PyTorch -> jetlab name map: every numeric path component + 1 (ModuleList /
 -- Sequential indices are 1-based here), top-level bn -> bn_input, fc -> head.
--- Errors are normalised: max |ours - torch| / max |torch| over a tensor, <= 1e-4.
+-- Errors are normalised: max |ours - torch| / max |torch| over a tensor, <= 1e-4, or
+-- for the LundNet cases <= F32_FACTOR times PyTorch's own float32 error on the same
+-- quantity where that is larger (the fixture's f32_error: LundNet3's input-BatchNorm
+-- weight gradient loses 1.5e-4 in PyTorch's float32, so no float32 engine is held to 1e-4
+-- there; a build without FMA contraction gives jetlab 1.8e-4 on it).
 local T = require "jetlab.test"
 local nn = require "jetlab.nn"
 local loss = require "jetlab.loss"
 local edgeconv = require "jetlab.nn.edgeconv"
 
 local TOL = 1e-4
+local F32_FACTOR = 4
 local G = dofile("tests/fixtures/golden_gnn.lua")
 
 local function jetlab_name(torch_name)
@@ -57,10 +62,15 @@ local function normalised_error(got, want)
   return diff / math.max(scale, 1e-30)
 end
 
-local function check(what, got, want)
-  local err = normalised_error(got, want)
-  if os.getenv("GNN_GOLDEN_VERBOSE") then print(what, err) end
-  T.ok(err <= TOL, string.format("%s: normalised error %.3g > %g", what, err, TOL))
+-- The tolerance of one quantity: TOL, or F32_FACTOR times PyTorch's float32 error on it.
+local function tolerance(f32_error)
+  return f32_error and math.max(TOL, F32_FACTOR * f32_error) or TOL
+end
+
+local function check(what, got, want, f32_error)
+  local err, tol = normalised_error(got, want), tolerance(f32_error)
+  if os.getenv("GNN_GOLDEN_VERBOSE") then print(what, err, tol) end
+  T.ok(err <= tol, string.format("%s: normalised error %.3g > %.3g", what, err, tol))
   return err
 end
 
@@ -95,21 +105,22 @@ local function run_case(label, model, case, make_batch)
   local logits = model(batch)
   local l = loss.cross_entropy(logits, jl.tensor(case.labels, {dtype = "i64"}))
   l:backward()
+  local f32 = case.f32_error or {grads = {}, buffers = {}}
   local errs = {}
-  errs[#errs + 1] = check(label .. " logits", logits, case.logits)
-  errs[#errs + 1] = check(label .. " loss", l:item(), case.loss)
-  errs[#errs + 1] = check(label .. " x grad", x.grad, case.x_grad)
+  errs[#errs + 1] = check(label .. " logits", logits, case.logits, f32.logits)
+  errs[#errs + 1] = check(label .. " loss", l:item(), case.loss, f32.loss)
+  errs[#errs + 1] = check(label .. " x grad", x.grad, case.x_grad, f32.x_grad)
   local params, buffers = {}, {}
   for _, e in ipairs(model:named_parameters()) do params[e[1]] = e[2] end
   for _, e in ipairs(model:named_buffers()) do buffers[e[1]] = e[2] end
   for name, want in pairs(case.grads) do
     local p = params[jetlab_name(name)]
     T.ok(p and p.grad, "gradient of " .. jetlab_name(name))
-    errs[#errs + 1] = check(label .. " grad " .. name, p.grad, want)
+    errs[#errs + 1] = check(label .. " grad " .. name, p.grad, want, f32.grads[name])
   end
   local nb = 0
   for name, want in pairs(case.buffers) do
-    errs[#errs + 1] = check(label .. " buffer " .. name, buffers[jetlab_name(name)], want)
+    errs[#errs + 1] = check(label .. " buffer " .. name, buffers[jetlab_name(name)], want, f32.buffers[name])
     nb = nb + 1
   end
   T.ok(nb > 0, "the fixture holds running statistics")
