@@ -56,9 +56,15 @@ compare() {
   echo "  $name: $rows"
   expect_match "$name: the library's scores = jetlab predict's (within $tol)" "$rows" "^300 jets, 0 off"
 }
-# 1e-5: the library runs the nn.compile plans (BatchNorm folded), predict the eager models
+# The library runs the nn.compile plans (BatchNorm folded into the weights), predict the
+# eager models: the same network in float32 in two orders. The FCNN's scores agree to
+# ~1e-7; LundNet5's (six EdgeConv blocks, fusion, head) to 6e-6 with -march=native and
+# 1.1e-5 without FMA contraction (JETLAB_NATIVE=OFF), so 5e-5 for it. This checks the
+# library's plumbing (inputs, plan, scores); the plans' precision against the eager
+# model is test_compile_lundnet.lua's (logits within 1e-5 relative). Measured on this
+# model: one BatchNorm's running variance off by 0.1% moves scores by 6e-4 to 9e-3.
 compare fcnn "$TMP/fcnn/last.h5" 1e-5 "flat ATLAS features of the first 20 constituents, standardised"
-compare lundnet5 "$TMP/l5.h5" 1e-5 "Lund-plane graphs \(5 features\) of every constituent"
+compare lundnet5 "$TMP/l5.h5" 5e-5 "Lund-plane graphs \(5 features\) of every constituent"
 
 # the stdlib override: a folder without jetlab's stdlib is an error, not an exit
 OUT=$(cd "$TMP" && JETLAB_STDLIB="$TMP/nowhere" ./score_jets "$TMP/l5.h5" jets.txt x.csv 2>&1)
