@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds jetlab, and runs every test:
 #   1. the Release build (CUDA compiled when nvcc is present): ctest (C, Lua, shell suites);
+#   1b. a portable build (-DJETLAB_NATIVE=OFF: no -march=native, so no FMA contraction, as
+#      binaries built for mixed cluster nodes): the C and Lua suites and the library's scores,
+#      so no tolerance holds only for the floats of one instruction set;
 #   2. an AddressSanitizer + UndefinedBehaviorSanitizer build of core: the C suites again;
 #   3. that build's jetlab: quick training runs (interrupted, resumed) and the resume/NaN-guard
 #      suites under LeakSanitizer with JETLAB_CHECK_LEAKS=1 (scripts/memcheck.sh --asan);
@@ -15,6 +18,10 @@ bash "$root/scripts/install-test-venv.sh"   # PyTorch for the reference tests (t
 echo "== release build"
 bash "$root/scripts/build.sh" "$root/build"
 (cd "$root/build" && ctest --output-on-failure -j 2)
+
+echo "== portable build (JETLAB_NATIVE=OFF): C and Lua suites, the library's scores"
+bash "$root/scripts/build.sh" "$root/build-portable" -DJETLAB_NATIVE=OFF -DJETLAB_CUDA=OFF
+(cd "$root/build-portable" && ctest --output-on-failure -j 2 -R '^(c|lua)\.|libjetlab')
 
 echo "== sanitizer build (ASan + UBSan), C suites"
 bash "$root/scripts/build.sh" "$root/build-asan" -DJETLAB_SANITIZE=ON -DJETLAB_CUDA=OFF -DCMAKE_BUILD_TYPE=Debug
@@ -36,7 +43,7 @@ fi
 echo "== sanitizer build: training runs under LeakSanitizer, live tensors back to zero (scripts/memcheck.sh --asan)"
 bash "$root/scripts/memcheck.sh" --asan --build "$root/build-asan"
 
-stages=3
+stages=4
 fuzz_seconds="${JETLAB_FUZZ_SECONDS:-60}"
 echo "== fuzz: replays, then each libFuzzer harness for ${fuzz_seconds} s, 2 at a time (scripts/fuzz.sh; JETLAB_FUZZ_SECONDS=0 skips)"
 if [ "$fuzz_seconds" != 0 ]; then
@@ -53,6 +60,6 @@ if [ "$fuzz_seconds" != 0 ]; then
     grep -q '^replays: passed' "$fuzz_log" || exit "$fuzz_rc"
     echo "NEW FUZZ FINDING above (not a regression of a committed input): add it to tests/fuzz/regressions and fix it"
   fi
-  [ "$fuzz_rc" -eq 77 ] || stages=4
+  [ "$fuzz_rc" -eq 77 ] || stages=5
 fi
 echo "stages: $stages passed, 0 failed"
