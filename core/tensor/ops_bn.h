@@ -33,6 +33,13 @@ int jl_bn_check(const char *op, const jl_tensor *x, const jl_tensor *weight, con
 jl_tensor *jl_bn_table(jl_tensor *xc, jl_tensor *weight, jl_tensor *bias, jl_tensor *running_mean,
                        jl_tensor *running_var, bool training);
 
+/* The rest of a batch-norm node's backward once the caller has set k's op and views a
+ * and c (the incoming gradient and the channel table, as its kernel reads them): b = x
+ * (N, C), s from node->s (eps, batch statistics), i = {N, C}, out = a new grad of x when
+ * input 0 needs one; runs k on x's device and hands out grads[0] (x), grads[1] (weight)
+ * and grads[2] (bias, both selected from table's rows). JL_OK or the error code. */
+int jl_bn_backward_run(jl_node *node, jl_kargs *k, jl_tensor *x, jl_tensor *table, jl_tensor **grads);
+
 /* running (C) <- (1 - momentum) * running + momentum * batch, in place and
  * outside the graph, the variance unbiased (N / (N - 1)); borrows all. */
 int jl_bn_update_running(jl_tensor *running_mean, jl_tensor *running_var, jl_tensor *table, double momentum,

@@ -181,7 +181,7 @@ static int batch_norm_relu_backward(jl_node *node, jl_tensor *g, jl_tensor **gra
     jl_tensor *x = jl_node_saved(node, 0), *saved_table = jl_node_saved(node, 1);
     jl_tensor *segments = node->n_saved > 2 ? jl_node_saved(node, 2) : NULL;
     if (!x || !saved_table || (node->n_saved > 2 && !segments)) return jl_last_error_code();
-    int64_t N = x->shape[0], C = x->shape[1], S = segments ? segments->shape[0] - 1 : 0;
+    int64_t S = segments ? segments->shape[0] - 1 : 0;
     bool was = jl_set_grad_enabled(false);
     /* the table (clone: rows 4, 5 receive the parameter grads), after g when segmented */
     jl_tensor *packed = NULL, *table = NULL;
@@ -193,30 +193,16 @@ static int batch_norm_relu_backward(jl_node *node, jl_tensor *g, jl_tensor **gra
         packed = jl_contiguous(g);
         table = packed ? jl_clone(saved_table) : NULL;
     }
-    jl_tensor *gx = table && node->needs_grad[0] ? jl_empty_like(x) : NULL;
-    int rc = table && (gx || !node->needs_grad[0]) ? JL_OK : jl_last_error_code();
+    int rc = table ? JL_OK : jl_last_error_code();
     if (!rc) {
         jl_kargs k = {.op = JL_OP_bn_relu_backward,
                       .a = jl_view_of(packed),
-                      .b = jl_view_of(x),
-                      .c = segments ? jl_view_of(segments) : jl_view_of(table),
-                      .s = {node->s[0], node->s[1]},
-                      .i = {N, C}};
-        if (gx) k.out = jl_view_of(gx);
-        rc = jl_run(jl_device_of(x), &k);
-    }
-    if (!rc) {
-        grads[0] = gx;
-        gx = NULL;
-        if (node->needs_grad[1] && !(grads[1] = jl_select(table, 0, ROW_GRAD_WEIGHT)))
-            rc = jl_last_error_code();
-        if (!rc && node->needs_grad[2] && !(grads[2] = jl_select(table, 0, ROW_GRAD_BIAS)))
-            rc = jl_last_error_code();
+                      .c = segments ? jl_view_of(segments) : jl_view_of(table)};
+        rc = jl_bn_backward_run(node, &k, x, table, grads);
     }
     jl_set_grad_enabled(was);
     jl_release(packed);
     jl_release(table);
-    jl_release(gx);
     return rc;
 }
 

@@ -116,36 +116,40 @@ jl_tensor *jl_bn_table(jl_tensor *xc, jl_tensor *weight, jl_tensor *bias, jl_ten
     return table;
 }
 
+int jl_bn_backward_run(jl_node *node, jl_kargs *k, jl_tensor *x, jl_tensor *table, jl_tensor **grads)
+{
+    jl_tensor *gx = node->needs_grad[0] ? jl_empty_like(x) : NULL;
+    if (node->needs_grad[0] && !gx) return jl_last_error_code();
+    k->b = jl_view_of(x);
+    k->s[0] = node->s[0];
+    k->s[1] = node->s[1];
+    k->i[0] = x->shape[0];
+    k->i[1] = x->shape[1];
+    if (gx) k->out = jl_view_of(gx);
+    int rc = jl_run(jl_device_of(x), k);
+    if (rc) {
+        jl_release(gx);
+        return rc;
+    }
+    grads[0] = gx;
+    if (node->needs_grad[1] && !(grads[1] = jl_select(table, 0, ROW_GRAD_WEIGHT))) return jl_last_error_code();
+    if (node->needs_grad[2] && !(grads[2] = jl_select(table, 0, ROW_GRAD_BIAS))) return jl_last_error_code();
+    return JL_OK;
+}
+
 static int batch_norm_backward(jl_node *node, jl_tensor *g, jl_tensor **grads)
 {
     jl_tensor *x = jl_node_saved(node, 0), *saved_table = jl_node_saved(node, 1);
     if (!x || !saved_table) return jl_last_error_code();
-    int64_t N = x->shape[0], C = x->shape[1];
     jl_tensor *gc = jl_contiguous(g);
     jl_tensor *table = gc ? jl_clone(saved_table) : NULL; /* rows 4, 5 receive the parameter grads */
-    jl_tensor *gx = table && node->needs_grad[0] ? jl_empty_like(x) : NULL;
-    int rc = table && (gx || !node->needs_grad[0]) ? JL_OK : jl_last_error_code();
+    int rc = table ? JL_OK : jl_last_error_code();
     if (!rc) {
-        jl_kargs k = {.op = JL_OP_batchnorm_backward,
-                      .a = jl_view_of(gc),
-                      .b = jl_view_of(x),
-                      .c = jl_view_of(table),
-                      .s = {node->s[0], node->s[1]},
-                      .i = {N, C}};
-        if (gx) k.out = jl_view_of(gx);
-        rc = jl_run(jl_device_of(x), &k);
-    }
-    if (!rc) {
-        grads[0] = gx;
-        gx = NULL;
-        if (node->needs_grad[1] && !(grads[1] = jl_select(table, 0, ROW_GRAD_WEIGHT)))
-            rc = jl_last_error_code();
-        if (node->needs_grad[2] && !(grads[2] = jl_select(table, 0, ROW_GRAD_BIAS)))
-            rc = jl_last_error_code();
+        jl_kargs k = {.op = JL_OP_batchnorm_backward, .a = jl_view_of(gc), .c = jl_view_of(table)};
+        rc = jl_bn_backward_run(node, &k, x, table, grads);
     }
     jl_release(gc);
     jl_release(table);
-    jl_release(gx);
     return rc;
 }
 
