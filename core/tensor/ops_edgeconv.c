@@ -14,9 +14,8 @@
  *
  * The channel table (6, C) is the one of ops_nn.c: rows mean, variance (biased),
  * weight, bias, grad bias, grad weight; statistics come from the batchnorm_stats
- * kernel. With segments, the backward kernel needs five arrays and jl_kargs has
- * four views, so the table rides in six extra rows after the gradient (see
- * bn_relu_backward in jl_ops.def).
+ * kernel. With segments the backward kernel reads it from the fourth input view d
+ * (bn_relu_backward in jl_ops.def).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -181,27 +180,22 @@ static int batch_norm_relu_backward(jl_node *node, jl_tensor *g, jl_tensor **gra
     jl_tensor *x = jl_node_saved(node, 0), *saved_table = jl_node_saved(node, 1);
     jl_tensor *segments = node->n_saved > 2 ? jl_node_saved(node, 2) : NULL;
     if (!x || !saved_table || (node->n_saved > 2 && !segments)) return jl_last_error_code();
-    int64_t S = segments ? segments->shape[0] - 1 : 0;
     bool was = jl_set_grad_enabled(false);
-    /* the table (clone: rows 4, 5 receive the parameter grads), after g when segmented */
-    jl_tensor *packed = NULL, *table = NULL;
-    if (segments) {
-        jl_tensor *parts[2] = {g, saved_table};
-        packed = jl_cat(2, parts, 0); /* (S + 6, C) contiguous */
-        table = packed ? jl_narrow(packed, 0, S, TABLE_ROWS) : NULL;
-    } else {
-        packed = jl_contiguous(g);
-        table = packed ? jl_clone(saved_table) : NULL;
-    }
+    jl_tensor *gc = jl_contiguous(g);
+    jl_tensor *table = gc ? jl_clone(saved_table) : NULL; /* rows 4, 5 receive the parameter grads */
     int rc = table ? JL_OK : jl_last_error_code();
     if (!rc) {
-        jl_kargs k = {.op = JL_OP_bn_relu_backward,
-                      .a = jl_view_of(packed),
-                      .c = segments ? jl_view_of(segments) : jl_view_of(table)};
+        jl_kargs k = {.op = JL_OP_bn_relu_backward, .a = jl_view_of(gc)};
+        if (segments) {
+            k.c = jl_view_of(segments);
+            k.d = jl_view_of(table);
+        } else {
+            k.c = jl_view_of(table);
+        }
         rc = jl_bn_backward_run(node, &k, x, table, grads);
     }
     jl_set_grad_enabled(was);
-    jl_release(packed);
+    jl_release(gc);
     jl_release(table);
     return rc;
 }

@@ -283,7 +283,7 @@ static int cpu_bn_relu_backward(const jl_kargs *k)
     int64_t N = k->i[0], C = k->i[1];
     bool segmented = k->c.dtype == JL_I64;
     int64_t S = segmented ? k->c.shape[0] - 1 : N;
-    float *tab = segmented ? (float *)k->a.data + S * C : k->c.data;
+    float *tab = segmented ? k->d.data : k->c.data;
     bool batch_stats = k->s[1] != 0;
     bnr_ctx t = {.x = k->b.data, .g = k->a.data, .off = segmented ? k->c.data : NULL, .out = k->out.data,
                  .mean = tab, .n = N, .c = C, .s = S};

@@ -392,9 +392,9 @@ __global__ void jl_cuda_bnr_grad_x_kernel(const float *x, bnr_grad G, const floa
     }
 }
 
-/* b = x (N, C); without segments a = g (N, C), c = table (6, C); with segments c = offsets
- * (S+1) i64, a (S+6, C) = g (S, C) then the table; out (N, C) or NULL; s[0] = eps, s[1] = 1
- * for batch statistics; i[0] = N, i[1] = C */
+/* b = x (N, C); without segments a = g (N, C), c = table (6, C); with segments a = g (S, C),
+ * c = offsets (S+1) i64, d = table (6, C); out (N, C) or NULL; s[0] = eps, s[1] = 1 for
+ * batch statistics; i[0] = N, i[1] = C */
 static int cuda_bn_relu_backward(const jl_kargs *k)
 {
     const char *op = jl_op_name(k->op);
@@ -402,7 +402,7 @@ static int cuda_bn_relu_backward(const jl_kargs *k)
     if (C == 0) return JL_OK;
     bool segmented = k->c.dtype == JL_I64;
     int64_t S = segmented ? k->c.shape[0] - 1 : N;
-    float *tab = segmented ? (float *)k->a.data + S * C : (float *)k->c.data;
+    float *tab = segmented ? (float *)k->d.data : (float *)k->c.data;
     cudaStream_t s = jl_cuda_stream();
     bnr_grad G = {(const float *)k->a.data, NULL, NULL};
     int64_t *own_off = NULL, *seg = NULL;

@@ -42,6 +42,7 @@ typedef struct jl_view {
 typedef struct jl_kargs {
     jl_op op;
     jl_view out, a, b, c;
+    jl_view d; /* a fourth input, where an op needs one (jl_ops.def); data NULL otherwise */
     double s[4];
     int64_t i[4];
     uint64_t seed, counter; /* random ops: element e uses counter + e */
