@@ -143,32 +143,31 @@ static void plane_offsets(const index_walk *w, int64_t p, int64_t *xo, int64_t *
     }
 }
 
+/* Positions (p, q) in [begin, end) of planes `width` wide: w->segment on each plane's run. */
+static void walk_runs(const index_walk *w, int64_t width, int64_t begin, int64_t end)
+{
+    for (int64_t pos = begin; pos < end;) {
+        int64_t q0 = pos % width, q1 = q0 + (end - pos);
+        if (q1 > width) q1 = width;
+        int64_t xo, yo, io;
+        plane_offsets(w, pos / width, &xo, &yo, &io);
+        w->segment(w, xo, yo, io, q0, q1);
+        pos += q1 - q0;
+    }
+}
+
 /* Rows (p, k) in [begin, end): each task writes distinct elements of x. */
 static void copy_rows(void *ctx, int64_t begin, int64_t end)
 {
     const index_walk *w = ctx;
-    for (int64_t pos = begin; pos < end;) {
-        int64_t k0 = pos % w->m, k1 = k0 + (end - pos);
-        if (k1 > w->m) k1 = w->m;
-        int64_t xo, yo, io;
-        plane_offsets(w, pos / w->m, &xo, &yo, &io);
-        w->segment(w, xo, yo, io, k0, k1);
-        pos += k1 - k0;
-    }
+    walk_runs(w, w->m, begin, end);
 }
 
 /* Columns (p, j) in [begin, end): each task owns the elements of y in its columns. */
 static void add_cols(void *ctx, int64_t begin, int64_t end)
 {
     const index_walk *w = ctx;
-    for (int64_t pos = begin; pos < end;) {
-        int64_t j0 = pos % w->cols, j1 = j0 + (end - pos);
-        if (j1 > w->cols) j1 = w->cols;
-        int64_t xo, yo, io;
-        plane_offsets(w, pos / w->cols, &xo, &yo, &io);
-        w->segment(w, xo, yo, io, j0, j1);
-        pos += j1 - j0;
-    }
+    walk_runs(w, w->cols, begin, end);
 }
 
 /* Destinations (p, t) in [begin, end): row t of plane p sums its group's rows of x. */
