@@ -10,9 +10,11 @@
  * no branch. A row whose list the vector path could not fill (NaN or infinite
  * distances) is redone by the scalar insertion, which keeps their order.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "cpu_kernels.h"
+#include "jl_nearest.h"
 
 #define KNN_ROWS 4 /* rows selected side by side (vector path): their insertions overlap */
 
@@ -26,22 +28,8 @@ typedef struct {
     const int64_t *jet_offsets, *edge_offsets;
     int64_t *nbr;
     int64_t dims, k;
+    atomic_llong unserved; /* rows of the largest jet a task had no scratch for, 0 if none */
 } knn_ctx;
-
-/* Keeps row j at squared distance d among the nearest m found so far (best,
- * best_d, nearest first, *found of them); a tie keeps the earlier row in front. */
-static inline void keep_nearest(int64_t *best, float *best_d, int64_t *found, int64_t m, int64_t j, float d)
-{
-    if (*found == m && !(d < best_d[m - 1])) return;
-    int64_t pos = *found < m ? (*found)++ : m - 1;
-    while (pos > 0 && d < best_d[pos - 1]) {
-        best_d[pos] = best_d[pos - 1];
-        best[pos] = best[pos - 1];
-        pos--;
-    }
-    best_d[pos] = d;
-    best[pos] = j;
-}
 
 /* dist (n) <- squared distances from the point xi (D) to the n points of cols (D, n). */
 static void distances(const float *xi, const float *cols, int64_t dims, int64_t n, float *dist)
@@ -94,7 +82,7 @@ static void select_nearest(const float *dist, int64_t n, int64_t self, int64_t m
 {
     int64_t found = 0;
     for (int64_t j = 0; j < n; j++)
-        if (j != self) keep_nearest(best, best_d, &found, m, begin + j, dist[j]);
+        if (j != self) jl_keep_nearest(best, best_d, &found, m, begin + j, dist[j]);
 }
 
 #if defined(KNN_VECTOR_K)
@@ -175,7 +163,7 @@ static void knn_jet(const knn_ctx *c, int64_t begin, int64_t end, float *cols, f
 
 static void knn_jets(void *vctx, int64_t first, int64_t last)
 {
-    const knn_ctx *c = vctx;
+    knn_ctx *c = vctx;
     int64_t largest = 0;
     for (int64_t jet = first; jet < last; jet++) {
         int64_t n = c->jet_offsets[jet + 1] - c->jet_offsets[jet];
@@ -183,7 +171,10 @@ static void knn_jets(void *vctx, int64_t first, int64_t last)
     }
     int64_t stride = (largest + 15) / 16 * 16, rows = KNN_ROWS;
     float *scratch = malloc(sizeof(float) * (size_t)(largest * c->dims + rows * stride + c->k + 1));
-    if (!scratch) return; /* jl_knn's caller sees the rows unwritten: cannot happen below huge jets */
+    if (!scratch) {
+        atomic_store(&c->unserved, largest);
+        return;
+    }
     float *cols = scratch, *dist = cols + largest * c->dims, *best_d = dist + rows * stride;
     for (int64_t jet = first; jet < last; jet++)
         knn_jet(c, c->jet_offsets[jet], c->jet_offsets[jet + 1], cols, dist, stride, best_d);
@@ -197,6 +188,10 @@ static int cpu_knn(const jl_kargs *k)
     int64_t jets = k->b.shape[0] - 1, rows = k->a.shape[0];
     int64_t per_jet = jets ? rows / jets + 1 : 1;
     jl_parallel_for(jets, 1 + 4096 / (per_jet * per_jet), knn_jets, &c);
+    int64_t unserved = atomic_load(&c.unserved);
+    if (unserved)
+        return JL_FAIL_CODE(JL_ENOMEM, "knn: out of memory for the distances of a jet of %lld rows (%lld dims)",
+                            (long long)unserved, (long long)c.dims);
     return JL_OK;
 }
 

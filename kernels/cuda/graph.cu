@@ -7,6 +7,7 @@
 #include <float.h>
 
 #include "cuda_common.cuh"
+#include "jl_nearest.h"
 
 /* --- kNN --------------------------------------------------------------------------- */
 
@@ -31,15 +32,7 @@ __global__ void jl_cuda_knn_kernel(const float *coords, int64_t N, int64_t D, co
                 float diff = xi[t] - xj[t];
                 d += diff * diff;
             }
-            if (found == m && !(d < bd[m - 1])) continue;
-            int64_t pos = found < m ? found++ : m - 1;
-            while (pos > 0 && d < bd[pos - 1]) {
-                bd[pos] = bd[pos - 1];
-                best[pos] = best[pos - 1];
-                pos--;
-            }
-            bd[pos] = d;
-            best[pos] = j;
+            jl_keep_nearest(best, bd, &found, m, j, d);
         }
     }
 }
