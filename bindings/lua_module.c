@@ -87,8 +87,10 @@ static int l_profile_start(lua_State *L)
     return 0;
 }
 
-/* core.profile_stop() → {{name=, kind="op"|"backward", calls=, seconds=}, ...}: turns
- * the profiler off and returns its entries in first-seen order (jetlab.profile formats them). */
+/* core.profile_stop() → {{name=, kind="op"|"backward", calls=, seconds=}, ...},
+ * {{m=, n=, k=, ta=, tb=, calls=, flops=, seconds=}, ...}: turns the profiler off and
+ * returns its op entries and its matrix products by shape, in first-seen order
+ * (jetlab.profile formats them). */
 static int l_profile_stop(lua_State *L)
 {
     jl_profile_stop();
@@ -107,7 +109,30 @@ static int l_profile_stop(lua_State *L)
         lua_setfield(L, -2, "seconds");
         lua_rawseti(L, -2, i + 1);
     }
-    return 1;
+    jl_profile_gemm gemms[JL_PROFILE_MAX_GEMMS];
+    int ng = jl_profile_gemms(gemms, JL_PROFILE_MAX_GEMMS);
+    lua_createtable(L, ng, 0);
+    for (int i = 0; i < ng; i++) {
+        lua_createtable(L, 0, 8);
+        lua_pushinteger(L, (lua_Integer)gemms[i].m);
+        lua_setfield(L, -2, "m");
+        lua_pushinteger(L, (lua_Integer)gemms[i].n);
+        lua_setfield(L, -2, "n");
+        lua_pushinteger(L, (lua_Integer)gemms[i].k);
+        lua_setfield(L, -2, "k");
+        lua_pushboolean(L, gemms[i].ta);
+        lua_setfield(L, -2, "ta");
+        lua_pushboolean(L, gemms[i].tb);
+        lua_setfield(L, -2, "tb");
+        lua_pushinteger(L, (lua_Integer)gemms[i].calls);
+        lua_setfield(L, -2, "calls");
+        lua_pushnumber(L, gemms[i].flops);
+        lua_setfield(L, -2, "flops");
+        lua_pushnumber(L, gemms[i].seconds);
+        lua_setfield(L, -2, "seconds");
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 2;
 }
 
 /* jl.set_num_threads(n), jl.get_num_threads() */

@@ -27,6 +27,16 @@ const jl_backend *jl_backend_for(jl_device device)
     return be;
 }
 
+/* The gemm slot's operands (jl_ops.def): out (batch, M, N), a (batch, M, K) or
+ * its transpose when i[1], b likewise when i[2]. */
+static void profile_gemm(const jl_kargs *k, int64_t start_ns)
+{
+    bool ta = k->i[1] != 0, tb = k->i[2] != 0;
+    int64_t K = ta ? k->a.shape[1] : k->a.shape[2];
+    jl_profile_gemm_add(k->i[0], k->out.shape[1], k->out.shape[2], K, ta, tb,
+                        (double)(jl_profile_now_ns() - start_ns) * 1e-9);
+}
+
 int jl_run(jl_device device, const jl_kargs *k)
 {
     const jl_backend *be = jl_backend_for(device);
@@ -34,8 +44,9 @@ int jl_run(jl_device device, const jl_kargs *k)
     jl_kernel_fn fn = be->fn[k->op];
     if (!fn) return JL_FAIL_CODE(JL_EDEVICE, "%s: not supported on %s", jl_op_name(k->op), be->name);
     if (!jl_profile_on()) return fn(k);
-    int64_t token = jl_profile_begin();
+    int64_t token = jl_profile_begin(), start = jl_profile_now_ns();
     int rc = fn(k);
+    if (k->op == JL_OP_gemm) profile_gemm(k, start);
     jl_profile_end(token, jl_op_name(k->op), JL_PROFILE_OP);
     return rc;
 }
