@@ -334,3 +334,23 @@ void *jl_lua_scratch(lua_State *L, size_t bytes)
 {
     return lua_newuserdatauv(L, bytes ? bytes : 1, 0);
 }
+
+/* --- result tables -------------------------------------------------------- */
+
+void jl_lua_set_number(lua_State *L, const char *key, double v)
+{
+    lua_pushnumber(L, v);
+    lua_setfield(L, -2, key);
+}
+
+void jl_lua_set_integer(lua_State *L, const char *key, int64_t v)
+{
+    lua_pushinteger(L, (lua_Integer)v);
+    lua_setfield(L, -2, key);
+}
+
+void jl_lua_set_boolean(lua_State *L, const char *key, bool v)
+{
+    lua_pushboolean(L, v);
+    lua_setfield(L, -2, key);
+}

@@ -109,4 +109,10 @@ void *jl_lua_scratch(lua_State *L, size_t bytes);
         jl_set_grad_enabled(jl_lua_prev_);                \
     } while (0)
 
+/* --- result tables -------------------------------------------------------- */
+/* Sets field key of the table on top of the stack to v. */
+void jl_lua_set_number(lua_State *L, const char *key, double v);
+void jl_lua_set_integer(lua_State *L, const char *key, int64_t v);
+void jl_lua_set_boolean(lua_State *L, const char *key, bool v);
+
 #endif

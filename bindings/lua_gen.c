@@ -156,21 +156,15 @@ static gen_opts check_opts(lua_State *L, int arg, int allowed, int required)
 
 /* --- results ------------------------------------------------------------- */
 
-static void set_number(lua_State *L, const char *key, double v)
-{
-    lua_pushnumber(L, v);
-    lua_setfield(L, -2, key);
-}
-
 static void push_class(lua_State *L, const jl_gen_class *c, int with_attempts)
 {
     lua_createtable(L, 0, 5);
     lua_pushinteger(L, (lua_Integer)c->n);
     lua_setfield(L, -2, "n");
-    set_number(L, "mass_median", c->mass_median);
-    set_number(L, "mass_peak", c->mass_peak);
-    set_number(L, "mult_median", c->mult_median);
-    if (with_attempts) set_number(L, "attempts", c->attempts);
+    jl_lua_set_number(L, "mass_median", c->mass_median);
+    jl_lua_set_number(L, "mass_peak", c->mass_peak);
+    jl_lua_set_number(L, "mult_median", c->mult_median);
+    if (with_attempts) jl_lua_set_number(L, "attempts", c->attempts);
 }
 
 /* Pushes the summary of st; timings only when the generator filled them. */
@@ -183,12 +177,12 @@ static void push_summary(lua_State *L, const jl_gen_stats *st, int generated)
     lua_setfield(L, -2, "qcd");
     push_class(L, &s.cls[1], generated);
     lua_setfield(L, -2, "signal");
-    set_number(L, "auc", s.auc);
-    set_number(L, "window", s.window_centre);
+    jl_lua_set_number(L, "auc", s.auc);
+    jl_lua_set_number(L, "window", s.window_centre);
     if (generated) {
-        set_number(L, "jets_per_second", s.jets_per_second);
-        set_number(L, "seconds", st->gen_seconds);
-        set_number(L, "write_seconds", st->write_seconds);
+        jl_lua_set_number(L, "jets_per_second", s.jets_per_second);
+        jl_lua_set_number(L, "seconds", st->gen_seconds);
+        jl_lua_set_number(L, "write_seconds", st->write_seconds);
     }
 }
 
@@ -351,9 +345,9 @@ static int l_checks(lua_State *L)
         lua_createtable(L, 0, 5);
         lua_pushstring(L, c[k].name);
         lua_setfield(L, -2, "name");
-        set_number(L, "value", c[k].value);
-        set_number(L, "lo", c[k].lo);
-        set_number(L, "hi", c[k].hi);
+        jl_lua_set_number(L, "value", c[k].value);
+        jl_lua_set_number(L, "lo", c[k].lo);
+        jl_lua_set_number(L, "hi", c[k].hi);
         lua_pushboolean(L, c[k].pass);
         lua_setfield(L, -2, "pass");
         lua_rawseti(L, -2, k + 1);

@@ -83,12 +83,6 @@ static jl_lund_opts check_opts(lua_State *L, int arg, jl_jetdef *jetdef)
 
 /* --- results --------------------------------------------------------------- */
 
-static void set_number(lua_State *L, const char *key, double v)
-{
-    lua_pushnumber(L, v);
-    lua_setfield(L, -2, key);
-}
-
 /* Pushes the list of n nodes (parents 1-based, 0 for the root). */
 static void push_nodes(lua_State *L, const jl_lund_node *nodes, int n)
 {
@@ -97,11 +91,11 @@ static void push_nodes(lua_State *L, const jl_lund_node *nodes, int n)
         lua_createtable(L, 0, 6);
         lua_pushinteger(L, nodes[i].parent + 1);
         lua_setfield(L, -2, "parent");
-        set_number(L, "ln_z", nodes[i].ln_z);
-        set_number(L, "ln_delta", nodes[i].ln_delta);
-        set_number(L, "psi", nodes[i].psi);
-        set_number(L, "ln_m", nodes[i].ln_m);
-        set_number(L, "ln_kt", nodes[i].ln_kt);
+        jl_lua_set_number(L, "ln_z", nodes[i].ln_z);
+        jl_lua_set_number(L, "ln_delta", nodes[i].ln_delta);
+        jl_lua_set_number(L, "psi", nodes[i].psi);
+        jl_lua_set_number(L, "ln_m", nodes[i].ln_m);
+        jl_lua_set_number(L, "ln_kt", nodes[i].ln_kt);
         lua_rawseti(L, -2, i + 1);
     }
 }
@@ -261,10 +255,10 @@ static int l_events(lua_State *L)
             lua_createtable(L, 0, 8);
             lua_pushinteger(L, (lua_Integer)e + 1);
             lua_setfield(L, -2, "event");
-            set_number(L, "pt", jet->pt);
-            set_number(L, "eta", jet->eta);
-            set_number(L, "phi", jet->phi);
-            set_number(L, "m", jet->m);
+            jl_lua_set_number(L, "pt", jet->pt);
+            jl_lua_set_number(L, "eta", jet->eta);
+            jl_lua_set_number(L, "phi", jet->phi);
+            jl_lua_set_number(L, "m", jet->m);
             lua_pushinteger(L, jet->n);
             lua_setfield(L, -2, "n");
             push_nodes(L, nodes, n_nodes);

@@ -103,10 +103,8 @@ static int l_profile_stop(lua_State *L)
         lua_setfield(L, -2, "name");
         lua_pushstring(L, entries[i].kind == JL_PROFILE_BACKWARD ? "backward" : "op");
         lua_setfield(L, -2, "kind");
-        lua_pushinteger(L, (lua_Integer)entries[i].calls);
-        lua_setfield(L, -2, "calls");
-        lua_pushnumber(L, entries[i].seconds);
-        lua_setfield(L, -2, "seconds");
+        jl_lua_set_integer(L, "calls", entries[i].calls);
+        jl_lua_set_number(L, "seconds", entries[i].seconds);
         lua_rawseti(L, -2, i + 1);
     }
     jl_profile_gemm gemms[JL_PROFILE_MAX_GEMMS];
@@ -114,22 +112,14 @@ static int l_profile_stop(lua_State *L)
     lua_createtable(L, ng, 0);
     for (int i = 0; i < ng; i++) {
         lua_createtable(L, 0, 8);
-        lua_pushinteger(L, (lua_Integer)gemms[i].m);
-        lua_setfield(L, -2, "m");
-        lua_pushinteger(L, (lua_Integer)gemms[i].n);
-        lua_setfield(L, -2, "n");
-        lua_pushinteger(L, (lua_Integer)gemms[i].k);
-        lua_setfield(L, -2, "k");
-        lua_pushboolean(L, gemms[i].ta);
-        lua_setfield(L, -2, "ta");
-        lua_pushboolean(L, gemms[i].tb);
-        lua_setfield(L, -2, "tb");
-        lua_pushinteger(L, (lua_Integer)gemms[i].calls);
-        lua_setfield(L, -2, "calls");
-        lua_pushnumber(L, gemms[i].flops);
-        lua_setfield(L, -2, "flops");
-        lua_pushnumber(L, gemms[i].seconds);
-        lua_setfield(L, -2, "seconds");
+        jl_lua_set_integer(L, "m", gemms[i].m);
+        jl_lua_set_integer(L, "n", gemms[i].n);
+        jl_lua_set_integer(L, "k", gemms[i].k);
+        jl_lua_set_boolean(L, "ta", gemms[i].ta);
+        jl_lua_set_boolean(L, "tb", gemms[i].tb);
+        jl_lua_set_integer(L, "calls", gemms[i].calls);
+        jl_lua_set_number(L, "flops", gemms[i].flops);
+        jl_lua_set_number(L, "seconds", gemms[i].seconds);
         lua_rawseti(L, -2, i + 1);
     }
     return 2;

@@ -35,23 +35,22 @@ void jl_profile_stop(void) { atomic_store(&profiling, false); }
 
 bool jl_profile_on(void) { return atomic_load_explicit(&profiling, memory_order_relaxed); }
 
-int jl_profile_entries(jl_profile_entry *out, int max)
+/* Copies up to max of the *count items (size bytes each) at items into out, under the lock. */
+static int copy_locked(void *out, const void *items, const int *count, int max, size_t size)
 {
     pthread_mutex_lock(&table_lock);
-    int n = n_entries < max ? n_entries : max;
-    memcpy(out, table, (size_t)n * sizeof *out);
+    int n = *count < max ? *count : max;
+    memcpy(out, items, (size_t)n * size);
     pthread_mutex_unlock(&table_lock);
     return n;
 }
 
-int jl_profile_gemms(jl_profile_gemm *out, int max)
+int jl_profile_entries(jl_profile_entry *out, int max)
 {
-    pthread_mutex_lock(&table_lock);
-    int n = n_gemms < max ? n_gemms : max;
-    memcpy(out, gemms, (size_t)n * sizeof *out);
-    pthread_mutex_unlock(&table_lock);
-    return n;
+    return copy_locked(out, table, &n_entries, max, sizeof *out);
 }
+
+int jl_profile_gemms(jl_profile_gemm *out, int max) { return copy_locked(out, gemms, &n_gemms, max, sizeof *out); }
 
 static int64_t bucket(int64_t d)
 {
