@@ -5,6 +5,7 @@
  *   local z = jl.edge_gather(ab, eoff, nbr)                 -- ab (N, 2C) → (E, C)
  *   local y = jl.batch_norm_relu(z, w, b, rm, rv, {training = true, momentum = 0.1, eps = 1e-5})
  *   local m = jl.batch_norm_relu(z, w, b, rm, rv, {training = true, segments = eoff})  -- (N, C)
+ *   local p = jl.relu_batch_norm(z, w, b, rm, rv, {training = true, segments = offsets})  -- BN(ReLU(z)), pooled
  *   local nbr2, eoff2, perm = jl.edges_by_dst(src, dst, n_nodes)  -- 1-based src/dst/nbr/perm
  *   local rows, off, src2, dst2, eoff3 = jl.graph_select(offsets, eoff2, nbr2, jets)  -- jets 1-based
  *   local f = jl.edge_features(x, eoff, nbr)                -- x (N, C) → (E, 2C) [x_i, x_j - x_i]
@@ -67,9 +68,11 @@ static jl_tensor *opt_tensor(lua_State *L, int arg)
 }
 
 /* jl.batch_norm_relu(x, weight?, bias?, running_mean?, running_var?,
- *                    {training = false, momentum = 0.1, eps = 1e-5, segments = nil}) */
-static int l_batch_norm_relu(lua_State *L)
+ *                    {training = false, momentum = 0.1, eps = 1e-5, segments = nil}),
+ * and jl.relu_batch_norm(...) with the same arguments when relu_first. */
+static int norm_relu(lua_State *L, bool relu_first)
 {
+    const char *op = relu_first ? "relu_batch_norm" : "batch_norm_relu";
     jl_tensor *x = jl_lua_check(L, 1);
     jl_tensor *w = opt_tensor(L, 2), *b = opt_tensor(L, 3), *rm = opt_tensor(L, 4), *rv = opt_tensor(L, 5);
     bool training = false;
@@ -85,20 +88,24 @@ static int l_batch_norm_relu(lua_State *L)
                 training = lua_toboolean(L, -1);
             } else if (strcmp(key, "momentum") == 0 || strcmp(key, "eps") == 0) {
                 if (!lua_isnumber(L, -1))
-                    luaL_error(L, "batch_norm_relu: option %s must be a number, got %s", key, luaL_typename(L, -1));
+                    luaL_error(L, "%s: option %s must be a number, got %s", op, key, luaL_typename(L, -1));
                 *(key[0] == 'm' ? &momentum : &eps) = lua_tonumber(L, -1);
             } else if (strcmp(key, "segments") == 0) {
                 segments = jl_lua_check(L, -1); /* borrowed: the options table keeps it alive */
             } else {
                 lua_pushvalue(L, -2);
-                luaL_error(L, "batch_norm_relu: unknown option '%s' (expected training, momentum, eps, segments)",
+                luaL_error(L, "%s: unknown option '%s' (expected training, momentum, eps, segments)", op,
                            luaL_tolstring(L, -1, NULL));
             }
             lua_pop(L, 1);
         }
     }
-    return jl_lua_push(L, jl_batch_norm_relu(x, w, b, rm, rv, training, momentum, eps, segments));
+    return jl_lua_push(L, (relu_first ? jl_relu_batch_norm : jl_batch_norm_relu)(x, w, b, rm, rv, training, momentum,
+                                                                                  eps, segments));
 }
+
+static int l_batch_norm_relu(lua_State *L) { return norm_relu(L, false); }
+static int l_relu_batch_norm(lua_State *L) { return norm_relu(L, true); }
 
 /* jl.edges_by_dst(src (E), dst (E) 1-based, n_nodes) → nbr (E) 1-based sources grouped
  * by dst, edge_offsets (N+1), perm (E) 1-based input position of each sorted edge */
@@ -148,6 +155,7 @@ static const luaL_Reg edgeconv_functions[] = {
     {"edge_features", l_edge_features},
     {"scatter_mean", l_scatter_mean},
     {"batch_norm_relu", l_batch_norm_relu},
+    {"relu_batch_norm", l_relu_batch_norm},
     {"edges_by_dst", l_edges_by_dst},
     {"graph_select", l_graph_select},
     {NULL, NULL},

@@ -215,6 +215,12 @@ jl_tensor *jl_edge_features(jl_tensor *x, jl_tensor *edge_offsets, jl_tensor *nb
 jl_tensor *jl_batch_norm_relu(jl_tensor *x, jl_tensor *weight, jl_tensor *bias, jl_tensor *running_mean,
                               jl_tensor *running_var, bool training, double momentum, double eps,
                               jl_tensor *segments);
+/* batch_norm(relu(x)) fused, as jl_batch_norm_relu (the statistics those of relu(x)):
+ * LundNet's fusion layer, ReLU -> BatchNorm -> mean over each jet's nodes, with segments
+ * reads x once forward and once backward and writes no (N, C) activations. */
+jl_tensor *jl_relu_batch_norm(jl_tensor *x, jl_tensor *weight, jl_tensor *bias, jl_tensor *running_mean,
+                              jl_tensor *running_var, bool training, double momentum, double eps,
+                              jl_tensor *segments);
 /* Edges (src, dst) (E) i64 0-based over n_nodes nodes grouped by dst (stable counting
  * sort): returns nbr (E) i64 = the sources in dst order, and in *edge_offsets (N+1) i64
  * (+1) the CSR offsets, and when perm is not NULL in *perm (E) i64 (+1) the position of

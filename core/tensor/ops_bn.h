@@ -5,7 +5,7 @@
  * buffer update. Implemented in ops_nn.c.
  *
  *   if (jl_bn_check("batch_norm_relu", x, weight, bias, rm, rv, training, momentum, eps)) return NULL;
- *   jl_tensor *table = jl_bn_table(xc, weight, bias, rm, rv, training);   // +1
+ *   jl_tensor *table = jl_bn_table(xc, weight, bias, rm, rv, training, false);   // +1
  *   ... kernel with .b = jl_bn_rows(table, ROW_MEAN, 4) ...
  *   if (training && rm) rc = jl_bn_update_running(rm, rv, table, momentum, N);
  */
@@ -28,10 +28,10 @@ int jl_bn_check(const char *op, const jl_tensor *x, const jl_tensor *weight, con
                 double eps);
 
 /* The channel table (6, C) for xc (N, C) contiguous: the batch statistics
- * when training, else the running buffers; weight and bias (ones and zeros
- * when NULL); zeroed gradient rows. A new +1 tensor, or NULL. */
+ * (of relu(xc) when relu_first) when training, else the running buffers; weight
+ * and bias (ones and zeros when NULL); zeroed gradient rows. A new +1 tensor, or NULL. */
 jl_tensor *jl_bn_table(jl_tensor *xc, jl_tensor *weight, jl_tensor *bias, jl_tensor *running_mean,
-                       jl_tensor *running_var, bool training);
+                       jl_tensor *running_var, bool training, bool relu_first);
 
 /* The rest of a batch-norm node's backward once the caller has set k's op and views a
  * and c (the incoming gradient and the channel table, as its kernel reads them): b = x

@@ -9,6 +9,8 @@
  *                       (E, C) activations are written once (or never); the node saves
  *                       only x and the channel table, and the backward recomputes the
  *                       ReLU mask from them;
+ *   jl_relu_batch_norm  batch_norm(relu(x)) the same way (the "relu first" form of the
+ *                       same kernels, i[2] = 1; LundNet's fusion layer and its pooling);
  *   jl_edges_by_dst     edge lists grouped by destination (LundNet's CSR), on the inputs' device;
  *   jl_graph_select     a batch of some graphs of such a table (LundNet's batches).
  *
@@ -185,7 +187,7 @@ static int batch_norm_relu_backward(jl_node *node, jl_tensor *g, jl_tensor **gra
     jl_tensor *table = gc ? jl_clone(saved_table) : NULL; /* rows 4, 5 receive the parameter grads */
     int rc = table ? JL_OK : jl_last_error_code();
     if (!rc) {
-        jl_kargs k = {.op = JL_OP_bn_relu_backward, .a = jl_view_of(gc)};
+        jl_kargs k = {.op = JL_OP_bn_relu_backward, .a = jl_view_of(gc), .i = {[2] = node->i[0]}};
         if (segments) {
             k.c = jl_view_of(segments);
             k.d = jl_view_of(table);
@@ -200,13 +202,13 @@ static int batch_norm_relu_backward(jl_node *node, jl_tensor *g, jl_tensor **gra
     return rc;
 }
 
-jl_tensor *jl_batch_norm_relu(jl_tensor *x, jl_tensor *weight, jl_tensor *bias, jl_tensor *running_mean,
-                              jl_tensor *running_var, bool training, double momentum, double eps,
-                              jl_tensor *segments)
+/* jl_batch_norm_relu, or jl_relu_batch_norm when relu_first; op names it in errors. */
+static jl_tensor *norm_relu(const char *op, bool relu_first, jl_tensor *x, jl_tensor *weight, jl_tensor *bias,
+                            jl_tensor *running_mean, jl_tensor *running_var, bool training, double momentum,
+                            double eps, jl_tensor *segments)
 {
-    int rc =
-        jl_bn_check("batch_norm_relu", x, weight, bias, running_mean, running_var, training, momentum, eps);
-    if (!rc && segments) rc = check_offsets("batch_norm_relu", "segments", segments, x->shape[0]);
+    int rc = jl_bn_check(op, x, weight, bias, running_mean, running_var, training, momentum, eps);
+    if (!rc && segments) rc = check_offsets(op, "segments", segments, x->shape[0]);
     if (rc) return NULL;
 
     int64_t N = x->shape[0], C = x->shape[1], S = segments ? segments->shape[0] - 1 : N;
@@ -214,7 +216,8 @@ jl_tensor *jl_batch_norm_relu(jl_tensor *x, jl_tensor *weight, jl_tensor *bias, 
     jl_tensor *xc = jl_contiguous(x);
     jl_tensor *seg = xc && segments ? contiguous_on(segments, jl_device_of(x)) : NULL;
     jl_tensor *table =
-        xc && (!segments || seg) ? jl_bn_table(xc, weight, bias, running_mean, running_var, training) : NULL;
+        xc && (!segments || seg) ? jl_bn_table(xc, weight, bias, running_mean, running_var, training, relu_first)
+                                 : NULL;
     rc = table ? JL_OK : jl_last_error_code();
     jl_tensor *out = !rc ? jl_tensor_new(JL_F32, 2, (int64_t[]){S, C}, jl_device_of(x)) : NULL;
     if (!rc && !out) rc = jl_last_error_code();
@@ -224,7 +227,7 @@ jl_tensor *jl_batch_norm_relu(jl_tensor *x, jl_tensor *weight, jl_tensor *bias, 
                       .out = jl_view_of(out),
                       .b = jl_bn_rows(table, ROW_MEAN, 4),
                       .s = {eps},
-                      .i = {N, C}};
+                      .i = {N, C, relu_first}};
         if (seg) k.c = jl_view_of(seg);
         rc = jl_run(jl_device_of(x), &k);
     }
@@ -234,8 +237,9 @@ jl_tensor *jl_batch_norm_relu(jl_tensor *x, jl_tensor *weight, jl_tensor *bias, 
 
     jl_tensor *inputs[3] = {x, weight, bias};
     if (!rc && jl_needs_graph(3, inputs)) {
-        jl_node *node = jl_node_new(segments ? "batch_norm_relu_mean" : "batch_norm_relu",
-                                    batch_norm_relu_backward, 3, inputs);
+        static const char *const names[2][2] = {{"batch_norm_relu", "batch_norm_relu_mean"},
+                                                {"relu_batch_norm", "relu_batch_norm_mean"}};
+        jl_node *node = jl_node_new(names[relu_first][segments != NULL], batch_norm_relu_backward, 3, inputs);
         if (!node) {
             rc = jl_last_error_code();
         } else {
@@ -244,6 +248,7 @@ jl_tensor *jl_batch_norm_relu(jl_tensor *x, jl_tensor *weight, jl_tensor *bias, 
             if (seg) jl_node_save(node, seg);
             node->s[0] = eps;
             node->s[1] = training ? 1.0 : 0.0;
+            node->i[0] = relu_first;
             jl_attach(out, node);
         }
     }
@@ -255,6 +260,22 @@ jl_tensor *jl_batch_norm_relu(jl_tensor *x, jl_tensor *weight, jl_tensor *bias, 
         return NULL;
     }
     return out;
+}
+
+jl_tensor *jl_batch_norm_relu(jl_tensor *x, jl_tensor *weight, jl_tensor *bias, jl_tensor *running_mean,
+                              jl_tensor *running_var, bool training, double momentum, double eps,
+                              jl_tensor *segments)
+{
+    return norm_relu("batch_norm_relu", false, x, weight, bias, running_mean, running_var, training, momentum, eps,
+                     segments);
+}
+
+jl_tensor *jl_relu_batch_norm(jl_tensor *x, jl_tensor *weight, jl_tensor *bias, jl_tensor *running_mean,
+                              jl_tensor *running_var, bool training, double momentum, double eps,
+                              jl_tensor *segments)
+{
+    return norm_relu("relu_batch_norm", true, x, weight, bias, running_mean, running_var, training, momentum, eps,
+                     segments);
 }
 
 /* --- edges_by_dst ------------------------------------------------------------------- */

@@ -91,14 +91,14 @@ int jl_bn_update_running(jl_tensor *running_mean, jl_tensor *running_var, jl_ten
 }
 
 jl_tensor *jl_bn_table(jl_tensor *xc, jl_tensor *weight, jl_tensor *bias, jl_tensor *running_mean,
-                       jl_tensor *running_var, bool training)
+                       jl_tensor *running_var, bool training, bool relu_first)
 {
     int64_t N = xc->shape[0], C = xc->shape[1];
     jl_tensor *table = jl_tensor_new(JL_F32, 2, (int64_t[]){TABLE_ROWS, C}, jl_device_of(xc));
     if (!table) return NULL;
     int rc = JL_OK;
     if (training) {
-        jl_kargs k = {.op = JL_OP_batchnorm_stats, .a = jl_view_of(xc), .i = {N, C}};
+        jl_kargs k = {.op = JL_OP_batchnorm_stats, .a = jl_view_of(xc), .i = {N, C, relu_first}};
         k.out = jl_bn_rows(table, ROW_MEAN, 2);
         rc = jl_run(jl_device_of(xc), &k);
     } else {
@@ -162,7 +162,7 @@ jl_tensor *jl_batch_norm(jl_tensor *x, jl_tensor *weight, jl_tensor *bias, jl_te
     int64_t N = x->shape[0], C = x->shape[1];
     bool was_enabled = jl_set_grad_enabled(false);
     jl_tensor *xc = jl_contiguous(x);
-    jl_tensor *table = xc ? jl_bn_table(xc, weight, bias, running_mean, running_var, training) : NULL;
+    jl_tensor *table = xc ? jl_bn_table(xc, weight, bias, running_mean, running_var, training, false) : NULL;
     jl_tensor *out = table ? jl_tensor_new(JL_F32, 2, x->shape, jl_device_of(x)) : NULL;
     int rc = out ? JL_OK : jl_last_error_code();
     if (!rc && N * C > 0) {

@@ -11,6 +11,9 @@
  *   bn_relu_backward      per-channel sums over a fixed split of the rows into chunks
  *                         (as nn.c: double partials added in chunk order), then the
  *                         gradient of x; the ReLU mask is recomputed from x.
+ * Both also run in the "relu first" form (i[2] = 1): the rows normalised are relu(x) and
+ * no ReLU follows (ReLU -> BatchNorm -> mean, LundNet's fusion layer); the mask of the
+ * backward is then x > 0, applied to the gradient of x.
  *
  * Segments: rows [off[s], off[s+1]) belong to segment s; a row's segment is found by
  * binary search at the start of a range and followed from there.
@@ -132,32 +135,36 @@ typedef struct {
     const float *k1, *k2, *k3;        /* backward: gx = k3 gu + k2 (x - mean) + k1 */
     double *partials;                 /* (chunks, 2, C) */
     int64_t n, c, s, chunk_rows, chunks;
+    bool relu_first; /* normalise relu(x), no ReLU after */
 } bnr_ctx;
 
 /* The inner loops take restrict-qualified locals and apply the ReLU as a select or a
  * product with the mask, never a branch: they vectorise (a branch on a random mask
  * mispredicts half the time, and GCC keeps it under the default -ftrapping-math). */
-static inline void bnr_row_forward(const float *restrict x, const float *restrict mean, const float *restrict alpha,
-                                   const float *restrict beta, float *restrict o, int64_t C, bool accumulate)
+static inline void bnr_row_forward_as(const float *restrict x, const float *restrict mean,
+                                      const float *restrict alpha, const float *restrict beta, float *restrict o,
+                                      int64_t C, bool accumulate, const bool relu_first)
 {
-    if (accumulate) {
-        for (int64_t f = 0; f < C; f++) {
-            float u = alpha[f] * (x[f] - mean[f]) + beta[f];
-            o[f] += jl_f32_relu(u, 0, 0);
-        }
-    } else {
-        for (int64_t f = 0; f < C; f++) {
-            float u = alpha[f] * (x[f] - mean[f]) + beta[f];
-            o[f] = jl_f32_relu(u, 0, 0);
-        }
+    for (int64_t f = 0; f < C; f++) {
+        float v = relu_first ? jl_f32_relu(x[f], 0, 0) : x[f];
+        float u = alpha[f] * (v - mean[f]) + beta[f];
+        float y = relu_first ? u : jl_f32_relu(u, 0, 0);
+        o[f] = accumulate ? o[f] + y : y;
     }
+}
+
+/* The two forms as separate loops (relu_first a constant in each), so both vectorise. */
+static inline void bnr_row_forward(const bnr_ctx *t, const float *x, float *o, bool accumulate)
+{
+    if (t->relu_first) bnr_row_forward_as(x, t->mean, t->alpha, t->beta, o, t->c, accumulate, true);
+    else bnr_row_forward_as(x, t->mean, t->alpha, t->beta, o, t->c, accumulate, false);
 }
 
 static void bnr_forward_rows(void *vctx, int64_t begin, int64_t end)
 {
     const bnr_ctx *t = vctx;
     int64_t C = t->c;
-    for (int64_t r = begin; r < end; r++) bnr_row_forward(t->x + r * C, t->mean, t->alpha, t->beta, t->out + r * C, C, false);
+    for (int64_t r = begin; r < end; r++) bnr_row_forward(t, t->x + r * C, t->out + r * C, false);
 }
 
 static void bnr_forward_segments(void *vctx, int64_t begin, int64_t end)
@@ -168,7 +175,7 @@ static void bnr_forward_segments(void *vctx, int64_t begin, int64_t end)
         float *o = t->out + s * C;
         for (int64_t f = 0; f < C; f++) o[f] = 0.0f;
         int64_t r0 = t->off[s], r1 = t->off[s + 1];
-        for (int64_t r = r0; r < r1; r++) bnr_row_forward(t->x + r * C, t->mean, t->alpha, t->beta, o, C, true);
+        for (int64_t r = r0; r < r1; r++) bnr_row_forward(t, t->x + r * C, o, true);
         if (r1 > r0) {
             float inv = 1.0f / (float)(r1 - r0);
             for (int64_t f = 0; f < C; f++) o[f] *= inv;
@@ -195,7 +202,7 @@ static int cpu_bn_relu_forward(const jl_kargs *k)
     float *ab = bnr_coefficients(tab, C, k->s[0]);
     if (!ab) return JL_FAIL_CODE(JL_ENOMEM, "bn_relu_forward: out of memory for %lld channels", (long long)C);
     bnr_ctx t = {.x = k->a.data, .out = k->out.data, .mean = tab, .alpha = ab, .beta = ab + C, .n = N, .c = C,
-                 .off = k->c.data};
+                 .off = k->c.data, .relu_first = k->i[2] != 0};
     if (t.off) {
         int64_t S = k->c.shape[0] - 1;
         jl_parallel_for(S, per_row_grain(S, N * C), bnr_forward_segments, &t);
@@ -221,32 +228,48 @@ static inline const float *bnr_grad_of(const bnr_ctx *t, int64_t r, int64_t *seg
     return t->g + *seg * t->c;
 }
 
-/* p0 += gu, p1 += gu * (x - mean), gu = g * scale where u > 0 else 0 */
-static inline void bnr_row_sums(const float *restrict x, const float *restrict g, float scale,
-                                const float *restrict mean, const float *restrict alpha, const float *restrict beta,
-                                double *restrict p0, double *restrict p1, int64_t C)
+/* p0 += gu, p1 += gu * (v - mean), v = x (relu(x) when relu_first); gu = g * scale where
+ * u > 0 else 0 (always g * scale when relu_first: no ReLU follows) */
+static inline void bnr_row_sums_as(const float *restrict x, const float *restrict g, float scale,
+                                   const float *restrict mean, const float *restrict alpha,
+                                   const float *restrict beta, double *restrict p0, double *restrict p1, int64_t C,
+                                   const bool relu_first)
 {
     for (int64_t f = 0; f < C; f++) {
-        float d = x[f] - mean[f];
+        float d = (relu_first ? jl_f32_relu(x[f], 0, 0) : x[f]) - mean[f];
         float u = alpha[f] * d + beta[f];
-        float gu = g[f] * scale * (float)(u > 0.0f); /* a product, not a branch: vectorises */
+        float gu = relu_first ? g[f] * scale : g[f] * scale * (float)(u > 0.0f); /* a product, not a branch */
         p0[f] += gu;
         p1[f] += gu * d;
     }
 }
 
-/* o = k3 gu + k2 (x - mean) + k1 */
-static inline void bnr_row_grad(const float *restrict x, const float *restrict g, float scale,
-                                const float *restrict mean, const float *restrict alpha, const float *restrict beta,
-                                const float *restrict k1, const float *restrict k2, const float *restrict k3,
-                                float *restrict o, int64_t C)
+/* o = k3 gu + k2 (v - mean) + k1, times the mask x > 0 when relu_first */
+static inline void bnr_row_grad_as(const float *restrict x, const float *restrict g, float scale,
+                                   const float *restrict mean, const float *restrict alpha,
+                                   const float *restrict beta, const float *restrict k1, const float *restrict k2,
+                                   const float *restrict k3, float *restrict o, int64_t C, const bool relu_first)
 {
     for (int64_t f = 0; f < C; f++) {
-        float d = x[f] - mean[f];
+        float d = (relu_first ? jl_f32_relu(x[f], 0, 0) : x[f]) - mean[f];
         float u = alpha[f] * d + beta[f];
-        float gu = g[f] * scale * (float)(u > 0.0f); /* a product, not a branch: vectorises */
-        o[f] = k3[f] * gu + k2[f] * d + k1[f];
+        float gu = relu_first ? g[f] * scale : g[f] * scale * (float)(u > 0.0f); /* a product, not a branch */
+        float gx = k3[f] * gu + k2[f] * d + k1[f];
+        o[f] = relu_first ? gx * (float)(x[f] > 0.0f) : gx;
     }
+}
+
+static inline void bnr_row_sums(const bnr_ctx *t, const float *x, const float *g, float scale, double *p0,
+                                double *p1)
+{
+    if (t->relu_first) bnr_row_sums_as(x, g, scale, t->mean, t->alpha, t->beta, p0, p1, t->c, true);
+    else bnr_row_sums_as(x, g, scale, t->mean, t->alpha, t->beta, p0, p1, t->c, false);
+}
+
+static inline void bnr_row_grad(const bnr_ctx *t, const float *x, const float *g, float scale, float *o)
+{
+    if (t->relu_first) bnr_row_grad_as(x, g, scale, t->mean, t->alpha, t->beta, t->k1, t->k2, t->k3, o, t->c, true);
+    else bnr_row_grad_as(x, g, scale, t->mean, t->alpha, t->beta, t->k1, t->k2, t->k3, o, t->c, false);
 }
 
 static void bnr_sums(void *vctx, int64_t begin, int64_t end)
@@ -261,7 +284,7 @@ static void bnr_sums(void *vctx, int64_t begin, int64_t end)
         for (int64_t r = r0; r < r1; r++) {
             float scale;
             const float *g = bnr_grad_of(t, r, &seg, &scale);
-            bnr_row_sums(t->x + r * C, g, scale, t->mean, t->alpha, t->beta, p0, p1, C);
+            bnr_row_sums(t, t->x + r * C, g, scale, p0, p1);
         }
     }
 }
@@ -274,7 +297,7 @@ static void bnr_grad_x(void *vctx, int64_t begin, int64_t end)
     for (int64_t r = begin; r < end; r++) {
         float scale;
         const float *g = bnr_grad_of(t, r, &seg, &scale);
-        bnr_row_grad(t->x + r * C, g, scale, t->mean, t->alpha, t->beta, t->k1, t->k2, t->k3, t->out + r * C, C);
+        bnr_row_grad(t, t->x + r * C, g, scale, t->out + r * C);
     }
 }
 
@@ -286,7 +309,7 @@ static int cpu_bn_relu_backward(const jl_kargs *k)
     float *tab = segmented ? k->d.data : k->c.data;
     bool batch_stats = k->s[1] != 0;
     bnr_ctx t = {.x = k->b.data, .g = k->a.data, .off = segmented ? k->c.data : NULL, .out = k->out.data,
-                 .mean = tab, .n = N, .c = C, .s = S};
+                 .mean = tab, .n = N, .c = C, .s = S, .relu_first = k->i[2] != 0};
     t.chunk_rows = JL_GRAIN_ELEMENTS / (C > 0 ? C : 1) + 1;
     if (t.chunk_rows < (N + MAX_CHUNKS - 1) / MAX_CHUNKS) t.chunk_rows = (N + MAX_CHUNKS - 1) / MAX_CHUNKS;
     t.chunks = (N + t.chunk_rows - 1) / t.chunk_rows;

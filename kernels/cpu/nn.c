@@ -12,11 +12,19 @@
  * Views (see core/tensor/backend/jl_ops.def): k->i[0] = N, k->i[1] = C; all contiguous f32;
  * the channel table has rows mean, var, weight, bias, grad bias, grad weight.
  */
+/* No code here reads floating-point exception flags; without trapping math GCC may
+ * evaluate both sides of the ReLU of relu-first statistics, so that loop vectorises
+ * (a branch on the sign of random values mispredicts half the time). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math", "no-math-errno")
+#endif
+
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
 #include "cpu_kernels.h"
+#include "jl_formulas.h"
 
 #define MAX_CHUNKS 256
 
@@ -36,13 +44,13 @@ static chunking split_rows(int64_t n, int64_t c)
 }
 
 /* What one pass over the rows of a chunk accumulates into part (2, C) doubles. */
-typedef enum { SUM_SHIFTED, SUM_G_GXMU } sum_kind;
+typedef enum { SUM_SHIFTED, SUM_SHIFTED_RELU, SUM_G_GXMU } sum_kind;
 
 typedef struct sums_task {
     chunking s;
     sum_kind kind;
     const float *x, *g;  /* x (N, C); g (N, C) for SUM_G_GXMU */
-    const double *mean;  /* (C): the shift K for SUM_SHIFTED, the mean for SUM_G_GXMU */
+    const double *mean;  /* (C): the shift K for SUM_SHIFTED(_RELU), the mean for SUM_G_GXMU */
     double *partials;    /* (chunks, 2, C) */
 } sums_task;
 
@@ -59,6 +67,12 @@ static void sums_range(void *ctx, int64_t begin, int64_t end)
             if (t->kind == SUM_SHIFTED) {
                 for (int64_t j = 0; j < C; j++) {
                     double d = x[j] - t->mean[j];
+                    p0[j] += d;
+                    p1[j] += d * d;
+                }
+            } else if (t->kind == SUM_SHIFTED_RELU) {
+                for (int64_t j = 0; j < C; j++) {
+                    double d = jl_f32_relu(x[j], 0, 0) - t->mean[j];
                     p0[j] += d;
                     p1[j] += d * d;
                 }
@@ -98,16 +112,19 @@ static int scratch_new(const chunking *s, scratch *m, const char *op)
     return JL_OK;
 }
 
-/* --- batchnorm_stats: out (2, C) <- mean, biased variance of a (N, C) ---------- */
+/* --- batchnorm_stats: out (2, C) <- mean, biased variance of a (N, C), or of relu(a)
+ * when i[2] = 1 ------------------------------------------------------------------------ */
 static int cpu_batchnorm_stats(const jl_kargs *k)
 {
     int64_t N = k->i[0], C = k->i[1];
+    bool relu = k->i[2] != 0;
     chunking s = split_rows(N, C);
     scratch m = {0};
     if (scratch_new(&s, &m, "batchnorm_stats")) return JL_ENOMEM;
     const float *x = k->a.data;
-    for (int64_t j = 0; j < C; j++) m.mean[j] = N > 0 ? x[j] : 0; /* the shift K: row 0 */
-    sums_task t = {.s = s, .kind = SUM_SHIFTED, .x = x, .mean = m.mean, .partials = m.partials};
+    for (int64_t j = 0; j < C; j++) m.mean[j] = N > 0 ? (relu ? jl_f32_relu(x[j], 0, 0) : x[j]) : 0; /* the shift K: row 0 */
+    sums_task t = {.s = s, .kind = relu ? SUM_SHIFTED_RELU : SUM_SHIFTED, .x = x, .mean = m.mean,
+                   .partials = m.partials};
     run_sums(&t, m.sums);
     float *out = k->out.data;
     for (int64_t j = 0; j < C; j++) {

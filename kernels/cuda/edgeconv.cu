@@ -234,31 +234,34 @@ __global__ void jl_cuda_bnr_coef_kernel(const float *tab, int64_t C, double eps,
     }
 }
 
-/* u = alpha (x - mean) + beta, rounded as the CPU does (no FMA); d <- x - mean */
-static __device__ __forceinline__ float bnr_u(float x, float mean, float alpha, float beta, float *d)
+/* u = alpha (v - mean) + beta, v = x (relu(x) when relu_first), rounded as the CPU does
+ * (no FMA); d <- v - mean */
+static __device__ __forceinline__ float bnr_u(float x, float mean, float alpha, float beta, float *d,
+                                              bool relu_first)
 {
-    *d = __fsub_rn(x, mean);
+    *d = __fsub_rn(relu_first ? jl_f32_relu(x, 0, 0) : x, mean);
     return __fadd_rn(__fmul_rn(alpha, *d), beta);
 }
 
 /* --- bn_relu_forward ------------------------------------------------------------------------- */
 
-/* out (N, C) <- relu(u) of x (N, C) */
+/* out (N, C) <- relu(u) of x (N, C), or u itself when relu_first */
 __global__ void jl_cuda_bnr_forward_kernel(const float *x, const float *mean, bnr_coef c, float *out, int64_t C,
-                                           int64_t n)
+                                           int64_t n, bool relu_first)
 {
     JL_CUDA_FOR(e, n)
     {
         int64_t j = e % C;
-        float d, u = bnr_u(x[e], mean[j], c.alpha[j], c.beta[j], &d);
-        out[e] = jl_f32_relu(u, 0, 0);
+        float d, u = bnr_u(x[e], mean[j], c.alpha[j], c.beta[j], &d, relu_first);
+        out[e] = relu_first ? u : jl_f32_relu(u, 0, 0);
     }
 }
 
-/* out (S, C) <- the mean of relu(u) over the rows of each segment (0 when empty), rows
- * added in order */
+/* out (S, C) <- the mean of relu(u) (u when relu_first) over the rows of each segment (0
+ * when empty), rows added in order */
 __global__ void jl_cuda_bnr_forward_segments_kernel(const float *x, const float *mean, bnr_coef c,
-                                                    const int64_t *off, float *out, int64_t S, int64_t C)
+                                                    const int64_t *off, float *out, int64_t S, int64_t C,
+                                                    bool relu_first)
 {
     ROWS_FOR(s, S)
     {
@@ -267,16 +270,16 @@ __global__ void jl_cuda_bnr_forward_segments_kernel(const float *x, const float 
         for (int64_t f = threadIdx.x; f < C; f += blockDim.x) {
             float acc = 0.0f, m = mean[f], alpha = c.alpha[f], beta = c.beta[f], d;
             for (int64_t r = r0; r < r1; r++) {
-                float u = bnr_u(x[r * C + f], m, alpha, beta, &d);
-                acc = __fadd_rn(acc, jl_f32_relu(u, 0, 0));
+                float u = bnr_u(x[r * C + f], m, alpha, beta, &d, relu_first);
+                acc = __fadd_rn(acc, relu_first ? u : jl_f32_relu(u, 0, 0));
             }
             out[s * C + f] = r1 > r0 ? __fmul_rn(acc, inv) : acc;
         }
     }
 }
 
-/* out <- relu(bn(a)) (N, C), or its segment means (S, C) with c = offsets (S+1);
- * b = table rows 0..3 (4, C); s[0] = eps; i[0] = N, i[1] = C */
+/* out <- relu(bn(a)) (N, C) (bn(relu(a)) when i[2] = 1), or its segment means (S, C) with
+ * c = offsets (S+1); b = table rows 0..3 (4, C); s[0] = eps; i[0] = N, i[1] = C */
 static int cuda_bn_relu_forward(const jl_kargs *k)
 {
     const char *op = jl_op_name(k->op);
@@ -295,12 +298,12 @@ static int cuda_bn_relu_forward(const jl_kargs *k)
         rc = device_i64(op, &k->c, S + 1, &off, &own_off);
         if (!rc) {
             jl_cuda_bnr_forward_segments_kernel<<<row_grid(S), dim3(FEAT_THREADS, ROW_THREADS), 0, s>>>(
-                (const float *)k->a.data, tab, c, off, (float *)k->out.data, S, C);
+                (const float *)k->a.data, tab, c, off, (float *)k->out.data, S, C, k->i[2] != 0);
             rc = JL_CUDA_LAUNCHED(op);
         }
     } else if (!rc) {
         jl_cuda_bnr_forward_kernel<<<jl_cuda_grid(N * C), JL_CUDA_THREADS, 0, s>>>(
-            (const float *)k->a.data, tab, c, (float *)k->out.data, C, N * C);
+            (const float *)k->a.data, tab, c, (float *)k->out.data, C, N * C, k->i[2] != 0);
         rc = JL_CUDA_LAUNCHED(op);
     }
     jl_cuda_free(own_off);
@@ -311,13 +314,16 @@ static int cuda_bn_relu_forward(const jl_kargs *k)
 /* --- bn_relu_backward ------------------------------------------------------------------------ */
 
 /* Where row r's upstream gradient comes from: g (N, C) itself, or with segments (seg
- * (N) the segment of each row, off (S+1)) row seg[r] of g (S, C) times 1/count. */
+ * (N) the segment of each row, off (S+1)) row seg[r] of g (S, C) times 1/count; and
+ * whether the ReLU came first (no mask on u then: x > 0 masks the gradient of x). */
 typedef struct bnr_grad {
     const float *g;
     const int64_t *seg, *off; /* NULL without segments */
+    bool relu_first;
 } bnr_grad;
 
-/* gu = g * scale * (u > 0), as the CPU's product (a mask of 0 or 1, not a branch) */
+/* gu = g * scale * (u > 0), as the CPU's product (a mask of 0 or 1, not a branch);
+ * g * scale when relu_first */
 static __device__ __forceinline__ float bnr_gu(const bnr_grad &G, int64_t r, int64_t j, int64_t C, float u)
 {
     float g, scale = 1.0f;
@@ -328,7 +334,8 @@ static __device__ __forceinline__ float bnr_gu(const bnr_grad &G, int64_t r, int
     } else {
         g = G.g[r * C + j];
     }
-    return __fmul_rn(__fmul_rn(g, scale), (float)(u > 0.0f));
+    float gs = __fmul_rn(g, scale);
+    return G.relu_first ? gs : __fmul_rn(gs, (float)(u > 0.0f));
 }
 
 /* seg (N) <- s for the rows of segment s of off (S+1); one thread per segment */
@@ -358,7 +365,7 @@ __global__ void jl_cuda_bnr_sums_kernel(jl_cuda_lines L, const float *x, bnr_gra
             alpha = bnr_alpha(tab, C, j, eps);
             beta = tab[3 * C + j];
             for (int64_t r = threadIdx.y; r < N; r += blockDim.y) {
-                float d, u = bnr_u(x[r * C + j], mean, alpha, beta, &d);
+                float d, u = bnr_u(x[r * C + j], mean, alpha, beta, &d, G.relu_first);
                 float gu = bnr_gu(G, r, j, C, u);
                 p0 += (double)gu;
                 p1 += (double)__fmul_rn(gu, d);
@@ -379,22 +386,23 @@ __global__ void jl_cuda_bnr_sums_kernel(jl_cuda_lines L, const float *x, bnr_gra
     }
 }
 
-/* out (N, C) <- k3 gu + k2 (x - mean) + k1 */
+/* out (N, C) <- k3 gu + k2 (v - mean) + k1, times x > 0 when relu_first */
 __global__ void jl_cuda_bnr_grad_x_kernel(const float *x, bnr_grad G, const float *mean, bnr_coef c, float *out,
                                           int64_t C, int64_t n)
 {
     JL_CUDA_FOR(e, n)
     {
         int64_t r = e / C, j = e % C;
-        float d, u = bnr_u(x[e], mean[j], c.alpha[j], c.beta[j], &d);
+        float d, u = bnr_u(x[e], mean[j], c.alpha[j], c.beta[j], &d, G.relu_first);
         float gu = bnr_gu(G, r, j, C, u);
-        out[e] = __fadd_rn(__fadd_rn(__fmul_rn(c.k3[j], gu), __fmul_rn(c.k2[j], d)), c.k1[j]);
+        float gx = __fadd_rn(__fadd_rn(__fmul_rn(c.k3[j], gu), __fmul_rn(c.k2[j], d)), c.k1[j]);
+        out[e] = G.relu_first ? __fmul_rn(gx, (float)(x[e] > 0.0f)) : gx;
     }
 }
 
 /* b = x (N, C); without segments a = g (N, C), c = table (6, C); with segments a = g (S, C),
  * c = offsets (S+1) i64, d = table (6, C); out (N, C) or NULL; s[0] = eps, s[1] = 1 for
- * batch statistics; i[0] = N, i[1] = C */
+ * batch statistics; i[0] = N, i[1] = C, i[2] = 1 for the relu-first form */
 static int cuda_bn_relu_backward(const jl_kargs *k)
 {
     const char *op = jl_op_name(k->op);
@@ -404,7 +412,7 @@ static int cuda_bn_relu_backward(const jl_kargs *k)
     int64_t S = segmented ? k->c.shape[0] - 1 : N;
     float *tab = segmented ? (float *)k->d.data : (float *)k->c.data;
     cudaStream_t s = jl_cuda_stream();
-    bnr_grad G = {(const float *)k->a.data, NULL, NULL};
+    bnr_grad G = {(const float *)k->a.data, NULL, NULL, k->i[2] != 0};
     int64_t *own_off = NULL, *seg = NULL;
     float *p = (float *)scratch(op, 5 * C, sizeof(float), "per-channel coefficients");
     int rc = p ? JL_OK : JL_ENOMEM;

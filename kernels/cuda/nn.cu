@@ -14,6 +14,7 @@
 #include <math.h>
 
 #include "cuda_lines.cuh"
+#include "jl_formulas.h"
 
 /* per-channel coefficients of the elementwise pass, each (C) */
 typedef struct jl_cuda_bn_affine {
@@ -49,12 +50,32 @@ static float *scratch(const char *op, int64_t n)
     return p;
 }
 
-/* --- batchnorm_stats: out (2, C) <- mean, biased variance of a (N, C) ------------- */
+/* --- batchnorm_stats: out (2, C) <- mean, biased variance of a (N, C), or of relu(a)
+ * when i[2] = 1 (from a relu'd copy) ------------------------------------------------ */
+
+__global__ void jl_cuda_relu_copy_kernel(const float *x, float *out, int64_t n)
+{
+    JL_CUDA_FOR(e, n) out[e] = jl_f32_relu(x[e], 0, 0);
+}
+
 static int cuda_batchnorm_stats(const jl_kargs *k)
 {
     int64_t N = k->i[0], C = k->i[1];
     float *out = (float *)k->out.data;
-    return jl_cuda_moments("batchnorm_stats", 1, N, C, (const float *)k->a.data, out, out + C, 0.0);
+    if (k->i[2] == 0) return jl_cuda_moments("batchnorm_stats", 1, N, C, (const float *)k->a.data, out, out + C, 0.0);
+    float *r = (float *)jl_cuda_alloc((size_t)(N * C > 0 ? N * C : 1) * sizeof(float));
+    if (!r)
+        return JL_FAIL_CODE(JL_ENOMEM, "batchnorm_stats: out of cuda memory for relu of the (%lld, %lld) rows",
+                            (long long)N, (long long)C);
+    int rc = JL_OK;
+    if (N * C > 0) {
+        jl_cuda_relu_copy_kernel<<<jl_cuda_grid(N * C), JL_CUDA_THREADS, 0, jl_cuda_stream()>>>(
+            (const float *)k->a.data, r, N * C);
+        rc = JL_CUDA_LAUNCHED("batchnorm_stats");
+    }
+    if (!rc) rc = jl_cuda_moments("batchnorm_stats", 1, N, C, r, out, out + C, 0.0);
+    jl_cuda_free(r);
+    return rc;
 }
 
 /* --- batchnorm_forward: out <- (a - mean) / sqrt(var + eps) * weight + bias ---------- */

@@ -754,17 +754,20 @@ static jl_tensor *bn_table(int rows, int64_t C)
 PARITY_TEST(batchnorm)
 {
     int64_t N = 1000, C = 13;
-    parity p = new_parity(JL_OP_batchnorm_stats, 1e-5);
-    p.buf[1] = randn_t(2, (int64_t[]){N, C}, 121, 2, 5);
-    p.buf[0] = jl_tensor_new(JL_F32, 2, (int64_t[]){2, C}, JL_CPU);
-    p.k.a = whole(p.buf[1]);
-    p.k.out = whole(p.buf[0]);
-    p.k.i[0] = N;
-    p.k.i[1] = C;
-    p.written = 1;
-    check_parity(&p, "batchnorm_stats");
+    for (int relu_first = 0; relu_first < 2; relu_first++) {
+        parity s = new_parity(JL_OP_batchnorm_stats, 1e-5);
+        s.buf[1] = randn_t(2, (int64_t[]){N, C}, 121, 2, relu_first ? 0.5 : 5); /* relu: some rows cut */
+        s.buf[0] = jl_tensor_new(JL_F32, 2, (int64_t[]){2, C}, JL_CPU);
+        s.k.a = whole(s.buf[1]);
+        s.k.out = whole(s.buf[0]);
+        s.k.i[0] = N;
+        s.k.i[1] = C;
+        s.k.i[2] = relu_first;
+        s.written = 1;
+        check_parity(&s, relu_first ? "batchnorm_stats of relu(a)" : "batchnorm_stats");
+    }
 
-    p = new_parity(JL_OP_batchnorm_forward, 1e-5);
+    parity p = new_parity(JL_OP_batchnorm_forward, 1e-5);
     p.buf[1] = randn_t(2, (int64_t[]){N, C}, 122, 2, 5);
     p.buf[2] = bn_table(4, C);
     p.buf[0] = jl_tensor_new(JL_F32, 2, (int64_t[]){N, C}, JL_CPU);
@@ -948,8 +951,8 @@ static const int64_t bnr_shapes[][2] = {{1000, 13}, {37, 70}};
 
 PARITY_TEST(bn_relu_forward_plain_and_segment_mean)
 {
-    for (size_t t = 0; t < sizeof bnr_shapes / sizeof *bnr_shapes; t++) {
-        int64_t N = bnr_shapes[t][0], C = bnr_shapes[t][1], S;
+    for (int t = 0; t < 2 * (int)(sizeof bnr_shapes / sizeof *bnr_shapes); t++) { /* odd t: relu first */
+        int64_t N = bnr_shapes[t / 2][0], C = bnr_shapes[t / 2][1], S;
         for (int segmented = 0; segmented < 3; segmented++) { /* none, on the device, on the host */
             /* the CPU build may contract alpha * d + beta into an FMA (-march=native): 1e-5 */
             parity p = new_parity(JL_OP_bn_relu_forward, 1e-5);
@@ -969,18 +972,21 @@ PARITY_TEST(bn_relu_forward_plain_and_segment_mean)
             p.k.s[0] = 1e-5;
             p.k.i[0] = N;
             p.k.i[1] = C;
+            p.k.i[2] = t % 2;
             p.written = 1;
             static const char *const what[] = {"bn_relu_forward", "bn_relu_forward with segments",
                                                "bn_relu_forward with segments on the host"};
-            check_parity(&p, what[segmented]);
+            char name[96];
+            snprintf(name, sizeof name, "%s%s", what[segmented], t % 2 ? ", relu first" : "");
+            check_parity(&p, name);
         }
     }
 }
 
 PARITY_TEST(bn_relu_backward_plain_and_segment_mean)
 {
-    for (size_t t = 0; t < sizeof bnr_shapes / sizeof *bnr_shapes; t++) {
-        int64_t N = bnr_shapes[t][0], C = bnr_shapes[t][1];
+    for (int t = 0; t < 2 * (int)(sizeof bnr_shapes / sizeof *bnr_shapes); t++) { /* odd t: relu first */
+        int64_t N = bnr_shapes[t / 2][0], C = bnr_shapes[t / 2][1];
         for (int segmented = 0; segmented < 3; segmented++) { /* none, on the device, on the host */
             for (int variant = 0; variant < 3; variant++) { /* batch stats, constant stats, no grad x */
                 parity p = new_parity(JL_OP_bn_relu_backward, 1e-5);
@@ -1004,10 +1010,11 @@ PARITY_TEST(bn_relu_backward_plain_and_segment_mean)
                     p.written = 8;
                 }
                 bn_backward_common(&p, N, C, variant);
-                char what[96];
+                p.k.i[2] = t % 2;
+                char what[112];
                 static const char *const kind[] = {"", " with segments", " with segments on the host"};
-                snprintf(what, sizeof what, "bn_relu_backward (%lld, %lld)%s, variant %d", (long long)N,
-                         (long long)C, kind[segmented], variant);
+                snprintf(what, sizeof what, "bn_relu_backward (%lld, %lld)%s, variant %d%s", (long long)N,
+                         (long long)C, kind[segmented], variant, t % 2 ? ", relu first" : "");
                 check_parity(&p, what);
             }
         }

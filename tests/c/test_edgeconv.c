@@ -1,7 +1,8 @@
 /* test_edgeconv.c — the EdgeConv building blocks (core/tensor/ops_edgeconv.c):
  * jl_edge_gather against a naive loop (contiguous and column-slice inputs, nodes
  * without edges), jl_batch_norm_relu against relu(jl_batch_norm) and its segment
- * mean (training and eval, running buffers, empty segments, many row chunks),
+ * mean, jl_relu_batch_norm against jl_batch_norm(relu) and its segment mean (training
+ * and eval, running buffers, empty segments, many row chunks),
  * every backward against central differences, jl_edges_by_dst against a naive
  * grouping, jl_edge_features and jl_scatter_mean against naive loops and central
  * differences, jl_graph_select against selecting the edges by hand (base 0 and 1),
@@ -137,20 +138,35 @@ Test(edgeconv, scatter_mean_matches_naive_loop_and_central_differences)
     for (size_t i = 0; i < sizeof tmp / sizeof *tmp; i++) jl_release(tmp[i]);
 }
 
-/* The reference: relu(batch_norm(x)), and its segment mean when off is given. */
+/* The reference: relu(batch_norm(x)), or batch_norm(relu(x)) when relu_first, and its
+ * segment mean when off is given. */
 static jl_tensor *reference_bn_relu(jl_tensor *x, jl_tensor *w, jl_tensor *b, jl_tensor *rm, jl_tensor *rv,
-                                    bool training, jl_tensor *off)
+                                    bool training, jl_tensor *off, bool relu_first)
 {
-    jl_tensor *bn = jl_batch_norm(x, w, b, rm, rv, training, 0.1, EPS);
-    jl_tensor *r = bn ? jl_relu(bn) : NULL;
-    jl_release(bn);
+    jl_tensor *r;
+    if (relu_first) {
+        jl_tensor *rx = jl_relu(x);
+        r = rx ? jl_batch_norm(rx, w, b, rm, rv, training, 0.1, EPS) : NULL;
+        jl_release(rx);
+    } else {
+        jl_tensor *bn = jl_batch_norm(x, w, b, rm, rv, training, 0.1, EPS);
+        r = bn ? jl_relu(bn) : NULL;
+        jl_release(bn);
+    }
     if (!off || !r) return r;
     jl_tensor *m = jl_segment_mean(r, off);
     jl_release(r);
     return m;
 }
 
-static void compare_forward(int64_t N, int64_t C, bool training, bool segmented, bool affine)
+/* jl_batch_norm_relu, or jl_relu_batch_norm when relu_first */
+static jl_tensor *norm_relu(bool relu_first, jl_tensor *x, jl_tensor *w, jl_tensor *b, jl_tensor *rm, jl_tensor *rv,
+                            bool training, jl_tensor *off)
+{
+    return (relu_first ? jl_relu_batch_norm : jl_batch_norm_relu)(x, w, b, rm, rv, training, 0.1, EPS, off);
+}
+
+static void compare_forward(int64_t N, int64_t C, bool training, bool segmented, bool affine, bool relu_first)
 {
     /* segments with empty ones: sizes cycle 0, 1, 2, ..., 6 */
     int64_t off[4096], S = 0;
@@ -165,13 +181,13 @@ static void compare_forward(int64_t N, int64_t C, bool training, bool segmented,
     jl_tensor *rv0 = ref_randn(1, SHAPE(C), 6, false);
     jl_tensor *rm[2] = {ref_randn(1, SHAPE(C), 7, false), ref_randn(1, SHAPE(C), 7, false)};
     jl_tensor *rv[2] = {jl_affine(rv0, 0.3, 1.5), jl_affine(rv0, 0.3, 1.5)};
-    jl_tensor *got = jl_batch_norm_relu(x, w, b, rm[0], rv[0], training, 0.1, EPS, o);
+    jl_tensor *got = norm_relu(relu_first, x, w, b, rm[0], rv[0], training, o);
     cr_assert_not_null(got, "%s", jl_last_error());
-    jl_tensor *want = reference_bn_relu(x, w, b, rm[1], rv[1], training, o);
+    jl_tensor *want = reference_bn_relu(x, w, b, rm[1], rv[1], training, o, relu_first);
     cr_assert_not_null(want, "%s", jl_last_error());
     cr_assert_eq(got->shape[0], segmented ? S : N);
-    cr_assert_lt(ref_max_rel_diff(got, want), 1e-5, "N %lld C %lld training %d segmented %d", (long long)N,
-                 (long long)C, training, segmented);
+    cr_assert_lt(ref_max_rel_diff(got, want), 1e-5, "N %lld C %lld training %d segmented %d relu first %d",
+                 (long long)N, (long long)C, training, segmented, relu_first);
     cr_assert_lt(ref_max_rel_diff(rm[0], rm[1]), 1e-6, "running mean");
     cr_assert_lt(ref_max_rel_diff(rv[0], rv[1]), 1e-6, "running var");
     jl_tensor *tmp[] = {got, want, x, w, b, rv0, rm[0], rm[1], rv[0], rv[1], o};
@@ -180,29 +196,36 @@ static void compare_forward(int64_t N, int64_t C, bool training, bool segmented,
 
 Test(edgeconv, batch_norm_relu_matches_composed_ops)
 {
-    for (int segmented = 0; segmented < 2; segmented++)
-        for (int training = 0; training < 2; training++) {
-            compare_forward(13, 3, training, segmented, true);
-            compare_forward(13, 3, training, segmented, false);
-            compare_forward(3000, 40, training, segmented, true); /* many row chunks and segments */
-        }
+    for (int relu_first = 0; relu_first < 2; relu_first++)
+        for (int segmented = 0; segmented < 2; segmented++)
+            for (int training = 0; training < 2; training++) {
+                compare_forward(13, 3, training, segmented, true, relu_first);
+                compare_forward(13, 3, training, segmented, false, relu_first);
+                compare_forward(3000, 40, training, segmented, true, relu_first); /* many row chunks and segments */
+            }
 }
 
 typedef struct bnr_case {
-    bool training, affine;
+    bool training, affine, relu_first;
     jl_tensor *off;
 } bnr_case;
 
 static jl_tensor *bnr_fn(jl_tensor **in, void *ctx)
 {
     const bnr_case *c = ctx;
-    return jl_batch_norm_relu(in[0], c->affine ? in[1] : NULL, c->affine ? in[2] : NULL, in[3], in[4], c->training,
-                              0.1, EPS, c->off);
+    return norm_relu(c->relu_first, in[0], c->affine ? in[1] : NULL, c->affine ? in[2] : NULL, in[3], in[4],
+                     c->training, c->off);
 }
 
-/* min |u| over the normalised values u = batch_norm(x) of the inputs in[] */
-static double min_abs_normalised(jl_tensor **in, bool training, bool affine)
+/* min |u| over the values at a ReLU's kink: u = batch_norm(x) of the inputs in[], or x
+ * itself when relu_first */
+static double min_abs_normalised(jl_tensor **in, bool training, bool affine, bool relu_first)
 {
+    if (relu_first) {
+        double m = 1e30;
+        for (int64_t i = 0; i < jl_numel(in[0]); i++) m = fmin(m, fabs(ref_at(in[0], i)));
+        return m;
+    }
     bool was = jl_set_grad_enabled(false);
     jl_tensor *rm = jl_clone(in[3]), *rv = jl_clone(in[4]);
     jl_tensor *u = jl_batch_norm(in[0], affine ? in[1] : NULL, affine ? in[2] : NULL, rm, rv, training, 0.1, EPS);
@@ -218,7 +241,7 @@ static double min_abs_normalised(jl_tensor **in, bool training, bool affine)
 /* Central differences step by 1e-2, so inputs are drawn (seed after seed) until no
  * normalised value lies within 0.1 of the ReLU's kink. */
 static void gradcheck_bnr(int64_t N, int64_t C, bool training, bool affine, const int64_t *off, int64_t S,
-                          uint64_t seed)
+                          uint64_t seed, bool relu_first)
 {
     jl_tensor *in[5] = {NULL};
     for (;; seed += 10) {
@@ -230,26 +253,28 @@ static void gradcheck_bnr(int64_t N, int64_t C, bool training, bool affine, cons
         in[4] = jl_affine(rv0, 0.5, 1.5);
         in[4]->requires_grad = false;
         jl_release(rv0);
-        if (min_abs_normalised(in, training, affine) > 0.1) break;
+        if (min_abs_normalised(in, training, affine, relu_first) > 0.1) break;
         for (int i = 0; i < 5; i++) jl_release(in[i]);
     }
-    bnr_case c = {training, affine, off ? i64(S + 1, off) : NULL};
+    bnr_case c = {training, affine, relu_first, off ? i64(S + 1, off) : NULL};
     double err = ref_gradcheck(bnr_fn, 5, in, &c);
     for (int i = 0; i < 5; i++) jl_release(in[i]);
     jl_release(c.off);
-    cr_assert_lt(err, 1e-2, "batch_norm_relu (%lld, %lld) training %d affine %d segments %d: error %g", (long long)N,
-                 (long long)C, training, affine, off != NULL, err);
+    cr_assert_lt(err, 1e-2, "%s (%lld, %lld) training %d affine %d segments %d: error %g",
+                 relu_first ? "relu_batch_norm" : "batch_norm_relu", (long long)N, (long long)C, training, affine,
+                 off != NULL, err);
 }
 
 Test(edgeconv, batch_norm_relu_backward_central_differences)
 {
     static const int64_t off[] = {0, 3, 3, 4, 9};
-    for (int training = 0; training < 2; training++) {
-        gradcheck_bnr(9, 3, training, true, NULL, 0, 10);
-        gradcheck_bnr(9, 3, training, false, NULL, 0, 25);
-        gradcheck_bnr(9, 3, training, true, off, 4, 30);
-        gradcheck_bnr(9, 2, training, false, off, 4, 40);
-    }
+    for (int relu_first = 0; relu_first < 2; relu_first++)
+        for (int training = 0; training < 2; training++) {
+            gradcheck_bnr(9, 3, training, true, NULL, 0, 10, relu_first);
+            gradcheck_bnr(9, 3, training, false, NULL, 0, 25, relu_first);
+            gradcheck_bnr(9, 3, training, true, off, 4, 30, relu_first);
+            gradcheck_bnr(9, 2, training, false, off, 4, 40, relu_first);
+        }
 }
 
 /* The result and gradients do not depend on the number of threads. */
@@ -259,31 +284,38 @@ Test(edgeconv, thread_count_independent)
     int64_t N = 5000, C = 24, off[5001];
     for (int64_t s = 0; s <= 1000; s++) off[s] = s * 5;
     jl_tensor *o = i64(1001, off);
-    float *results[2][3] = {{0}};
+    float *results[2][4] = {{0}};
     for (int t = 0; t < 2; t++) {
         jl_set_num_threads(t == 0 ? 1 : 3);
         jl_tensor *x = ref_randn(2, SHAPE(N, C), 50, true), *w = ref_randn(1, SHAPE(C), 51, true);
         jl_tensor *y = jl_batch_norm_relu(x, w, NULL, NULL, NULL, true, 0.1, EPS, o);
+        jl_tensor *x2 = ref_randn(2, SHAPE(N, C), 53, true);
+        jl_tensor *y2 = jl_relu_batch_norm(x2, NULL, NULL, NULL, NULL, true, 0.1, EPS, o);
         jl_tensor *ab = ref_randn(2, SHAPE(1000, 2 * C), 52, true);
         jl_tensor *ids = jl_segment_ids(o);
         jl_tensor *z = jl_edge_gather(ab, o, ids);
         cr_assert_not_null(y);
+        cr_assert_not_null(y2, "%s", jl_last_error());
         cr_assert_not_null(z, "%s", jl_last_error());
+        /* a weighted sum: the plain sum of a batch norm's output has no gradient */
+        jl_tensor *wy2 = jl_mul(y2, y2);
         jl_tensor *sy = jl_sum(y, JL_ALL_DIMS, false), *sz = jl_sum(z, JL_ALL_DIMS, false);
+        jl_tensor *sy2 = jl_sum(wy2, JL_ALL_DIMS, false);
         cr_assert_eq(jl_backward(sy, NULL), JL_OK);
         cr_assert_eq(jl_backward(sz, NULL), JL_OK);
-        jl_tensor *grads[3] = {x->grad, w->grad, ab->grad};
-        for (int g = 0; g < 3; g++) {
+        cr_assert_eq(jl_backward(sy2, NULL), JL_OK);
+        jl_tensor *grads[4] = {x->grad, w->grad, ab->grad, x2->grad};
+        for (int g = 0; g < 4; g++) {
             int64_t n = jl_numel(grads[g]);
             results[t][g] = malloc(sizeof(float) * (size_t)n);
             memcpy(results[t][g], jl_data(grads[g]), sizeof(float) * (size_t)n);
             if (t == 1) cr_assert(memcmp(results[0][g], results[1][g], sizeof(float) * (size_t)n) == 0, "grad %d", g);
         }
-        jl_tensor *tmp[] = {x, w, y, ab, ids, z, sy, sz};
+        jl_tensor *tmp[] = {x, w, y, ab, ids, z, sy, sz, x2, y2, wy2, sy2};
         for (size_t i = 0; i < sizeof tmp / sizeof *tmp; i++) jl_release(tmp[i]);
     }
     for (int t = 0; t < 2; t++)
-        for (int g = 0; g < 3; g++) free(results[t][g]);
+        for (int g = 0; g < 4; g++) free(results[t][g]);
     jl_release(o);
     jl_set_num_threads(before);
 }
@@ -393,6 +425,9 @@ Test(edgeconv, errors_name_the_problem)
     jl_tensor *x2 = ref_randn(2, SHAPE(6, 3), 63, false);
     cr_assert_null(jl_batch_norm_relu(x2, NULL, NULL, NULL, NULL, true, 0.1, EPS, eoff));
     cr_assert(strstr(jl_last_error(), "segments end at 11 but there are 6 rows") != NULL, "%s", jl_last_error());
+    cr_assert_null(jl_relu_batch_norm(x2, NULL, NULL, NULL, NULL, true, 0.1, EPS, eoff));
+    cr_assert(strstr(jl_last_error(), "relu_batch_norm: segments end at 11 but there are 6 rows") != NULL, "%s",
+              jl_last_error());
     jl_tensor *tmp[] = {eoff, nbr, ab, odd, x, x2};
     for (size_t i = 0; i < sizeof tmp / sizeof *tmp; i++) jl_release(tmp[i]);
 }

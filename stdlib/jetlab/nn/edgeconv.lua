@@ -63,17 +63,33 @@ local function bn_args(bn)
     {training = bn.training or not bn.track_running_stats, momentum = momentum or 0.1, eps = bn.eps}
 end
 
---- M.bn_relu(bn, z[, segments]) → ReLU(bn(z)) (E, C), or its mean over the
---- segments given by offsets (S+1) (S, C); bn is an nn.BatchNorm1d.
-function M.bn_relu(bn, z, segments)
+-- ReLU and bn (an nn.BatchNorm1d) on z in the given order, and the mean over segments
+-- when given: one fused C op, or the plain ops (M.composed, synchronised BatchNorm).
+local function norm_relu(bn, z, segments, relu_first)
   if M.composed or (bn.sync and bn.training) then -- synchronised BatchNorm: composed from ops
-    local y = bn(z):relu()
+    local y
+    if relu_first then
+      local r <close> = z:relu()
+      y = bn(r)
+    else
+      y = bn(z):relu()
+    end
     return segments and jl.segment_mean(y, segments) or y
   end
   local rm, rv, o = bn_args(bn)
   o.segments = segments
-  return jl.batch_norm_relu(z, bn.weight, bn.bias, rm, rv, o)
+  return (relu_first and jl.relu_batch_norm or jl.batch_norm_relu)(z, bn.weight, bn.bias, rm, rv, o)
 end
+
+--- M.bn_relu(bn, z[, segments]) → ReLU(bn(z)) (E, C), or its mean over the
+--- segments given by offsets (S+1) (S, C); bn is an nn.BatchNorm1d.
+function M.bn_relu(bn, z, segments) return norm_relu(bn, z, segments, false) end
+
+--- M.relu_bn(bn, z[, segments]) → bn(ReLU(z)) (N, C), or its mean over the segments
+--- given by offsets (S+1) (S, C), in one C op (jl.relu_batch_norm): LundNet's fusion
+--- layer (Linear, ReLU, BatchNorm1d) and its mean over each jet's nodes, without writing
+--- the (N, C) activations or their gradient.
+function M.relu_bn(bn, z, segments) return norm_relu(bn, z, segments, true) end
 
 --- M.edge_gather(ab, graph) → (E, C): row e = ab[centre(e), 1..C] + ab[nbr[e], C+1..2C],
 --- ab (N, 2C).

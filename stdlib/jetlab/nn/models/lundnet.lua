@@ -135,8 +135,10 @@ local function embed(self, batch)
   end
   local cat <close> = jl.cat(outs, 2)
   for i = 1, #outs do edgeconv.release(outs[i]) end   -- autograd keeps what backward needs
-  local fused <close> = self.fusion(cat)
-  return jl.segment_mean(fused, batch.offsets)
+  -- fusion (Linear, ReLU, BatchNorm1d) and the mean over each jet's nodes: the ReLU,
+  -- BatchNorm and mean as one op that writes only the (B, fusion) result
+  local z <close> = self.fusion[1](cat)
+  return edgeconv.relu_bn(self.fusion[3], z, batch.offsets)
 end
 
 --- net:represent(batch) → the pooled jet representation (B, fusion), under no_grad when
