@@ -2,11 +2,14 @@
  * core/tensor/backend/jl_ops.def documents the arguments):
  *
  *   edge_gather           out[e] = a[centre(e), :C] + a[nbr[e], C:], parallel over centres;
- *   edge_gather_backward  left half: per-centre sums of the edge gradients (rows in
- *                         parallel); right half: scatter-add into the neighbours' rows,
- *                         parallel over column blocks so no two threads touch one value
- *                         and every sum runs in edge order (results independent of the
- *                         thread count);
+ *   edge_gather_backward  left half: per-centre sums of the edge gradients; right half:
+ *                         scatter-add into the neighbours' rows; every sum runs in edge
+ *                         order (results independent of the thread count). Batches of
+ *                         graphs split into node ranges that no edge crosses: each task
+ *                         owns its ranges' rows and does both halves in one pass over
+ *                         their edges. Otherwise (one graph, one thread's worth) the
+ *                         left half runs over rows in parallel and the right half over
+ *                         column blocks, so no two threads touch one value;
  *   bn_relu_forward       relu of the normalised rows, or their per-segment mean;
  *   bn_relu_backward      per-channel sums over a fixed split of the rows into chunks
  *                         (as nn.c: double partials added in chunk order), then the
@@ -26,6 +29,7 @@
 
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "cpu_kernels.h"
@@ -115,10 +119,79 @@ static void gather_back_right(void *vctx, int64_t begin, int64_t end)
     }
 }
 
+/* Node boundaries that no edge crosses (a batch of graphs: between graphs): p is clean
+ * when every edge into a node below p comes from a node below p and every edge into a
+ * node from p on comes from a node from p on. Fills split with 0 < p_1 < ... < n, clean
+ * boundaries near equal shares of the edges, at most parts of them; returns how many
+ * ranges they make (1 when there is none), or -1 when out of memory. */
+static int64_t clean_splits(const int64_t *eoff, const int64_t *nbr, int64_t n, int64_t parts, int64_t *split)
+{
+    int64_t *suffix_min = malloc(sizeof(int64_t) * (size_t)(n + 1));
+    if (!suffix_min) return -1;
+    suffix_min[n] = INT64_MAX;
+    for (int64_t p = n - 1; p >= 0; p--) {
+        int64_t m = suffix_min[p + 1];
+        for (int64_t e = eoff[p]; e < eoff[p + 1]; e++) m = nbr[e] < m ? nbr[e] : m;
+        suffix_min[p] = m;
+    }
+    int64_t ranges = 0, below_max = -1, E = eoff[n];
+    split[0] = 0;
+    for (int64_t p = 1; p < n && ranges + 1 < parts; p++) {
+        for (int64_t e = eoff[p - 1]; e < eoff[p]; e++) below_max = nbr[e] > below_max ? nbr[e] : below_max;
+        bool clean = below_max < p && suffix_min[p] >= p;
+        if (clean && eoff[p] * parts >= (ranges + 1) * E) split[++ranges] = p;
+    }
+    split[++ranges] = n;
+    free(suffix_min);
+    return ranges;
+}
+
+typedef struct {
+    const gather_ctx *t;
+    const int64_t *split;
+} gather_ranges_ctx;
+
+/* Both halves over the node ranges [split[r], split[r+1]) of a clean split: every edge
+ * into a range's nodes comes from its nodes, so one task owns all their rows and adds
+ * each edge's gradient to them in edge order, as the column blocks do. */
+static void gather_back_ranges(void *vctx, int64_t begin, int64_t end)
+{
+    const gather_ranges_ctx *rc = vctx;
+    const gather_ctx *t = rc->t;
+    int64_t C = t->c;
+    for (int64_t r = begin; r < end; r++) {
+        int64_t n0 = rc->split[r], n1 = rc->split[r + 1];
+        for (int64_t i = n0; i < n1; i++)
+            for (int64_t f = 0; f < 2 * C; f++) t->out[i * 2 * C + f] = 0.0f;
+        for (int64_t i = n0; i < n1; i++) {
+            float *restrict left = t->out + i * 2 * C;
+            for (int64_t e = t->eoff[i]; e < t->eoff[i + 1]; e++) {
+                const float *restrict g = t->g + e * C;
+                float *restrict right = t->out + t->nbr[e] * 2 * C + C;
+                for (int64_t f = 0; f < C; f++) left[f] += g[f];
+                for (int64_t f = 0; f < C; f++) right[f] += g[f];
+            }
+        }
+    }
+}
+
+#define RANGES_PER_THREAD 4
+
 static int cpu_edge_gather_backward(const jl_kargs *k)
 {
     gather_ctx t = {.g = k->a.data, .eoff = k->b.data, .nbr = k->c.data, .out = k->out.data,
                     .c = k->a.shape[1], .n = k->out.shape[0], .e = k->a.shape[0]};
+    int threads = jl_get_num_threads();
+    int64_t parts = (int64_t)threads * RANGES_PER_THREAD, split[parts + 1], ranges = 1;
+    split[0] = 0;
+    split[1] = t.n;
+    if (threads > 1 && t.e * t.c >= JL_GRAIN_ELEMENTS) ranges = clean_splits(t.eoff, t.nbr, t.n, parts, split);
+    if (ranges < 0) return JL_FAIL_CODE(JL_ENOMEM, "edge_gather_backward: out of memory for %lld nodes", (long long)t.n);
+    if (ranges >= threads || t.e * t.c < JL_GRAIN_ELEMENTS) { /* one pass, rows owned by ranges */
+        gather_ranges_ctx rc = {&t, split};
+        jl_parallel_for(ranges, 1, gather_back_ranges, &rc);
+        return JL_OK;
+    }
     jl_parallel_for(t.n, per_row_grain(t.n, t.e * t.c), gather_back_left, &t);
     int64_t blocks = (t.c + COL_BLOCK - 1) / COL_BLOCK;
     jl_parallel_for(blocks, t.e * COL_BLOCK >= JL_GRAIN_ELEMENTS ? 1 : blocks, gather_back_right, &t);
