@@ -5,7 +5,8 @@
  * and eval, running buffers, empty segments, many row chunks),
  * every backward against central differences, jl_edges_by_dst against a naive
  * grouping, jl_edge_features and jl_scatter_mean against naive loops and central
- * differences, jl_graph_select against selecting the edges by hand (base 0 and 1),
+ * differences, edge_gather's backward the same for batches of graphs and one graph at 1
+ * and 3 threads, jl_graph_select against selecting the edges by hand (base 0 and 1),
  * thread-count independence, errors naming the problem, no leaks. */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -275,6 +276,66 @@ Test(edgeconv, batch_norm_relu_backward_central_differences)
             gradcheck_bnr(9, 3, training, true, off, 4, 30, relu_first);
             gradcheck_bnr(9, 2, training, false, off, 4, 40, relu_first);
         }
+}
+
+/* The gradient of ab for a weighted sum of edge_gather's rows, g[e, f] = (e * 7 + f) % 11 - 5,
+ * by a naive loop, against the kernel at 1 and 3 threads (equal bit for bit): a batch of
+ * many graphs (split into node ranges no edge crosses) and one graph whose edges cross
+ * every boundary (rows, then column blocks). */
+static void check_gather_backward(int64_t N, int64_t deg, bool one_graph)
+{
+    int64_t E = N * deg, C = 20;
+    int64_t *eoff = malloc(sizeof(int64_t) * (size_t)(N + 1)), *nbr = malloc(sizeof(int64_t) * (size_t)E);
+    for (int64_t i = 0; i <= N; i++) eoff[i] = i * deg;
+    for (int64_t e = 0; e < E; e++) {
+        int64_t i = e / deg, j = e % deg;
+        nbr[e] = one_graph ? (i + 1 + 97 * j) % N : i / 10 * 10 + (i + j) % 10; /* graphs of 10 nodes */
+    }
+    jl_tensor *o = i64(N + 1, eoff), *nb = i64(E, nbr);
+    float *g = malloc(sizeof(float) * (size_t)(E * C));
+    double *want = calloc((size_t)(N * 2 * C), sizeof(double));
+    for (int64_t e = 0; e < E; e++)
+        for (int64_t f = 0; f < C; f++) {
+            g[e * C + f] = (float)((e * 7 + f) % 11 - 5);
+            want[(e / deg) * 2 * C + f] += g[e * C + f];
+            want[nbr[e] * 2 * C + C + f] += g[e * C + f];
+        }
+    jl_tensor *gt = jl_from_host(JL_F32, 2, SHAPE(E, C), g);
+    int before = jl_get_num_threads();
+    float *first = NULL;
+    for (int threads = 1; threads <= 3; threads += 2) {
+        jl_set_num_threads(threads);
+        jl_tensor *ab = ref_randn(2, SHAPE(N, 2 * C), 90, true);
+        jl_tensor *z = jl_edge_gather(ab, o, nb);
+        cr_assert_not_null(z, "%s", jl_last_error());
+        jl_tensor *zg = jl_mul(z, gt), *sum = jl_sum(zg, JL_ALL_DIMS, false);
+        cr_assert_eq(jl_backward(sum, NULL), JL_OK, "%s", jl_last_error());
+        cr_assert_lt(ref_max_rel_diff_array(ab->grad, want), 1e-6, "one graph %d, %d threads", one_graph, threads);
+        size_t bytes = sizeof(float) * (size_t)(N * 2 * C);
+        if (!first) {
+            first = malloc(bytes);
+            memcpy(first, jl_data(ab->grad), bytes);
+        } else {
+            cr_assert(memcmp(first, jl_data(ab->grad), bytes) == 0, "one graph %d: 1 and 3 threads differ", one_graph);
+        }
+        jl_tensor *tmp[] = {ab, z, zg, sum};
+        for (size_t i = 0; i < sizeof tmp / sizeof *tmp; i++) jl_release(tmp[i]);
+    }
+    jl_set_num_threads(before);
+    jl_release(o);
+    jl_release(nb);
+    jl_release(gt);
+    free(first);
+    free(eoff);
+    free(nbr);
+    free(g);
+    free(want);
+}
+
+Test(edgeconv, edge_gather_backward_same_for_any_split)
+{
+    check_gather_backward(3000, 4, false);
+    check_gather_backward(3000, 4, true);
 }
 
 /* The result and gradients do not depend on the number of threads. */
