@@ -121,11 +121,22 @@ static bool exclusively_held(const jl_tensor *g)
  * optimizers) never aliases another tensor: a new one is g itself when nothing else
  * can reach g's values (the usual fresh gradient of a backward rule: no copy), else
  * a contiguous copy. A node's pending gradient (shared = true) may alias: backward
- * rules only read their incoming gradient and sums are new tensors, so a view (cat's
- * or narrow's backward) or a gradient handed to several inputs is kept as it is. */
+ * rules only read their incoming gradient, so a view (cat's or narrow's backward) or a
+ * gradient handed to several inputs is kept as it is. A sum is made in place in
+ * whichever of the two nothing else can reach (the slot's earlier sum, or a fresh g),
+ * else in a new tensor. */
 static int accumulate(jl_tensor **slot, jl_tensor *g, bool shared)
 {
     if (!*slot && (shared || exclusively_held(g))) {
+        *slot = jl_retain(g);
+        return JL_OK;
+    }
+    bool f32 = *slot && (*slot)->dtype == JL_F32 && g->dtype == JL_F32;
+    if (f32 && exclusively_held(*slot)) return jl_add_into_(*slot, g);
+    if (f32 && exclusively_held(g)) {
+        int rc = jl_add_into_(g, *slot);
+        if (rc) return rc;
+        jl_release(*slot);
         *slot = jl_retain(g);
         return JL_OK;
     }

@@ -68,6 +68,9 @@ jl_tensor *jl_affine(jl_tensor *a, double scale, double shift);
 /* Binary with broadcasting (numpy rules); a and b of the same dtype. */
 jl_tensor *jl_binary(jl_op op, jl_tensor *a, jl_tensor *b);
 jl_tensor *jl_add(jl_tensor *a, jl_tensor *b);
+/* dst += src in place, both f32 of one shape on one device; no autograd (the backward
+ * engine's sums of gradients). JL_OK or an error code. */
+int jl_add_into_(jl_tensor *dst, jl_tensor *src);
 jl_tensor *jl_sub(jl_tensor *a, jl_tensor *b);
 jl_tensor *jl_mul(jl_tensor *a, jl_tensor *b);
 jl_tensor *jl_div(jl_tensor *a, jl_tensor *b);

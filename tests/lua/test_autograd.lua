@@ -123,6 +123,27 @@ T.case("detach shares storage and leaves the graph", function()
   T.eq(x.grad:tolist(), {10, 2}, "the detached factor is a constant")
 end)
 
+T.case("sums of gradients made in place never change a tensor held elsewhere", function()
+  -- x feeds four branches: its gradients are summed three times (in place where nothing else
+  -- holds the partial sum or the arriving gradient, in a new tensor otherwise)
+  local x = jl.from({1, 2, 3}, {requires_grad = true})
+  local h = x * 2
+  local g_twice = h + h                              -- add hands one gradient to both inputs
+  local total = (g_twice * jl.from({1, 10, 100})):sum() + (h * h):sum() + h:sum()
+  total:backward()
+  -- d/dh = 2 w + 2 h + 1, d/dx = 2 d/dh
+  T.eq(x.grad:tolist(), {2 * (2 + 4 + 1), 2 * (20 + 8 + 1), 2 * (200 + 12 + 1)})
+  -- a leaf's .grad held by Lua is left as it was; the next backward's sum is a new tensor
+  local held = x.grad
+  ;(x * 1):sum():backward()
+  T.eq(held:tolist(), {14, 58, 426})
+  T.eq(x.grad:tolist(), {15, 59, 427})
+  held = nil -- luacheck: ignore 311
+  collectgarbage()
+  ;(x * 1):sum():backward()
+  T.eq(x.grad:tolist(), {16, 60, 428})
+end)
+
 T.case("views, indexing ops and softmax carry gradients", function()
   local x = jl.from({{1, 2, 3}, {4, 5, 6}}, {requires_grad = true})
   local idx = jl.from({2, 2, 1}, {dtype = "i64"})
