@@ -88,9 +88,10 @@ static int l_profile_start(lua_State *L)
 }
 
 /* core.profile_stop() → {{name=, kind="op"|"backward", calls=, seconds=}, ...},
- * {{m=, n=, k=, ta=, tb=, calls=, flops=, seconds=}, ...}: turns the profiler off and
- * returns its op entries and its matrix products by shape, in first-seen order
- * (jetlab.profile formats them). */
+ * {{m=, n=, k=, ta=, tb=, calls=, flops=, seconds=}, ...}, bucket_from: turns the
+ * profiler off and returns its op entries and its matrix products by shape, in
+ * first-seen order, and the size from which a product's dims are power-of-two
+ * buckets (jetlab.profile formats them). */
 static int l_profile_stop(lua_State *L)
 {
     jl_profile_stop();
@@ -122,7 +123,8 @@ static int l_profile_stop(lua_State *L)
         jl_lua_set_number(L, "seconds", gemms[i].seconds);
         lua_rawseti(L, -2, i + 1);
     }
-    return 2;
+    lua_pushinteger(L, JL_PROFILE_BUCKET_FROM);
+    return 3;
 }
 
 /* jl.set_num_threads(n), jl.get_num_threads() */

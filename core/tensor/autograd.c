@@ -147,14 +147,6 @@ static int accumulate(jl_tensor **slot, jl_tensor *g, bool shared)
     return JL_OK;
 }
 
-static bool same_shape(const jl_tensor *t, int ndim, const int64_t *shape)
-{
-    if (t->ndim != ndim) return false;
-    for (int d = 0; d < ndim; d++)
-        if (t->shape[d] != shape[d]) return false;
-    return true;
-}
-
 /* --- the reverse walk ------------------------------------------------------ */
 typedef struct {
     jl_node **items;
@@ -216,7 +208,7 @@ static int propagate(jl_node *n)
     for (int i = 0; i < n->n_inputs && !rc; i++) {
         jl_tensor *in = n->inputs[i];
         if (!grads[i] || !in || !n->needs_grad[i]) continue;
-        if (!same_shape(grads[i], in->ndim, in->shape)) {
+        if (!jl_has_shape(grads[i], in->ndim, in->shape)) {
             rc = JL_FAIL("backward of %s: gradient %s does not match input %d of shape %s", n->name,
                          jl_shape_str(grads[i]), i + 1, jl_shape_str(in));
         } else if (in->grad_fn) {
@@ -302,7 +294,7 @@ int jl_backward(jl_tensor *root, jl_tensor *grad)
     if (!grad && jl_numel(root) != 1)
         return JL_FAIL("backward: a gradient is needed for a non-scalar output of shape %s",
                        jl_shape_str(root));
-    if (grad && !same_shape(grad, root->ndim, root->shape))
+    if (grad && !jl_has_shape(grad, root->ndim, root->shape))
         return JL_FAIL("backward: gradient of shape %s for an output of shape %s", jl_shape_str(grad),
                        jl_shape_str(root));
     bool was_enabled = jl_set_grad_enabled(false);

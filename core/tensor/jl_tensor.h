@@ -82,6 +82,8 @@ jl_tensor *jl_tensor_alias(const jl_tensor *t, int ndim, const int64_t *shape, c
 /* --- inspection ---------------------------------------------------------- */
 int64_t jl_numel(const jl_tensor *t);
 bool jl_is_contiguous(const jl_tensor *t);
+/* True when t has exactly the ndim dims of shape. */
+bool jl_has_shape(const jl_tensor *t, int ndim, const int64_t *shape);
 jl_device jl_device_of(const jl_tensor *t);
 /* Pointer to element [0,...] on the tensor's device. */
 void *jl_data(const jl_tensor *t);

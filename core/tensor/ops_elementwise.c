@@ -299,9 +299,8 @@ jl_tensor *jl_add(jl_tensor *a, jl_tensor *b) { return jl_binary(JL_OP_add, a, b
 
 int jl_add_into_(jl_tensor *dst, jl_tensor *src)
 {
-    bool same = dst->ndim == src->ndim;
-    for (int d = 0; same && d < dst->ndim; d++) same = dst->shape[d] == src->shape[d];
-    if (!same || dst->dtype != JL_F32 || src->dtype != JL_F32 || jl_device_of(dst) != jl_device_of(src))
+    if (!jl_has_shape(src, dst->ndim, dst->shape) || dst->dtype != JL_F32 || src->dtype != JL_F32 ||
+        jl_device_of(dst) != jl_device_of(src))
         return JL_FAIL("add_into_: expected f32 tensors of one shape on one device, got %s %s and %s %s",
                        jl_dtype_name(dst->dtype), jl_shape_str(dst), jl_dtype_name(src->dtype), jl_shape_str(src));
     jl_kargs k = {.op = JL_OP_add, .out = jl_view_of(dst), .a = jl_view_of(dst), .b = jl_view_of(src)};

@@ -236,6 +236,14 @@ int64_t jl_numel(const jl_tensor *t) { return jl_shape_numel(t->ndim, t->shape);
 
 bool jl_is_contiguous(const jl_tensor *t) { return jl_layout_is_contiguous(t->ndim, t->shape, t->strides); }
 
+bool jl_has_shape(const jl_tensor *t, int ndim, const int64_t *shape)
+{
+    if (t->ndim != ndim) return false;
+    for (int d = 0; d < ndim; d++)
+        if (t->shape[d] != shape[d]) return false;
+    return true;
+}
+
 jl_device jl_device_of(const jl_tensor *t) { return t->storage->device; }
 
 void *jl_data(const jl_tensor *t)

@@ -182,16 +182,18 @@ static int cpu_edge_gather_backward(const jl_kargs *k)
     gather_ctx t = {.g = k->a.data, .eoff = k->b.data, .nbr = k->c.data, .out = k->out.data,
                     .c = k->a.shape[1], .n = k->out.shape[0], .e = k->a.shape[0]};
     int threads = jl_get_num_threads();
+    bool shared = threads > 1 && t.e * t.c >= JL_GRAIN_ELEMENTS; /* worth the pool */
     int64_t parts = (int64_t)threads * RANGES_PER_THREAD, split[parts + 1], ranges = 1;
-    split[0] = 0;
+    split[0] = 0; /* one range of all nodes: on the calling thread */
     split[1] = t.n;
-    if (threads > 1 && t.e * t.c >= JL_GRAIN_ELEMENTS) ranges = clean_splits(t.eoff, t.nbr, t.n, parts, split);
+    if (shared) ranges = clean_splits(t.eoff, t.nbr, t.n, parts, split);
     if (ranges < 0) return JL_FAIL_CODE(JL_ENOMEM, "edge_gather_backward: out of memory for %lld nodes", (long long)t.n);
-    if (ranges >= threads || t.e * t.c < JL_GRAIN_ELEMENTS) { /* one pass, rows owned by ranges */
+    if (!shared || ranges >= threads) { /* one pass, rows owned by ranges */
         gather_ranges_ctx rc = {&t, split};
         jl_parallel_for(ranges, 1, gather_back_ranges, &rc);
         return JL_OK;
     }
+    /* a split too coarse for the threads: rows, then column blocks */
     jl_parallel_for(t.n, per_row_grain(t.n, t.e * t.c), gather_back_left, &t);
     int64_t blocks = (t.c + COL_BLOCK - 1) / COL_BLOCK;
     jl_parallel_for(blocks, t.e * COL_BLOCK >= JL_GRAIN_ELEMENTS ? 1 : blocks, gather_back_right, &t);

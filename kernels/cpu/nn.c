@@ -44,15 +44,28 @@ static chunking split_rows(int64_t n, int64_t c)
 }
 
 /* What one pass over the rows of a chunk accumulates into part (2, C) doubles. */
-typedef enum { SUM_SHIFTED, SUM_SHIFTED_RELU, SUM_G_GXMU } sum_kind;
+typedef enum { SUM_SHIFTED, SUM_G_GXMU } sum_kind;
 
 typedef struct sums_task {
     chunking s;
     sum_kind kind;
     const float *x, *g;  /* x (N, C); g (N, C) for SUM_G_GXMU */
-    const double *mean;  /* (C): the shift K for SUM_SHIFTED(_RELU), the mean for SUM_G_GXMU */
+    const double *mean;  /* (C): the shift K for SUM_SHIFTED, the mean for SUM_G_GXMU */
     double *partials;    /* (chunks, 2, C) */
+    bool relu;           /* SUM_SHIFTED of relu(x) */
 } sums_task;
+
+/* p0 += x - K, p1 += (x - K)^2 over one row, x through relu when relu (a constant at
+ * each call, so both loops vectorise) */
+static inline void shifted_sums(const float *restrict x, const double *restrict shift, double *restrict p0,
+                                double *restrict p1, int64_t C, const bool relu)
+{
+    for (int64_t j = 0; j < C; j++) {
+        double d = (relu ? jl_f32_relu(x[j], 0, 0) : x[j]) - shift[j];
+        p0[j] += d;
+        p1[j] += d * d;
+    }
+}
 
 static void sums_range(void *ctx, int64_t begin, int64_t end)
 {
@@ -64,18 +77,10 @@ static void sums_range(void *ctx, int64_t begin, int64_t end)
         int64_t r0 = chunk * t->s.rows, r1 = r0 + t->s.rows < t->s.n ? r0 + t->s.rows : t->s.n;
         for (int64_t r = r0; r < r1; r++) {
             const float *x = t->x + r * C;
-            if (t->kind == SUM_SHIFTED) {
-                for (int64_t j = 0; j < C; j++) {
-                    double d = x[j] - t->mean[j];
-                    p0[j] += d;
-                    p1[j] += d * d;
-                }
-            } else if (t->kind == SUM_SHIFTED_RELU) {
-                for (int64_t j = 0; j < C; j++) {
-                    double d = jl_f32_relu(x[j], 0, 0) - t->mean[j];
-                    p0[j] += d;
-                    p1[j] += d * d;
-                }
+            if (t->kind == SUM_SHIFTED && t->relu) {
+                shifted_sums(x, t->mean, p0, p1, C, true);
+            } else if (t->kind == SUM_SHIFTED) {
+                shifted_sums(x, t->mean, p0, p1, C, false);
             } else {
                 const float *g = t->g + r * C;
                 for (int64_t j = 0; j < C; j++) {
@@ -123,8 +128,7 @@ static int cpu_batchnorm_stats(const jl_kargs *k)
     if (scratch_new(&s, &m, "batchnorm_stats")) return JL_ENOMEM;
     const float *x = k->a.data;
     for (int64_t j = 0; j < C; j++) m.mean[j] = N > 0 ? (relu ? jl_f32_relu(x[j], 0, 0) : x[j]) : 0; /* the shift K: row 0 */
-    sums_task t = {.s = s, .kind = relu ? SUM_SHIFTED_RELU : SUM_SHIFTED, .x = x, .mean = m.mean,
-                   .partials = m.partials};
+    sums_task t = {.s = s, .kind = SUM_SHIFTED, .x = x, .mean = m.mean, .partials = m.partials, .relu = relu};
     run_sums(&t, m.sums);
     float *out = k->out.data;
     for (int64_t j = 0; j < C; j++) {

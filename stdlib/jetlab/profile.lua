@@ -13,6 +13,7 @@
 --   report.gemms[1]            -- {m = 8192, k = 448, n = 384, ta = false, tb = true, calls = 22,
 --                              --  ms = 186.0, gflops = 346.1}: matrix products by shape
 --   report.gemm_ms, report.gemm_gflops   -- all of them together
+--   report.bucket_from         -- dims from this size count in power-of-two buckets
 --
 -- Times are the calling thread's wall time, the pool's parallel work included;
 -- nested calls count to the outermost (a gemm inside linear's backward counts to
@@ -32,8 +33,6 @@ local core = require "jetlab.core"
 
 local M = {}
 
-local BUCKET_FROM = 1024   -- JL_PROFILE_BUCKET_FROM (core/tensor/jl_profile.h)
-
 local Report = {}
 Report.__index = Report
 
@@ -50,7 +49,7 @@ function Report:__tostring()
     lines[#lines + 1] = string.format("matrix products by shape: %.1f ms, %.1f GFLOP/s (timed inside the ops above)",
       self.gemm_ms, self.gemm_gflops)
     lines[#lines + 1] = string.format("%-32s %8s %10s %9s", "op(a) (m, k) @ op(b) (k, n)", "calls", "ms", "GFLOP/s")
-    local function dim(d) return d >= BUCKET_FROM and (d .. "+") or tostring(d) end
+    local function dim(d) return d >= self.bucket_from and (d .. "+") or tostring(d) end
     for _, g in ipairs(self.gemms) do
       local shape = string.format("(%s, %s)%s @ (%s, %s)%s", dim(g.m), dim(g.k), g.ta and "T" or "", dim(g.k), dim(g.n),
         g.tb and "T" or "")
@@ -68,7 +67,7 @@ function M.profile(fn, ...)
   local t0 = core.clock()
   core.profile_start()
   local ok, err = pcall(fn, ...)
-  local raw, raw_gemms = core.profile_stop()
+  local raw, raw_gemms, bucket_from = core.profile_stop()
   if not ok then error(err, 0) end
   local wall_ms = (core.clock() - t0) * 1e3
   local entries, ops_ms = {}, 0
@@ -86,7 +85,7 @@ function M.profile(fn, ...)
   end
   table.sort(gemms, function(a, b) return a.ms > b.ms end)
   return setmetatable({wall_ms = wall_ms, ops_ms = ops_ms, entries = entries, gemms = gemms, gemm_ms = gemm_ms,
-    gemm_gflops = gemm_ms > 0 and gemm_flops / gemm_ms / 1e6 or 0}, Report)
+    gemm_gflops = gemm_ms > 0 and gemm_flops / gemm_ms / 1e6 or 0, bucket_from = bucket_from}, Report)
 end
 
 return M
