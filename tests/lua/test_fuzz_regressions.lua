@@ -91,4 +91,12 @@ T.case("a checkpoint dataset whose shape exceeds its storage is refused", functi
   T.ok(err:find("dataset /bn/bias in " .. path:gsub("%p", "%%%0") .. " stores 16 bytes but its shape needs 16709845008"), err)
 end)
 
+-- tests/fuzz/fuzz_lua.c: an error message quoting an option value that reads
+-- "(null)" was taken for a NULL printed with %s; the message must quote the value.
+T.case("an option's error message quotes the value given", function()
+  local jets = jl.from({{1, 0, 0, 2}, {0, 1, 0, 2}})
+  T.raises(function() jl.physics.cluster(jets, {algo = "kt(null)", r = 0.4}) end,
+    "option 'algo' must be antikt, cambridge, kt or genkt, got kt%(null%)")
+end)
+
 T.run()
